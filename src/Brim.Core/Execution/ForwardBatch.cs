@@ -1,0 +1,72 @@
+namespace Brim.Core.Execution;
+
+/// <summary>
+/// Everything a backend needs for one forward step, passed explicitly (never through globals): the flattened
+/// tokens of many sequences (prefill chunks and decode tokens together), where each sequence's K/V lives, and
+/// which rows need logits. Built by the scheduler each step.
+/// </summary>
+public sealed class ForwardBatch
+{
+    public ForwardBatch(int[] tokenIds, SequenceSlice[] slices, int blockSize, DeviceSamplingRow[]? deviceSampling = null)
+    {
+        TokenIds = tokenIds;
+        Slices = slices;
+        BlockSize = blockSize;
+        DeviceSampling = deviceSampling;
+        LogitRows = 0;
+        var expectedStart = 0;
+        foreach (var s in slices)
+        {
+            if (s.TokenStart != expectedStart || s.TokenCount <= 0)
+            {
+                throw new ArgumentException("slices must cover the token array contiguously, in order, each non-empty");
+            }
+
+            if (s.BlockTable.Length * blockSize < s.ContextLength)
+            {
+                throw new ArgumentException($"block table of {s.BlockTable.Length} blocks cannot hold {s.ContextLength} positions");
+            }
+
+            expectedStart += s.TokenCount;
+            if (s.NeedsLogits)
+            {
+                LogitRows++;
+            }
+        }
+
+        if (expectedStart != tokenIds.Length)
+        {
+            throw new ArgumentException($"slices cover {expectedStart} tokens but the batch has {tokenIds.Length}");
+        }
+
+        if (deviceSampling is not null && deviceSampling.Length != LogitRows)
+        {
+            throw new ArgumentException($"device sampling has {deviceSampling.Length} rows for {LogitRows} logit rows");
+        }
+    }
+
+    /// <summary>All tokens of the step, slice after slice.</summary>
+    public int[] TokenIds { get; }
+
+    public SequenceSlice[] Slices { get; }
+
+    /// <summary>Positions per KV block.</summary>
+    public int BlockSize { get; }
+
+    /// <summary>Number of slices with <see cref="SequenceSlice.NeedsLogits"/>: rows of the output, in slice order.</summary>
+    public int LogitRows { get; }
+
+    /// <summary>
+    /// When set (and the backend <see cref="IModelBackend.SupportsDeviceSampling"/>), the backend samples each logit
+    /// row itself and returns only token ids; otherwise it returns the logits.
+    /// </summary>
+    public DeviceSamplingRow[]? DeviceSampling { get; }
+
+    public int TokenCount => TokenIds.Length;
+}
+
+/// <summary>
+/// Sampling parameters for one logit row when the backend samples on the device. <see cref="Uniform"/> is drawn by
+/// the engine from the sequence's own seeded stream, so a seed gives the same tokens on every backend.
+/// </summary>
+public readonly record struct DeviceSamplingRow(float Temperature, int TopK, float TopP, float MinP, float Uniform);
