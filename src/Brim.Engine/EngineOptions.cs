@@ -1,0 +1,64 @@
+namespace Brim.Engine;
+
+/// <summary>How batches are formed.</summary>
+public enum BatchingMode
+{
+    /// <summary>Iteration-level (continuous) batching: finished sequences leave and waiting ones join at every step.</summary>
+    Continuous,
+
+    /// <summary>
+    /// Static batching, the baseline: a batch is admitted only when the previous one has fully finished, so it runs until
+    /// its longest member ends while the slots of finished members sit idle.
+    /// </summary>
+    Static,
+}
+
+/// <summary>Limits of the engine. Defaults suit the bundled model on a CPU.</summary>
+public sealed record EngineOptions
+{
+    public BatchingMode BatchingMode { get; init; } = BatchingMode.Continuous;
+
+    /// <summary>Positions per KV block.</summary>
+    public int BlockSize { get; init; } = 16;
+
+    /// <summary>KV blocks in the cache; null sizes the cache from the backend's free memory.</summary>
+    public int? NumKvBlocks { get; init; }
+
+    /// <summary>Fraction of the backend's memory the KV cache may take when <see cref="NumKvBlocks"/> is null.</summary>
+    public double MemoryUtilization { get; init; } = 0.9;
+
+    /// <summary>Most sequences in one batch (the batch slots).</summary>
+    public int MaxRunningSequences { get; init; } = 64;
+
+    /// <summary>Most tokens in one forward step (decode tokens plus prefill chunks): the per-step token budget.</summary>
+    public int MaxBatchTokens { get; init; } = 2048;
+
+    /// <summary>Longest sequence (prompt + output); null uses the model's context length.</summary>
+    public int? MaxModelLength { get; init; }
+
+    /// <summary>Fraction of KV blocks kept free when admitting new sequences (reduces preemption churn).</summary>
+    public double KvWatermark { get; init; } = 0.01;
+
+    /// <summary>Most requests waiting for a slot; submissions beyond it are refused (the server answers 429).</summary>
+    public int MaxWaitingRequests { get; init; } = 4096;
+
+    /// <summary>Run the KV integrity check after every step (always on in debug builds and tests).</summary>
+    public bool CheckIntegrityEachStep { get; init; }
+
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 1, nameof(BlockSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxRunningSequences, 1, nameof(MaxRunningSequences));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBatchTokens, 1, nameof(MaxBatchTokens));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxWaitingRequests, 1, nameof(MaxWaitingRequests));
+        if (NumKvBlocks is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(NumKvBlocks), "at least one KV block is needed");
+        }
+
+        if (MemoryUtilization is <= 0 or > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MemoryUtilization), "must be in (0, 1]");
+        }
+    }
+}

@@ -1,0 +1,28 @@
+namespace Brim.Engine.KvCache;
+
+/// <summary>
+/// A sequence's physical KV blocks in position order. Backed by a growable array so that the forward batch can borrow
+/// it as <see cref="ReadOnlyMemory{T}"/> without a copy each step.
+/// </summary>
+public sealed class BlockTable
+{
+    private int[] _blocks = new int[4];
+
+    public int Count { get; private set; }
+
+    public int this[int index] => index < Count ? _blocks[index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public ReadOnlyMemory<int> AsMemory() => _blocks.AsMemory(0, Count);
+
+    internal void Add(int block)
+    {
+        if (Count == _blocks.Length)
+        {
+            Array.Resize(ref _blocks, _blocks.Length * 2);
+        }
+
+        _blocks[Count++] = block;
+    }
+
+    internal void Clear() => Count = 0;
+}

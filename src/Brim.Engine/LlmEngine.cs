@@ -1,0 +1,446 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Brim.Core;
+using Brim.Core.Execution;
+using Brim.Engine.KvCache;
+using Brim.Engine.Output;
+using Brim.Engine.Sampling;
+using Brim.Engine.Scheduling;
+using Brim.Tokenization;
+
+namespace Brim.Engine;
+
+/// <summary>
+/// Turns many requests into batched forward passes. Submissions and cancellations are thread-safe and land in an inbox;
+/// the step loop (a dedicated thread after <see cref="Start"/>, or the caller's thread through <see cref="Step"/>) drains
+/// the inbox, asks the scheduler for this step's chunks, runs the backend once, samples, and reports each sequence's
+/// progress to its observer. Observers run on the step thread and must not block.
+/// </summary>
+public sealed class LlmEngine : IDisposable
+{
+    private readonly IModelBackend _backend;
+    private readonly ITokenizer _tokenizer;
+    private readonly Scheduler _scheduler;
+    private readonly BlockManager _blocks;
+    private readonly ForwardOutput _output;
+    private readonly Sampler _sampler = new();
+    private readonly ConcurrentQueue<InboxItem> _inbox = new();
+    private readonly Dictionary<RequestId, (Sequence Sequence, Action<GenerationUpdate> Observer)> _live = [];
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly HashSet<int> _eos;
+    private readonly bool _checkIntegrity;
+    private long _arrivals;
+    private int _queued;
+    private long _step;
+    private Thread? _loop;
+    private volatile bool _stopping;
+
+    public LlmEngine(IModelBackend backend, ITokenizer tokenizer, EngineOptions options, int modelMaxPositions)
+    {
+        options.Validate();
+        _backend = backend;
+        _tokenizer = tokenizer;
+        Options = options;
+        MaxModelLength = Math.Min(options.MaxModelLength ?? modelMaxPositions, modelMaxPositions);
+        var numBlocks = options.NumKvBlocks
+            ?? (int)Math.Min(int.MaxValue, backend.AvailableKvCacheBytes(options.MemoryUtilization) / backend.KvBytesPerBlock(options.BlockSize));
+        if (numBlocks < 1)
+        {
+            throw new InvalidOperationException($"no memory left for the KV cache on {backend.DeviceName}");
+        }
+
+        backend.AllocateKvCache(numBlocks, options.BlockSize);
+        _blocks = new BlockManager(numBlocks, options.BlockSize, options.KvWatermark);
+        _scheduler = new Scheduler(options, _blocks);
+        _output = new ForwardOutput(backend.VocabSize);
+        _eos = [.. tokenizer.EosTokenIds];
+#if DEBUG
+        _checkIntegrity = true;
+#else
+        _checkIntegrity = options.CheckIntegrityEachStep;
+#endif
+    }
+
+    public EngineOptions Options { get; }
+
+    public int MaxModelLength { get; }
+
+    public ITokenizer Tokenizer => _tokenizer;
+
+    public string DeviceName => _backend.DeviceName;
+
+    public int TotalKvBlocks => _blocks.TotalBlocks;
+
+    /// <summary>Raised on the step thread after every step that ran the model.</summary>
+    public event Action<StepRecord>? StepCompleted;
+
+    /// <summary>Requests submitted and not yet finished (waiting or running).</summary>
+    public int LiveRequests => Volatile.Read(ref _queued);
+
+    public long Steps => Interlocked.Read(ref _step);
+
+    /// <summary>Snapshot for metrics; read from any thread (values may be one step old).</summary>
+    public EngineSnapshot Snapshot() => new(
+        _scheduler.Running.Count, _scheduler.Waiting.Count + _inbox.Count, _blocks.UsedBlocks, _blocks.TotalBlocks,
+        _scheduler.TotalPreemptions, Steps);
+
+    /// <summary>
+    /// Queues a request; <paramref name="observer"/> receives every update on the step thread, the last one final.
+    /// Throws <see cref="ArgumentException"/> for an invalid request and <see cref="EngineOverloadedException"/>
+    /// when the waiting queue is full.
+    /// </summary>
+    public void Submit(GenerationRequest request, Action<GenerationUpdate> observer)
+    {
+        Validate(request);
+        if (Interlocked.Increment(ref _queued) > Options.MaxWaitingRequests + Options.MaxRunningSequences)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new EngineOverloadedException($"the engine has {Options.MaxWaitingRequests} requests waiting; retry later");
+        }
+
+        _inbox.Enqueue(new InboxItem(request, observer, null));
+        _wake.Release();
+    }
+
+    /// <summary>Submits a request and streams its updates; cancelling the token cancels the request and frees its blocks.</summary>
+    public async IAsyncEnumerable<GenerationUpdate> GenerateAsync(
+        GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var channel = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Submit(request, u =>
+        {
+            channel.Writer.TryWrite(u);
+            if (u.IsFinal)
+            {
+                channel.Writer.TryComplete();
+            }
+        });
+        var finished = false;
+        try
+        {
+            await foreach (var update in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                finished = update.IsFinal;
+                yield return update;
+            }
+        }
+        finally
+        {
+            if (!finished)
+            {
+                Cancel(request.Id);
+            }
+        }
+    }
+
+    /// <summary>Cancels a request; its blocks return to the pool before the next step. Unknown ids are ignored.</summary>
+    public void Cancel(RequestId id)
+    {
+        _inbox.Enqueue(new InboxItem(null, null, id));
+        _wake.Release();
+    }
+
+    /// <summary>Starts the step loop on a dedicated thread.</summary>
+    public void Start()
+    {
+        if (_loop is not null)
+        {
+            throw new InvalidOperationException("the engine is already running");
+        }
+
+        _loop = new Thread(RunLoop) { IsBackground = true, Name = "brim-engine-step-loop" };
+        _loop.Start();
+    }
+
+    /// <summary>Runs steps on the caller's thread until no work is left. For offline use without <see cref="Start"/>.</summary>
+    public void RunUntilIdle()
+    {
+        while (Step())
+        {
+        }
+    }
+
+    /// <summary>
+    /// One iteration: drain the inbox, schedule, run the model, sample, report. Returns false when there is no work.
+    /// </summary>
+    public bool Step()
+    {
+        DrainInbox();
+        if (!_scheduler.HasWork)
+        {
+            return false;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var plan = _scheduler.Schedule();
+        foreach (var seq in plan.Rejected)
+        {
+            Complete(seq, [], string.Empty, FinishReason.Error, null,
+                $"the prompt needs {_blocks.BlocksFor(seq.Length)} KV blocks but the cache has {_blocks.TotalBlocks}");
+        }
+
+        if (plan.IsEmpty)
+        {
+            return _scheduler.HasWork;
+        }
+
+        var batch = BuildBatch(plan, out var prefillTokens, out var decodeTokens, out var contextTokens);
+        var forwardStart = Stopwatch.GetTimestamp();
+        _backend.Forward(batch, _output);
+        var forwardSeconds = Stopwatch.GetElapsedTime(forwardStart).TotalSeconds;
+
+        var row = 0;
+        var sampled = 0;
+        foreach (var chunk in plan.Chunks)
+        {
+            var seq = chunk.Sequence;
+            var samples = chunk.SamplesNextToken;
+            seq.ComputedTokens += chunk.TokenCount;
+            if (samples)
+            {
+                AcceptToken(seq, row++);
+                sampled++;
+            }
+        }
+
+        if (_checkIntegrity)
+        {
+            _scheduler.CheckIntegrity();
+        }
+
+        var step = Interlocked.Increment(ref _step);
+        StepCompleted?.Invoke(new StepRecord(
+            step, plan.Chunks.Count, prefillTokens, decodeTokens, sampled, _scheduler.Running.Count, _scheduler.Waiting.Count,
+            Options.MaxRunningSequences, _blocks.UsedBlocks, _blocks.TotalBlocks, plan.Preempted.Count, forwardSeconds,
+            Stopwatch.GetElapsedTime(started).TotalSeconds, contextTokens));
+        return true;
+    }
+
+    /// <summary>Checks free + used == total for the KV blocks (throws on a violation). Call between steps.</summary>
+    public void CheckIntegrity() => _scheduler.CheckIntegrity();
+
+    /// <summary>KV blocks in use (0 once every request has finished).</summary>
+    public int UsedKvBlocks => _blocks.UsedBlocks;
+
+    private ForwardBatch BuildBatch(SchedulerOutput plan, out int prefillTokens, out int decodeTokens, out long contextTokens)
+    {
+        var tokens = new int[plan.TokenCount];
+        var slices = new SequenceSlice[plan.Chunks.Count];
+        var deviceSampling = _backend.SupportsDeviceSampling ? new List<DeviceSamplingRow>() : null;
+        prefillTokens = decodeTokens = 0;
+        contextTokens = 0;
+        var at = 0;
+        for (var i = 0; i < plan.Chunks.Count; i++)
+        {
+            var (seq, n) = plan.Chunks[i];
+            for (var t = 0; t < n; t++)
+            {
+                tokens[at + t] = seq.Tokens[seq.ComputedTokens + t];
+            }
+
+            var samples = plan.Chunks[i].SamplesNextToken;
+            slices[i] = new SequenceSlice(at, n, seq.ComputedTokens, seq.Blocks.AsMemory(), samples);
+            at += n;
+            contextTokens += seq.ComputedTokens + n;
+            if (n == 1 && seq.ComputedTokens > 0)
+            {
+                decodeTokens++;
+            }
+            else
+            {
+                prefillTokens += n;
+            }
+
+            if (samples && deviceSampling is not null)
+            {
+                var p = seq.Sampling;
+                if (p.IsStateless)
+                {
+                    deviceSampling.Add(new DeviceSamplingRow(p.Temperature, p.TopK, p.TopP, p.MinP, p.IsGreedy ? 0f : seq.Random.NextUniform()));
+                }
+                else
+                {
+                    deviceSampling = null; // one row needs the logits on the host: sample every row there this step
+                }
+            }
+        }
+
+        return new ForwardBatch(tokens, slices, Options.BlockSize, deviceSampling?.ToArray());
+    }
+
+    private void AcceptToken(Sequence seq, int row)
+    {
+        int token;
+        TokenLogprobs? logprobs = null;
+        if (_output.Sampled)
+        {
+            token = _output.SampledTokens[row];
+        }
+        else
+        {
+            var uniform = seq.Sampling.IsGreedy ? 0f : seq.Random.NextUniform();
+            token = _sampler.Sample(_output.LogitRow(row), seq.Sampling, seq.Penalties, uniform, out logprobs);
+        }
+
+        seq.Append(token);
+        seq.FirstTokenTimestamp ??= Stopwatch.GetTimestamp();
+        var p = seq.Sampling;
+        var logprobList = logprobs is null ? null : new[] { logprobs };
+
+        if ((!p.IgnoreEos && _eos.Contains(token)) || p.StopTokenIds.Contains(token))
+        {
+            Complete(seq, [token], seq.Text?.Flush() ?? string.Empty, FinishReason.Stop, logprobList);
+            return;
+        }
+
+        var stopped = false;
+        var text = seq.Text is { } output ? output.Push(token, out stopped) : string.Empty;
+        if (stopped)
+        {
+            Complete(seq, [token], text, FinishReason.Stop, logprobList);
+        }
+        else if (seq.OutputLength >= p.MaxTokens || seq.Length >= MaxModelLength)
+        {
+            Complete(seq, [token], text + (seq.Text?.Flush() ?? string.Empty), FinishReason.Length, logprobList);
+        }
+        else if (_live.TryGetValue(seq.Id, out var entry))
+        {
+            entry.Observer(new GenerationUpdate
+            {
+                Id = seq.Id,
+                NewTokens = [token],
+                TextDelta = text,
+                Logprobs = logprobList,
+                PromptTokenCount = seq.PromptLength,
+                CompletionTokenCount = seq.OutputLength,
+            });
+        }
+    }
+
+    private void Complete(Sequence seq, int[] newTokens, string text, FinishReason reason, IReadOnlyList<TokenLogprobs>? logprobs, string? error = null)
+    {
+        if (seq.Status != SequenceStatus.Finished)
+        {
+            _scheduler.Finish(seq);
+        }
+
+        if (_live.Remove(seq.Id, out var entry))
+        {
+            Interlocked.Decrement(ref _queued);
+            entry.Observer(new GenerationUpdate
+            {
+                Id = seq.Id,
+                NewTokens = newTokens,
+                TextDelta = text,
+                Logprobs = logprobs,
+                FinishReason = reason,
+                Error = error,
+                PromptTokenCount = seq.PromptLength,
+                CompletionTokenCount = seq.OutputLength,
+            });
+        }
+    }
+
+    private void DrainInbox()
+    {
+        while (_inbox.TryDequeue(out var item))
+        {
+            if (item.Request is { } request)
+            {
+                if (_live.ContainsKey(request.Id))
+                {
+                    Interlocked.Decrement(ref _queued);
+                    item.Observer!(new GenerationUpdate
+                    {
+                        Id = request.Id, NewTokens = [], TextDelta = string.Empty, FinishReason = FinishReason.Error,
+                        Error = $"request id {request.Id} is already running", PromptTokenCount = request.PromptTokens.Count,
+                        CompletionTokenCount = 0,
+                    });
+                    continue;
+                }
+
+                var text = new TextOutput(_tokenizer, request.PromptTokens, request.Sampling.Stop);
+                var seq = new Sequence(request, _arrivals++, text);
+                _live[request.Id] = (seq, item.Observer!);
+                _scheduler.Add(seq);
+            }
+            else if (item.Cancel is { } id && _live.TryGetValue(id, out var entry))
+            {
+                Complete(entry.Sequence, [], string.Empty, FinishReason.Cancelled, null);
+            }
+        }
+    }
+
+    private void Validate(GenerationRequest request)
+    {
+        request.Sampling.Validate();
+        if (request.PromptTokens.Count == 0)
+        {
+            throw new ArgumentException("the prompt must contain at least one token", nameof(request));
+        }
+
+        if (request.PromptTokens.Count >= MaxModelLength)
+        {
+            throw new ArgumentException(
+                $"the prompt has {request.PromptTokens.Count} tokens but this model's context holds {MaxModelLength} (prompt plus at least one output token)",
+                nameof(request));
+        }
+
+        foreach (var t in request.PromptTokens)
+        {
+            if ((uint)t >= (uint)_backend.VocabSize)
+            {
+                throw new ArgumentException($"token id {t} is outside the vocabulary (0..{_backend.VocabSize - 1})", nameof(request));
+            }
+        }
+    }
+
+    private void RunLoop()
+    {
+        while (!_stopping)
+        {
+            try
+            {
+                if (!Step())
+                {
+                    _wake.Wait(TimeSpan.FromMilliseconds(50));
+                }
+            }
+            catch (Exception ex)
+            {
+                FailAll(ex);
+            }
+        }
+    }
+
+    /// <summary>A backend failure fails every live request with the reason instead of hanging their callers.</summary>
+    private void FailAll(Exception ex)
+    {
+        foreach (var (seq, _) in _live.Values.ToList())
+        {
+            Complete(seq, [], string.Empty, FinishReason.Error, null, $"engine step failed: {ex.Message}");
+        }
+    }
+
+    /// <summary>Stops the step loop (requests still live are cancelled).</summary>
+    public void Dispose()
+    {
+        _stopping = true;
+        _wake.Release();
+        _loop?.Join();
+        DrainInbox();
+        foreach (var (seq, _) in _live.Values.ToList())
+        {
+            Complete(seq, [], string.Empty, FinishReason.Cancelled, null);
+        }
+
+        _wake.Dispose();
+    }
+
+    private sealed record InboxItem(GenerationRequest? Request, Action<GenerationUpdate>? Observer, RequestId? Cancel);
+}
+
+/// <summary>Engine gauges for metrics.</summary>
+public readonly record struct EngineSnapshot(int Running, int Waiting, int UsedKvBlocks, int TotalKvBlocks, long Preemptions, long Steps);

@@ -1,0 +1,92 @@
+using Brim.Core;
+using Brim.Engine.KvCache;
+using Brim.Engine.Output;
+using Brim.Engine.Sampling;
+
+namespace Brim.Engine;
+
+public enum SequenceStatus
+{
+    Waiting,
+    Running,
+    Finished,
+}
+
+/// <summary>
+/// The engine's state for one request: its tokens (prompt then output), how many of them already have K/V in the
+/// cache, its blocks, and its sampling and text state. Only the step loop touches it.
+/// </summary>
+public sealed class Sequence
+{
+    private readonly List<int> _tokens;
+
+    internal Sequence(GenerationRequest request, long arrivalOrder, TextOutput? text)
+    {
+        Request = request;
+        ArrivalOrder = arrivalOrder;
+        _tokens = [.. request.PromptTokens];
+        PromptLength = _tokens.Count;
+        Random = SequenceRandom.FromSeed(request.Sampling.Seed);
+        Penalties = PenaltyState.For(request.Sampling, request.PromptTokens);
+        Text = text;
+        ArrivalTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+    }
+
+    public GenerationRequest Request { get; }
+
+    public RequestId Id => Request.Id;
+
+    public TrafficClass TrafficClass => Request.TrafficClass;
+
+    public SamplingParams Sampling => Request.Sampling;
+
+    /// <summary>Submission order, the tie-breaker of every queue (first come, first served).</summary>
+    public long ArrivalOrder { get; }
+
+    public long ArrivalTimestamp { get; }
+
+    public SequenceStatus Status { get; internal set; } = SequenceStatus.Waiting;
+
+    public int PromptLength { get; }
+
+    /// <summary>Prompt and output tokens so far.</summary>
+    public IReadOnlyList<int> Tokens => _tokens;
+
+    public int Length => _tokens.Count;
+
+    public int OutputLength => _tokens.Count - PromptLength;
+
+    /// <summary>Leading tokens whose K/V is in the cache. Reset to 0 when the sequence is preempted (recompute).</summary>
+    public int ComputedTokens { get; internal set; }
+
+    /// <summary>Tokens still to run through the model before the next token can be sampled (1 while decoding).</summary>
+    public int PendingTokens => _tokens.Count - ComputedTokens;
+
+    public bool IsPrefilling => PendingTokens > 1;
+
+    public BlockTable Blocks { get; } = new();
+
+    public int Preemptions { get; internal set; }
+
+    /// <summary>Set once the first output token exists (time to first token).</summary>
+    public long? FirstTokenTimestamp { get; internal set; }
+
+    internal SequenceRandom Random { get; }
+
+    internal PenaltyState Penalties { get; }
+
+    internal TextOutput? Text { get; }
+
+    internal bool CancelRequested { get; set; }
+
+    /// <summary>The scheduler step that last gave this sequence a chunk (so one step never schedules it twice).</summary>
+    internal long ScheduledStep { get; set; } = -1;
+
+    internal void Append(int token)
+    {
+        _tokens.Add(token);
+        Penalties.Record(token);
+    }
+
+    public override string ToString() => $"{Id} {Status} {ComputedTokens}/{Length} tokens, {Blocks.Count} blocks";
+}
