@@ -1,0 +1,254 @@
+using System.Numerics.Tensors;
+using Brim.Backends.Cpu.Kernels;
+using Brim.Backends.Cpu.Threading;
+using Brim.Backends.Cpu.Weights;
+using Brim.Core.Execution;
+using Brim.Models;
+
+namespace Brim.Backends.Cpu;
+
+/// <summary>
+/// The Llama-family forward pass (llama2.c, Llama 2/3/3.1, Mistral, Qwen2) in float32 on the CPU, over ragged batches
+/// against a paged KV cache.
+/// </summary>
+/// <remarks>
+/// Invariant — batch invariance: the logits of a sequence are bitwise identical whether it runs alone or in any
+/// batch, at any place in it, with any chunking of its prefill and any thread count. Every value of a token is
+/// computed by a sequence of float operations that depends only on that token and its sequence: matmuls are one
+/// fixed-order dot product per output element (<see cref="FixedOrderMath"/>), per-token operations see one row at a
+/// time (<see cref="RowKernels"/>), and attention visits a sequence's positions in order inside one thread
+/// (<see cref="AttentionJob"/>). Tests hold this to bitwise equality; keep it when optimizing.
+/// </remarks>
+public sealed class CpuBackend : IModelBackend
+{
+    private readonly ModelConfig _config;
+    private readonly CpuModelWeights _weights;
+    private readonly RotaryEmbedding _rope;
+    private readonly WorkerPool _pool;
+    private readonly MatMulJob _matMul = new();
+    private readonly AttentionJob _attention;
+    private readonly ForwardBuffers _buffers;
+    private PagedKvCache? _cache;
+
+    private CpuBackend(ModelConfig config, CpuModelWeights weights, int threadCount)
+    {
+        _config = config;
+        _weights = weights;
+        _rope = new RotaryEmbedding(config);
+        _pool = new WorkerPool(threadCount);
+        _attention = new AttentionJob(config.NumHeads, config.NumKvHeads, config.HeadDim);
+        _buffers = new ForwardBuffers(config);
+    }
+
+    public string DeviceName => $"cpu ({_pool.ThreadCount} threads)";
+
+    public int VocabSize => _config.VocabSize;
+
+    public bool SupportsDeviceSampling => false;
+
+    /// <summary>Reads the model's weights as float32 (the model itself stays owned by the caller).</summary>
+    public static CpuBackend Create(LoadedModel model, CpuBackendOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new CpuBackendOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ThreadCount, 1, nameof(options.ThreadCount));
+        model.Config.Validate();
+        var weights = CpuModelWeights.Load(model.Config, model.Weights);
+        return new CpuBackend(model.Config, weights, options.ThreadCount);
+    }
+
+    public long KvBytesPerBlock(int blockSize) => 2L * _config.NumLayers * blockSize * _config.KvDim * sizeof(float);
+
+    /// <summary>
+    /// <paramref name="memoryUtilization"/> of the memory the process may use (physical memory or its container
+    /// limit), minus what it uses already (the weights above all), and never more than 90% of what is free now.
+    /// </summary>
+    public long AvailableKvCacheBytes(double memoryUtilization)
+    {
+        if (memoryUtilization is <= 0 or > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(memoryUtilization), memoryUtilization, "must be in (0, 1]");
+        }
+
+        var info = GC.GetGCMemoryInfo();
+        var total = info.TotalAvailableMemoryBytes;
+        var used = Math.Max(GC.GetTotalMemory(false), _weights.Bytes);
+        var free = Math.Max(0, total - info.MemoryLoadBytes);
+        var budget = (long)(total * memoryUtilization) - used;
+        return Math.Clamp(budget, 0, (long)(free * 0.9));
+    }
+
+    public void AllocateKvCache(int numBlocks, int blockSize)
+    {
+        // Drop the previous cache before allocating its successor, not after.
+        _cache = null;
+        _cache = new PagedKvCache(_config.NumLayers, numBlocks, blockSize, _config.KvDim);
+    }
+
+    public void Forward(ForwardBatch batch, ForwardOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(output);
+        var cache = _cache ?? throw new InvalidOperationException("AllocateKvCache must be called before Forward");
+        var maxContext = Validate(batch, output, cache);
+        var tokens = batch.TokenCount;
+        _buffers.EnsureTokens(tokens);
+        var b = _buffers;
+        LayOutTokens(batch);
+        Embed(batch.TokenIds);
+
+        for (var layer = 0; layer < _config.NumLayers; layer++)
+        {
+            RunAttentionBlock(batch, cache, layer, tokens, maxContext);
+            RunFeedForwardBlock(_weights.Layers[layer], tokens);
+        }
+
+        // Only the last token of a slice that needs logits goes through the final norm and the classifier.
+        var row = 0;
+        var h = _config.HiddenSize;
+        foreach (var slice in batch.Slices)
+        {
+            if (slice.NeedsLogits)
+            {
+                var last = slice.TokenStart + slice.TokenCount - 1;
+                RowKernels.RmsNorm(b.Hidden.AsSpan(last * h, h), _weights.FinalNorm, b.LogitInputs.AsSpan(row * h, h), _config.RmsNormEps);
+                row++;
+            }
+        }
+
+        output.Prepare(batch.LogitRows, sampled: false);
+        if (row > 0)
+        {
+            _matMul.Run(_pool, _weights.Classifier, null, _config.VocabSize, h, b.LogitInputs, row, output.Logits);
+        }
+    }
+
+    public void Dispose() => _pool.Dispose();
+
+    private void RunAttentionBlock(ForwardBatch batch, PagedKvCache cache, int layer, int tokens, int maxContext)
+    {
+        var w = _weights.Layers[layer];
+        var b = _buffers;
+        int h = _config.HiddenSize, q = _config.QueryDim, kv = _config.KvDim;
+        NormalizeRows(w.AttentionNorm, tokens);
+        _matMul.Run(_pool, w.Query, w.QueryBias, q, h, b.Normalized, tokens, b.Queries);
+        _matMul.Run(_pool, w.Key, w.KeyBias, kv, h, b.Normalized, tokens, b.Keys);
+        _matMul.Run(_pool, w.Value, w.ValueBias, kv, h, b.Normalized, tokens, b.Values);
+
+        // Rotate q and k, then store every token's k and v in its cache slot before any token attends, so a
+        // prefill chunk sees its own earlier tokens through the cache like any cached position.
+        var keys = cache.Keys(layer);
+        var values = cache.Values(layer);
+        foreach (var slice in batch.Slices)
+        {
+            var blockTable = slice.BlockTable.Span;
+            for (var i = 0; i < slice.TokenCount; i++)
+            {
+                var t = slice.TokenStart + i;
+                var position = slice.StartPosition + i;
+                _rope.Apply(b.Queries.AsSpan(t * q, q), position);
+                _rope.Apply(b.Keys.AsSpan(t * kv, kv), position);
+                var slot = cache.RowOffset(blockTable, position);
+                b.Keys.AsSpan(t * kv, kv).CopyTo(keys.AsSpan(slot, kv));
+                b.Values.AsSpan(t * kv, kv).CopyTo(values.AsSpan(slot, kv));
+            }
+        }
+
+        _attention.Run(_pool, cache, layer, b.Queries, b.Attention, tokens, b.Positions, b.SliceOfToken, batch.Slices, maxContext);
+        _matMul.Run(_pool, w.Output, null, h, q, b.Attention, tokens, b.Projection);
+        TensorPrimitives.Add(b.Hidden.AsSpan(0, tokens * h), b.Projection.AsSpan(0, tokens * h), b.Hidden.AsSpan(0, tokens * h));
+    }
+
+    private void RunFeedForwardBlock(LayerWeights w, int tokens)
+    {
+        var b = _buffers;
+        int h = _config.HiddenSize, ff = _config.IntermediateSize;
+        NormalizeRows(w.FeedForwardNorm, tokens);
+        _matMul.Run(_pool, w.Gate, null, ff, h, b.Normalized, tokens, b.Gate);
+        _matMul.Run(_pool, w.Up, null, ff, h, b.Normalized, tokens, b.Up);
+        for (var t = 0; t < tokens; t++)
+        {
+            RowKernels.SwiGlu(b.Gate.AsSpan(t * ff, ff), b.Up.AsSpan(t * ff, ff));
+        }
+
+        _matMul.Run(_pool, w.Down, null, h, ff, b.Gate, tokens, b.Projection);
+        TensorPrimitives.Add(b.Hidden.AsSpan(0, tokens * h), b.Projection.AsSpan(0, tokens * h), b.Hidden.AsSpan(0, tokens * h));
+    }
+
+    private void NormalizeRows(float[] weight, int tokens)
+    {
+        var h = _config.HiddenSize;
+        for (var t = 0; t < tokens; t++)
+        {
+            RowKernels.RmsNorm(_buffers.Hidden.AsSpan(t * h, h), weight, _buffers.Normalized.AsSpan(t * h, h), _config.RmsNormEps);
+        }
+    }
+
+    private void Embed(int[] tokenIds)
+    {
+        var h = _config.HiddenSize;
+        for (var t = 0; t < tokenIds.Length; t++)
+        {
+            _weights.Embedding.AsSpan(tokenIds[t] * h, h).CopyTo(_buffers.Hidden.AsSpan(t * h, h));
+        }
+    }
+
+    private void LayOutTokens(ForwardBatch batch)
+    {
+        for (var s = 0; s < batch.Slices.Length; s++)
+        {
+            var slice = batch.Slices[s];
+            for (var i = 0; i < slice.TokenCount; i++)
+            {
+                _buffers.Positions[slice.TokenStart + i] = slice.StartPosition + i;
+                _buffers.SliceOfToken[slice.TokenStart + i] = s;
+            }
+        }
+    }
+
+    /// <summary>Checks what <see cref="ForwardBatch"/> itself cannot know; returns the longest context in the batch.</summary>
+    private int Validate(ForwardBatch batch, ForwardOutput output, PagedKvCache cache)
+    {
+        if (batch.BlockSize != cache.BlockSize)
+        {
+            throw new ArgumentException($"batch block size {batch.BlockSize} differs from the KV cache's {cache.BlockSize}", nameof(batch));
+        }
+
+        if (output.VocabSize != _config.VocabSize)
+        {
+            throw new ArgumentException($"output has vocabulary {output.VocabSize}, the model {_config.VocabSize}", nameof(output));
+        }
+
+        foreach (var id in batch.TokenIds)
+        {
+            if ((uint)id >= (uint)_config.VocabSize)
+            {
+                throw new ArgumentException($"token id {id} is outside the vocabulary of {_config.VocabSize}", nameof(batch));
+            }
+        }
+
+        var maxContext = 0;
+        foreach (var slice in batch.Slices)
+        {
+            if (slice.StartPosition < 0 || slice.ContextLength > _config.MaxPositions)
+            {
+                throw new ArgumentException(
+                    $"slice at token {slice.TokenStart} covers positions {slice.StartPosition}..{slice.ContextLength - 1}, outside 0..{_config.MaxPositions - 1}",
+                    nameof(batch));
+            }
+
+            var blocksUsed = (slice.ContextLength + cache.BlockSize - 1) / cache.BlockSize;
+            foreach (var block in slice.BlockTable.Span[..blocksUsed])
+            {
+                if ((uint)block >= (uint)cache.NumBlocks)
+                {
+                    throw new ArgumentException($"block {block} is outside the KV cache of {cache.NumBlocks} blocks", nameof(batch));
+                }
+            }
+
+            maxContext = Math.Max(maxContext, slice.ContextLength);
+        }
+
+        return maxContext;
+    }
+}
