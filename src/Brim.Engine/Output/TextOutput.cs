@@ -17,7 +17,7 @@ internal sealed class TextOutput
 
     public TextOutput(ITokenizer tokenizer, IReadOnlyList<int> prompt, IReadOnlyList<string> stops)
     {
-        _detokenizer = new IncrementalDetokenizer(tokenizer, prompt);
+        _detokenizer = new IncrementalDetokenizer(tokenizer, prompt is int[] array ? array : prompt.ToArray());
         _stops = stops;
         _hold = stops.Count == 0 ? 0 : stops.Max(s => s.Length) - 1;
     }
@@ -25,7 +25,7 @@ internal sealed class TextOutput
     /// <summary>Adds a token and returns the text that is now safe to emit; sets <paramref name="stopped"/> on a stop string.</summary>
     public string Push(int token, out bool stopped)
     {
-        _pending.Append(_detokenizer.Push(token));
+        _pending.Append(_detokenizer.Add(token));
         stopped = false;
         if (_stops.Count == 0)
         {
@@ -54,7 +54,11 @@ internal sealed class TextOutput
     }
 
     /// <summary>Releases the held-back text when the sequence ends for another reason than a stop string.</summary>
-    public string Flush() => Drain(_pending.Length);
+    public string Flush()
+    {
+        _pending.Append(_detokenizer.Flush());
+        return Drain(_pending.Length);
+    }
 
     private string Drain(int count)
     {
