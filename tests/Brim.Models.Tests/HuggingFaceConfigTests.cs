@@ -127,6 +127,19 @@ public class HuggingFaceConfigTests
     }
 
     [Fact]
+    public void Parse_HeadsNotDividingHiddenWithoutHeadDim_Throws()
+    {
+        var json = """
+            {"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+             "num_attention_heads": 5, "vocab_size": 100, "max_position_embeddings": 64}
+            """;
+
+        var error = Assert.Throws<ModelLoadException>(() => Parse(json));
+
+        Assert.Contains("head_dim", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_MalformedJson_ThrowsModelLoadException()
     {
         var error = Assert.Throws<ModelLoadException>(() => Parse("{\"architectures\": [\"LlamaForCausalLM\""));
@@ -144,6 +157,16 @@ public class HuggingFaceConfigTests
 
         Assert.Contains("model.safetensors", error.Message, StringComparison.Ordinal);
         Assert.Contains("Dummy", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_PathToConfigFile_AsksForTheDirectory()
+    {
+        var path = Path.Combine(TestPaths.Fixture("TinyLlama__TinyLlama-1.1B-Chat-v1.0"), "config.json");
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(path));
+
+        Assert.Contains("pass its directory", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -49,6 +49,34 @@ public class SafetensorsTests
     }
 
     [Fact]
+    public void Load_Qwen2Checkpoint_ValidatesAndReadsQkvBiases()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("config.json"), TinyConfigJson.Replace("LlamaForCausalLM", "Qwen2ForCausalLM", StringComparison.Ordinal));
+        var config = SmallConfigs.Llama(TensorDType.F32) with { Architecture = "Qwen2ForCausalLM", AttentionBias = true };
+        WriterForManifest(config, TensorDType.F32, out var values).Write(temp.File("model.safetensors"));
+
+        using var model = ModelLoader.Load(temp.Path);
+
+        var bias = new float[16];
+        model.Weights.ReadAsFloat32(LlamaTensorNames.KeyBias(1), bias);
+        Assert.True(model.Config.AttentionBias);
+        Assert.Equal(values[LlamaTensorNames.KeyBias(1)], bias);
+    }
+
+    [Fact]
+    public void Load_Qwen2CheckpointWithoutBiases_ReportsThemMissing()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("config.json"), TinyConfigJson.Replace("LlamaForCausalLM", "Qwen2ForCausalLM", StringComparison.Ordinal));
+        WriterForManifest(SmallConfigs.Llama(TensorDType.F32), TensorDType.F32, out _).Write(temp.File("model.safetensors"));
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(temp.Path));
+
+        Assert.Contains(LlamaTensorNames.QueryBias(0), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ReadRaw_WrittenBf16Tensor_ReturnsStoredBytes()
     {
         using var temp = new TempDirectory();

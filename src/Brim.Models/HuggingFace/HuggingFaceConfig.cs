@@ -43,7 +43,7 @@ internal static class HuggingFaceConfig
             NumLayers = reader.RequiredInt("num_hidden_layers"),
             NumHeads = heads,
             NumKvHeads = reader.OptionalInt("num_key_value_heads") ?? heads,
-            HeadDim = reader.OptionalInt("head_dim") ?? (heads > 0 ? hidden / heads : 0),
+            HeadDim = reader.OptionalInt("head_dim") ?? DefaultHeadDim(reader, hidden, heads),
             VocabSize = reader.RequiredInt("vocab_size"),
             MaxPositions = maxPositions,
             RmsNormEps = (float)(reader.OptionalDouble("rms_norm_eps") ?? 1e-6),
@@ -62,6 +62,12 @@ internal static class HuggingFaceConfig
         result.Validate();
         return result;
     }
+
+    /// <summary>Without head_dim, transformers uses hidden_size / num_attention_heads, which must then divide evenly.</summary>
+    private static int DefaultHeadDim(JsonFields reader, int hidden, int heads) =>
+        heads > 0 && hidden % heads == 0
+            ? hidden / heads
+            : throw new ModelLoadException($"{reader.Origin}: hidden_size {hidden} is not a multiple of num_attention_heads {heads} and no head_dim is given");
 
     private static string ReadArchitecture(JsonFields reader)
     {
