@@ -44,9 +44,9 @@ internal static class Filters
             case "float": return ToFloat(value, arguments.Get(0, "default", 0.0));
             case "abs": return value switch
             {
-                long l => Math.Abs(l),
-                double d => Math.Abs(d),
-                bool b => b ? 1L : 0L,
+                long l => (object)Math.Abs(l),
+                double d => (object)Math.Abs(d),
+                bool b => (object)(b ? 1L : 0L),
                 _ => throw new TemplateRuntimeError($"bad operand type for abs(): '{ValueOps.TypeName(value)}'"),
             };
             case "round": return Round(value, arguments);
@@ -231,10 +231,10 @@ internal static class Filters
         return method switch
         {
             // Python's round(): half to even; an int stays an int.
-            "common" when value is long or bool => (long)number,
-            "common" => Math.Round(number, precision, MidpointRounding.ToEven),
-            "ceil" => Math.Ceiling(number * scale) / scale,
-            "floor" => Math.Floor(number * scale) / scale,
+            "common" when value is long or bool => (object)(long)number,
+            "common" => (object)Math.Round(number, precision, MidpointRounding.ToEven),
+            "ceil" => (object)(Math.Ceiling(number * scale) / scale),
+            "floor" => (object)(Math.Floor(number * scale) / scale),
             _ => throw new TemplateRuntimeError("round: method must be 'common', 'ceil' or 'floor'"),
         };
     }

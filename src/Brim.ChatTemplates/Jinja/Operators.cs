@@ -56,11 +56,12 @@ internal static class Operators
 
     public static object? Unary(string op, object? operand)
     {
+        // Arms are boxed one by one: a switch over long and double arms would otherwise convert every result to double.
         return operand switch
         {
-            long l => op == "-" ? checked(-l) : l,
-            bool b => op == "-" ? -(b ? 1L : 0L) : (b ? 1L : 0L),
-            double d => op == "-" ? -d : d,
+            long l => (object)(op == "-" ? checked(-l) : l),
+            bool b => (object)(op == "-" ? -(b ? 1L : 0L) : (b ? 1L : 0L)),
+            double d => (object)(op == "-" ? -d : d),
             Undefined u => throw new TemplateRuntimeError(u.Description),
             _ => throw new TemplateRuntimeError($"bad operand type for unary {op}: '{ValueOps.TypeName(operand)}'"),
         };
@@ -80,15 +81,16 @@ internal static class Operators
     {
         try
         {
+            // Each arm is boxed on its own: a switch mixing long and double arms would turn every result into double.
             return op switch
             {
-                "+" => checked(x + y),
-                "-" => checked(x - y),
-                "*" => checked(x * y),
-                "/" => y == 0 ? throw DivisionByZero() : (double)x / y,
-                "//" => y == 0 ? throw DivisionByZero() : FloorDivide(x, y),
-                "%" => y == 0 ? throw DivisionByZero() : FloorModulo(x, y),
-                "**" => y < 0 ? Math.Pow(x, y) : IntegerPower(x, y),
+                "+" => (object)checked(x + y),
+                "-" => (object)checked(x - y),
+                "*" => (object)checked(x * y),
+                "/" => y == 0 ? throw DivisionByZero() : (object)((double)x / y),
+                "//" => y == 0 ? throw DivisionByZero() : (object)FloorDivide(x, y),
+                "%" => y == 0 ? throw DivisionByZero() : (object)FloorModulo(x, y),
+                "**" => y < 0 ? (object)Math.Pow(x, y) : (object)IntegerPower(x, y),
                 _ => throw new TemplateRuntimeError($"unknown operator '{op}'"),
             };
         }
