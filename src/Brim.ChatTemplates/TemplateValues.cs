@@ -133,6 +133,6 @@ internal static class TemplateValues
 
     private static object Number(string text) =>
         long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long integer)
-            ? integer
+            ? (object)integer // boxed apart: a plain conditional would widen the long to double
             : double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
 }

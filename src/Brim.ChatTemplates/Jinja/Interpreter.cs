@@ -32,7 +32,17 @@ internal sealed partial class Interpreter
     {
         foreach (Statement statement in body)
         {
-            Flow flow = Execute(statement, scope, output);
+            Flow flow;
+            try
+            {
+                flow = Execute(statement, scope, output);
+            }
+            catch (TemplateRuntimeError error)
+            {
+                // Limits and assignment errors raised by the statement itself, not by one of its expressions.
+                throw ChatTemplateException.At(statement.Position, error.Message);
+            }
+
             if (flow != Flow.Normal)
             {
                 return flow;

@@ -87,7 +87,7 @@ internal sealed partial class Parser
         _nesting--;
         if (endTag is not { } end)
         {
-            throw Error(Current, $"unexpected end of template: '{opener.Value}' block opened at {opener.Position} "
+            throw Error(opener, $"unexpected end of template: '{opener.Value}' block opened at {opener.Position} "
                 + $"is never closed (expected '{accepted[^1]}')");
         }
 
