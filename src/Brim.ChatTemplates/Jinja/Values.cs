@@ -11,8 +11,6 @@ namespace Brim.ChatTemplates.Jinja;
 /// </summary>
 internal sealed class Undefined
 {
-    public static readonly Undefined Anonymous = new("value is undefined");
-
     public Undefined(string description) => Description = description;
 
     /// <summary>Why the value is undefined, e.g. <c>'foo' is undefined</c> or <c>'dict object' has no attribute 'x'</c>.</summary>
