@@ -1,0 +1,90 @@
+using Brim.Backends.Cpu;
+using Brim.ChatTemplates;
+using Brim.Core.Execution;
+using Brim.Engine;
+using Brim.Models;
+using Brim.Tokenization;
+
+namespace Brim.Server.Hosting;
+
+/// <summary>
+/// A loaded model ready to serve: weights on a backend, tokenizer, chat template and the engine. The one place that
+/// wires these together, for the server, the CLI and in-process use.
+/// </summary>
+public sealed class ModelHost : IDisposable
+{
+    private readonly LoadedModel _model;
+    private readonly IModelBackend _backend;
+
+    private ModelHost(LoadedModel model, IModelBackend backend, ITokenizer tokenizer, ChatTemplate chatTemplate, LlmEngine engine, string servedName, string deviceNote)
+    {
+        _model = model;
+        _backend = backend;
+        Tokenizer = tokenizer;
+        ChatTemplate = chatTemplate;
+        Engine = engine;
+        ServedModelName = servedName;
+        DeviceNote = deviceNote;
+    }
+
+    public LlmEngine Engine { get; }
+
+    public ITokenizer Tokenizer { get; }
+
+    public ChatTemplate ChatTemplate { get; }
+
+    public ModelConfig Config => _model.Config;
+
+    public string ServedModelName { get; }
+
+    public string ModelPath => _model.Path;
+
+    /// <summary>Which device was chosen and, for auto, why.</summary>
+    public string DeviceNote { get; }
+
+    public static ModelHost Load(ModelHostOptions options)
+    {
+        var path = options.ModelPath ?? ModelHostOptions.BundledModelPath();
+        var model = ModelLoader.Load(path, options.LoadFormat, options.DummySeed);
+        try
+        {
+            var tokenizer = TokenizerLoader.Load(options.TokenizerPath ?? path);
+            var template = LoadChatTemplate(options.TokenizerPath ?? path);
+            var (backend, note) = BackendFactory.Create(model, options);
+            var engine = new LlmEngine(backend, tokenizer, options.Engine, model.Config.MaxPositions);
+            var name = options.ServedModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
+            return new ModelHost(model, backend, tokenizer, template, engine, name, note);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static ChatTemplate LoadChatTemplate(string path)
+    {
+        var dir = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var config = Path.Combine(dir, "tokenizer_config.json");
+        if (File.Exists(config))
+        {
+            try
+            {
+                return ChatTemplate.FromTokenizerConfig(config);
+            }
+            catch (ChatTemplateException)
+            {
+                // A config without a chat_template: fall back to the documented plain format.
+            }
+        }
+
+        return ChatTemplate.Plain;
+    }
+
+    public void Dispose()
+    {
+        Engine.Dispose();
+        _backend.Dispose();
+        _model.Dispose();
+    }
+}

@@ -1,0 +1,47 @@
+using Brim.Engine;
+using Brim.Models;
+
+namespace Brim.Server.Hosting;
+
+/// <summary>What to load and where to run it: the options `brim serve`, `brim generate` and `brim bench` share.</summary>
+public sealed record ModelHostOptions
+{
+    /// <summary>A model directory or llama2.c checkpoint; null means the bundled stories260K.</summary>
+    public string? ModelPath { get; init; }
+
+    public LoadFormat LoadFormat { get; init; } = LoadFormat.Auto;
+
+    /// <summary>Seed of the dummy load format's weights.</summary>
+    public int DummySeed { get; init; }
+
+    /// <summary>Where the tokenizer lives when it is not beside the weights (a dummy model of a real shape).</summary>
+    public string? TokenizerPath { get; init; }
+
+    public DeviceKind Device { get; init; } = DeviceKind.Auto;
+
+    /// <summary>CPU threads for the CPU backend; null uses every core.</summary>
+    public int? CpuThreads { get; init; }
+
+    /// <summary>The name clients use in the `model` field; defaults to the model directory's name.</summary>
+    public string? ServedModelName { get; init; }
+
+    public EngineOptions Engine { get; init; } = new();
+
+    /// <summary>The bundled model: models/stories260K beside the executable, or in the source tree when run from it.</summary>
+    public static string BundledModelPath()
+    {
+        foreach (var root in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+        {
+            for (var dir = root; dir is not null; dir = Path.GetDirectoryName(dir))
+            {
+                var candidate = Path.Combine(dir, "models", "stories260K");
+                if (File.Exists(Path.Combine(candidate, "stories260K.bin")))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        throw new FileNotFoundException("the bundled model models/stories260K was not found beside the executable or above the working directory; pass --model");
+    }
+}
