@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using Brim.Engine;
+
+namespace Brim.Cli.Bench;
+
+/// <summary>The measurements of one offline run: every request submitted at t = 0, the engine driven until idle.</summary>
+internal sealed record OfflineRunResult(
+    string Label,
+    int Requests,
+    long PromptTokens,
+    long OutputTokens,
+    double Seconds,
+    IReadOnlyList<(int OutputTokens, double LatencySeconds)> Latencies,
+    double MeanOccupancy,
+    long Steps,
+    long Preemptions,
+    double ForwardSeconds,
+    double StepSeconds)
+{
+    public double OutputTokensPerSecond => OutputTokens / Seconds;
+
+    public double LatencyP50(Func<int, bool> filter) => Percentiles.Of(Latencies.Where(l => filter(l.OutputTokens)).Select(l => l.LatencySeconds).ToList(), 0.5);
+
+    public double LatencyP99(Func<int, bool> filter) => Percentiles.Of(Latencies.Where(l => filter(l.OutputTokens)).Select(l => l.LatencySeconds).ToList(), 0.99);
+}
+
+internal static class OfflineRun
+{
+    public static OfflineRunResult Run(string label, LlmEngine engine, IReadOnlyList<GenerationRequest> requests, bool progress = true)
+    {
+        var latencies = new List<(int, double)>(requests.Count);
+        var bar = progress ? new ProgressBar(label.PadRight(12), requests.Count) : null;
+        long occupancySum = 0, steps = 0, preemptions = 0;
+        double forward = 0, stepTime = 0;
+        void OnStep(StepRecord s)
+        {
+            forward += s.ForwardSeconds;
+            stepTime += s.StepSeconds;
+            occupancySum += s.Sequences;
+            steps++;
+            preemptions += s.Preempted;
+        }
+
+        engine.StepCompleted += OnStep;
+        var started = Stopwatch.GetTimestamp();
+        long outputTokens = 0;
+        foreach (var request in requests)
+        {
+            engine.Submit(request, u =>
+            {
+                if (u.IsFinal)
+                {
+                    latencies.Add((u.CompletionTokenCount, Stopwatch.GetElapsedTime(started).TotalSeconds));
+                    outputTokens += u.CompletionTokenCount;
+                    bar?.Report(latencies.Count);
+                }
+            });
+        }
+
+        engine.RunUntilIdle();
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        engine.StepCompleted -= OnStep;
+        var occupancy = steps == 0 ? 0 : (double)occupancySum / steps / engine.Options.MaxRunningSequences;
+        return new OfflineRunResult(label, requests.Count, requests.Sum(r => (long)r.PromptTokens.Count), outputTokens, seconds, latencies, occupancy, steps, preemptions, forward, stepTime);
+    }
+}

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using Brim.Cli.Bench;
+using Brim.Engine;
+using Brim.Server.Hosting;
+
+namespace Brim.Cli.Commands;
+
+/// <summary>
+/// `brim bench`: offline throughput of static versus continuous batching on a mixed-length workload (the same
+/// requests, the same batch size, the same model in one run), and `brim bench decode` for fixed shapes.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelOptions();
+        var requests = new Option<int>("--requests") { Description = "Requests in the workload", DefaultValueFactory = _ => 200 };
+        var minOutput = new Option<int>("--min-output") { DefaultValueFactory = _ => 8 };
+        var maxOutput = new Option<int>("--max-output") { DefaultValueFactory = _ => 256 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var shortLimit = new Option<int>("--short") { Description = "Requests with at most this many output tokens count as short", DefaultValueFactory = _ => 32 };
+
+        var command = new Command("bench", "Offline throughput: static vs continuous batching on a mixed-length workload")
+        {
+            requests, minOutput, maxOutput, seed, shortLimit,
+        };
+        model.AddTo(command);
+        command.Subcommands.Add(DecodeCommand());
+        command.SetAction(result =>
+        {
+            var results = new List<OfflineRunResult>();
+            string device = "";
+            foreach (var mode in new[] { BatchingMode.Static, BatchingMode.Continuous })
+            {
+                using var host = ModelHost.Load(model.Read(result, mode));
+                device = host.DeviceNote;
+                var workload = OfflineWorkload.Create(host.Tokenizer, result.GetValue(requests), result.GetValue(minOutput), result.GetValue(maxOutput), result.GetValue(seed));
+                OfflineRun.Run("warm-up", host.Engine, workload.Take(4).ToList(), progress: false);
+                results.Add(OfflineRun.Run(mode.ToString().ToLowerInvariant(), host.Engine, workload));
+            }
+
+            var limit = result.GetValue(shortLimit);
+            Console.WriteLine($"model: {result.GetValue(model.Model) ?? "stories260K (bundled)"}  device: {device}  max-num-seqs: {result.GetValue(model.MaxNumSeqs)}");
+            Console.WriteLine($"workload: {result.GetValue(requests)} requests, output {result.GetValue(minOutput)}..{result.GetValue(maxOutput)} tokens, all arriving at t=0");
+            Console.WriteLine();
+            Console.WriteLine("| batching | output tok/s | seconds | occupancy | steps | p50 latency short (≤" + limit + " tok) | p50 latency all | p99 latency all | preemptions |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var r in results)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {r.Label} | {r.OutputTokensPerSecond:F0} | {r.Seconds:F2} | {r.MeanOccupancy:P0} | {r.Steps} | {r.LatencyP50(n => n <= limit):F2} s | {r.LatencyP50(_ => true):F2} s | {r.LatencyP99(_ => true):F2} s | {r.Preemptions} |"));
+            }
+
+            var speedup = results[1].OutputTokensPerSecond / results[0].OutputTokensPerSecond;
+            var shortRatio = results[0].LatencyP50(n => n <= limit) / results[1].LatencyP50(n => n <= limit);
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"continuous / static throughput: {speedup:F2}x (target ≥ 1.3x); short-request p50 latency {shortRatio:F1}x lower"));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command DecodeCommand()
+    {
+        var model = new ModelOptions();
+        var batchSizes = new Option<string>("--batch-sizes") { DefaultValueFactory = _ => "1,4,8,16,32,64,128,256" };
+        var promptLength = new Option<int>("--prompt-len") { DefaultValueFactory = _ => 128 };
+        var outputLength = new Option<int>("--output-len") { DefaultValueFactory = _ => 128 };
+        var command = new Command("decode", "Throughput at fixed batch sizes: every request has the same prompt and output length") { batchSizes, promptLength, outputLength };
+        model.AddTo(command);
+        command.SetAction(result =>
+        {
+            var sizes = result.GetValue(batchSizes)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            var options = model.Read(result);
+            using var host = ModelHost.Load(options with { Engine = options.Engine with { MaxRunningSequences = Math.Max(options.Engine.MaxRunningSequences, sizes.Max()) } });
+            var vocab = host.Config.VocabSize;
+            Console.WriteLine($"model: {host.ModelPath} ({host.Config.ParameterCount / 1e9:F2} B parameters)  device: {host.DeviceNote}");
+            Console.WriteLine("| batch | output tok/s | seconds | occupancy | steps | forward ms/step | engine ms/step | other ms/step |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+            OfflineRun.Run("warm-up", host.Engine, OfflineWorkload.FixedShape(2, 8, 4, vocab, 0), progress: false);
+            foreach (var b in sizes)
+            {
+                var workload = OfflineWorkload.FixedShape(b, result.GetValue(promptLength), result.GetValue(outputLength), vocab, b);
+                var r = OfflineRun.Run($"batch {b}", host.Engine, workload);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {b} | {r.OutputTokensPerSecond:F1} | {r.Seconds:F2} | {r.MeanOccupancy * host.Engine.Options.MaxRunningSequences / b:P0} | {r.Steps} | {r.ForwardSeconds * 1e3 / r.Steps:F2} | {(r.StepSeconds - r.ForwardSeconds) * 1e3 / r.Steps:F2} | {(r.Seconds - r.StepSeconds) * 1e3 / r.Steps:F2} |"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}
