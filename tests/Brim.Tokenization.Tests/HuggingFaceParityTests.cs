@@ -56,6 +56,17 @@ public sealed class HuggingFaceParityTests
         Assert.Equal(expected.Decoded, FixtureTokenizers.Get(tokenizer).Decode(expected.Ids, skipSpecialTokens: true));
     }
 
+    [Theory]
+    [InlineData("qwen2.5", "<|im_start|>user\nHi 👋<|im_end|>\n<|im_start|>assistant\n")]
+    [InlineData("gpt2", "one<|endoftext|>two")]
+    [InlineData("mistral", "[INST] Bonjour 🇫🇷 [/INST]")]
+    public void Decode_KeepingSpecialTokens_ReturnsTextWithThem(string tokenizer, string text)
+    {
+        ITokenizer sut = FixtureTokenizers.Get(tokenizer);
+
+        Assert.Equal(text, sut.Decode(sut.Encode(text, addSpecialTokens: false), skipSpecialTokens: false));
+    }
+
     [Fact]
     public void ExpectedIds_EveryTokenizer_HasAtLeastTenCases()
     {

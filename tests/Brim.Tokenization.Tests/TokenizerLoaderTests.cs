@@ -156,6 +156,24 @@ public sealed class TokenizerLoaderTests : IDisposable
         Assert.Equal(50256, sut.BosTokenId);
     }
 
+    [Fact]
+    public void Load_VocabAndMergesAskingForBos_PrependsBos()
+    {
+        // Qwen2.5's layout with add_bos_token switched on: the tokenizer_config decides, as in the slow tokenizer.
+        string qwen = Path.Combine(FixtureTokenizers.FixturesDirectory, "qwen2.5");
+        File.Copy(Path.Combine(qwen, "vocab.json"), Path.Combine(_scratch, "vocab.json"));
+        File.Copy(Path.Combine(qwen, "merges.txt"), Path.Combine(_scratch, "merges.txt"));
+        WriteScratch("tokenizer_config.json", """
+            {"tokenizer_class": "Qwen2Tokenizer", "add_bos_token": true, "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
+             "added_tokens_decoder": {"151643": {"content": "<|endoftext|>", "special": true}}}
+            """u8.ToArray());
+
+        ITokenizer sut = TokenizerLoader.Load(_scratch);
+
+        Assert.Equal([151643, .. FixtureTokenizers.Get("qwen2.5").Encode("Hello world")], sut.Encode("Hello world"));
+        Assert.Equal(151643, sut.BosTokenId);
+    }
+
     private string WriteScratch(string name, byte[] content)
     {
         string path = Path.Combine(_scratch, name);
