@@ -78,5 +78,16 @@ public sealed class RoundTripTests
         Assert.Equal("", sut.Decode(sut.Encode("")));
     }
 
+    [Fact]
+    public void Decode_IdOutsideVocabulary_Throws()
+    {
+        foreach (string name in FixtureTokenizers.All)
+        {
+            ITokenizer sut = FixtureTokenizers.Get(name);
+            Assert.Throws<ArgumentOutOfRangeException>(() => sut.Decode([sut.VocabSize]));
+            Assert.Throws<ArgumentOutOfRangeException>(() => sut.Decode([-1]));
+        }
+    }
+
     public static TheoryData<string> FixtureTokenizerNames() => new(FixtureTokenizers.All);
 }

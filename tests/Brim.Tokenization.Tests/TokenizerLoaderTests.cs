@@ -103,6 +103,16 @@ public sealed class TokenizerLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Load_Llama2cModelDirectory_FindsTokFile()
+    {
+        // models/stories260K holds the checkpoint stories260K.bin beside tok512.bin: only tok*.bin is a tokenizer.
+        ITokenizer sut = TokenizerLoader.Load(Path.Combine(FixtureTokenizers.RepoRoot(), "models", "stories260K"));
+
+        Assert.Equal(512, sut.VocabSize);
+        Assert.Equal(FixtureTokenizers.Get("tok512").Encode("Lily"), sut.Encode("Lily"));
+    }
+
+    [Fact]
     public void Load_TinyLlamaDirectory_PrefersTokenizerJson()
     {
         // The two files differ only in how a dummy prefix follows a special token inside the text.

@@ -47,8 +47,8 @@ internal sealed class Llama2cTokenizer : TokenizerBase
     public override int VocabSize => _pieces.Length;
 
     /// <summary>Reads tokenizer.bin: int32 max_token_length, then per token float32 score, int32 length, bytes.</summary>
-    /// <param name="vocabSize">Token count; tokenizer.bin does not store it (the checkpoint does). Null reads to the end.</param>
-    public static Llama2cTokenizer Read(ReadOnlySpan<byte> data, int? vocabSize = null)
+    /// <remarks>tokenizer.bin does not store the token count (the checkpoint does), so tokens are read to the end.</remarks>
+    public static Llama2cTokenizer Read(ReadOnlySpan<byte> data)
     {
         if (data.Length < 4)
         {
@@ -63,7 +63,7 @@ internal sealed class Llama2cTokenizer : TokenizerBase
         var bytes = new List<byte[]>();
         var scores = new List<float>();
         int position = 4;
-        while (position < data.Length && (vocabSize is null || pieces.Count < vocabSize))
+        while (position < data.Length)
         {
             if (data.Length - position < 8)
             {
@@ -85,10 +85,6 @@ internal sealed class Llama2cTokenizer : TokenizerBase
             scores.Add(score);
             bytes.Add(piece);
             pieces.Add(Encoding.UTF8.GetString(piece));
-        }
-        if (vocabSize is int expected && pieces.Count != expected)
-        {
-            throw new InvalidDataException($"Expected {expected} tokens, found {pieces.Count}.");
         }
         if (pieces.Count < FirstByteTokenId + 256)
         {
