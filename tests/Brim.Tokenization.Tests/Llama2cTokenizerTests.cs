@@ -31,6 +31,23 @@ public sealed class Llama2cTokenizerTests
         Assert.Equal(ExpectedStory, Tok512.Decode(ids));
     }
 
+    [Theory]
+    [MemberData(nameof(RoundTripTexts))]
+    public void Encode_Text_EqualsLiteralRunCAlgorithm(string text)
+    {
+        var reference = new RunCReferenceEncoder(File.ReadAllBytes(FixtureTokenizers.PathOf("tok512")));
+
+        Assert.Equal(reference.Encode(text), Tok512.Encode(text));
+    }
+
+    [Fact]
+    public void Encode_GreedyStory_EqualsLiteralRunCAlgorithm()
+    {
+        var reference = new RunCReferenceEncoder(File.ReadAllBytes(FixtureTokenizers.PathOf("tok512")));
+
+        Assert.Equal(reference.Encode(ExpectedStory), Tok512.Encode(ExpectedStory));
+    }
+
     [Fact]
     public void Encode_Text_StartsWithDummyPrefixMergedIntoFirstWord()
     {
