@@ -5,8 +5,8 @@ namespace Brim.Tokenization.SentencePiece;
 
 /// <summary>
 /// SentencePiece-style BPE (Llama 2, TinyLlama, Mistral): spaces become "▁", a dummy "▁" prefix marks the start,
-/// the whole segment is one BPE word over characters, and characters outside the vocabulary fall back to
-/// &lt;0xXX&gt; byte tokens. Decoding mirrors Hugging Face's decoder chain: "▁"→" ", byte runs → UTF-8, strip one
+/// BPE runs over characters of the whole segment (cut into cached "▁word"s where <see cref="SpaceWordSplitter"/>
+/// proves that changes nothing), and characters outside the vocabulary fall back to &lt;0xXX&gt; byte tokens. Decoding mirrors Hugging Face's decoder chain: "▁"→" ", byte runs → UTF-8, strip one
 /// leading space.
 /// </summary>
 internal sealed class SentencePieceBpeTokenizer : TokenizerBase
