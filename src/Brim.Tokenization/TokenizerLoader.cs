@@ -115,9 +115,14 @@ public static class TokenizerLoader
         var options = new ByteLevelOptions(qwen2 ? PreTokenizerPattern.Qwen2 : PreTokenizerPattern.Gpt2,
             config.AddPrefixSpace ?? false, IgnoreMerges: false, NormalizeNfc: qwen2);
         var tokenizer = new ByteLevelBpeTokenizer(vocab, merges, added, options);
-        if (config.AddBosToken == true && tokenizer.BosTokenId is int bos)
+        // The slow tokenizer classes add bos/eos only when tokenizer_config.json asks for it (Qwen2.5 does not).
+        if (config.AddBosToken == true && config.BosToken is { } bosToken && tokenizer.TokenToId(bosToken) is int bos)
         {
             tokenizer.PrefixIds = [bos];
+        }
+        if (config.AddEosToken == true && config.EosToken is { } eosToken && tokenizer.TokenToId(eosToken) is int eos)
+        {
+            tokenizer.SuffixIds = [eos];
         }
         return tokenizer;
     }

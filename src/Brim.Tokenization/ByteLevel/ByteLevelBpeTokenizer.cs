@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using Brim.Tokenization.Bpe;
 
@@ -10,16 +9,13 @@ namespace Brim.Tokenization.ByteLevel;
 /// </summary>
 internal sealed class ByteLevelBpeTokenizer : TokenizerBase
 {
-    private const int MaxCachedWords = 100_000;
-
     private readonly Dictionary<string, int> _idOfToken;
     private readonly byte[]?[] _bytesOfId;
     private readonly int[] _idOfByte = new int[256];
     private readonly MergeTable _merges;
     private readonly PreTokenizerPattern? _pattern;
     private readonly ByteLevelOptions _options;
-    private readonly ConcurrentDictionary<string, int[]> _wordCache = new();
-    private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _wordCacheBySpan;
+    private readonly WordCache _wordCache = new();
 
     public ByteLevelBpeTokenizer(IReadOnlyDictionary<string, int> vocab, IEnumerable<(string Left, string Right)> merges,
         IReadOnlyList<AddedToken> addedTokens, ByteLevelOptions options)
@@ -52,7 +48,6 @@ internal sealed class ByteLevelBpeTokenizer : TokenizerBase
             }
         }
         _merges = MergeTable.FromRankedPairs(merges.Select(m => (IdOf(m.Left), IdOf(m.Right), IdOf(m.Left + m.Right))));
-        _wordCacheBySpan = _wordCache.GetAlternateLookup<ReadOnlySpan<char>>();
 
         int IdOf(string token) => vocab.TryGetValue(token, out int id)
             ? id
@@ -101,20 +96,7 @@ internal sealed class ByteLevelBpeTokenizer : TokenizerBase
         _pattern.Split(segment, (start, length) => ids.AddRange(EncodeWord(segment.AsSpan(start, length))));
     }
 
-    private int[] EncodeWord(ReadOnlySpan<char> word)
-    {
-        if (_wordCacheBySpan.TryGetValue(word, out int[]? cached))
-        {
-            return cached;
-        }
-        int[] ids = MergeWord(word);
-        if (_wordCache.Count >= MaxCachedWords)
-        {
-            _wordCache.Clear(); // bounded memory for a long-running server; hot words come back quickly
-        }
-        _wordCacheBySpan.TryAdd(word, ids);
-        return ids;
-    }
+    private int[] EncodeWord(ReadOnlySpan<char> word) => _wordCache.GetOrAdd(word, MergeWord);
 
     private int[] MergeWord(ReadOnlySpan<char> word)
     {
@@ -161,10 +143,3 @@ internal sealed class ByteLevelBpeTokenizer : TokenizerBase
         return bytes.ToArray();
     }
 }
-
-/// <summary>How a byte-level BPE tokenizer pre-processes text (from tokenizer.json or the tokenizer class).</summary>
-/// <param name="SplitPattern">Pre-tokenizer regex; null when the pre-tokenizer does not split.</param>
-/// <param name="AddPrefixSpace">ByteLevel add_prefix_space: a space is added before the first word.</param>
-/// <param name="IgnoreMerges">BPE ignore_merges: a word found whole in the vocabulary is one token.</param>
-/// <param name="NormalizeNfc">NFC normalizer (Qwen2).</param>
-internal sealed record ByteLevelOptions(string? SplitPattern, bool AddPrefixSpace, bool IgnoreMerges, bool NormalizeNfc);

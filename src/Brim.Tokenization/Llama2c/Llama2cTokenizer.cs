@@ -22,6 +22,8 @@ internal sealed class Llama2cTokenizer : TokenizerBase
     private readonly Dictionary<string, int> _idOfPiece;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _idOfPieceBySpan;
     private readonly MergeTable _merges;
+    private readonly WordCache _wordCache = new();
+    private readonly bool _canSplitWords;
 
     private Llama2cTokenizer(string[] pieces, byte[][] pieceBytes, float[] scores)
         : base([])
@@ -36,6 +38,7 @@ internal sealed class Llama2cTokenizer : TokenizerBase
         _idOfPieceBySpan = _idOfPiece.GetAlternateLookup<ReadOnlySpan<char>>();
         // run.c merges any two adjacent pieces whose concatenation is in the vocabulary, by that piece's score.
         _merges = MergeTable.FromPieceScores(pieces, scores, _idOfPiece, _ => true);
+        _canSplitWords = SpaceWordSplitter.IsSafe(pieces, ' ');
         BosTokenId = BeginOfSequenceId;
         EosTokenIds = [EndOfSequenceId];
         PrefixIds = [BeginOfSequenceId];
@@ -44,8 +47,8 @@ internal sealed class Llama2cTokenizer : TokenizerBase
     public override int VocabSize => _pieces.Length;
 
     /// <summary>Reads tokenizer.bin: int32 max_token_length, then per token float32 score, int32 length, bytes.</summary>
-    /// <param name="vocabSize">Token count; tokenizer.bin does not store it (the checkpoint does). Null reads to the end.</param>
-    public static Llama2cTokenizer Read(ReadOnlySpan<byte> data, int? vocabSize = null)
+    /// <remarks>tokenizer.bin does not store the token count (the checkpoint does), so tokens are read to the end.</remarks>
+    public static Llama2cTokenizer Read(ReadOnlySpan<byte> data)
     {
         if (data.Length < 4)
         {
@@ -60,7 +63,7 @@ internal sealed class Llama2cTokenizer : TokenizerBase
         var bytes = new List<byte[]>();
         var scores = new List<float>();
         int position = 4;
-        while (position < data.Length && (vocabSize is null || pieces.Count < vocabSize))
+        while (position < data.Length)
         {
             if (data.Length - position < 8)
             {
@@ -69,19 +72,19 @@ internal sealed class Llama2cTokenizer : TokenizerBase
             float score = BinaryPrimitives.ReadSingleLittleEndian(data[position..]);
             int length = BinaryPrimitives.ReadInt32LittleEndian(data[(position + 4)..]);
             position += 8;
-            if (length < 0 || length > maxTokenLength || length > data.Length - position)
+            if (length < 0 || length > maxTokenLength)
             {
                 throw new InvalidDataException($"Token {pieces.Count} has invalid length {length}.");
+            }
+            if (length > data.Length - position)
+            {
+                throw new InvalidDataException($"Token {pieces.Count} is truncated ({length} bytes, {data.Length - position} left).");
             }
             byte[] piece = data.Slice(position, length).ToArray();
             position += length;
             scores.Add(score);
             bytes.Add(piece);
             pieces.Add(Encoding.UTF8.GetString(piece));
-        }
-        if (vocabSize is int expected && pieces.Count != expected)
-        {
-            throw new InvalidDataException($"Expected {expected} tokens, found {pieces.Count}.");
         }
         if (pieces.Count < FirstByteTokenId + 256)
         {
@@ -130,15 +133,30 @@ internal sealed class Llama2cTokenizer : TokenizerBase
         {
             return;
         }
-        var symbols = new List<int>(segment.Length + 1);
-        // run.c adds the dummy prefix whenever the text is not empty (the " " piece must exist).
-        symbols.Add(_idOfPiece.TryGetValue(" ", out int space) ? space
-            : throw new InvalidOperationException("The llama2.c vocabulary has no \" \" piece for the dummy prefix."));
-        Span<byte> utf8 = stackalloc byte[4];
-        for (int i = 0; i < segment.Length;)
+        if (!_idOfPiece.ContainsKey(" "))
         {
-            int length = char.IsHighSurrogate(segment[i]) && i + 1 < segment.Length && char.IsLowSurrogate(segment[i + 1]) ? 2 : 1;
-            ReadOnlySpan<char> character = segment.AsSpan(i, length);
+            throw new InvalidOperationException("The llama2.c vocabulary has no \" \" piece for the dummy prefix.");
+        }
+        // run.c adds the dummy prefix whenever the text is not empty.
+        string text = " " + segment;
+        if (_canSplitWords)
+        {
+            SpaceWordSplitter.Split(text, ' ', word => ids.AddRange(_wordCache.GetOrAdd(word, MergeWord)));
+        }
+        else
+        {
+            ids.AddRange(MergeWord(text));
+        }
+    }
+
+    private int[] MergeWord(ReadOnlySpan<char> word)
+    {
+        var symbols = new List<int>(word.Length);
+        Span<byte> utf8 = stackalloc byte[4];
+        for (int i = 0; i < word.Length;)
+        {
+            int length = char.IsHighSurrogate(word[i]) && i + 1 < word.Length && char.IsLowSurrogate(word[i + 1]) ? 2 : 1;
+            ReadOnlySpan<char> character = word.Slice(i, length);
             i += length;
             if (_idOfPieceBySpan.TryGetValue(character, out int id))
             {
@@ -151,6 +169,6 @@ internal sealed class Llama2cTokenizer : TokenizerBase
                 symbols.Add(utf8[b] + FirstByteTokenId);
             }
         }
-        ids.AddRange(BpeMerger.Merge(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(symbols), _merges));
+        return BpeMerger.Merge(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(symbols), _merges);
     }
 }

@@ -32,6 +32,11 @@ internal sealed class ModelTokenizerConfig
 
     public bool? AddPrefixSpace => BoolOf(_tokenizerConfig, "add_prefix_space");
 
+    /// <summary>The bos token string (tokenizer_config.json, else special_tokens_map.json); null if none is named.</summary>
+    public string? BosToken => TokenString("bos_token");
+
+    public string? EosToken => TokenString("eos_token");
+
     /// <summary>tokenizer_config.json's added_tokens_decoder (id → token), the vocab.json layout's special tokens.</summary>
     public List<AddedToken> AddedTokensDecoder()
     {

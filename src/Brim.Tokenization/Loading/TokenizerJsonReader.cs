@@ -126,7 +126,7 @@ internal static class TokenizerJsonReader
         MergeTable mergeTable = MergeTable.FromRankedPairs(merges.Select(m => (IdOf(m.Item1), IdOf(m.Item2), IdOf(m.Item1 + m.Item2))));
         var options = new SentencePieceOptions(scope, onlyIfNoLeadingSpace, RemoveExtraWhitespace: false, unknownId,
             Bool(model, "fuse_unk", false), Bool(model, "byte_fallback", false));
-        return new SentencePieceBpeTokenizer(pieces, mergeTable, added, [], options);
+        return new SentencePieceBpeTokenizer(pieces, mergeTable, added, options);
 
         int IdOf(string token) => vocab.TryGetValue(token, out int id)
             ? id

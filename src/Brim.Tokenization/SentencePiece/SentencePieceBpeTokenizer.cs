@@ -5,8 +5,8 @@ namespace Brim.Tokenization.SentencePiece;
 
 /// <summary>
 /// SentencePiece-style BPE (Llama 2, TinyLlama, Mistral): spaces become "▁", a dummy "▁" prefix marks the start,
-/// the whole segment is one BPE word over characters, and characters outside the vocabulary fall back to
-/// &lt;0xXX&gt; byte tokens. Decoding mirrors Hugging Face's decoder chain: "▁"→" ", byte runs → UTF-8, strip one
+/// BPE runs over characters of the whole segment (cut into cached "▁word"s where <see cref="SpaceWordSplitter"/>
+/// proves that changes nothing), and characters outside the vocabulary fall back to &lt;0xXX&gt; byte tokens. Decoding mirrors Hugging Face's decoder chain: "▁"→" ", byte runs → UTF-8, strip one
 /// leading space.
 /// </summary>
 internal sealed class SentencePieceBpeTokenizer : TokenizerBase
@@ -18,14 +18,14 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _idOfPieceBySpan;
     private readonly int[] _idOfByte = new int[256];
     private readonly short[] _byteOfId;
-    private readonly bool[] _isControl;
     private readonly MergeTable _merges;
     private readonly SentencePieceOptions _options;
+    private readonly WordCache _wordCache = new();
+    private readonly bool _canSplitWords;
 
     /// <param name="pieces">Token text by id (with "▁" for spaces and "&lt;0xXX&gt;" for byte tokens).</param>
-    /// <param name="controlIds">Ids that are special without being added tokens (SentencePiece control pieces).</param>
     public SentencePieceBpeTokenizer(string[] pieces, MergeTable merges, IReadOnlyList<AddedToken> addedTokens,
-        IEnumerable<int> controlIds, SentencePieceOptions options)
+        SentencePieceOptions options)
         : base(addedTokens)
     {
         _pieces = pieces;
@@ -37,11 +37,7 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
             _idOfPiece.TryAdd(pieces[id], id);
         }
         _idOfPieceBySpan = _idOfPiece.GetAlternateLookup<ReadOnlySpan<char>>();
-        _isControl = new bool[pieces.Length];
-        foreach (int id in controlIds)
-        {
-            _isControl[id] = true;
-        }
+        _canSplitWords = SpaceWordSplitter.IsSafe(pieces, SpaceMarker);
 
         _byteOfId = new short[pieces.Length];
         Array.Fill(_byteOfId, (short)-1);
@@ -97,8 +93,6 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
         return text.Length > 0 && text[0] == ' ' ? text.ToString(1, text.Length - 1) : text.ToString();
     }
 
-    protected override bool IsControlPiece(int id) => (uint)id < (uint)_isControl.Length && _isControl[id];
-
     protected override void EncodeSegment(string segment, int offset, List<int> ids)
     {
         if (_options.RemoveExtraWhitespace)
@@ -116,11 +110,20 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
             segment = " " + segment;
         }
         segment = segment.Replace(' ', SpaceMarker);
-        ids.AddRange(BpeMerger.Merge(InitialSymbols(segment), _merges));
+        if (_canSplitWords)
+        {
+            SpaceWordSplitter.Split(segment, SpaceMarker, word => ids.AddRange(_wordCache.GetOrAdd(word, MergeWord)));
+        }
+        else
+        {
+            ids.AddRange(MergeWord(segment));
+        }
     }
 
+    private int[] MergeWord(ReadOnlySpan<char> word) => BpeMerger.Merge(InitialSymbols(word), _merges);
+
     /// <summary>One symbol per character; unknown characters become byte tokens or the unknown token.</summary>
-    private int[] InitialSymbols(string text)
+    private int[] InitialSymbols(ReadOnlySpan<char> text)
     {
         var symbols = new List<int>(text.Length);
         bool previousWasUnknown = false;
@@ -128,7 +131,7 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
         for (int i = 0; i < text.Length;)
         {
             int length = char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ? 2 : 1;
-            ReadOnlySpan<char> character = text.AsSpan(i, length);
+            ReadOnlySpan<char> character = text.Slice(i, length);
             i += length;
             if (_idOfPieceBySpan.TryGetValue(character, out int id) && !IsSpecial(id))
             {
@@ -154,7 +157,7 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
             }
             else
             {
-                throw new ArgumentException($"Character U+{char.ConvertToUtf32(text, i - length):X4} has no token and the tokenizer has no unknown token.");
+                throw new ArgumentException($"Character '{character}' has no token and the tokenizer has no unknown token.");
             }
         }
         return symbols.ToArray();

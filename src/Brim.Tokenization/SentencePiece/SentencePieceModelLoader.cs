@@ -22,7 +22,6 @@ internal static class SentencePieceModelLoader
             id => model.Types[id] is SentencePieceModel.PieceType.Normal or SentencePieceModel.PieceType.UserDefined);
 
         var added = new List<AddedToken>();
-        var controlIds = new List<int>();
         int? unknownId = null;
         for (int id = 0; id < model.Pieces.Count; id++)
         {
@@ -45,7 +44,7 @@ internal static class SentencePieceModelLoader
         var options = new SentencePieceOptions(
             model.AddDummyPrefix ? DummyPrefixScope.FirstSegment : DummyPrefixScope.None,
             PrefixOnlyIfNoLeadingSpace: false, model.RemoveExtraWhitespaces, unknownId, FuseUnknown: true, model.ByteFallback);
-        var tokenizer = new SentencePieceBpeTokenizer(model.Pieces.ToArray(), merges, added, controlIds, options);
+        var tokenizer = new SentencePieceBpeTokenizer(model.Pieces.ToArray(), merges, added, options);
 
         int? bos = tokenizer.TokenToId("<s>");
         int? eos = tokenizer.TokenToId("</s>");

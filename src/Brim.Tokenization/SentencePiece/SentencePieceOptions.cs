@@ -1,17 +1,6 @@
 namespace Brim.Tokenization.SentencePiece;
 
-/// <summary>Where the "▁" dummy prefix goes (HF Prepend normalizer, Metaspace prepend_scheme, SentencePiece add_dummy_prefix).</summary>
-internal enum DummyPrefixScope
-{
-    None,
-
-    /// <summary>Only the segment at the very start of the input (Metaspace "first"; SentencePiece with legacy=false).</summary>
-    FirstSegment,
-
-    /// <summary>Every text segment between added tokens (Prepend normalizer; Metaspace "always").</summary>
-    EverySegment,
-}
-
+/// <summary>How SentencePiece-style BPE prepares text: dummy prefix, whitespace, unknown characters.</summary>
 /// <param name="PrefixScope">Which segments get the dummy prefix.</param>
 /// <param name="PrefixOnlyIfNoLeadingSpace">Metaspace adds no prefix to a segment that already starts with a space.</param>
 /// <param name="RemoveExtraWhitespace">SentencePiece remove_extra_whitespaces: trim and collapse runs of spaces.</param>
