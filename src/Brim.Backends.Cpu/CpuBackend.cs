@@ -130,10 +130,9 @@ public sealed class CpuBackend : IModelBackend
         var w = _weights.Layers[layer];
         var b = _buffers;
         int h = _config.HiddenSize, q = _config.QueryDim, kv = _config.KvDim;
+        var stride = q + (2 * kv);
         NormalizeRows(w.AttentionNorm, tokens);
-        _matMul.Run(_pool, w.Query, w.QueryBias, q, h, b.Normalized, tokens, b.Queries);
-        _matMul.Run(_pool, w.Key, w.KeyBias, kv, h, b.Normalized, tokens, b.Keys);
-        _matMul.Run(_pool, w.Value, w.ValueBias, kv, h, b.Normalized, tokens, b.Values);
+        _matMul.Run(_pool, w.QueryKeyValue, w.QueryKeyValueBias, stride, h, b.Normalized, tokens, b.QueryKeyValue);
 
         // Rotate q and k, then store every token's k and v in its cache slot before any token attends, so a
         // prefill chunk sees its own earlier tokens through the cache like any cached position.
@@ -144,17 +143,17 @@ public sealed class CpuBackend : IModelBackend
             var blockTable = slice.BlockTable.Span;
             for (var i = 0; i < slice.TokenCount; i++)
             {
-                var t = slice.TokenStart + i;
+                var row = b.QueryKeyValue.AsSpan((slice.TokenStart + i) * stride, stride);
                 var position = slice.StartPosition + i;
-                _rope.Apply(b.Queries.AsSpan(t * q, q), position);
-                _rope.Apply(b.Keys.AsSpan(t * kv, kv), position);
+                _rope.Apply(row[..q], position);
+                _rope.Apply(row.Slice(q, kv), position);
                 var slot = cache.RowOffset(blockTable, position);
-                b.Keys.AsSpan(t * kv, kv).CopyTo(keys.AsSpan(slot, kv));
-                b.Values.AsSpan(t * kv, kv).CopyTo(values.AsSpan(slot, kv));
+                row.Slice(q, kv).CopyTo(keys.AsSpan(slot, kv));
+                row.Slice(q + kv, kv).CopyTo(values.AsSpan(slot, kv));
             }
         }
 
-        _attention.Run(_pool, cache, layer, b.Queries, b.Attention, tokens, b.Positions, b.SliceOfToken, batch.Slices, maxContext);
+        _attention.Run(_pool, cache, layer, b.QueryKeyValue, stride, b.Attention, tokens, b.Positions, b.SliceOfToken, batch.Slices, maxContext);
         _matMul.Run(_pool, w.Output, null, h, q, b.Attention, tokens, b.Projection);
         TensorPrimitives.Add(b.Hidden.AsSpan(0, tokens * h), b.Projection.AsSpan(0, tokens * h), b.Hidden.AsSpan(0, tokens * h));
     }
@@ -164,14 +163,14 @@ public sealed class CpuBackend : IModelBackend
         var b = _buffers;
         int h = _config.HiddenSize, ff = _config.IntermediateSize;
         NormalizeRows(w.FeedForwardNorm, tokens);
-        _matMul.Run(_pool, w.Gate, null, ff, h, b.Normalized, tokens, b.Gate);
-        _matMul.Run(_pool, w.Up, null, ff, h, b.Normalized, tokens, b.Up);
+        _matMul.Run(_pool, w.GateUp, null, 2 * ff, h, b.Normalized, tokens, b.GateUp);
         for (var t = 0; t < tokens; t++)
         {
-            RowKernels.SwiGlu(b.Gate.AsSpan(t * ff, ff), b.Up.AsSpan(t * ff, ff));
+            var row = b.GateUp.AsSpan(t * 2 * ff, 2 * ff);
+            RowKernels.SwiGlu(row[..ff], row[ff..], b.Activated.AsSpan(t * ff, ff));
         }
 
-        _matMul.Run(_pool, w.Down, null, h, ff, b.Gate, tokens, b.Projection);
+        _matMul.Run(_pool, w.Down, null, h, ff, b.Activated, tokens, b.Projection);
         TensorPrimitives.Add(b.Hidden.AsSpan(0, tokens * h), b.Projection.AsSpan(0, tokens * h), b.Hidden.AsSpan(0, tokens * h));
     }
 

@@ -16,11 +16,8 @@ internal sealed class ForwardBuffers(ModelConfig config)
     /// <summary>The normalized residual fed to a block [tokens, hidden].</summary>
     public float[] Normalized { get; private set; } = [];
 
-    public float[] Queries { get; private set; } = [];
-
-    public float[] Keys { get; private set; } = [];
-
-    public float[] Values { get; private set; } = [];
+    /// <summary>Stacked projections [tokens, q | k | v] (queryDim + 2 kvDim wide).</summary>
+    public float[] QueryKeyValue { get; private set; } = [];
 
     /// <summary>Attention output [tokens, numHeads * headDim].</summary>
     public float[] Attention { get; private set; } = [];
@@ -28,9 +25,11 @@ internal sealed class ForwardBuffers(ModelConfig config)
     /// <summary>Output of a block's last projection [tokens, hidden], added to <see cref="Hidden"/>.</summary>
     public float[] Projection { get; private set; } = [];
 
-    public float[] Gate { get; private set; } = [];
+    /// <summary>Stacked projections [tokens, gate | up] (2 intermediate wide).</summary>
+    public float[] GateUp { get; private set; } = [];
 
-    public float[] Up { get; private set; } = [];
+    /// <summary>silu(gate) ⊙ up [tokens, intermediate].</summary>
+    public float[] Activated { get; private set; } = [];
 
     public int[] Positions { get; private set; } = [];
 
@@ -49,13 +48,11 @@ internal sealed class ForwardBuffers(ModelConfig config)
         var capacity = Math.Max(tokens, TokenCapacity * 2);
         Hidden = new float[capacity * config.HiddenSize];
         Normalized = new float[capacity * config.HiddenSize];
-        Queries = new float[capacity * config.QueryDim];
-        Keys = new float[capacity * config.KvDim];
-        Values = new float[capacity * config.KvDim];
+        QueryKeyValue = new float[capacity * (config.QueryDim + (2 * config.KvDim))];
         Attention = new float[capacity * config.QueryDim];
         Projection = new float[capacity * config.HiddenSize];
-        Gate = new float[capacity * config.IntermediateSize];
-        Up = new float[capacity * config.IntermediateSize];
+        GateUp = new float[capacity * 2 * config.IntermediateSize];
+        Activated = new float[capacity * config.IntermediateSize];
         Positions = new int[capacity];
         SliceOfToken = new int[capacity];
         LogitInputs = new float[capacity * config.HiddenSize];

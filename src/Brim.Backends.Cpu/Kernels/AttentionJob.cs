@@ -25,6 +25,7 @@ internal sealed class AttentionJob : ParallelJob
     private int[] _sliceOfToken = [];
     private SequenceSlice[] _slices = [];
     private PagedKvCache? _cache;
+    private int _queryStride;
     private int _items;
     private int _itemsPerChunk;
 
@@ -37,7 +38,8 @@ internal sealed class AttentionJob : ParallelJob
     }
 
     /// <summary>
-    /// Writes att[t, h * headDim ..] for every token t and head h. <paramref name="positions"/> and
+    /// Writes att[t, h * headDim ..] for every token t and head h, reading token t's queries at
+    /// t * <paramref name="queryStride"/> of <paramref name="queries"/>. <paramref name="positions"/> and
     /// <paramref name="sliceOfToken"/> give each token's position and slice; <paramref name="maxContext"/> is the
     /// longest context in the batch (scratch size).
     /// </summary>
@@ -46,6 +48,7 @@ internal sealed class AttentionJob : ParallelJob
         PagedKvCache cache,
         int layer,
         float[] queries,
+        int queryStride,
         float[] output,
         int tokens,
         int[] positions,
@@ -62,6 +65,7 @@ internal sealed class AttentionJob : ParallelJob
         _keys = cache.Keys(layer);
         _values = cache.Values(layer);
         _queries = queries;
+        _queryStride = queryStride;
         _output = output;
         _positions = positions;
         _sliceOfToken = sliceOfToken;
@@ -90,7 +94,7 @@ internal sealed class AttentionJob : ParallelJob
         var position = _positions[token];
         var blockTable = _slices[_sliceOfToken[token]].BlockTable.Span;
         var kvOffset = head / _groupSize * _headDim;
-        var query = _queries.AsSpan((token * _numHeads * _headDim) + (head * _headDim), _headDim);
+        var query = _queries.AsSpan((token * _queryStride) + (head * _headDim), _headDim);
         var scores = scratch.AsSpan(0, position + 1);
         for (var p = 0; p <= position; p++)
         {

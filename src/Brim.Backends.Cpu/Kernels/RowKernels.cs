@@ -14,8 +14,8 @@ internal static class RowKernels
         TensorPrimitives.Multiply(output, weight, output);
     }
 
-    /// <summary>gate = silu(gate) ⊙ up, in place; silu(g) = g · sigmoid(g).</summary>
-    public static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
+    /// <summary>output = silu(gate) ⊙ up, with silu(g) = g · sigmoid(g).</summary>
+    public static void SwiGlu(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> output)
     {
         // Row by row on purpose: vectorized and scalar sigmoid may round differently, and TensorPrimitives picks
         // the path from the span length, which must therefore not depend on the number of tokens in the step.
@@ -25,9 +25,10 @@ internal static class RowKernels
             var length = Math.Min(sigmoid.Length, gate.Length - start);
             var g = gate.Slice(start, length);
             var s = sigmoid[..length];
+            var o = output.Slice(start, length);
             TensorPrimitives.Sigmoid(g, s);
-            TensorPrimitives.Multiply(g, s, g);
-            TensorPrimitives.Multiply(g, up.Slice(start, length), g);
+            TensorPrimitives.Multiply(g, s, o);
+            TensorPrimitives.Multiply(o, up.Slice(start, length), o);
         }
     }
 }

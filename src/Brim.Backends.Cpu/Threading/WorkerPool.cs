@@ -78,7 +78,11 @@ internal sealed class WorkerPool : IDisposable
         }
 
         _disposed = true;
-        _start.Release(_workers.Length);
+        if (_workers.Length > 0)
+        {
+            _start.Release(_workers.Length);
+        }
+
         foreach (var worker in _workers)
         {
             worker.Join();

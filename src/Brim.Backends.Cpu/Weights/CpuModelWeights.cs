@@ -38,16 +38,17 @@ internal sealed class CpuModelWeights
             var p = $"model.layers.{i}.";
             layers[i] = new LayerWeights(
                 AttentionNorm: reader.Read(p + "input_layernorm.weight", h),
-                Query: reader.Read(p + "self_attn.q_proj.weight", q, h),
-                Key: reader.Read(p + "self_attn.k_proj.weight", kv, h),
-                Value: reader.Read(p + "self_attn.v_proj.weight", kv, h),
-                QueryBias: config.AttentionBias ? reader.Read(p + "self_attn.q_proj.bias", q) : null,
-                KeyBias: config.AttentionBias ? reader.Read(p + "self_attn.k_proj.bias", kv) : null,
-                ValueBias: config.AttentionBias ? reader.Read(p + "self_attn.v_proj.bias", kv) : null,
+                QueryKeyValue: reader.ReadStacked(
+                    h,
+                    (p + "self_attn.q_proj.weight", q),
+                    (p + "self_attn.k_proj.weight", kv),
+                    (p + "self_attn.v_proj.weight", kv)),
+                QueryKeyValueBias: config.AttentionBias
+                    ? reader.ReadStacked(1, (p + "self_attn.q_proj.bias", q), (p + "self_attn.k_proj.bias", kv), (p + "self_attn.v_proj.bias", kv))
+                    : null,
                 Output: reader.Read(p + "self_attn.o_proj.weight", h, q),
                 FeedForwardNorm: reader.Read(p + "post_attention_layernorm.weight", h),
-                Gate: reader.Read(p + "mlp.gate_proj.weight", ff, h),
-                Up: reader.Read(p + "mlp.up_proj.weight", ff, h),
+                GateUp: reader.ReadStacked(h, (p + "mlp.gate_proj.weight", ff), (p + "mlp.up_proj.weight", ff)),
                 Down: reader.Read(p + "mlp.down_proj.weight", h, ff));
         }
 
@@ -62,22 +63,51 @@ internal sealed class CpuModelWeights
 
         public float[] Read(string name, params int[] shape)
         {
+            var data = Allocate(name, ElementCount(shape));
+            ReadInto(name, shape, data);
+            return data;
+        }
+
+        /// <summary>
+        /// Tensors of shape [rows_i, columns] (or [rows_i] when <paramref name="columns"/> is 1) stacked row-wise into
+        /// one [sum rows_i, columns] array.
+        /// </summary>
+        public float[] ReadStacked(int columns, params (string Name, int Rows)[] parts)
+        {
+            var data = Allocate(parts[0].Name, parts.Sum(part => (long)part.Rows * columns));
+            var offset = 0;
+            foreach (var (name, rows) in parts)
+            {
+                int[] shape = columns == 1 ? [rows] : [rows, columns];
+                ReadInto(name, shape, data.AsSpan(offset, rows * columns));
+                offset += rows * columns;
+            }
+
+            return data;
+        }
+
+        private void ReadInto(string name, int[] shape, Span<float> destination)
+        {
             var info = source.GetInfo(name);
             if (!info.Shape.SequenceEqual(shape.Select(d => (long)d)))
             {
                 throw new ModelLoadException($"tensor {info} does not have the expected shape [{string.Join(", ", shape)}]");
             }
 
-            var count = info.ElementCount;
+            source.ReadAsFloat32(name, destination);
+        }
+
+        private float[] Allocate(string name, long count)
+        {
             if (count > Array.MaxLength)
             {
-                throw new ModelLoadException($"tensor {info} has {count} elements, more than one CPU array can hold");
+                throw new ModelLoadException($"tensor {name} needs {count} elements, more than one CPU array can hold");
             }
 
-            var data = GC.AllocateUninitializedArray<float>((int)count);
-            source.ReadAsFloat32(name, data);
             Bytes += count * sizeof(float);
-            return data;
+            return GC.AllocateUninitializedArray<float>((int)count);
         }
+
+        private static long ElementCount(int[] shape) => shape.Aggregate(1L, (a, d) => a * d);
     }
 }
