@@ -1,0 +1,4 @@
+namespace Brim.Telemetry;
+
+/// <summary>Marks the assembly; the telemetry types are being built.</summary>
+internal static class TelemetryAssembly;
