@@ -42,6 +42,23 @@ public sealed record EngineOptions
     /// <summary>Most requests waiting for a slot; submissions beyond it are refused (the server answers 429).</summary>
     public int MaxWaitingRequests { get; init; } = 4096;
 
+    /// <summary>
+    /// Share of batch slots offline work keeps whenever it has work, even at online peaks (0 disables the reserve).
+    /// </summary>
+    public double OfflineReservedShare { get; init; } = 0.1;
+
+    /// <summary>
+    /// How long an online request may wait for a slot held by offline work before an offline sequence (above the
+    /// reserve) is preempted to make room. Zero preempts at once.
+    /// </summary>
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Online time-per-output-token target; offline admission backs off as the recent TPOT nears it.</summary>
+    public TimeSpan? OnlineTpotSlo { get; init; }
+
+    /// <summary>Online time-to-first-token target; offline admission backs off while an online request waits past half of it.</summary>
+    public TimeSpan? OnlineTtftSlo { get; init; }
+
     /// <summary>Run the KV integrity check after every step (always on in debug builds and tests).</summary>
     public bool CheckIntegrityEachStep { get; init; }
 
@@ -54,6 +71,16 @@ public sealed record EngineOptions
         if (NumKvBlocks is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(NumKvBlocks), "at least one KV block is needed");
+        }
+
+        if (OfflineReservedShare is < 0 or > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(OfflineReservedShare), "must be in [0, 1]");
+        }
+
+        if (BatchWindow < TimeSpan.Zero || BatchWindow > TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(BatchWindow), "must be between 0 and 1 s");
         }
 
         if (MemoryUtilization is <= 0 or > 1)

@@ -83,7 +83,7 @@ public sealed class LlmEngine : IDisposable
 
     /// <summary>Snapshot for metrics; read from any thread (values may be one step old).</summary>
     public EngineSnapshot Snapshot() => new(
-        _scheduler.Running.Count, _scheduler.Waiting.Count + _inbox.Count, _blocks.UsedBlocks, _blocks.TotalBlocks,
+        _scheduler.Running.Count, _scheduler.WaitingCount + _inbox.Count, _blocks.UsedBlocks, _blocks.TotalBlocks,
         _scheduler.TotalPreemptions, Steps);
 
     /// <summary>
@@ -211,8 +211,9 @@ public sealed class LlmEngine : IDisposable
         }
 
         var step = Interlocked.Increment(ref _step);
+        _scheduler.ObserveStep(Stopwatch.GetElapsedTime(started).TotalSeconds);
         StepCompleted?.Invoke(new StepRecord(
-            step, plan.Chunks.Count, prefillTokens, decodeTokens, sampled, _scheduler.Running.Count, _scheduler.Waiting.Count,
+            step, plan.Chunks.Count, prefillTokens, decodeTokens, sampled, _scheduler.Running.Count, _scheduler.WaitingCount,
             Options.MaxRunningSequences, _blocks.UsedBlocks, _blocks.TotalBlocks, plan.Preempted.Count, forwardSeconds,
             Stopwatch.GetElapsedTime(started).TotalSeconds, contextTokens));
         return true;

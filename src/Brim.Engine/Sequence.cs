@@ -79,6 +79,9 @@ public sealed class Sequence
 
     internal bool CancelRequested { get; set; }
 
+    /// <summary>When the sequence last entered a waiting queue (arrival, or its latest preemption), on the scheduler's clock.</summary>
+    internal long EnqueuedTimestamp { get; set; }
+
     /// <summary>The scheduler step that last gave this sequence a chunk (so one step never schedules it twice).</summary>
     internal long ScheduledStep { get; set; } = -1;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Brim.Core;
 using Brim.Engine.KvCache;
 
 namespace Brim.Engine.Scheduling;
@@ -6,40 +7,70 @@ namespace Brim.Engine.Scheduling;
 /// <summary>
 /// Chooses each step's work under two budgets — tokens per step and KV blocks — with iteration-level (continuous)
 /// batching: sequences that finish leave at once and waiting ones join at the next step; long prompts are prefilled
-/// in chunks that share steps with other sequences' decode tokens.
-/// Policy, top to bottom: (1) running sequences, oldest first, get their next token (decoding ones first, then
-/// prefill chunks); when the cache is full, the newest running sequence not yet scheduled this step is preempted (its
-/// blocks freed, recomputed later) until the older one fits; (2) if nothing was preempted, waiting sequences join in priority then arrival order while slots, tokens and
-/// blocks (above the watermark) last. In static mode a new batch is admitted only when the previous one has finished.
+/// in chunks that share steps with other sequences' decode tokens. Online and offline traffic share the batch through
+/// <see cref="TrafficPolicy"/>.
+/// Policy, top to bottom:
+/// (1) running sequences get their next tokens: every decode token first, then prefill chunks, online before offline;
+///     when the KV cache is full, running sequences give up their blocks in <see cref="TrafficPolicy.VictimRank"/> order
+///     (offline first, newest first) and are recomputed later;
+/// (2) unless that happened, waiting online requests join first, in priority then arrival order, while slots (all but
+///     those offline's reserve holds), tokens and blocks (above the watermark) last; an online request that has waited
+///     past the batch window for a slot or blocks makes an offline sequence above the reserve step aside;
+/// (3) offline requests backfill the slots left, or only up to their reserve while online latency nears its SLO.
+/// In static mode (the baseline) a new batch is admitted only when the previous one has finished, regardless of class.
 /// Not thread-safe: the engine's step loop owns it.
 /// </summary>
 public sealed class Scheduler
 {
     private readonly EngineOptions _options;
     private readonly BlockManager _blocks;
+    private readonly TimeProvider _clock;
     private readonly List<Sequence> _running = [];
-    private readonly SortedSet<Sequence> _waiting = new(WaitingOrder.Instance);
+    private readonly SortedSet<Sequence> _waitingOnline = new(WaitingOrder.Instance);
+    private readonly SortedSet<Sequence> _waitingOffline = new(WaitingOrder.Instance);
     private readonly SchedulerOutput _output = new();
     private long _step;
+    private int _budget;
+    private bool _memoryPressure;
 
-    public Scheduler(EngineOptions options, BlockManager blocks)
+    public Scheduler(EngineOptions options, BlockManager blocks, TimeProvider? clock = null)
     {
         _options = options;
         _blocks = blocks;
+        _clock = clock ?? TimeProvider.System;
+        Policy = new TrafficPolicy(options);
     }
+
+    public TrafficPolicy Policy { get; }
 
     public IReadOnlyList<Sequence> Running => _running;
 
-    public IReadOnlyCollection<Sequence> Waiting => _waiting;
+    public IEnumerable<Sequence> Waiting => _waitingOnline.Concat(_waitingOffline);
 
-    public bool HasWork => _running.Count > 0 || _waiting.Count > 0;
+    public int WaitingCount => _waitingOnline.Count + _waitingOffline.Count;
+
+    public int WaitingOf(TrafficClass c) => Queue(c).Count;
+
+    public int RunningOf(TrafficClass c)
+    {
+        var n = 0;
+        foreach (var s in _running)
+        {
+            n += s.TrafficClass == c ? 1 : 0;
+        }
+
+        return n;
+    }
+
+    public bool HasWork => _running.Count > 0 || WaitingCount > 0;
 
     public long TotalPreemptions { get; private set; }
 
     public void Add(Sequence sequence)
     {
         Debug.Assert(sequence.Status == SequenceStatus.Waiting && sequence.Blocks.Count == 0, "new sequences wait without blocks");
-        _waiting.Add(sequence);
+        sequence.EnqueuedTimestamp = _clock.GetTimestamp();
+        Queue(sequence.TrafficClass).Add(sequence);
     }
 
     /// <summary>Removes a sequence wherever it is and returns its blocks to the pool at once.</summary>
@@ -51,7 +82,7 @@ public sealed class Scheduler
         }
         else if (sequence.Status == SequenceStatus.Waiting)
         {
-            _waiting.Remove(sequence);
+            Queue(sequence.TrafficClass).Remove(sequence);
         }
 
         _blocks.Release(sequence.Blocks);
@@ -62,49 +93,55 @@ public sealed class Scheduler
     public SchedulerOutput Schedule()
     {
         _output.Clear();
-        var budget = _options.MaxBatchTokens;
+        _budget = _options.MaxBatchTokens;
+        _memoryPressure = false;
+        _step++;
 
-        if (_options.BatchingMode == BatchingMode.Static && _running.Count == 0)
+        if (_options.BatchingMode == BatchingMode.Static)
         {
-            AdmitStaticBatch();
+            if (_running.Count == 0)
+            {
+                AdmitStaticBatch();
+            }
+
+            ScheduleRunning(null, decoding: true);
+            ScheduleRunning(null, decoding: false);
+            return _output;
         }
 
-        budget = ScheduleRunning(budget);
+        // Decode tokens first: one token each keeps every running sequence moving, and a long prefill must not push
+        // them out of the step. Prefill chunks of running sequences take what is left, online first.
+        ScheduleRunning(null, decoding: true);
+        ScheduleRunning(TrafficClass.Online, decoding: false);
+        ScheduleRunning(TrafficClass.Offline, decoding: false);
 
-        if (_options.BatchingMode == BatchingMode.Continuous && _output.Preempted.Count == 0)
+        if (!_memoryPressure)
         {
-            AdmitWaiting(budget);
+            AdmitOnline();
+            AdmitOffline();
         }
 
         return _output;
     }
 
-    private int ScheduleRunning(int budget)
-    {
-        _step++;
+    /// <summary>Records how long the step took (the TPOT signal of the SLO backoff).</summary>
+    public void ObserveStep(double seconds) => Policy.ObserveStep(seconds);
 
-        // Decode tokens first: one token each keeps every running sequence moving, and a long prefill must not push
-        // them out of the step. Prefill chunks of already-running sequences take what is left of the budget.
-        budget = ScheduleRunningPass(budget, decoding: true);
-        return ScheduleRunningPass(budget, decoding: false);
-    }
-
-    private int ScheduleRunningPass(int budget, bool decoding)
+    private void ScheduleRunning(TrafficClass? only, bool decoding)
     {
-        for (var i = 0; i < _running.Count && budget > 0; i++)
+        for (var i = 0; i < _running.Count && _budget > 0; i++)
         {
             var seq = _running[i];
-            if (seq.ScheduledStep == _step || (seq.PendingTokens == 1) != decoding)
+            if (seq.ScheduledStep == _step || (seq.PendingTokens == 1) != decoding || (only is { } c && seq.TrafficClass != c))
             {
                 continue;
             }
 
-            var n = Math.Min(seq.PendingTokens, budget);
+            var n = Math.Min(seq.PendingTokens, _budget);
             var needed = _blocks.BlocksFor(seq.ComputedTokens + n) - seq.Blocks.Count;
-
-            // Make room by preempting the newest running sequence that has not been scheduled this step.
-            while (!_blocks.CanAppend(needed) && NewestUnscheduled(except: seq) is { } victim)
+            while (!_blocks.CanAppend(needed) && NextVictim(except: seq) is { } victim)
             {
+                _memoryPressure = true;
                 if (_running.IndexOf(victim) < i)
                 {
                     i--;
@@ -115,103 +152,204 @@ public sealed class Scheduler
 
             if (!_blocks.CanAppend(needed))
             {
+                _memoryPressure = true;
                 Preempt(seq);
                 i--;
                 continue;
             }
 
-            _blocks.EnsureCapacity(seq.Blocks, seq.ComputedTokens + n);
-            seq.ScheduledStep = _step;
-            _output.Chunks.Add(new ScheduledChunk(seq, n));
-            _output.TokenCount += n;
-            budget -= n;
+            Place(seq, n);
         }
-
-        return budget;
     }
 
-    private Sequence? NewestUnscheduled(Sequence except)
+    private void AdmitOnline()
     {
+        var held = Policy.SlotsHeldForOffline(RunningOf(TrafficClass.Offline), _waitingOffline.Count);
+        while (_waitingOnline.Count > 0 && _budget > 0)
+        {
+            var seq = _waitingOnline.Min!;
+            if (RejectIfNeverFits(seq, _waitingOnline))
+            {
+                continue;
+            }
+
+            var n = Math.Min(seq.PendingTokens, _budget);
+            var slotFree = _running.Count < _options.MaxRunningSequences - held;
+            var blocksFree = _blocks.CanAdmit(_blocks.BlocksFor(n));
+            if (slotFree && blocksFree)
+            {
+                Admit(seq, _waitingOnline, n);
+                continue;
+            }
+
+            // Online must not wait behind offline beyond the window: an offline sequence above the reserve steps aside.
+            if (Policy.OnlineWaitedPastWindow(seq.EnqueuedTimestamp, _clock.GetTimestamp(), _clock)
+                && RunningOf(TrafficClass.Offline) > Policy.ReservedOfflineSlots
+                && NewestRunning(TrafficClass.Offline) is { } offline)
+            {
+                Preempt(offline);
+                continue;
+            }
+
+            break;
+        }
+    }
+
+    private void AdmitOffline()
+    {
+        var oldestOnlineWait = _waitingOnline.Count == 0
+            ? TimeSpan.Zero
+            : _waitingOnline.Min(s => _clock.GetElapsedTime(s.EnqueuedTimestamp));
+        var backOff = Policy.OfflineShouldBackOff(RunningOf(TrafficClass.Online), oldestOnlineWait);
+        var limit = _options.MaxRunningSequences;
+        while (_waitingOffline.Count > 0 && _running.Count < limit && _budget > 0)
+        {
+            if (backOff && RunningOf(TrafficClass.Offline) >= Policy.ReservedOfflineSlots)
+            {
+                break;
+            }
+
+            var seq = _waitingOffline.Min!;
+            if (RejectIfNeverFits(seq, _waitingOffline))
+            {
+                continue;
+            }
+
+            var n = Math.Min(seq.PendingTokens, _budget);
+            if (!_blocks.CanAdmit(_blocks.BlocksFor(n)))
+            {
+                break;
+            }
+
+            Admit(seq, _waitingOffline, n);
+        }
+    }
+
+    private void AdmitStaticBatch()
+    {
+        foreach (var queue in new[] { _waitingOnline, _waitingOffline })
+        {
+            while (queue.Count > 0 && _running.Count < _options.MaxRunningSequences)
+            {
+                var seq = queue.Min!;
+                if (RejectIfNeverFits(seq, queue))
+                {
+                    continue;
+                }
+
+                queue.Remove(seq);
+                seq.Status = SequenceStatus.Running;
+                _running.Add(seq);
+            }
+        }
+    }
+
+    private bool RejectIfNeverFits(Sequence seq, SortedSet<Sequence> queue)
+    {
+        if (_blocks.BlocksFor(seq.Length) <= _blocks.TotalBlocks)
+        {
+            return false;
+        }
+
+        queue.Remove(seq);
+        _output.Rejected.Add(seq);
+        return true;
+    }
+
+    private void Admit(Sequence seq, SortedSet<Sequence> queue, int tokens)
+    {
+        queue.Remove(seq);
+        seq.Status = SequenceStatus.Running;
+        _running.Add(seq);
+        Place(seq, tokens);
+    }
+
+    private void Place(Sequence seq, int tokens)
+    {
+        _blocks.EnsureCapacity(seq.Blocks, seq.ComputedTokens + tokens);
+        seq.ScheduledStep = _step;
+        _output.Chunks.Add(new ScheduledChunk(seq, tokens));
+        _output.TokenCount += tokens;
+        _budget -= tokens;
+    }
+
+    /// <summary>
+    /// The running sequence to give up its blocks so that <paramref name="except"/> can grow: offline before online,
+    /// newest first, and never one that outranks it (an offline sequence never pushes out an online one, a newer
+    /// sequence never pushes out an older one of its class). Null when <paramref name="except"/> must yield itself.
+    /// </summary>
+    private Sequence? NextVictim(Sequence except)
+    {
+        Sequence? best = null;
         for (var j = _running.Count - 1; j >= 0; j--)
         {
             var candidate = _running[j];
-            if (candidate != except && candidate.ScheduledStep != _step)
+            var rank = TrafficPolicy.VictimRank(candidate);
+            var exceptRank = TrafficPolicy.VictimRank(except);
+            var yields = rank < exceptRank || (rank == exceptRank && candidate.ArrivalOrder > except.ArrivalOrder);
+            if (candidate != except && yields && (best is null || rank < TrafficPolicy.VictimRank(best)
+                || (rank == TrafficPolicy.VictimRank(best) && candidate.ArrivalOrder > best.ArrivalOrder)))
             {
-                return candidate;
+                best = candidate;
+            }
+        }
+
+        return best;
+    }
+
+    private Sequence? NewestRunning(TrafficClass c)
+    {
+        for (var j = _running.Count - 1; j >= 0; j--)
+        {
+            if (_running[j].TrafficClass == c)
+            {
+                return _running[j];
             }
         }
 
         return null;
     }
 
-    private void AdmitWaiting(int budget)
-    {
-        while (_waiting.Count > 0 && _running.Count < _options.MaxRunningSequences && budget > 0)
-        {
-            var seq = _waiting.Min!;
-            if (_blocks.BlocksFor(seq.Length) > _blocks.TotalBlocks)
-            {
-                _waiting.Remove(seq);
-                _output.Rejected.Add(seq);
-                continue;
-            }
-
-            var n = Math.Min(seq.PendingTokens, budget);
-            if (!_blocks.CanAdmit(_blocks.BlocksFor(n)))
-            {
-                break;
-            }
-
-            _waiting.Remove(seq);
-            seq.Status = SequenceStatus.Running;
-            _running.Add(seq);
-            _blocks.EnsureCapacity(seq.Blocks, n);
-            seq.ScheduledStep = _step;
-            _output.Chunks.Add(new ScheduledChunk(seq, n));
-            _output.TokenCount += n;
-            budget -= n;
-        }
-    }
-
-    private void AdmitStaticBatch()
-    {
-        while (_waiting.Count > 0 && _running.Count < _options.MaxRunningSequences)
-        {
-            var seq = _waiting.Min!;
-            _waiting.Remove(seq);
-            if (_blocks.BlocksFor(seq.Length) > _blocks.TotalBlocks)
-            {
-                _output.Rejected.Add(seq);
-                continue;
-            }
-
-            seq.Status = SequenceStatus.Running;
-            _running.Add(seq);
-        }
-    }
-
     private void Preempt(Sequence victim)
     {
+        // A victim already placed in this step gives its chunk back.
+        if (victim.ScheduledStep == _step)
+        {
+            var index = _output.Chunks.FindIndex(c => c.Sequence == victim);
+            var chunk = _output.Chunks[index];
+            _output.Chunks.RemoveAt(index);
+            _output.TokenCount -= chunk.TokenCount;
+            _budget += chunk.TokenCount;
+            victim.ScheduledStep = -1;
+        }
+
         _running.Remove(victim);
         _blocks.Release(victim.Blocks);
         victim.ComputedTokens = 0;
         victim.Status = SequenceStatus.Waiting;
         victim.Preemptions++;
         TotalPreemptions++;
-        _waiting.Add(victim);
+        Queue(victim.TrafficClass).Add(victim);
         _output.Preempted.Add(victim);
     }
 
-    /// <summary>Every block is free or held by a live sequence (free + used == total).</summary>
+    private SortedSet<Sequence> Queue(TrafficClass c) => c == TrafficClass.Online ? _waitingOnline : _waitingOffline;
+
+    /// <summary>Every block is free or held by a live sequence (free + used == total); waiting sequences hold nothing.</summary>
     public void CheckIntegrity()
     {
-        _blocks.CheckIntegrity(_running.Select(s => s.Blocks).Concat(_waiting.Select(s => s.Blocks)));
-        foreach (var seq in _waiting)
+        _blocks.CheckIntegrity(_running.Select(s => s.Blocks).Concat(Waiting.Select(s => s.Blocks)));
+        foreach (var seq in Waiting)
         {
             if (seq.Blocks.Count != 0 || seq.ComputedTokens != 0)
             {
                 throw new InvalidOperationException($"waiting sequence {seq} holds KV state");
             }
+        }
+
+        if (_running.Count > _options.MaxRunningSequences)
+        {
+            throw new InvalidOperationException($"{_running.Count} sequences run in {_options.MaxRunningSequences} slots");
         }
     }
 
