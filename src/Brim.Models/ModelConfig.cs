@@ -53,6 +53,9 @@ public sealed record ModelConfig
     /// <summary>q/k/v projections carry biases (Qwen2).</summary>
     public bool AttentionBias { get; init; }
 
+    /// <summary>The attention output projection carries a bias (Llama with <c>attention_bias: true</c>; never Qwen2).</summary>
+    public bool AttentionOutputBias { get; init; }
+
     public int? BosTokenId { get; init; }
 
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
@@ -74,6 +77,11 @@ public sealed record ModelConfig
             if (AttentionBias)
             {
                 perLayer += q + (2 * kv);
+            }
+
+            if (AttentionOutputBias)
+            {
+                perLayer += h;
             }
 
             return (NumLayers * perLayer) + (v * h) + h + (TieWordEmbeddings ? 0 : v * h);

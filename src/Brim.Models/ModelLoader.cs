@@ -6,9 +6,55 @@ public static class ModelLoader
     /// <summary>
     /// Loads a model from <paramref name="path"/>: a Hugging Face directory (config.json + model.safetensors or sharded
     /// safetensors with model.safetensors.index.json), a llama2.c checkpoint file, or a directory holding one.
+    /// With <see cref="LoadFormat.Dummy"/> only the configuration is read and the weights are generated from
+    /// <paramref name="dummySeed"/> (see <see cref="DummyWeights"/>).
     /// </summary>
     public static LoadedModel Load(string path, LoadFormat format = LoadFormat.Auto, int dummySeed = 0)
     {
-        throw new NotImplementedException($"loading {path} ({format}, seed {dummySeed}) is being built");
+        if (File.Exists(path))
+        {
+            return LoadLlama2C(path, format, dummySeed);
+        }
+
+        if (!Directory.Exists(path))
+        {
+            throw new ModelLoadException($"model path not found: {path}");
+        }
+
+        if (File.Exists(System.IO.Path.Combine(path, HuggingFaceDirectory.ConfigFileName)))
+        {
+            return HuggingFaceDirectory.Load(path, format, dummySeed);
+        }
+
+        return LoadLlama2C(FindLlama2CCheckpoint(path), format, dummySeed);
+    }
+
+    private static LoadedModel LoadLlama2C(string file, LoadFormat format, int dummySeed)
+    {
+        if (format == LoadFormat.Dummy)
+        {
+            var config = Llama2CCheckpoint.ReadConfig(file);
+            return new LoadedModel(config, new DummyWeightSource(config, dummySeed), file);
+        }
+
+        var (loadedConfig, weights) = Llama2CCheckpoint.Open(file);
+        return new LoadedModel(loadedConfig, weights, file);
+    }
+
+    /// <summary>The one *.bin in a directory that is not a llama2.c tokenizer (tok*.bin).</summary>
+    private static string FindLlama2CCheckpoint(string directory)
+    {
+        var candidates = Directory.GetFiles(directory, "*.bin")
+            .Where(f => !System.IO.Path.GetFileName(f).StartsWith("tok", StringComparison.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        return candidates.Length switch
+        {
+            1 => candidates[0],
+            0 => throw new ModelLoadException(
+                $"{directory} holds no model: expected {HuggingFaceDirectory.ConfigFileName} (Hugging Face) or a llama2.c checkpoint (*.bin)"),
+            _ => throw new ModelLoadException(
+                $"{directory} holds several llama2.c checkpoints ({string.Join(", ", candidates.Select(System.IO.Path.GetFileName))}); pass the file itself"),
+        };
     }
 }
