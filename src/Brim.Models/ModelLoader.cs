@@ -13,6 +13,12 @@ public static class ModelLoader
     {
         if (File.Exists(path))
         {
+            var extension = System.IO.Path.GetExtension(path);
+            if (extension is ".json" or ".safetensors")
+            {
+                throw new ModelLoadException($"{path} is part of a Hugging Face model: pass its directory");
+            }
+
             return LoadLlama2C(path, format, dummySeed);
         }
 
