@@ -38,6 +38,11 @@ public sealed unsafe class CudaBackend : IModelBackend
     public CudaBackend(ModelConfig config, IWeightSource weights, CudaBackendOptions? options = null)
     {
         config.Validate();
+        if (config.AttentionOutputBias)
+        {
+            throw new NotSupportedException($"{config.Architecture} with an o_proj bias is not supported by the CUDA backend yet");
+        }
+
         _config = config;
         _options = options ?? new CudaBackendOptions();
         _shape = AttentionShape.From(config);
