@@ -10,7 +10,7 @@ rm -rf "$dest" && mkdir -p "$dest"
 dotnet publish "$repo/tests/Brim.Backends.Cuda.Tests" -c Release -r linux-x64 --self-contained \
   -p:PublishTrimmed=false -o "$repo/artifacts/cuda-tests" -v quiet -nologo
 # Compressed: the whole carried tree must stay under 64 MiB.
-tar -C "$repo/artifacts" -cJf "$dest/cuda-tests.tar.xz" cuda-tests
+XZ_OPT="-T2 -3" tar -C "$repo/artifacts" -cJf "$dest/cuda-tests.tar.xz" cuda-tests
 cp "$repo/scripts/gpu/hf_reference.py" "$repo/scripts/gpu/gpu_host.sh" "$dest/"
 du -sh "$dest"/*
 echo "now run on the device (from $main):  bash .gpu/cuda/gpu_host.sh   with carry [\".gpu\"]"

@@ -9,6 +9,9 @@ namespace Brim.Backends.Cuda.Tests.Harness;
 /// Compares CudaBackend with Hugging Face transformers on a checkpoint written by scripts/gpu/hf_reference.py:
 /// the prompts prefill as one ragged batch, then the reference's greedy tokens are fed back (teacher forcing) for
 /// every step, comparing logits each step; finally Brim decodes greedily on its own and must produce HF's tokens.
+/// Random models have near-ties (top-1/top-2 logit margins of 1e-3 occur among a thousand tokens), which bf16
+/// activations cannot resolve: a token may differ only where the reference's own margin is below the measured
+/// absolute logit error of that row; every difference is printed with its margin.
 /// </summary>
 internal static class HfCompare
 {
@@ -28,7 +31,8 @@ internal static class HfCompare
         var blocksPerSequence = (prompts.Max(p => p.Length) + steps + blockSize) / blockSize;
         backend.AllocateKvCache(2 * prompts.Length * blocksPerSequence, blockSize);
         var errors = new List<double>();
-        int argmaxMismatches = 0, freeRunMismatches = 0;
+        int argmaxMismatches = 0, freeRunMismatches = 0, unexplained = 0;
+        var tolerance = new Dictionary<(int Step, int Sequence), double>();
         var output = new ForwardOutput(vocab);
 
         for (var pass = 0; pass < 2; pass++)
@@ -49,8 +53,18 @@ internal static class HfCompare
                     if (teacher)
                     {
                         var actual = output.LogitRow(s);
-                        errors.Add(Compare.RelativeL2(actual, Expected(step, s)));
-                        argmaxMismatches += Compare.ArgMax(actual) == tokens[s][step] ? 0 : 1;
+                        var expected = Expected(step, s);
+                        errors.Add(Compare.RelativeL2(actual, expected));
+                        var absolute = MaxAbsoluteDifference(actual, expected);
+                        tolerance[(step, s)] = 2 * absolute;
+                        var brim = Compare.ArgMax(actual);
+                        if (brim != tokens[s][step])
+                        {
+                            argmaxMismatches++;
+                            var margin = TopTwoMargin(expected);
+                            unexplained += margin < 2 * absolute ? 0 : 1;
+                            log.WriteLine($"  sequence {s} step {step}: argmax brim {brim}, hf {tokens[s][step]}; hf top-2 margin {margin:E2}, max abs logit error {absolute:E2}");
+                        }
                     }
                     else
                     {
@@ -76,16 +90,49 @@ internal static class HfCompare
                     if (firstDifference >= 0)
                     {
                         freeRunMismatches++;
-                        log.WriteLine($"  sequence {s}: greedy tokens differ from step {firstDifference} (brim {generated[s][firstDifference]}, hf {tokens[s][firstDifference]})");
+                        var margin = TopTwoMargin(Expected(firstDifference, s));
+                        var allowed = tolerance[(firstDifference, s)];
+                        unexplained += margin < allowed ? 0 : 1;
+                        log.WriteLine($"  sequence {s}: free-run greedy tokens differ from step {firstDifference} (brim {generated[s][firstDifference]}, hf {tokens[s][firstDifference]}); hf top-2 margin there {margin:E2} (near-tie below {allowed:E2}: {margin < allowed})");
                     }
                 }
             }
         }
 
         var name = Path.GetFileName(directory.TrimEnd('/'));
-        var ok = argmaxMismatches == 0 && freeRunMismatches == 0 && errors.Max() < 5e-2;
-        log.WriteLine($"| {name} | {prompts.Length} prompts ({string.Join("/", prompts.Select(p => p.Length))} tokens), {steps} steps | max rel err {errors.Max():E2} | mean {errors.Average():E2} | teacher-forced argmax mismatches {argmaxMismatches} | free-run sequences differing {freeRunMismatches} | {(ok ? "PASS" : "FAIL")} |");
+        var ok = unexplained == 0 && errors.Max() < 5e-2;
+        log.WriteLine($"| {name} | {prompts.Length} prompts ({string.Join("/", prompts.Select(p => p.Length))} tokens), {steps} steps | max rel err {errors.Max():E2} | mean {errors.Average():E2} | teacher-forced argmax mismatches {argmaxMismatches} | free-run sequences differing {freeRunMismatches} | differences not at near-ties {unexplained} | {(ok ? "PASS" : "FAIL")} |");
         return ok ? 0 : 1;
+    }
+
+    private static double MaxAbsoluteDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var max = 0.0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            max = Math.Max(max, Math.Abs((double)a[i] - b[i]));
+        }
+
+        return max;
+    }
+
+    private static double TopTwoMargin(ReadOnlySpan<float> logits)
+    {
+        float first = float.NegativeInfinity, second = float.NegativeInfinity;
+        foreach (var v in logits)
+        {
+            if (v > first)
+            {
+                second = first;
+                first = v;
+            }
+            else if (v > second)
+            {
+                second = v;
+            }
+        }
+
+        return first - second;
     }
 
     private static float[] ReadFloats(string path, int count)
