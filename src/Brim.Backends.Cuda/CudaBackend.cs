@@ -1,0 +1,297 @@
+using Brim.Backends.Cuda.Execution;
+using Brim.Backends.Cuda.Interop;
+using Brim.Backends.Cuda.Kernels;
+using Brim.Backends.Cuda.Weights;
+using Brim.Core.Execution;
+using Brim.Models;
+
+namespace Brim.Backends.Cuda;
+
+/// <summary>
+/// Runs Llama-family models (Llama 2/3, Mistral, Qwen2, llama2.c) on one NVIDIA GPU: bf16 weights and activations
+/// with fp32 accumulation and an fp32 residual stream, cuBLAS for the projections, NVRTC-compiled kernels for the
+/// rest, a paged bf16 KV cache, decode steps replayed as CUDA graphs and sampling on the device.
+/// </summary>
+public sealed unsafe class CudaBackend : IModelBackend
+{
+    private readonly ModelConfig _config;
+    private readonly CudaBackendOptions _options;
+    private readonly AttentionShape _shape;
+    private readonly CudaDevice _device;
+    private readonly CudaStream _stream;
+    private readonly CublasHandle _blas;
+    private readonly ModelKernels _kernels;
+    private readonly DeviceWeights _weights;
+    private readonly DeviceBuffer _inverseFrequencies;
+    private readonly ForwardPass _pass;
+    private readonly DecodeGraphs _graphs;
+    private StepBuffers _buffers;
+    private PagedKvCache? _cache;
+    private PinnedHostBuffer? _hostLogits;
+    private bool _disposed;
+
+    public CudaBackend(LoadedModel model, CudaBackendOptions? options = null)
+        : this(model.Config, model.Weights, options)
+    {
+    }
+
+    public CudaBackend(ModelConfig config, IWeightSource weights, CudaBackendOptions? options = null)
+    {
+        config.Validate();
+        if (config.AttentionOutputBias)
+        {
+            throw new NotSupportedException($"{config.Architecture} with an o_proj bias is not supported by the CUDA backend yet");
+        }
+
+        _config = config;
+        _options = options ?? new CudaBackendOptions();
+        _shape = AttentionShape.From(config);
+        _shape.Validate();
+        _device = CudaDevice.Open(_options.DeviceOrdinal);
+        try
+        {
+            _stream = new CudaStream(_device);
+            _blas = new CublasHandle(_device, _stream);
+            var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory());
+            _kernels = new ModelKernels(_device, compiler, _shape);
+            using (var weightKernels = new WeightKernels(_device, compiler))
+            using (var uploader = new WeightUploader(_device, _stream, weightKernels, config, weights))
+            {
+                _weights = DeviceWeights.Load(_device, _stream, uploader, config, weights);
+            }
+
+            var frequencies = RopeFrequencies.Compute(config);
+            _inverseFrequencies = new DeviceBuffer(_device, frequencies.Length * sizeof(float));
+            _stream.Upload<float>(_inverseFrequencies.Pointer, frequencies);
+            _pass = new ForwardPass(config, _shape, _stream, _blas, _kernels, _weights, _inverseFrequencies.Pointer);
+            _graphs = new DecodeGraphs(_device, _stream);
+            var initial = new StepCapacity(
+                Math.Max(DecodeGraphs.Buckets[^1], _options.InitialMaxBatchTokens),
+                Math.Max(DecodeGraphs.Buckets[^1], _options.InitialMaxLogitRows),
+                4096);
+            _buffers = new StepBuffers(_device, config, _shape, initial);
+        }
+        catch
+        {
+            _device.Dispose();
+            throw;
+        }
+    }
+
+    public string DeviceName => _device.Name;
+
+    public int VocabSize => _config.VocabSize;
+
+    public bool SupportsDeviceSampling => true;
+
+    /// <summary>Device bytes the weights occupy.</summary>
+    public long WeightBytes => _weights.Bytes;
+
+    /// <summary>CUDA graphs captured so far (decode buckets seen twice).</summary>
+    public int CapturedGraphs => _graphs.Count;
+
+    /// <summary>
+    /// Whether a CUDA device and the libraries this backend needs (driver, NVRTC, cuBLAS) are usable here; when not,
+    /// <paramref name="reason"/> says why (for <c>--device auto</c> falling back to the CPU).
+    /// </summary>
+    public static bool IsAvailable(out string reason)
+    {
+        if (!NativeLibraries.TryLoad(NativeLibraries.Driver, out _, out reason))
+        {
+            reason = $"no CUDA driver: {reason}";
+            return false;
+        }
+
+        try
+        {
+            var init = CuDriver.cuInit(0);
+            if (init != 0)
+            {
+                reason = $"cuInit failed: {CuDriver.Describe(init)}";
+                return false;
+            }
+
+            CuDriver.Check(CuDriver.cuDeviceGetCount(out var count), "cuDeviceGetCount");
+            if (count == 0)
+            {
+                reason = "the CUDA driver reports no device";
+                return false;
+            }
+        }
+        catch (Exception e) when (e is CudaException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            reason = e.Message;
+            return false;
+        }
+
+        if (!NativeLibraries.TryLoad(NativeLibraries.Nvrtc, out _, out var nvrtc))
+        {
+            reason = $"no NVRTC: {nvrtc}";
+            return false;
+        }
+
+        if (!NativeLibraries.TryLoad(NativeLibraries.Cublas, out _, out var cublas))
+        {
+            reason = $"no cuBLAS: {cublas}";
+            return false;
+        }
+
+        reason = string.Empty;
+        return true;
+    }
+
+    public long KvBytesPerBlock(int blockSize) => PagedKvCache.BytesPerBlock(_config, blockSize);
+
+    public long AvailableKvCacheBytes(double memoryUtilization)
+    {
+        if (memoryUtilization is <= 0 or > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(memoryUtilization), memoryUtilization, "must be in (0, 1]");
+        }
+
+        var (free, total) = _device.MemoryInfo();
+        var used = total - free;
+        return Math.Max(0, (long)(total * memoryUtilization) - used);
+    }
+
+    public void AllocateKvCache(int numBlocks, int blockSize)
+    {
+        if (_cache is not null)
+        {
+            throw new InvalidOperationException("the KV cache is already allocated");
+        }
+
+        _device.MakeCurrent();
+        _cache = new PagedKvCache(_device, _config, numBlocks, blockSize);
+    }
+
+    public void Forward(ForwardBatch batch, ForwardOutput output)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var cache = _cache ?? throw new InvalidOperationException("AllocateKvCache must be called before Forward");
+        if (batch.BlockSize != cache.BlockSize)
+        {
+            throw new ArgumentException($"batch block size {batch.BlockSize} differs from the KV cache's {cache.BlockSize}");
+        }
+
+        if (output.VocabSize != _config.VocabSize)
+        {
+            throw new ArgumentException($"output is sized for a vocabulary of {output.VocabSize}, the model has {_config.VocabSize}");
+        }
+
+        _device.MakeCurrent();
+        var sample = batch.DeviceSampling is not null;
+        var decode = _options.UseCudaGraphs && IsDecodeStep(batch);
+        var tokens = decode ? DecodeGraphs.BucketFor(batch.TokenCount) : batch.TokenCount;
+        var logitRows = decode ? tokens : batch.LogitRows;
+        EnsureCapacity(tokens, logitRows, StepMetadata.BlockTableEntries(batch));
+
+        var b = _buffers;
+        var meta = b.HostMetadata.AsSpan<int>(0, b.Layout.TotalInts);
+        var (maxContext, usedInts) = StepMetadata.Write(batch, meta, b.Layout, tokens, logitRows, cache.NumBlocks, _config.VocabSize);
+        _stream.CopyToDevice(b.Metadata.Pointer, b.HostMetadata.Pointer, (long)usedInts * sizeof(int));
+
+        var partitions = AttentionKernel.ChoosePartitions(tokens, _config.NumKvHeads, maxContext, _device.MultiprocessorCount);
+        if (decode)
+        {
+            _graphs.Run((tokens, partitions, sample), () => _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample));
+        }
+        else
+        {
+            _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample);
+        }
+
+        CopyOutputs(batch, output, sample);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _device.MakeCurrent();
+        _stream.Synchronize();
+        _graphs.Dispose();
+        _buffers.Dispose();
+        _cache?.Dispose();
+        _hostLogits?.Dispose();
+        _weights.Dispose();
+        _inverseFrequencies.Dispose();
+        _kernels.Dispose();
+        _blas.Dispose();
+        _stream.Dispose();
+        _device.Dispose();
+    }
+
+    /// <summary>Every slice is one decode token that is sampled, and the batch fits the largest graph bucket.</summary>
+    private static bool IsDecodeStep(ForwardBatch batch)
+    {
+        if (batch.TokenCount > DecodeGraphs.Buckets[^1])
+        {
+            return false;
+        }
+
+        foreach (var s in batch.Slices)
+        {
+            if (s.TokenCount != 1 || !s.NeedsLogits)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void EnsureCapacity(int tokens, int logitRows, int blockTableEntries)
+    {
+        if (_buffers.Capacity.Holds(tokens, logitRows, blockTableEntries))
+        {
+            return;
+        }
+
+        if (tokens > 65535)
+        {
+            throw new ArgumentException($"a step of {tokens} tokens exceeds the 65535 rows one attention launch covers");
+        }
+
+        var grown = _buffers.Capacity.GrownToHold(tokens, logitRows, blockTableEntries);
+        _stream.Synchronize();
+        _graphs.Clear();
+        _buffers.Dispose();
+        _buffers = new StepBuffers(_device, _config, _shape, grown);
+    }
+
+    private void CopyOutputs(ForwardBatch batch, ForwardOutput output, bool sample)
+    {
+        var rows = batch.LogitRows;
+        output.Prepare(rows, sample);
+        if (rows == 0)
+        {
+            _stream.Synchronize();
+            return;
+        }
+
+        if (sample)
+        {
+            _stream.CopyToHost(_buffers.HostSampledTokens.Pointer, _buffers.SampledTokens.Pointer, (long)rows * sizeof(int));
+            _stream.Synchronize();
+            _buffers.HostSampledTokens.AsSpan<int>(0, rows).CopyTo(output.SampledTokens);
+            return;
+        }
+
+        var count = rows * _config.VocabSize;
+        var bytes = (long)count * sizeof(float);
+        if (_hostLogits is null || _hostLogits.Bytes < bytes)
+        {
+            _hostLogits?.Dispose();
+            _hostLogits = new PinnedHostBuffer(_device, bytes);
+        }
+
+        _stream.CopyToHost(_hostLogits.Pointer, _buffers.Logits.Pointer, bytes);
+        _stream.Synchronize();
+        _hostLogits.AsSpan<float>(0, count).CopyTo(output.Logits);
+    }
+}

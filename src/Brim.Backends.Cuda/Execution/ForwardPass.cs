@@ -1,0 +1,65 @@
+using Brim.Backends.Cuda.Interop;
+using Brim.Backends.Cuda.Kernels;
+using Brim.Backends.Cuda.Weights;
+using Brim.Models;
+
+namespace Brim.Backends.Cuda.Execution;
+
+/// <summary>
+/// Enqueues one forward step of a Llama-family decoder on the stream, reading everything (tokens, positions, block
+/// tables, sampling parameters) from device metadata: the same enqueue serves eager steps and graph capture.
+/// </summary>
+internal sealed class ForwardPass(
+    ModelConfig config,
+    AttentionShape shape,
+    CudaStream stream,
+    CublasHandle blas,
+    ModelKernels kernels,
+    DeviceWeights weights,
+    ulong inverseFrequencies)
+{
+    /// <summary>
+    /// Runs <paramref name="tokens"/> token rows through the decoder (K/V written to <paramref name="cache"/>), then
+    /// the final norm and output projection for <paramref name="logitRows"/> rows, then sampling when asked.
+    /// </summary>
+    public void Enqueue(StepBuffers b, PagedKvCache cache, int tokens, int logitRows, int partitions, bool sample)
+    {
+        var layout = b.Layout;
+        int h = config.HiddenSize, ff = config.IntermediateSize;
+        var eps = config.RmsNormEps;
+        ulong x = b.Residual.Pointer, normed = b.Normed.Pointer, qkv = b.Qkv.Pointer, attention = b.Attention.Pointer;
+        ulong projection = b.Projection.Pointer, gateUp = b.GateUp.Pointer, activated = b.Activated.Pointer;
+
+        kernels.Embedding.Gather(stream, weights.Embedding, b.MetadataAt(layout.TokenIds), x, tokens, h);
+        for (var l = 0; l < config.NumLayers; l++)
+        {
+            var w = weights.Layers[l];
+            kernels.RmsNorm.AddRmsNorm(stream, x, l == 0 ? 0 : projection, w.InputNorm, normed, 0, tokens, h, eps);
+            blas.Linear(w.Qkv, normed, qkv, tokens, h, shape.QkvDim);
+            kernels.Rope.Apply(
+                stream, qkv, w.QkvBias, b.MetadataAt(layout.Positions), b.MetadataAt(layout.Slots), inverseFrequencies,
+                cache.Keys(l), cache.Values(l), tokens, cache.BlockSize);
+            kernels.Attention.Run(
+                stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
+                b.MetadataAt(layout.RowTableOffset), tokens, cache.BlockSize, partitions, attention, b.AttentionPartials.Pointer);
+            blas.Linear(w.Output, attention, projection, tokens, shape.QueryDim, h);
+            kernels.RmsNorm.AddRmsNorm(stream, x, projection, w.PostAttentionNorm, normed, 0, tokens, h, eps);
+            blas.Linear(w.GateUp, normed, gateUp, tokens, h, 2 * ff);
+            kernels.SwiGlu.Apply(stream, gateUp, activated, tokens, ff);
+            blas.Linear(w.Down, activated, projection, tokens, ff, h);
+        }
+
+        if (logitRows == 0)
+        {
+            return;
+        }
+
+        // Only the sampled rows need the last residual add, the final norm and the (large) output projection.
+        kernels.RmsNorm.AddRmsNorm(stream, x, projection, weights.FinalNorm, b.FinalHidden.Pointer, b.MetadataAt(layout.LogitRowTokens), logitRows, h, eps);
+        blas.Linear(weights.LmHead, b.FinalHidden.Pointer, b.Logits.Pointer, logitRows, h, config.VocabSize, fp32Output: true);
+        if (sample)
+        {
+            kernels.Sampling.Sample(stream, b.Logits.Pointer, config.VocabSize, b.MetadataAt(layout.Sampling), b.SampledTokens.Pointer, logitRows);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+namespace Brim.Backends.Cuda.Interop;
+
+/// <summary>A non-blocking stream; all of a backend's work is ordered on one of these.</summary>
+internal sealed unsafe class CudaStream : IDisposable
+{
+    private readonly CudaDevice _device;
+
+    public CudaStream(CudaDevice device)
+    {
+        _device = device;
+        device.MakeCurrent();
+        CuDriver.Check(CuDriver.cuStreamCreate(out var stream, CuDriver.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        Handle = stream;
+    }
+
+    public nint Handle { get; private set; }
+
+    public void Synchronize() => CuDriver.Check(CuDriver.cuStreamSynchronize(Handle), "cuStreamSynchronize");
+
+    public void CopyToDevice(ulong destination, void* source, long bytes)
+        => CuDriver.Check(CuDriver.cuMemcpyHtoDAsync(destination, source, (nuint)bytes, Handle), $"cuMemcpyHtoDAsync({bytes} bytes)");
+
+    public void CopyToHost(void* destination, ulong source, long bytes)
+        => CuDriver.Check(CuDriver.cuMemcpyDtoHAsync(destination, source, (nuint)bytes, Handle), $"cuMemcpyDtoHAsync({bytes} bytes)");
+
+    public void CopyDeviceToDevice(ulong destination, ulong source, long bytes)
+        => CuDriver.Check(CuDriver.cuMemcpyDtoDAsync(destination, source, (nuint)bytes, Handle), $"cuMemcpyDtoDAsync({bytes} bytes)");
+
+    public void Fill(ulong destination, byte value, long bytes)
+        => CuDriver.Check(CuDriver.cuMemsetD8Async(destination, value, (nuint)bytes, Handle), $"cuMemsetD8Async({bytes} bytes)");
+
+    /// <summary>Copies managed data to the device, synchronously (setup and tests only: stages through a pinned buffer).</summary>
+    public void Upload<T>(ulong destination, ReadOnlySpan<T> source)
+        where T : unmanaged
+    {
+        var bytes = (long)source.Length * sizeof(T);
+        using var staging = new PinnedHostBuffer(_device, Math.Max(1, bytes));
+        source.CopyTo(staging.AsSpan<T>(0, source.Length));
+        CopyToDevice(destination, staging.Pointer, bytes);
+        Synchronize();
+    }
+
+    /// <summary>Copies device data into managed memory, synchronously (tests and setup only).</summary>
+    public void Download<T>(ulong source, Span<T> destination)
+        where T : unmanaged
+    {
+        var bytes = (long)destination.Length * sizeof(T);
+        using var staging = new PinnedHostBuffer(_device, Math.Max(1, bytes));
+        CopyToHost(staging.Pointer, source, bytes);
+        Synchronize();
+        staging.AsSpan<T>(0, destination.Length).CopyTo(destination);
+    }
+
+    public void Dispose()
+    {
+        if (Handle != 0)
+        {
+            _device.MakeCurrent();
+            CuDriver.cuStreamDestroy(Handle);
+            Handle = 0;
+        }
+    }
+}

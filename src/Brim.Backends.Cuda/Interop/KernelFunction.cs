@@ -1,0 +1,58 @@
+namespace Brim.Backends.Cuda.Interop;
+
+/// <summary>A kernel entry point; launched with arguments gathered in a <see cref="KernelArguments"/>.</summary>
+internal readonly unsafe struct KernelFunction(nint handle, string name)
+{
+    public string Name { get; } = name;
+
+    public void Launch(CudaStream stream, (int X, int Y, int Z) grid, int blockThreads, ref KernelArguments arguments, int sharedBytes = 0)
+    {
+        if (grid.X <= 0 || grid.Y <= 0 || grid.Z <= 0 || grid.Y > 65535 || grid.Z > 65535)
+        {
+            throw new ArgumentException($"{Name}: invalid grid ({grid.X}, {grid.Y}, {grid.Z})");
+        }
+
+        var pointers = stackalloc void*[KernelArguments.Capacity];
+        fixed (ulong* values = arguments.Values)
+        {
+            for (var i = 0; i < arguments.Count; i++)
+            {
+                pointers[i] = values + i;
+            }
+
+            var result = CuDriver.cuLaunchKernel(handle, (uint)grid.X, (uint)grid.Y, (uint)grid.Z, (uint)blockThreads, 1, 1, (uint)sharedBytes, stream.Handle, pointers, null);
+            CuDriver.Check(result, $"cuLaunchKernel({Name})");
+        }
+    }
+
+    public void Launch(CudaStream stream, int gridX, int blockThreads, ref KernelArguments arguments)
+        => Launch(stream, (gridX, 1, 1), blockThreads, ref arguments);
+}
+
+/// <summary>
+/// Kernel parameters in launch order, each in its own 8-byte slot (the driver reads each parameter's own size from
+/// the slot's address; little-endian keeps 4-byte values at the slot's start). A stack value: no allocation per launch.
+/// </summary>
+internal unsafe struct KernelArguments
+{
+    public const int Capacity = 16;
+    public fixed ulong Values[Capacity];
+
+    public int Count { get; private set; }
+
+    public void Add(ulong value)
+    {
+        if (Count == Capacity)
+        {
+            throw new InvalidOperationException($"a kernel takes at most {Capacity} arguments here");
+        }
+
+        Values[Count++] = value;
+    }
+
+    public void Add(long value) => Add((ulong)value);
+
+    public void Add(int value) => Add((ulong)(uint)value);
+
+    public void Add(float value) => Add((ulong)BitConverter.SingleToUInt32Bits(value));
+}

@@ -1,0 +1,87 @@
+using Brim.Backends.Cuda.Interop;
+
+namespace Brim.Backends.Cuda.Kernels;
+
+/// <summary>Launcher for attention.cu: paged attention over ragged rows, split into partitions for long contexts.</summary>
+internal sealed class AttentionKernel : IDisposable
+{
+    /// <summary>Partition slots (rows x heads x partitions) the split path may use; see <see cref="ChoosePartitions"/>.</summary>
+    public const int MaxPartitionSlotsPerHead = 1024;
+
+    private const int Threads = 128;
+    private readonly CudaModule _module;
+    private readonly KernelFunction _attention;
+    private readonly KernelFunction _reduce;
+    private readonly AttentionShape _shape;
+
+    public AttentionKernel(CudaDevice device, KernelCompiler compiler, AttentionShape shape)
+    {
+        shape.Validate();
+        _shape = shape;
+        _module = new CudaModule(device, compiler.Compile("attention.cu", shape.Defines), "attention.cu");
+        _attention = _module.GetFunction("paged_attention");
+        _reduce = _module.GetFunction("attention_reduce");
+    }
+
+    /// <summary>Floats of partial sums the split path needs (part_acc and part_ml together).</summary>
+    public static long PartialFloats(AttentionShape shape) => (long)MaxPartitionSlotsPerHead * shape.Group * (shape.HeadDim + 2);
+
+    /// <summary>
+    /// Partitions per row: enough CTAs to cover the GPU about twice when rows x kv heads alone do not, never under
+    /// 32 positions a partition, a power of two (few distinct values, so few CUDA graphs).
+    /// </summary>
+    public static int ChoosePartitions(int rows, int numKvHeads, int maxContext, int multiprocessors)
+    {
+        var ctas = rows * numKvHeads;
+        var byOccupancy = Math.Max(1, 2 * multiprocessors / Math.Max(1, ctas));
+        var byWork = Math.Max(1, (maxContext + 31) / 32);
+        var parts = Math.Min(Math.Min(byOccupancy, byWork), 64);
+        parts = 1 << System.Numerics.BitOperations.Log2((uint)parts); // round down to a power of two
+        return ctas * parts > MaxPartitionSlotsPerHead ? 1 : parts;
+    }
+
+    /// <summary>
+    /// output[row, h*D..] = softmax(q·Kᵀ/√D)·V over the first rowContext[row] positions of the row's block table
+    /// (block_tables + rowTableOffset[row]). q is read from the fused qkv rows. With partitions &gt; 1 the partial
+    /// buffer (of <see cref="PartialFloats"/> floats) holds the split results before the reduce.
+    /// </summary>
+    public void Run(
+        CudaStream stream, ulong qkv, ulong kCache, ulong vCache, ulong blockTables, ulong rowContext, ulong rowTableOffset,
+        int rows, int blockSize, int partitions, ulong output, ulong partial)
+    {
+        Launch.Positive(rows, nameof(rows));
+        Launch.Positive(blockSize, nameof(blockSize));
+        Launch.Positive(partitions, nameof(partitions));
+        if (partitions > 1 && (long)rows * _shape.NumKvHeads * partitions > MaxPartitionSlotsPerHead)
+        {
+            throw new ArgumentException($"{rows} rows x {_shape.NumKvHeads} kv heads x {partitions} partitions exceed the partial buffer");
+        }
+
+        var partialAcc = partial;
+        var partialMl = partial + (ulong)((long)MaxPartitionSlotsPerHead * _shape.Group * _shape.HeadDim * sizeof(float));
+        var a = default(KernelArguments);
+        a.Add(qkv);
+        a.Add(kCache);
+        a.Add(vCache);
+        a.Add(blockTables);
+        a.Add(rowContext);
+        a.Add(rowTableOffset);
+        a.Add(blockSize);
+        a.Add(1f / MathF.Sqrt(_shape.HeadDim));
+        a.Add(output);
+        a.Add(partialAcc);
+        a.Add(partialMl);
+        _attention.Launch(stream, (_shape.NumKvHeads, rows, partitions), Threads, ref a);
+        if (partitions > 1)
+        {
+            var r = default(KernelArguments);
+            r.Add(partialAcc);
+            r.Add(partialMl);
+            r.Add(partitions);
+            r.Add(output);
+            _reduce.Launch(stream, (_shape.NumHeads, rows, 1), Launch.RowThreads(_shape.HeadDim), ref r);
+        }
+    }
+
+    public void Dispose() => _module.Dispose();
+}

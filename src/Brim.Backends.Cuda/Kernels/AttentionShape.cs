@@ -1,0 +1,35 @@
+using Brim.Models;
+
+namespace Brim.Backends.Cuda.Kernels;
+
+/// <summary>The head layout baked into the rope and attention kernels as compile-time constants.</summary>
+internal sealed record AttentionShape(int NumHeads, int NumKvHeads, int HeadDim, bool RopeInterleaved)
+{
+    public static AttentionShape From(ModelConfig config)
+        => new(config.NumHeads, config.NumKvHeads, config.HeadDim, config.RopeStyle == RopeStyle.Interleaved);
+
+    public int Group => NumHeads / NumKvHeads;
+
+    public int QueryDim => NumHeads * HeadDim;
+
+    public int KvDim => NumKvHeads * HeadDim;
+
+    /// <summary>Width of a row of the fused q/k/v projection: [q | k | v].</summary>
+    public int QkvDim => QueryDim + (2 * KvDim);
+
+    public IReadOnlyDictionary<string, int> Defines => new Dictionary<string, int>
+    {
+        ["NUM_HEADS"] = NumHeads,
+        ["NUM_KV_HEADS"] = NumKvHeads,
+        ["HEAD_DIM"] = HeadDim,
+        ["ROPE_INTERLEAVED"] = RopeInterleaved ? 1 : 0,
+    };
+
+    public void Validate()
+    {
+        if (NumHeads <= 0 || NumKvHeads <= 0 || NumHeads % NumKvHeads != 0 || HeadDim <= 0 || HeadDim % 2 != 0 || HeadDim > 256)
+        {
+            throw new ArgumentException($"unsupported attention shape {this}: heads must be a multiple of kv heads, head_dim even and at most 256");
+        }
+    }
+}

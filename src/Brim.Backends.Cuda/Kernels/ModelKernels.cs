@@ -1,0 +1,39 @@
+using Brim.Backends.Cuda.Interop;
+
+namespace Brim.Backends.Cuda.Kernels;
+
+/// <summary>Every kernel a forward step uses, compiled for one model's attention shape.</summary>
+internal sealed class ModelKernels : IDisposable
+{
+    public ModelKernels(CudaDevice device, KernelCompiler compiler, AttentionShape shape)
+    {
+        Embedding = new EmbeddingKernel(device, compiler);
+        RmsNorm = new RmsNormKernel(device, compiler);
+        Rope = new RopeKernel(device, compiler, shape);
+        Attention = new AttentionKernel(device, compiler, shape);
+        SwiGlu = new SwiGluKernel(device, compiler);
+        Sampling = new SamplingKernel(device, compiler);
+    }
+
+    public EmbeddingKernel Embedding { get; }
+
+    public RmsNormKernel RmsNorm { get; }
+
+    public RopeKernel Rope { get; }
+
+    public AttentionKernel Attention { get; }
+
+    public SwiGluKernel SwiGlu { get; }
+
+    public SamplingKernel Sampling { get; }
+
+    public void Dispose()
+    {
+        Embedding.Dispose();
+        RmsNorm.Dispose();
+        Rope.Dispose();
+        Attention.Dispose();
+        SwiGlu.Dispose();
+        Sampling.Dispose();
+    }
+}

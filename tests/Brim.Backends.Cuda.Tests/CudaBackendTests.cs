@@ -1,0 +1,183 @@
+using Brim.Backends.Cuda.Tests.Reference;
+using Brim.Backends.Cuda.Tests.Support;
+using Brim.Core.Execution;
+using Brim.Models;
+
+namespace Brim.Backends.Cuda.Tests;
+
+/// <summary>
+/// The whole backend against the fp32 reference forward: ragged prefill of several sequences (through shuffled,
+/// non-contiguous KV blocks), chunked prefill, then decode steps, eager and replayed as CUDA graphs.
+/// </summary>
+public class CudaBackendTests
+{
+    private const double LogitTolerance = 3e-2; // bf16 weights are exact in both; bf16 activations are not
+
+    public static TheoryData<string, bool> Cases() => new()
+    {
+        { "llama3", true },
+        { "llama3", false },
+        { "qwen2", true },
+        { "llama2c", true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Forward_RaggedPrefillThenDecode_MatchesReference(string model, bool graphs)
+    {
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        var config = model switch
+        {
+            "llama3" => RandomModels.Llama3Like(),
+            "qwen2" => RandomModels.Qwen2Like(),
+            _ => RandomModels.Llama2cLike(),
+        };
+        using var weights = RandomModels.Create(config, random);
+        var reference = new ReferenceLlama(config, weights);
+        using var backend = new CudaBackend(config, weights, new CudaBackendOptions { UseCudaGraphs = graphs });
+
+        const int blockSize = 8, numBlocks = 96;
+        backend.AllocateKvCache(numBlocks, blockSize);
+        var freeBlocks = new Queue<int>(Enumerable.Range(0, numBlocks).OrderBy(_ => random.Next()));
+        int[] promptLengths = [5, 17, 1, 30];
+        var sequences = promptLengths.Select(n => Enumerable.Range(0, n).Select(_ => random.Next(config.VocabSize)).ToList()).ToArray();
+        var tables = sequences.Select(_ => new List<int>()).ToArray();
+        var output = new ForwardOutput(config.VocabSize);
+        var worst = 0.0;
+
+        // Step 1: sequence 3 prefills its first 12 tokens only (a non-final chunk: no logits); the others whole.
+        var cached = new int[sequences.Length];
+        var first = Step(sequences.Select((s, i) => i == 3 ? 12 : s.Count).ToArray());
+        for (var i = 0; i < 3; i++)
+        {
+            worst = Math.Max(worst, CheckRow(first[i], i));
+        }
+
+        // Step 2: the rest of sequence 3's prompt, then decode steps for everyone.
+        var second = Step([0, 0, 0, sequences[3].Count - 12]);
+        worst = Math.Max(worst, CheckRow(second[0], 3));
+        for (var step = 0; step < 6; step++)
+        {
+            foreach (var s in sequences)
+            {
+                s.Add(random.Next(config.VocabSize));
+            }
+
+            var rows = Step(sequences.Select(_ => 1).ToArray());
+            for (var i = 0; i < sequences.Length; i++)
+            {
+                worst = Math.Max(worst, CheckRow(rows[i], i));
+            }
+        }
+
+        Assert.True(worst <= LogitTolerance, $"worst logit error {worst:E3} (seed {seed})");
+        if (graphs)
+        {
+            Assert.True(backend.CapturedGraphs > 0, "decode steps were not captured as CUDA graphs");
+        }
+
+        float[][] Step(int[] counts)
+        {
+            var ids = new List<int>();
+            var slices = new List<SequenceSlice>();
+            var logitSequences = new List<int>();
+            for (var i = 0; i < sequences.Length; i++)
+            {
+                if (counts[i] == 0)
+                {
+                    continue;
+                }
+
+                var end = cached[i] + counts[i];
+                while (tables[i].Count * blockSize < end)
+                {
+                    tables[i].Add(freeBlocks.Dequeue());
+                }
+
+                var needsLogits = end == sequences[i].Count;
+                slices.Add(new SequenceSlice(ids.Count, counts[i], cached[i], tables[i].ToArray(), needsLogits));
+                ids.AddRange(sequences[i].GetRange(cached[i], counts[i]));
+                cached[i] = end;
+                if (needsLogits)
+                {
+                    logitSequences.Add(i);
+                }
+            }
+
+            backend.Forward(new ForwardBatch(ids.ToArray(), slices.ToArray(), blockSize), output);
+            Assert.False(output.Sampled);
+            Assert.Equal(logitSequences.Count, output.Rows);
+            return Enumerable.Range(0, output.Rows).Select(r => output.LogitRow(r).ToArray()).ToArray();
+        }
+
+        double CheckRow(float[] actual, int sequence)
+        {
+            var tokens = sequences[sequence];
+            var all = reference.Logits(tokens);
+            var expected = all.AsSpan((tokens.Count - 1) * config.VocabSize, config.VocabSize);
+            var error = Compare.RelativeL2(actual, expected);
+            Assert.True(error <= LogitTolerance, $"sequence {sequence} at length {tokens.Count}: relative error {error:E3} (seed {seed})");
+            return error;
+        }
+    }
+
+    [Fact]
+    public void Forward_DeviceSamplingGreedy_ReturnsArgMaxOfLogits()
+    {
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        var config = RandomModels.Llama3Like();
+        using var weights = RandomModels.Create(config, random);
+        using var backend = new CudaBackend(config, weights);
+        backend.AllocateKvCache(16, 16);
+        var tokens = Enumerable.Range(0, 9).Select(_ => random.Next(config.VocabSize)).ToArray();
+        SequenceSlice[] slices = [new(0, 4, 0, new[] { 3 }, true), new(4, 5, 0, new[] { 7 }, true)];
+        var logits = new ForwardOutput(config.VocabSize);
+        backend.Forward(new ForwardBatch(tokens, slices, 16), logits);
+        var expected = Enumerable.Range(0, 2).Select(r => Compare.ArgMax(logits.LogitRow(r))).ToArray();
+
+        var sampled = new ForwardOutput(config.VocabSize);
+        var rows = new DeviceSamplingRow[] { new(0f, 0, 1f, 0f, 0.5f), new(0f, 0, 1f, 0f, 0.5f) };
+        backend.Forward(new ForwardBatch(tokens, slices, 16, rows), sampled);
+        Assert.True(sampled.Sampled);
+        Assert.Equal(expected, sampled.SampledTokens[..2]);
+    }
+
+    [Fact]
+    public void Forward_F32Checkpoint_MatchesBf16Checkpoint()
+    {
+        Gpu.Require();
+        var config = RandomModels.Llama2cLike();
+        var seed = Gpu.NewSeed();
+        using var bf16 = RandomModels.Create(config, new Random(seed));
+        using var f32 = RandomModels.Create(config, new Random(seed), TensorDType.F32);
+        var a = LastLogits(config, bf16);
+        var b = LastLogits(config, f32);
+        Compare.Close(a, b, 2e-2, $"F32 vs BF16 checkpoint (seed {seed})");
+    }
+
+    [Fact]
+    public void Forward_BlockOutsideCache_ThrowsArgumentException()
+    {
+        Gpu.Require();
+        var config = RandomModels.Llama2cLike();
+        using var weights = RandomModels.Create(config, new Random(1));
+        using var backend = new CudaBackend(config, weights);
+        backend.AllocateKvCache(4, 16);
+        var batch = new ForwardBatch([1, 2], [new SequenceSlice(0, 2, 0, new[] { 9 }, true)], 16);
+        var error = Assert.Throws<ArgumentException>(() => backend.Forward(batch, new ForwardOutput(config.VocabSize)));
+        Assert.Contains("block 9", error.Message, StringComparison.Ordinal);
+    }
+
+    private static float[] LastLogits(ModelConfig config, IWeightSource weights)
+    {
+        using var backend = new CudaBackend(config, weights);
+        backend.AllocateKvCache(8, 16);
+        var output = new ForwardOutput(config.VocabSize);
+        backend.Forward(new ForwardBatch([1, 5, 9, 13, 2], [new SequenceSlice(0, 5, 0, new[] { 2 }, true)], 16), output);
+        return output.LogitRow(0).ToArray();
+    }
+}

@@ -1,0 +1,80 @@
+using Brim.Backends.Cuda.Kernels;
+using Brim.Backends.Cuda.Tests.Reference;
+using Brim.Backends.Cuda.Tests.Support;
+
+namespace Brim.Backends.Cuda.Tests.Kernels;
+
+public class AttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
+{
+    [Theory]
+    [InlineData(32, 8, 128, 1)]
+    [InlineData(32, 8, 128, 4)]
+    [InlineData(14, 2, 64, 2)]
+    [InlineData(8, 4, 8, 1)]
+    [InlineData(4, 4, 16, 8)]
+    public void Run_RaggedRowsThroughShuffledBlocks_MatchesReference(int heads, int kvHeads, int headDim, int partitions)
+    {
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        var shape = new AttentionShape(heads, kvHeads, headDim, false);
+        using var kernel = new AttentionKernel(gpu.Device, gpu.Compiler, shape);
+        const int blockSize = 16, numBlocks = 40;
+        int[] contexts = [1, 37, 130, 0, 64];
+        var rows = contexts.Length;
+
+        var keys = Bf16.Random(random, numBlocks * blockSize * shape.KvDim);
+        var values = Bf16.Random(random, numBlocks * blockSize * shape.KvDim);
+        var qkv = Bf16.Random(random, rows * shape.QkvDim, 2f);
+        var blocks = Enumerable.Range(0, numBlocks).OrderBy(_ => random.Next()).ToArray();
+        var tables = new List<int>();
+        var offsets = new int[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            offsets[r] = tables.Count;
+            tables.AddRange(blocks.Skip(r * 8).Take((contexts[r] + blockSize - 1) / blockSize));
+        }
+
+        using var dK = gpu.Upload<ushort>(Bf16.ToBits(keys));
+        using var dV = gpu.Upload<ushort>(Bf16.ToBits(values));
+        using var dQkv = gpu.Upload<ushort>(Bf16.ToBits(qkv));
+        using var dTables = gpu.Upload<int>(tables.ToArray());
+        using var dContext = gpu.Upload<int>(contexts);
+        using var dOffsets = gpu.Upload<int>(offsets);
+        using var dOut = gpu.Allocate<ushort>(rows * shape.QueryDim);
+        using var dPartial = gpu.Allocate<float>(AttentionKernel.PartialFloats(shape));
+        kernel.Run(gpu.Stream, dQkv.Pointer, dK.Pointer, dV.Pointer, dTables.Pointer, dContext.Pointer, dOffsets.Pointer, rows, blockSize, partitions, dOut.Pointer, dPartial.Pointer);
+        var actual = Bf16.FromBits(gpu.Download<ushort>(dOut, rows * shape.QueryDim));
+
+        var expected = new float[rows * shape.QueryDim];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var kh = 0; kh < kvHeads; kh++)
+            {
+                float[] Row(float[] cache, int p)
+                {
+                    var block = tables[offsets[r] + (p / blockSize)];
+                    var start = (((block * kvHeads) + kh) * blockSize + (p % blockSize)) * headDim;
+                    return cache.AsSpan(start, headDim).ToArray();
+                }
+
+                var k = Enumerable.Range(0, contexts[r]).Select(p => Row(keys, p)).ToArray();
+                var v = Enumerable.Range(0, contexts[r]).Select(p => Row(values, p)).ToArray();
+                for (var g = 0; g < shape.Group; g++)
+                {
+                    var h = (kh * shape.Group) + g;
+                    KernelReferences.Attend(qkv.AsSpan((r * shape.QkvDim) + (h * headDim), headDim), k, v, contexts[r], expected.AsSpan((r * shape.QueryDim) + (h * headDim), headDim));
+                }
+            }
+        }
+
+        Compare.Close(actual, expected, 1e-2, $"attention {shape} partitions {partitions} (seed {seed})");
+    }
+
+    [Theory]
+    [InlineData(1, 8, 256, 132, 8)]
+    [InlineData(64, 8, 256, 132, 1)]
+    [InlineData(1, 8, 10, 132, 1)]
+    [InlineData(4000, 8, 4096, 132, 1)]
+    public void ChoosePartitions_Shapes_PowerOfTwoWithinBudget(int rows, int kvHeads, int context, int sms, int expected)
+        => Assert.Equal(expected, AttentionKernel.ChoosePartitions(rows, kvHeads, context, sms));
+}

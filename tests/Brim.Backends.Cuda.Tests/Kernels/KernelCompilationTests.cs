@@ -1,0 +1,37 @@
+using Brim.Backends.Cuda.Interop;
+using Brim.Backends.Cuda.Kernels;
+
+namespace Brim.Backends.Cuda.Tests.Kernels;
+
+/// <summary>Every embedded kernel compiles with NVRTC: needs only libnvrtc (no GPU), so it also runs on hosts with a toolkit but no device.</summary>
+public class KernelCompilationTests
+{
+    public static TheoryData<string> Sources() => new(KernelCompiler.SourceFiles());
+
+    [Fact]
+    public void SourceFiles_AllOpFamilies_AreEmbedded()
+        => Assert.Equal(["attention.cu", "convert.cu", "dummy.cu", "embedding.cu", "rmsnorm.cu", "rope.cu", "sampling.cu", "swiglu.cu"], KernelCompiler.SourceFiles());
+
+    [Theory]
+    [MemberData(nameof(Sources))]
+    public void Compile_EachSource_ProducesCubin(string file)
+    {
+        Assert.SkipUnless(NativeLibraries.TryLoad(NativeLibraries.Nvrtc, out _, out var reason), $"no NVRTC: {reason}");
+        var compiler = new KernelCompiler(80, 0, cacheDirectory: null);
+        foreach (var shape in new[] { new AttentionShape(32, 8, 128, false), new AttentionShape(8, 4, 8, true), new AttentionShape(14, 2, 64, false) })
+        {
+            var cubin = compiler.Compile(file, shape.Defines);
+            Assert.True(cubin.Length > 64 && cubin[0] == 0x7F && cubin[1] == (byte)'E', $"{file}: not an ELF cubin");
+        }
+    }
+
+    [Fact]
+    public void Compile_InvalidDefine_ThrowsWithCompilerLog()
+    {
+        Assert.SkipUnless(NativeLibraries.TryLoad(NativeLibraries.Nvrtc, out _, out var reason), $"no NVRTC: {reason}");
+        var compiler = new KernelCompiler(80, 0, cacheDirectory: null);
+        var error = Assert.Throws<CudaException>(() => compiler.Compile("attention.cu", new Dictionary<string, int> { ["NUM_HEADS"] = 4 }));
+        Assert.Contains("nvrtcCompileProgram(attention.cu", error.Message, StringComparison.Ordinal);
+        Assert.Contains("HEAD_DIM", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,31 @@
+using Brim.Backends.Cuda.Tests.Harness;
+
+namespace Brim.Backends.Cuda.Tests;
+
+/// <summary>
+/// The test executable. With no mode it is the xunit v3 runner (what `dotnet test` and the GPU host run); the modes
+/// are harnesses for the GPU host, which has no .NET SDK:
+///   bench-kernels                    kernel GB/s against the measured ceilings
+///   bench-decode [graphs|eager] [batch sizes...]   decode tokens/s at Llama-3.1-8B shape
+///   hf-compare DIR...                logits and greedy tokens against transformers (scripts/gpu/hf_reference.py)
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var log = Console.Out;
+        switch (args.FirstOrDefault())
+        {
+            case "bench-kernels":
+                return KernelBench.Run(log);
+            case "bench-decode":
+                var graphs = args.Length < 2 || args[1] != "eager";
+                var sizes = args.Skip(2).Select(int.Parse).ToArray();
+                return DecodeBench.Run(log, sizes.Length > 0 ? sizes : [1, 4, 8, 16, 32, 64, 128, 256], graphs);
+            case "hf-compare":
+                return args.Skip(1).Select(d => HfCompare.Run(d, log)).Max();
+            default:
+                return Xunit.Runner.InProc.SystemConsole.ConsoleRunner.Run(args).GetAwaiter().GetResult();
+        }
+    }
+}
