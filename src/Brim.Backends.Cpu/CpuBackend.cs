@@ -85,6 +85,11 @@ public sealed class CpuBackend : IModelBackend
         _cache = new PagedKvCache(_config.NumLayers, numBlocks, blockSize, _config.KvDim);
     }
 
+    /// <summary>
+    /// Runs the step and writes one logit row per slice with <see cref="SequenceSlice.NeedsLogits"/>, in slice order.
+    /// <see cref="ForwardBatch.DeviceSampling"/> is ignored (<see cref="SupportsDeviceSampling"/> is false): the output
+    /// always holds logits. Throws <see cref="ArgumentException"/> for token ids, positions or blocks out of range.
+    /// </summary>
     public void Forward(ForwardBatch batch, ForwardOutput output)
     {
         ArgumentNullException.ThrowIfNull(batch);
