@@ -85,6 +85,11 @@ public sealed class CpuBackend : IModelBackend
         _cache = new PagedKvCache(_config.NumLayers, numBlocks, blockSize, _config.KvDim);
     }
 
+    /// <summary>
+    /// Runs the step and writes one logit row per slice with <see cref="SequenceSlice.NeedsLogits"/>, in slice order.
+    /// <see cref="ForwardBatch.DeviceSampling"/> is ignored (<see cref="SupportsDeviceSampling"/> is false): the output
+    /// always holds logits. Throws <see cref="ArgumentException"/> for token ids, positions or blocks out of range.
+    /// </summary>
     public void Forward(ForwardBatch batch, ForwardOutput output)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -154,7 +159,7 @@ public sealed class CpuBackend : IModelBackend
         }
 
         _attention.Run(_pool, cache, layer, b.QueryKeyValue, stride, b.Attention, tokens, b.Positions, b.SliceOfToken, batch.Slices, maxContext);
-        _matMul.Run(_pool, w.Output, null, h, q, b.Attention, tokens, b.Projection);
+        _matMul.Run(_pool, w.Output, w.OutputBias, h, q, b.Attention, tokens, b.Projection);
         TensorPrimitives.Add(b.Hidden.AsSpan(0, tokens * h), b.Projection.AsSpan(0, tokens * h), b.Hidden.AsSpan(0, tokens * h));
     }
 
@@ -163,14 +168,14 @@ public sealed class CpuBackend : IModelBackend
         var b = _buffers;
         int h = _config.HiddenSize, ff = _config.IntermediateSize;
         NormalizeRows(w.FeedForwardNorm, tokens);
-        _matMul.Run(_pool, w.GateUp, null, 2 * ff, h, b.Normalized, tokens, b.GateUp);
+        _matMul.Run(_pool, w.GateUp, w.GateUpBias, 2 * ff, h, b.Normalized, tokens, b.GateUp);
         for (var t = 0; t < tokens; t++)
         {
             var row = b.GateUp.AsSpan(t * 2 * ff, 2 * ff);
             RowKernels.SwiGlu(row[..ff], row[ff..], b.Activated.AsSpan(t * ff, ff));
         }
 
-        _matMul.Run(_pool, w.Down, null, h, ff, b.Activated, tokens, b.Projection);
+        _matMul.Run(_pool, w.Down, w.DownBias, h, ff, b.Activated, tokens, b.Projection);
         TensorPrimitives.Add(b.Hidden.AsSpan(0, tokens * h), b.Projection.AsSpan(0, tokens * h), b.Hidden.AsSpan(0, tokens * h));
     }
 

@@ -39,6 +39,20 @@ public sealed class CpuBackendReferenceTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Forward_OutputAndMlpBiasesPresent_MatchesDenseReference()
+    {
+        var config = TestModels.Llama31 with { AttentionBias = true };
+        var tokens = TestModels.RandomTokens(new Random(9), 20, config.VocabSize);
+        using var model = new Brim.Models.LoadedModel(config, new ExtraBiasWeightSource(config, 3), "biased");
+        var expected = new DenseReferenceModel(config, model.Weights).Logits(tokens);
+        using var backend = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = 2 });
+
+        var actual = SequenceRunner.Alone(backend, tokens, blockSize: 8);
+
+        Assert.InRange(MaxAbsDifference(expected[^1], actual), 0, Tolerance);
+    }
+
+    [Fact]
     public void InverseFrequencies_Llama3Scaling_MatchesReferenceRuleInEveryBand()
     {
         var config = TestModels.Llama31;

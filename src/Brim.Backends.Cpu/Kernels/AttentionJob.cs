@@ -117,11 +117,13 @@ internal sealed class AttentionJob : ParallelJob
         }
     }
 
+    /// <summary>Grows the per-chunk score buffers geometrically: a decode batch's context grows by one every step.</summary>
     private void EnsureScratch(int chunkCount, int maxContext)
     {
-        if (_scores.Length < chunkCount || _scores[0].Length < maxContext)
+        var length = _scores.Length == 0 ? 0 : _scores[0].Length;
+        if (_scores.Length < chunkCount || length < maxContext)
         {
-            var length = Math.Max(maxContext, _scores.Length == 0 ? 0 : _scores[0].Length);
+            length = Math.Max(maxContext, length * 2);
             _scores = new float[Math.Max(chunkCount, _scores.Length)][];
             for (var i = 0; i < _scores.Length; i++)
             {

@@ -47,9 +47,14 @@ internal sealed class CpuModelWeights
                     ? reader.ReadStacked(1, (p + "self_attn.q_proj.bias", q), (p + "self_attn.k_proj.bias", kv), (p + "self_attn.v_proj.bias", kv))
                     : null,
                 Output: reader.Read(p + "self_attn.o_proj.weight", h, q),
+                OutputBias: reader.ReadOptional(p + "self_attn.o_proj.bias", h),
                 FeedForwardNorm: reader.Read(p + "post_attention_layernorm.weight", h),
                 GateUp: reader.ReadStacked(h, (p + "mlp.gate_proj.weight", ff), (p + "mlp.up_proj.weight", ff)),
-                Down: reader.Read(p + "mlp.down_proj.weight", h, ff));
+                GateUpBias: source.Contains(p + "mlp.gate_proj.bias")
+                    ? reader.ReadStacked(1, (p + "mlp.gate_proj.bias", ff), (p + "mlp.up_proj.bias", ff))
+                    : null,
+                Down: reader.Read(p + "mlp.down_proj.weight", h, ff),
+                DownBias: reader.ReadOptional(p + "mlp.down_proj.bias", h));
         }
 
         var finalNorm = reader.Read("model.norm.weight", h);
@@ -67,6 +72,9 @@ internal sealed class CpuModelWeights
             ReadInto(name, shape, data);
             return data;
         }
+
+        /// <summary>A bias that some checkpoints of the family carry and others do not.</summary>
+        public float[]? ReadOptional(string name, int length) => source.Contains(name) ? Read(name, length) : null;
 
         /// <summary>
         /// Tensors of shape [rows_i, columns] (or [rows_i] when <paramref name="columns"/> is 1) stacked row-wise into

@@ -1,0 +1,49 @@
+using Brim.Core.Execution;
+
+namespace Brim.Backends.Cpu.Tests;
+
+/// <summary>Runs alone (the allocation counter is process-wide, so no other test may run meanwhile).</summary>
+[CollectionDefinition(nameof(CpuBackendAllocationTests), DisableParallelization = true)]
+[Collection(nameof(CpuBackendAllocationTests))]
+public sealed class CpuBackendAllocationTests
+{
+    private const int BlockSize = 4;
+    private static readonly int[] Blocks = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22];
+    private static readonly int[] OtherBlocks = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23];
+
+    [Fact]
+    public void Forward_DecodeStepsAfterWarmUp_AllocateNothing()
+    {
+        using var model = TestModels.Random(TestModels.Llama31);
+        using var backend = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = 2 });
+        backend.AllocateKvCache(24, BlockSize);
+        var output = new ForwardOutput(backend.VocabSize);
+        var prefill = new ForwardBatch(
+            [1, 2, 3, 4, 5, 6, 7, 8, 9],
+            [new SequenceSlice(0, 5, 0, Blocks, true), new SequenceSlice(5, 4, 0, OtherBlocks, true)],
+            BlockSize);
+        backend.Forward(prefill, output);
+        // Warm-up sizes the reusable buffers: they grow (geometrically) only for a batch or context longer than
+        // any before, so one step at the longest context comes first; then ten steps must run on them alone.
+        var steps = Enumerable.Range(5, 40).Select(p => Decode(p, p - 1)).ToArray();
+        for (var i = 0; i < 30; i++)
+        {
+            backend.Forward(steps[i], output);
+        }
+
+        backend.Forward(steps[^1], output);
+
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var beforeThread = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 30; i < steps.Length; i++)
+        {
+            backend.Forward(steps[i], output);
+        }
+
+        var thread = GC.GetAllocatedBytesForCurrentThread() - beforeThread;
+        Assert.Equal((0L, 0L), (thread, GC.GetTotalAllocatedBytes(precise: true) - before));
+    }
+
+    private static ForwardBatch Decode(int firstPosition, int secondPosition) =>
+        new([10, 11], [new SequenceSlice(0, 1, firstPosition, Blocks, true), new SequenceSlice(1, 1, secondPosition, OtherBlocks, true)], BlockSize);
+}
