@@ -84,6 +84,9 @@ public sealed unsafe class CudaBackend : IModelBackend
 
     public bool SupportsDeviceSampling => true;
 
+    /// <summary>Measures the device's copy bandwidth and bf16 GEMM rate (about a second; allocates ~3 GB transiently).</summary>
+    public Ceilings MeasureCeilings() => Ceilings.Measure(_device, _stream);
+
     /// <summary>Device bytes the weights occupy.</summary>
     public long WeightBytes => _weights.Bytes;
 

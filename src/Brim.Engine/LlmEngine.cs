@@ -428,6 +428,11 @@ public sealed class LlmEngine : IDisposable
     /// <summary>Stops the step loop (requests still live are cancelled).</summary>
     public void Dispose()
     {
+        if (_stopping)
+        {
+            return;
+        }
+
         _stopping = true;
         _wake.Release();
         _loop?.Join();

@@ -67,27 +67,64 @@ internal static class BenchCommand
         var batchSizes = new Option<string>("--batch-sizes") { DefaultValueFactory = _ => "1,4,8,16,32,64,128,256" };
         var promptLength = new Option<int>("--prompt-len") { DefaultValueFactory = _ => 128 };
         var outputLength = new Option<int>("--output-len") { DefaultValueFactory = _ => 128 };
-        var command = new Command("decode", "Throughput at fixed batch sizes: every request has the same prompt and output length") { batchSizes, promptLength, outputLength };
+        var offlineRequests = new Option<int>("--offline-requests") { Description = "Afterwards, run this many requests through --max-num-seqs slots (0: skip)" };
+        var command = new Command("decode", "Throughput at fixed batch sizes: every request has the same prompt and output length")
+        {
+            batchSizes, promptLength, outputLength, offlineRequests,
+        };
         model.AddTo(command);
         command.SetAction(result =>
         {
             var sizes = result.GetValue(batchSizes)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             var options = model.Read(result);
-            using var host = ModelHost.Load(options with { Engine = options.Engine with { MaxRunningSequences = Math.Max(options.Engine.MaxRunningSequences, sizes.Max()) } });
-            var vocab = host.Config.VocabSize;
-            Console.WriteLine($"model: {host.ModelPath} ({host.Config.ParameterCount / 1e9:F2} B parameters)  device: {host.DeviceNote}");
-            Console.WriteLine("| batch | output tok/s | seconds | occupancy | steps | forward ms/step | engine ms/step | other ms/step |");
-            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
-            OfflineRun.Run("warm-up", host.Engine, OfflineWorkload.FixedShape(2, 8, 4, vocab, 0), progress: false);
+            var slots = options.Engine.MaxRunningSequences;
+            var host = ModelHost.Load(options with { Engine = options.Engine with { MaxRunningSequences = Math.Max(slots, sizes.Max()) } });
+            var config = host.Config;
+            var p = result.GetValue(promptLength);
+            var o = result.GetValue(outputLength);
+            var ceilings = host.Backend is Backends.Cuda.CudaBackend cuda ? cuda.MeasureCeilings() : null;
+            Console.WriteLine($"model: {host.ModelPath} ({config.ParameterCount / 1e9:F2} B parameters, {config.WeightDType})  device: {host.DeviceNote}");
+            Console.WriteLine($"workload: prompt {p} tokens, output {o} tokens (EOS ignored), end to end incl. prefill; KV blocks: {host.Engine.TotalKvBlocks} x {host.Engine.Options.BlockSize}");
+            if (ceilings is not null)
+            {
+                Console.WriteLine($"ceilings measured in this run: {ceilings}");
+            }
+
+            Console.WriteLine("| batch | output tok/s | seconds | steps | forward ms/step | engine ms/step | floor ms/step | roofline tok/s | % of roofline |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            OfflineRun.Run("warm-up", host.Engine, OfflineWorkload.FixedShape(2, 8, 4, config.VocabSize, 0), progress: false);
             foreach (var b in sizes)
             {
-                var workload = OfflineWorkload.FixedShape(b, result.GetValue(promptLength), result.GetValue(outputLength), vocab, b);
-                var r = OfflineRun.Run($"batch {b}", host.Engine, workload);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {b} | {r.OutputTokensPerSecond:F1} | {r.Seconds:F2} | {r.MeanOccupancy * host.Engine.Options.MaxRunningSequences / b:P0} | {r.Steps} | {r.ForwardSeconds * 1e3 / r.Steps:F2} | {(r.StepSeconds - r.ForwardSeconds) * 1e3 / r.Steps:F2} | {(r.Seconds - r.StepSeconds) * 1e3 / r.Steps:F2} |"));
+                var r = OfflineRun.Run($"batch {b}", host.Engine, OfflineWorkload.FixedShape(b, p, o, config.VocabSize, b));
+                var floor = ceilings is null ? double.NaN : DecodeFloorSeconds(config, b, p + (o / 2), ceilings.CopyGBps * 1e9);
+                var roofline = b / floor;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {b} | {r.OutputTokensPerSecond:F1} | {r.Seconds:F2} | {r.Steps} | {r.ForwardSeconds * 1e3 / r.Steps:F2} | {(r.StepSeconds - r.ForwardSeconds) * 1e3 / r.Steps:F2} | {floor * 1e3:F2} | {roofline:F0} | {r.OutputTokensPerSecond / roofline:P0} |"));
+            }
+
+            host.Dispose(); // frees the device memory (weights and KV cache) before the next load
+            if (result.GetValue(offlineRequests) is > 0 and var n)
+            {
+                using var offline = ModelHost.Load(options);
+                var r = OfflineRun.Run($"{n} requests", offline.Engine, OfflineWorkload.FixedShape(n, p, o, config.VocabSize, 7));
+                Console.WriteLine();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"offline: {n} requests of {p} prompt / {o} output tokens through {slots} slots: {r.OutputTokensPerSecond:F0} output tok/s, {(r.PromptTokens + r.OutputTokens) / r.Seconds:F0} total tok/s, {r.Seconds:F1} s, occupancy {r.MeanOccupancy:P0}, {r.Steps} steps, {r.Preemptions} preemptions, KV blocks {offline.Engine.TotalKvBlocks} x {offline.Engine.Options.BlockSize}"));
             }
 
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The bandwidth floor of one decode step: every weight read once plus every sequence's K/V read once, over the
+    /// measured copy bandwidth. Compute is ignored (it is far below the floor at these batch sizes).
+    /// </summary>
+    private static double DecodeFloorSeconds(Models.ModelConfig config, int batch, int averageContext, double bytesPerSecond)
+    {
+        double weightBytes = config.ParameterCount * 2.0;
+        double kvBytes = (double)batch * averageContext * 2 * config.NumLayers * config.KvDim * 2.0;
+        return (weightBytes + kvBytes) / bytesPerSecond;
     }
 }

@@ -1,24 +1,43 @@
 using Brim.Backends.Cpu;
+using Brim.Backends.Cuda;
 using Brim.Core.Execution;
 using Brim.Models;
 
 namespace Brim.Server.Hosting;
 
-/// <summary>Chooses and creates the backend for <see cref="DeviceKind"/>.</summary>
+/// <summary>Chooses and creates the backend for <see cref="DeviceKind"/>: auto takes the GPU when it is usable and says why not otherwise.</summary>
 internal static class BackendFactory
 {
     public static (IModelBackend Backend, string Note) Create(LoadedModel model, ModelHostOptions options)
     {
-        switch (options.Device)
+        if (options.Device == DeviceKind.Cuda)
         {
-            case DeviceKind.Cuda:
-                throw new InvalidOperationException("--device cuda: the CUDA backend is not part of this build yet");
-            case DeviceKind.Auto:
-            case DeviceKind.Cpu:
-            default:
-                var cpu = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = options.CpuThreads ?? Environment.ProcessorCount });
-                var why = options.Device == DeviceKind.Auto ? "auto: no usable GPU backend in this build" : "requested";
-                return (cpu, $"{cpu.DeviceName} ({why})");
+            if (!CudaBackend.IsAvailable(out var reason))
+            {
+                throw new InvalidOperationException($"--device cuda: {reason}");
+            }
+
+            var gpu = new CudaBackend(model);
+            return (gpu, $"{gpu.DeviceName} (cuda, requested)");
         }
+
+        string why;
+        if (options.Device == DeviceKind.Auto)
+        {
+            if (CudaBackend.IsAvailable(out var reason))
+            {
+                var gpu = new CudaBackend(model);
+                return (gpu, $"{gpu.DeviceName} (cuda, auto)");
+            }
+
+            why = $"auto: {reason}";
+        }
+        else
+        {
+            why = "requested";
+        }
+
+        var cpu = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = options.CpuThreads ?? Environment.ProcessorCount });
+        return (cpu, $"{cpu.DeviceName} ({why})");
     }
 }

@@ -29,6 +29,9 @@ public sealed class ModelHost : IDisposable
 
     public LlmEngine Engine { get; }
 
+    /// <summary>The backend under the engine (for device-specific reporting such as measured ceilings).</summary>
+    public IModelBackend Backend => _backend;
+
     public ITokenizer Tokenizer { get; }
 
     public ChatTemplate ChatTemplate { get; }
@@ -48,7 +51,7 @@ public sealed class ModelHost : IDisposable
         var model = ModelLoader.Load(path, options.LoadFormat, options.DummySeed);
         try
         {
-            var tokenizer = TokenizerLoader.Load(options.TokenizerPath ?? path);
+            var tokenizer = LoadTokenizer(options, path, model.Config);
             var template = LoadChatTemplate(options.TokenizerPath ?? path);
             var (backend, note) = BackendFactory.Create(model, options);
             var engine = new LlmEngine(backend, tokenizer, options.Engine, model.Config.MaxPositions);
@@ -59,6 +62,19 @@ public sealed class ModelHost : IDisposable
         {
             model.Dispose();
             throw;
+        }
+    }
+
+    private static ITokenizer LoadTokenizer(ModelHostOptions options, string path, ModelConfig config)
+    {
+        try
+        {
+            return TokenizerLoader.Load(options.TokenizerPath ?? path);
+        }
+        catch (TokenizerLoadException) when (options.LoadFormat == LoadFormat.Dummy && options.TokenizerPath is null)
+        {
+            // A shape-only benchmark model: no tokenizer files, so tokens are numbered.
+            return new NumberedTokenizer(config.VocabSize, config.BosTokenId, config.EosTokenIds);
         }
     }
 

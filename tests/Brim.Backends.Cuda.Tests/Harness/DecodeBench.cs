@@ -1,3 +1,4 @@
+using Brim.Backends.Cuda;
 using System.Diagnostics;
 using Brim.Backends.Cuda.Interop;
 using Brim.Core.Execution;

@@ -1,3 +1,4 @@
+using Brim.Backends.Cuda;
 using Brim.Backends.Cuda.Interop;
 using Brim.Backends.Cuda.Kernels;
 

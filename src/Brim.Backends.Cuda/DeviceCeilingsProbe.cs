@@ -1,11 +1,11 @@
 using Brim.Backends.Cuda.Interop;
 
-namespace Brim.Backends.Cuda.Tests.Harness;
+namespace Brim.Backends.Cuda;
 
 /// <summary>The two ceilings every number is judged against, measured in the same run: device copy bandwidth and bf16 GEMM rate.</summary>
-internal sealed record Ceilings(double CopyGBps, double GemmTflops)
+public sealed record Ceilings(double CopyGBps, double GemmTflops)
 {
-    public static Ceilings Measure(CudaDevice device, CudaStream stream)
+    internal static Ceilings Measure(CudaDevice device, CudaStream stream)
     {
         const long bytes = 1L << 30;
         using var a = new DeviceBuffer(device, bytes);
@@ -32,7 +32,7 @@ internal sealed record Ceilings(double CopyGBps, double GemmTflops)
 /// <summary>Event-timed medians of device work.</summary>
 internal static class Timing
 {
-    public static double MedianMs(CudaDevice device, CudaStream stream, int warmup, int repeats, Action enqueue)
+    internal static double MedianMs(CudaDevice device, CudaStream stream, int warmup, int repeats, Action enqueue)
     {
         using var start = new CudaEvent(device, timing: true);
         using var end = new CudaEvent(device, timing: true);
