@@ -164,9 +164,11 @@ public sealed class Scheduler
 
     private void AdmitOnline()
     {
-        var held = Policy.SlotsHeldForOffline(RunningOf(TrafficClass.Offline), _waitingOffline.Count);
         while (_waitingOnline.Count > 0 && _budget > 0)
         {
+            // Slots of offline's reserve that offline has not taken yet stay free for it.
+            var offlineRunning = RunningOf(TrafficClass.Offline);
+            var held = Math.Max(0, Policy.SlotsHeldForOffline(offlineRunning, _waitingOffline.Count) - offlineRunning);
             var seq = _waitingOnline.Min!;
             if (RejectIfNeverFits(seq, _waitingOnline))
             {
