@@ -49,7 +49,7 @@ public sealed class BrimServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestBodySize = RequestBody.DrainLimit(options.MaxRequestBodyBytes);
             if (options.Host == "localhost")
             {
                 kestrel.ListenLocalhost(options.Port);
@@ -87,11 +87,10 @@ public sealed class BrimServer : IAsyncDisposable
             }
             catch (BadHttpRequestException e)
             {
-                var message = e.StatusCode == StatusCodes.Status413PayloadTooLarge
-                    ? $"the request body is larger than the limit of {server.Options.MaxRequestBodyBytes} bytes"
-                    : e.Message;
-                await ErrorResponses.WriteAsync(http, new ApiException(e.StatusCode, message, code: e.StatusCode == 413 ? "request_too_large" : null))
-                    .ConfigureAwait(false);
+                var error = e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? RequestBody.TooLarge(server.Options.MaxRequestBodyBytes)
+                    : new ApiException(e.StatusCode, e.Message);
+                await ErrorResponses.WriteAsync(http, error).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
             {

@@ -12,15 +12,30 @@ internal static class RequestBody
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64 };
 
     /// <summary>
-    /// Reads the whole body. Kestrel enforces the size limit while it is read (its BadHttpRequestException carries
-    /// the 413, mapped by the server's exception handler).
+    /// Reads the whole body, refusing one above <paramref name="limit"/> bytes with a 413. The rest of an oversized body
+    /// is read and dropped before answering: an HTTP/1.1 client sends its whole body before it reads the response, so
+    /// closing on it would leave the client with a broken pipe instead of the 413. Kestrel's own, larger limit
+    /// (<see cref="DrainLimit"/>) still cuts off clients that send without end.
     /// </summary>
-    public static async Task<JsonDocument> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
+    public static async Task<JsonDocument> ReadJsonAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         var reader = request.BodyReader;
+        if (request.ContentLength > limit)
+        {
+            await DrainAsync(reader, cancellationToken).ConfigureAwait(false);
+            throw TooLarge(limit);
+        }
+
         while (true)
         {
             var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (result.Buffer.Length > limit)
+            {
+                reader.AdvanceTo(result.Buffer.End);
+                await DrainAsync(reader, cancellationToken).ConfigureAwait(false);
+                throw TooLarge(limit);
+            }
+
             if (result.IsCompleted)
             {
                 try
@@ -34,6 +49,25 @@ internal static class RequestBody
             }
 
             reader.AdvanceTo(result.Buffer.Start, result.Buffer.End); // keep everything, ask for more
+        }
+    }
+
+    /// <summary>The most Kestrel reads of one body (oversized ones included) before it closes the connection.</summary>
+    public static long DrainLimit(long limit) => Math.Max(64L * 1024 * 1024, 4 * limit);
+
+    public static ApiException TooLarge(long limit) =>
+        new(413, $"the request body is larger than the limit of {limit} bytes", code: "request_too_large");
+
+    private static async Task DrainAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return;
+            }
         }
     }
 

@@ -23,7 +23,7 @@ internal static class GenerationEndpoint
         var arrival = Stopwatch.GetTimestamp();
         var aborted = context.RequestAborted;
         GenerationSpec spec;
-        using (var body = await RequestBody.ReadJsonAsync(context.Request, aborted).ConfigureAwait(false))
+        using (var body = await RequestBody.ReadJsonAsync(context.Request, server.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false))
         {
             spec = kind == ApiKind.Chat
                 ? ChatRequestParser.Parse(body.RootElement, server)
