@@ -146,10 +146,9 @@ public sealed class BrimServer : IAsyncDisposable
         BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
     }
 
-    /// <summary>Runs until SIGTERM/Ctrl+C (or <paramref name="cancellationToken"/>), then drains and returns.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken = default)
+    /// <summary>Waits for SIGTERM/Ctrl+C (or <paramref name="cancellationToken"/>), then drains and returns.</summary>
+    public async Task WaitForShutdownAsync(CancellationToken cancellationToken = default)
     {
-        await StartAsync(cancellationToken).ConfigureAwait(false);
         await _app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
     }
 
