@@ -15,6 +15,7 @@ public sealed class ModelHost : IDisposable
 {
     private readonly LoadedModel _model;
     private readonly IModelBackend _backend;
+    private int _engineStarted;
 
     private ModelHost(LoadedModel model, IModelBackend backend, ITokenizer tokenizer, ChatTemplate chatTemplate, LlmEngine engine, string servedName, string deviceNote)
     {
@@ -44,6 +45,15 @@ public sealed class ModelHost : IDisposable
 
     /// <summary>Which device was chosen and, for auto, why.</summary>
     public string DeviceNote { get; }
+
+    /// <summary>Starts the engine's step loop unless it already runs (the server and in-process clients share it).</summary>
+    public void StartEngine()
+    {
+        if (Interlocked.Exchange(ref _engineStarted, 1) == 0)
+        {
+            Engine.Start();
+        }
+    }
 
     public static ModelHost Load(ModelHostOptions options)
     {

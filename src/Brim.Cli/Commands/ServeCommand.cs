@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Brim.Engine;
+using Brim.Server;
+using Brim.Server.Hosting;
+
+namespace Brim.Cli.Commands;
+
+/// <summary>
+/// `brim serve`: the OpenAI-compatible HTTP server. SIGTERM or Ctrl+C drains: new connections are refused and
+/// in-flight requests finish for up to --drain-timeout seconds. (System.CommandLine ends the process
+/// ProcessTerminationTimeout after the signal, 2 s by default: invoke with that set to null to give the drain its time.)
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model", "-m") { Description = "Model directory or llama2.c checkpoint; default: the bundled stories260K" };
+        var host = new Option<string>("--host") { Description = "IP address to listen on, or localhost", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port", "-p") { Description = "TCP port (0: any free port)", DefaultValueFactory = _ => 8000 };
+        var servedName = new Option<string?>("--served-model-name") { Description = "The name clients send as 'model'; default: the model directory's name" };
+        var apiKeys = new Option<string[]>("--api-key") { Description = "Bearer key required on /v1 routes (repeatable); none: no authentication" };
+        var device = new Option<DeviceKind>("--device") { Description = "auto (GPU when usable), cpu or cuda", DefaultValueFactory = _ => DeviceKind.Auto };
+        var threads = new Option<int?>("--threads") { Description = "CPU backend threads (default: all cores)" };
+        var maxSeqs = new Option<int>("--max-num-seqs") { Description = "Most sequences in one batch", DefaultValueFactory = _ => 64 };
+        var maxTokens = new Option<int>("--max-num-batched-tokens") { Description = "Token budget of one step", DefaultValueFactory = _ => 2048 };
+        var kvBlocks = new Option<int?>("--num-kv-blocks") { Description = "KV cache blocks (default: sized by --gpu-memory-utilization)" };
+        var memory = new Option<double>("--gpu-memory-utilization") { Description = "Share of device memory the KV cache may take", DefaultValueFactory = _ => 0.9 };
+        var maxModelLen = new Option<int?>("--max-model-len") { Description = "Longest sequence (prompt + output); default: the model's context" };
+        var maxWaiting = new Option<int>("--max-waiting") { Description = "Requests that may wait for a batch slot; beyond it clients get 429", DefaultValueFactory = _ => 4096 };
+        var maxBody = new Option<long>("--max-request-bytes") { Description = "Largest request body (413 beyond)", DefaultValueFactory = _ => 4 * 1024 * 1024 };
+        var drain = new Option<double>("--drain-timeout") { Description = "Seconds in-flight requests get to finish on shutdown", DefaultValueFactory = _ => 30 };
+
+        var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /metrics)")
+        {
+            model, host, port, servedName, apiKeys, device, threads, maxSeqs, maxTokens, kvBlocks, memory, maxModelLen, maxWaiting, maxBody, drain,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            using var modelHost = ModelHost.Load(new ModelHostOptions
+            {
+                ModelPath = result.GetValue(model),
+                Device = result.GetValue(device),
+                CpuThreads = result.GetValue(threads),
+                ServedModelName = result.GetValue(servedName),
+                Engine = new EngineOptions
+                {
+                    MaxRunningSequences = result.GetValue(maxSeqs),
+                    MaxBatchTokens = result.GetValue(maxTokens),
+                    NumKvBlocks = result.GetValue(kvBlocks),
+                    MemoryUtilization = result.GetValue(memory),
+                    MaxModelLength = result.GetValue(maxModelLen),
+                    MaxWaitingRequests = result.GetValue(maxWaiting),
+                },
+            });
+            var options = new ServerOptions
+            {
+                Host = result.GetValue(host)!,
+                Port = result.GetValue(port),
+                ApiKeys = result.GetValue(apiKeys) ?? [],
+                MaxRequestBodyBytes = result.GetValue(maxBody),
+                DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
+            };
+            await using var server = BrimServer.Create(modelHost, options);
+            await server.StartAsync(cancellationToken);
+            var engine = modelHost.Engine;
+            await Console.Error.WriteLineAsync(
+                $"brim: serving '{modelHost.ServedModelName}' from {modelHost.ModelPath} on {modelHost.DeviceNote}; "
+                + $"context {engine.MaxModelLength}, {engine.TotalKvBlocks} KV blocks, {engine.Options.MaxRunningSequences} batch slots");
+            await Console.Error.WriteLineAsync($"brim: OpenAI API at {server.BaseAddress}v1 (keys {(options.ApiKeys.Count > 0 ? "required" : "off")}); Ctrl+C to stop");
+            await server.WaitForShutdownAsync(cancellationToken);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,163 @@
+using System.Net;
+using Brim.Server.Api;
+using Brim.Server.Generation;
+using Brim.Server.Hosting;
+using Brim.Server.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Brim.Server;
+
+/// <summary>
+/// The OpenAI-compatible HTTP server over a <see cref="ModelHost"/>: Kestrel with minimal-API routes for
+/// /v1/completions, /v1/chat/completions, /v1/models, /health, /ready and /metrics. Tests start it on port 0 and
+/// read <see cref="BaseAddress"/>; `brim serve` runs it until SIGTERM, which drains in-flight requests for up to
+/// <see cref="ServerOptions.DrainTimeout"/>. The caller owns the model host.
+/// </summary>
+public sealed class BrimServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ServerContext _context;
+
+    private BrimServer(WebApplication app, ServerContext context)
+    {
+        _app = app;
+        _context = context;
+    }
+
+    public ServerMetrics Metrics => _context.Metrics;
+
+    public ModelHost Host => _context.Host;
+
+    /// <summary>http://host:port/ once started (the real port when 0 was asked for).</summary>
+    public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
+
+    public static BrimServer Create(ModelHost host, ServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        options.Validate();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = RequestBody.DrainLimit(options.MaxRequestBodyBytes);
+            if (options.Host == "localhost")
+            {
+                kestrel.ListenLocalhost(options.Port);
+            }
+            else if (IPAddress.TryParse(options.Host, out var address))
+            {
+                kestrel.Listen(address, options.Port);
+            }
+            else
+            {
+                throw new ArgumentException($"--host must be an IP address or 'localhost', got '{options.Host}'", nameof(options));
+            }
+        });
+
+        var app = builder.Build();
+        var context = new ServerContext(host, options, new ServerMetrics());
+        Configure(app, context, app.Logger);
+        app.Lifetime.ApplicationStopping.Register(() => context.Accepting = false);
+        return new BrimServer(app, context);
+    }
+
+    private static void Configure(WebApplication app, ServerContext server, ILogger logger)
+    {
+        var keys = new ApiKeyCheck(server.Options.ApiKeys);
+        app.Use(async (http, next) =>
+        {
+            try
+            {
+                keys.Check(http.Request);
+                await next(http).ConfigureAwait(false);
+            }
+            catch (ApiException e)
+            {
+                await ErrorResponses.WriteAsync(http, e).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e)
+            {
+                var error = e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? RequestBody.TooLarge(server.Options.MaxRequestBodyBytes)
+                    : new ApiException(e.StatusCode, e.Message);
+                await ErrorResponses.WriteAsync(http, error).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away; its engine requests were cancelled on the way out.
+            }
+#pragma warning disable CA1031 // the server must answer every request, whatever failed
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                logger.LogError(e, "unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path);
+                await ErrorResponses.WriteAsync(http, new ApiException(500, "internal server error; see the server log")).ConfigureAwait(false);
+            }
+        });
+
+        // Unmatched routes (404) and wrong methods (405) come from routing with no body; give them the envelope.
+        app.UseStatusCodePages(status =>
+        {
+            var http = status.HttpContext;
+            var code = http.Response.StatusCode;
+            var error = code switch
+            {
+                404 => new ApiException(404, $"no route {http.Request.Method} {http.Request.Path}", code: "unknown_url"),
+                405 => new ApiException(405, $"{http.Request.Method} is not allowed on {http.Request.Path}", code: "method_not_allowed"),
+                _ => new ApiException(code, $"HTTP {code}"),
+            };
+            return ErrorResponses.WriteAsync(http, error);
+        });
+
+        app.MapPost("/v1/chat/completions", http => GenerationEndpoint.HandleAsync(http, server, ApiKind.Chat));
+        app.MapPost("/v1/completions", http => GenerationEndpoint.HandleAsync(http, server, ApiKind.Completion));
+        app.MapGet("/v1/models", http => InfoEndpoints.ModelsAsync(http, server));
+        app.MapGet("/v1/models/{id}", http => InfoEndpoints.ModelAsync(http, server));
+        app.MapGet("/metrics", http => InfoEndpoints.MetricsAsync(http, server));
+        app.MapGet("/health", http => http.Response.WriteAsync("ok"));
+        app.MapGet("/ready", http =>
+        {
+            if (!server.Accepting)
+            {
+                http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                return http.Response.WriteAsync("shutting down");
+            }
+
+            return http.Response.WriteAsync("ready");
+        });
+    }
+
+    /// <summary>Starts the engine's step loop (if not yet running) and Kestrel.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        Host.StartEngine();
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+    }
+
+    /// <summary>Waits for SIGTERM/Ctrl+C (or <paramref name="cancellationToken"/>), then drains and returns.</summary>
+    public async Task WaitForShutdownAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops accepting, lets in-flight requests finish for up to the drain timeout, then cancels the rest.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        _context.Accepting = false;
+        await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync().ConfigureAwait(false);
+}

@@ -1,0 +1,181 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
+using Brim.Core;
+using Brim.Server.Api;
+using Microsoft.AspNetCore.Http;
+
+namespace Brim.Server.Generation;
+
+/// <summary>
+/// POST /v1/completions and /v1/chat/completions: parse, submit one engine request per choice, and answer with one
+/// JSON response or a Server-Sent Events stream.
+/// </summary>
+internal static class GenerationEndpoint
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
+    public static async Task HandleAsync(HttpContext context, ServerContext server, ApiKind kind)
+    {
+        var arrival = Stopwatch.GetTimestamp();
+        var aborted = context.RequestAborted;
+        GenerationSpec spec;
+        using (var body = await RequestBody.ReadJsonAsync(context.Request, server.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false))
+        {
+            spec = kind == ApiKind.Chat
+                ? ChatRequestParser.Parse(body.RootElement, server)
+                : CompletionRequestParser.Parse(body.RootElement, server);
+        }
+
+        var id = ResponseFormat.NewId(kind);
+        var format = ResponseFormat.For(spec, id, server.Tokenizer);
+        using var run = GenerationRun.Start(server, spec, id, arrival);
+        if (spec.Stream)
+        {
+            await StreamAsync(context, spec, format, run).ConfigureAwait(false);
+        }
+        else
+        {
+            await RespondAsync(context, spec, format, run).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task RespondAsync(HttpContext context, GenerationSpec spec, ResponseFormat format, GenerationRun run)
+    {
+        var choices = new ChoiceResult[run.Choices];
+        for (var i = 0; i < choices.Length; i++)
+        {
+            choices[i] = new ChoiceResult { Logprobs = spec.Logprobs ? [] : null };
+        }
+
+        while (await run.WaitToReadAsync(context.RequestAborted).ConfigureAwait(false))
+        {
+            while (run.TryRead(out var update))
+            {
+                choices[update.Choice].Add(update.Update);
+            }
+        }
+
+        foreach (var choice in choices)
+        {
+            ThrowIfFailed(choice.FinishReason, choice.Error);
+        }
+
+        var response = context.Response;
+        response.ContentType = "application/json";
+        using (var json = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
+        {
+            format.WriteFull(json, choices);
+        }
+
+        await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes one SSE event per update. All updates already waiting are written before one flush, so a client that
+    /// falls behind gets fewer, larger writes instead of slowing the engine.
+    /// </summary>
+    private static async Task StreamAsync(HttpContext context, GenerationSpec spec, ResponseFormat format, GenerationRun run)
+    {
+        var response = context.Response;
+        var aborted = context.RequestAborted;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        var pipe = response.BodyWriter;
+        using var json = new Utf8JsonWriter(pipe, WriterOptions);
+        var started = new bool[run.Choices];
+        var completionTokens = 0;
+
+        if (spec.Kind == ApiKind.Chat)
+        {
+            // The role comes first, before the model has produced anything, as OpenAI streams it.
+            for (var choice = 0; choice < started.Length; choice++)
+            {
+                WriteEvent(pipe, json, j => format.WriteChunk(j, choice, string.Empty, null, null, first: true));
+                started[choice] = true;
+            }
+
+            await pipe.FlushAsync(aborted).ConfigureAwait(false);
+        }
+
+        while (await run.WaitToReadAsync(aborted).ConfigureAwait(false))
+        {
+            while (run.TryRead(out var item))
+            {
+                var u = item.Update;
+                if (u.FinishReason is FinishReason.Error or FinishReason.Cancelled)
+                {
+                    WriteErrorEvent(pipe, json, u.FinishReason.Value, u.Error);
+                    continue;
+                }
+
+                var first = !started[item.Choice];
+                if (u.TextDelta.Length == 0 && u.FinishReason is null && !first && !spec.Logprobs)
+                {
+                    continue; // held back (a partial character or a possible stop string): nothing to show yet
+                }
+
+                started[item.Choice] = true;
+                completionTokens += u.NewTokens.Count;
+                WriteChunk(pipe, json, format, item.Choice, u, first);
+            }
+
+            await pipe.FlushAsync(aborted).ConfigureAwait(false);
+        }
+
+        if (spec.IncludeUsage)
+        {
+            var prompt = format.PromptTokens();
+            WriteEvent(pipe, json, j => format.WriteUsageChunk(j, prompt, completionTokens));
+        }
+
+        pipe.Write(Done);
+        await pipe.FlushAsync(aborted).ConfigureAwait(false);
+    }
+
+    private static void WriteChunk(System.IO.Pipelines.PipeWriter pipe, Utf8JsonWriter json, ResponseFormat format, int choice, Engine.GenerationUpdate u, bool first)
+    {
+        pipe.Write(DataPrefix);
+        json.Reset();
+        format.WriteChunk(json, choice, u.TextDelta, u.Logprobs, u.FinishReason, first);
+        json.Flush();
+        pipe.Write(EventEnd);
+    }
+
+    private static void WriteEvent(System.IO.Pipelines.PipeWriter pipe, Utf8JsonWriter json, Action<Utf8JsonWriter> write)
+    {
+        pipe.Write(DataPrefix);
+        json.Reset();
+        write(json);
+        json.Flush();
+        pipe.Write(EventEnd);
+    }
+
+    private static void WriteErrorEvent(System.IO.Pipelines.PipeWriter pipe, Utf8JsonWriter json, FinishReason reason, string? error)
+    {
+        var failure = Failure(reason, error);
+        WriteEvent(pipe, json, j => ErrorResponses.WriteEnvelope(j, failure.Message, failure.Type, failure.Param, failure.Code));
+    }
+
+    private static void ThrowIfFailed(FinishReason? reason, string? error)
+    {
+        if (reason is FinishReason.Error or FinishReason.Cancelled)
+        {
+            throw Failure(reason.Value, error);
+        }
+    }
+
+    /// <summary>
+    /// An engine failure as an API error: a request the KV cache can never hold is the client's (400), a failed
+    /// step is ours (500), a cancellation the client did not ask for means the server is shutting down (503).
+    /// </summary>
+    private static ApiException Failure(FinishReason reason, string? error) => reason switch
+    {
+        FinishReason.Cancelled => new ApiException(503, "the request was cancelled because the server is shutting down", code: "server_shutting_down"),
+        _ when error is not null && error.StartsWith("engine step failed", StringComparison.Ordinal) => new ApiException(500, error),
+        _ => ApiException.BadRequest(error ?? "the engine could not run the request", code: "engine_rejected"),
+    };
+}

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Logging;
+
+namespace Brim.Server;
+
+/// <summary>How `brim serve` listens and what it accepts. The model and engine limits live in ModelHostOptions.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>An IP address, or "localhost".</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 takes a free one (tests), see <see cref="BrimServer.BaseAddress"/>.</summary>
+    public int Port { get; init; } = 8000;
+
+    /// <summary>Bearer keys accepted on /v1 routes; empty means no authentication.</summary>
+    public IReadOnlyList<string> ApiKeys { get; init; } = [];
+
+    /// <summary>Largest request body; larger ones get 413.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Largest <c>n</c> (choices per prompt).</summary>
+    public int MaxChoices { get; init; } = 16;
+
+    /// <summary>How long SIGTERM waits for in-flight requests before cancelling them.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The Retry-After a 429 suggests.</summary>
+    public int RetryAfterSeconds { get; init; } = 1;
+
+    public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
+
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Port, 0, nameof(Port));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Port, 65535, nameof(Port));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBodyBytes, 1024, nameof(MaxRequestBodyBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxChoices, 1, nameof(MaxChoices));
+        if (ApiKeys.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new ArgumentException("API keys must not be empty", nameof(ApiKeys));
+        }
+    }
+}
