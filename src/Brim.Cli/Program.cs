@@ -9,13 +9,15 @@ internal static class Program
     {
         var root = new RootCommand("Brim: an LLM inference server for .NET that keeps every batch slot busy")
         {
+            ServeCommand.Create(),
             GenerateCommand.Create(),
             BenchCommand.Create(),
         };
 
         try
         {
-            return await root.Parse(args).InvokeAsync();
+            // No process-termination timeout: SIGTERM drains in-flight requests (the server bounds the drain itself).
+            return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
         }
         catch (Exception ex) when (ex is Models.ModelLoadException or Tokenization.TokenizerLoadException or FileNotFoundException or InvalidOperationException)
         {
