@@ -193,9 +193,11 @@ public sealed class LlmEngine : IDisposable
 
         var row = 0;
         var sampled = 0;
+        var offlineTokens = 0;
         foreach (var chunk in plan.Chunks)
         {
             var seq = chunk.Sequence;
+            offlineTokens += seq.TrafficClass == TrafficClass.Offline ? chunk.TokenCount : 0;
             var samples = chunk.SamplesNextToken;
             seq.ComputedTokens += chunk.TokenCount;
             if (samples)
@@ -215,7 +217,12 @@ public sealed class LlmEngine : IDisposable
         StepCompleted?.Invoke(new StepRecord(
             step, plan.Chunks.Count, prefillTokens, decodeTokens, sampled, _scheduler.Running.Count, _scheduler.WaitingCount,
             Options.MaxRunningSequences, _blocks.UsedBlocks, _blocks.TotalBlocks, plan.Preempted.Count, forwardSeconds,
-            Stopwatch.GetElapsedTime(started).TotalSeconds, contextTokens));
+            Stopwatch.GetElapsedTime(started).TotalSeconds, contextTokens)
+        {
+            RunningOffline = _scheduler.RunningOf(TrafficClass.Offline),
+            WaitingOffline = _scheduler.WaitingOf(TrafficClass.Offline),
+            OfflineTokens = offlineTokens,
+        });
         return true;
     }
 

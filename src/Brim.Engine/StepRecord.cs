@@ -15,4 +15,14 @@ public readonly record struct StepRecord(
     int Preempted,
     double ForwardSeconds,
     double StepSeconds,
-    long ContextTokens);
+    long ContextTokens)
+{
+    /// <summary>Running sequences of the offline class after the step (the rest are online).</summary>
+    public int RunningOffline { get; init; }
+
+    /// <summary>Waiting sequences of the offline class after the step (the rest are online).</summary>
+    public int WaitingOffline { get; init; }
+
+    /// <summary>Tokens (prefill and decode) this step computed for offline sequences.</summary>
+    public int OfflineTokens { get; init; }
+}

@@ -28,6 +28,7 @@ internal static class BenchCommand
         model.AddTo(command);
         command.Subcommands.Add(DecodeCommand());
         command.Subcommands.Add(BenchServeCommand.Create());
+        command.Subcommands.Add(BenchMixedCommand.Create());
         command.SetAction(result =>
         {
             var results = new List<OfflineRunResult>();

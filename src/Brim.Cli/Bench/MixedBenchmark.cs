@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using Brim.Core;
+using Brim.Engine;
+using Brim.Tokenization;
+
+namespace Brim.Cli.Bench;
+
+/// <summary>What one traffic class got during a mixed run.</summary>
+internal sealed record ClassResult(int Finished, long OutputTokens, IReadOnlyList<double> Ttft, IReadOnlyList<double> Tpot)
+{
+    public static readonly ClassResult Empty = new(0, 0, [], []);
+}
+
+/// <summary>The measurements of one mixed run of fixed duration.</summary>
+internal sealed record MixedRunResult(string Label, double Seconds, ClassResult Online, ClassResult Offline, double Occupancy, double OfflineSlotShare)
+{
+    public double TotalTokensPerSecond => (Online.OutputTokens + Offline.OutputTokens) / Seconds;
+
+    public double OfflineTokensPerSecond => Offline.OutputTokens / Seconds;
+}
+
+/// <summary>
+/// Online Poisson arrivals plus an offline backlog on one engine for a fixed time. Online requests are submitted by a
+/// driver thread at exponential inter-arrival times; offline requests are kept topped up so the backlog never runs dry.
+/// Tokens count when they are produced inside the window, so runs of the same length compare directly.
+/// </summary>
+internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
+{
+    private static readonly string[] Openings = ["Once upon a time", "The little dog", "Tom and Sue went to the park", "One day, a bird", "Lily wanted"];
+
+    public MixedRunResult Run(string label, LlmEngine engine, double onlineRate, bool offlineBacklog, TimeSpan duration, int offlineBacklogSize)
+    {
+        var random = new Random(seed);
+        var gate = new object();
+        var online = new Tally();
+        var offline = new Tally();
+        long occupancySum = 0, steps = 0, offlineSlots = 0, allSlots = 0;
+        var started = Stopwatch.GetTimestamp();
+        var end = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var running = true;
+        var submitted = 0;
+        var offlineLive = 0;
+
+        void OnStep(StepRecord s)
+        {
+            occupancySum += s.Running;
+            steps++;
+            allSlots += s.Running;
+            offlineSlots += s.RunningOffline;
+        }
+
+        engine.StepCompleted += OnStep;
+        engine.Start();
+
+        void Submit(TrafficClass cls)
+        {
+            var id = Interlocked.Increment(ref submitted);
+            var output = cls == TrafficClass.Online ? random.Next(32, 129) : random.Next(64, 257);
+            var request = new GenerationRequest
+            {
+                Id = new RequestId($"{cls}-{id}"),
+                PromptTokens = tokenizer.Encode(Openings[random.Next(Openings.Length)]),
+                Sampling = SamplingParams.Greedy(output) with { IgnoreEos = true },
+                TrafficClass = cls,
+            };
+            var tally = cls == TrafficClass.Online ? online : offline;
+            var submittedAt = Stopwatch.GetTimestamp();
+            long firstAt = 0;
+            if (cls == TrafficClass.Offline)
+            {
+                Interlocked.Increment(ref offlineLive);
+            }
+
+            engine.Submit(request, u =>
+            {
+                var now = Stopwatch.GetTimestamp();
+                lock (gate)
+                {
+                    if (now <= end && running)
+                    {
+                        tally.Tokens += u.NewTokens.Count;
+                    }
+
+                    if (firstAt == 0 && u.NewTokens.Count > 0)
+                    {
+                        firstAt = now;
+                        if (now <= end)
+                        {
+                            tally.Ttft.Add((now - submittedAt) / (double)Stopwatch.Frequency);
+                        }
+                    }
+
+                    if (u.IsFinal && now <= end && u.FinishReason != FinishReason.Cancelled)
+                    {
+                        tally.Finished++;
+                        if (u.CompletionTokenCount > 1)
+                        {
+                            tally.Tpot.Add((now - firstAt) / (double)Stopwatch.Frequency / (u.CompletionTokenCount - 1));
+                        }
+                    }
+                }
+
+                if (u.IsFinal && cls == TrafficClass.Offline)
+                {
+                    Interlocked.Decrement(ref offlineLive);
+                }
+            });
+        }
+
+        var nextOnline = started + NextGap(random, onlineRate);
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (onlineRate > 0 && now >= nextOnline)
+            {
+                Submit(TrafficClass.Online);
+                nextOnline += NextGap(random, onlineRate);
+                continue;
+            }
+
+            while (offlineBacklog && Volatile.Read(ref offlineLive) < offlineBacklogSize)
+            {
+                Submit(TrafficClass.Offline);
+            }
+
+            Thread.Sleep(1);
+        }
+
+        lock (gate)
+        {
+            running = false;
+        }
+
+        engine.StepCompleted -= OnStep;
+        var seconds = duration.TotalSeconds;
+        var occupancy = steps == 0 ? 0 : (double)occupancySum / steps / engine.Options.MaxRunningSequences;
+        var share = allSlots == 0 ? 0 : (double)offlineSlots / allSlots;
+        lock (gate)
+        {
+            return new MixedRunResult(label, seconds, online.ToResult(), offline.ToResult(), occupancy, share);
+        }
+    }
+
+    private static long NextGap(Random random, double rate) =>
+        rate <= 0 ? long.MaxValue / 4 : (long)(-Math.Log(1 - random.NextDouble()) / rate * Stopwatch.Frequency);
+
+    private sealed class Tally
+    {
+        public int Finished { get; set; }
+
+        public long Tokens { get; set; }
+
+        public List<double> Ttft { get; } = [];
+
+        public List<double> Tpot { get; } = [];
+
+        public ClassResult ToResult() => new(Finished, Tokens, [.. Ttft], [.. Tpot]);
+    }
+}
