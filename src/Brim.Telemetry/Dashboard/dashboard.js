@@ -3,7 +3,8 @@
 // tell a live chart from an empty one.
 "use strict";
 
-const SPAN_SECONDS = 300;
+// The time axis grows with the data: 30 s, 1, 2 then 5 minutes (the length of the series /v1/stats keeps).
+const SPANS = [[30, 5], [60, 10], [120, 20], [300, 60]];
 const COLORS = { blue: "#5cc8ff", green: "#7ee787", orange: "#ffa657", purple: "#d2a8ff", red: "#ff7b72", yellow: "#e3b341" };
 const pct = v => v == null ? null : v * 100;
 
@@ -70,30 +71,42 @@ function drawChart(fig, spec, snap) {
     return `<span><i style="background:${l.color}"></i>${l.label}: <b>${why ? "n/a" : fmt(last, fig.dataset.unit)}</b></span>`;
   }).join("");
 
-  const left = 48, right = 8, top = 8, bottom = 20, pw = w - left - right, ph = h - top - bottom;
-  let max = spec.yMax ?? Math.max(1e-9, ...lines.flatMap(l => l.values.filter(v => v != null)));
-  const step = niceStep(max * 1.1);
-  max = spec.yMax ?? step * Math.ceil(max * 1.1 / step);
-  const x = t => left + pw * (1 - (now - t) / SPAN_SECONDS), y = v => top + ph * (1 - v / max);
-
-  g.strokeStyle = "#26313d"; g.fillStyle = "#8593a3"; g.lineWidth = 1; g.textAlign = "right"; g.textBaseline = "middle";
-  for (let v = 0; v <= max + 1e-9; v += spec.yMax ? 25 : step) {
-    g.beginPath(); g.moveTo(left, y(v) + 0.5); g.lineTo(w - right, y(v) + 0.5); g.stroke();
-    g.fillText(fmt(v, fig.dataset.unit === "%" ? "%" : fig.dataset.unit === "$" ? "$" : "", 2), left - 4, y(v));
-  }
+  const [span, tick] = SPANS.find(([sp]) => sp >= now - (times[0] ?? now)) ?? SPANS.at(-1);
+  const left = 52, right = 14, top = 8, bottom = 20, pw = w - left - right, ph = h - top - bottom;
+  const unit = fig.dataset.unit;
+  const x = t => left + pw * (1 - (now - t) / span);
+  g.strokeStyle = "#26313d"; g.fillStyle = "#8593a3"; g.lineWidth = 1;
   g.textAlign = "center"; g.textBaseline = "top";
-  for (let m = 5; m >= 0; m--) g.fillText(m === 0 ? "now" : `-${m} min`, x(now - m * 60), h - bottom + 5);
+  for (let ago = span; ago >= 0; ago -= tick) {
+    g.textAlign = ago === 0 ? "right" : "center";
+    g.fillText(ago === 0 ? "now" : ago % 60 === 0 ? `-${ago / 60} min` : `-${ago} s`, ago === 0 ? w - right : x(now - ago), h - bottom + 5);
+  }
 
-  if (why || points === 0) {
-    g.fillStyle = "#8593a3"; g.textBaseline = "middle"; g.font = "13px system-ui, sans-serif";
-    g.fillText(why ?? "no data yet", left + pw / 2, top + ph / 2);
+  if (why) {
+    g.strokeRect(left + 0.5, top + 0.5, pw, ph);
+    wrapText(g, why, left + pw / 2, top + ph / 2, pw - 24);
+    return finish(fig, 0, why);
+  }
+
+  let max = spec.yMax ?? Math.max(1e-9, ...lines.flatMap(l => l.values.filter(v => v != null)));
+  const step = spec.yMax ? spec.yMax / 4 : niceStep(max * 1.1);
+  max = spec.yMax ?? step * Math.ceil(max * 1.1 / step);
+  const y = v => top + ph * (1 - v / max);
+  g.textAlign = "right"; g.textBaseline = "middle";
+  for (let v = 0; v <= max + 1e-9; v += step) {
+    g.beginPath(); g.moveTo(left, y(v) + 0.5); g.lineTo(w - right, y(v) + 0.5); g.stroke();
+    g.fillText(fmt(v, unit === "%" || unit === "$" ? unit : "", step < 1 ? 2 : 0), left - 6, y(v));
+  }
+
+  if (points === 0) {
+    wrapText(g, "no data yet", left + pw / 2, top + ph / 2, pw - 24);
   } else {
     g.lineWidth = 1.8;
     for (const l of lines) {
       g.strokeStyle = l.color; g.fillStyle = l.color; g.beginPath();
       let open = false, lone = 0;
       l.values.forEach((v, i) => {
-        if (v == null || now - times[i] > SPAN_SECONDS) { open = false; return; }
+        if (v == null || now - times[i] > span) { open = false; return; }
         const px = x(times[i]), py = y(Math.min(v, max));
         if (open) g.lineTo(px, py); else { g.moveTo(px, py); lone++; }
         open = true;
@@ -107,9 +120,27 @@ function drawChart(fig, spec, snap) {
     }
   }
 
+  finish(fig, points, null);
+}
+
+// Records what the chart shows, for people (data attributes) and for the browser test (window.brimDashboard).
+function finish(fig, points, why) {
   fig.dataset.points = String(points);
   fig.dataset.state = why ? "unavailable" : points > 0 ? "live" : "empty";
   state.charts[fig.id] = { points, state: fig.dataset.state, reason: why };
+}
+
+function wrapText(g, text, cx, cy, width) {
+  g.save();
+  g.fillStyle = "#8593a3"; g.font = "13px system-ui, sans-serif"; g.textAlign = "center"; g.textBaseline = "middle";
+  const lines = [];
+  for (const word of text.split(" ")) {
+    const last = lines.at(-1);
+    if (last != null && g.measureText(last + " " + word).width <= width) lines[lines.length - 1] = last + " " + word;
+    else lines.push(word);
+  }
+  lines.forEach((line, i) => g.fillText(line, cx, cy + (i - (lines.length - 1) / 2) * 17));
+  g.restore();
 }
 
 function tile(label, value) {
@@ -143,7 +174,7 @@ function render(s) {
   document.querySelector("#economics tbody").innerHTML = s.economics.rows.map(r =>
     `<tr class="${r.projected ? "projected" : ""}"><td>${r.projected ? "projected at " : "measured at "}${fmt(r.occupancy * 100, "%", 0)}</td>` +
     `<td>${fmt(r.outputTokensPerSecond)}</td><td>${fmt(r.costPerMillionOutputTokens, "$", 2)}</td></tr>`).join("");
-  document.getElementById("assumption").textContent = "Projected rows: " + s.economics.assumption + ".";
+  document.getElementById("assumption").textContent = "Measured: over the last minute of wall time, idle included. Projected " + s.economics.assumption.replace(/^projected /, "") + ".";
   const ms = v => v == null ? "n/a" : fmt(v * 1000, "ms");
   document.querySelector("#latency tbody").innerHTML = s.latency.map(l =>
     `<tr><td>${l.trafficClass.toLowerCase()}</td><td>${l.requests}</td><td>${ms(l.ttftP50)} / ${ms(l.ttftP95)}</td>` +
