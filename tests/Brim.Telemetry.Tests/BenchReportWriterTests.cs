@@ -74,8 +74,8 @@ public class BenchReportWriterTests
         var doc = XDocument.Parse(svg);
 
         var line = Assert.Single(doc.Descendants(ns + "polyline"));
-        // Plot area x 72..700 over log2 1..16, y 44..304 over 0..100: (1,0)→(72,304), (4,50)→(386,174), (16,100)→(700,44).
-        Assert.Equal("72,304 386,174 700,44", line.Attribute("points")!.Value);
+        // Plot area x 72..700 over log2 1..16, y 60..304 over 0..100: (1,0)→(72,304), (4,50)→(386,182), (16,100)→(700,60).
+        Assert.Equal("72,304 386,182 700,60", line.Attribute("points")!.Value);
         Assert.Equal(3, doc.Descendants(ns + "circle").Count());
     }
 

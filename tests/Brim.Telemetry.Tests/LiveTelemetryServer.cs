@@ -85,7 +85,7 @@ internal sealed class LiveTelemetryServer : IAsyncDisposable
             for (var n = 0; !cancellationToken.IsCancellationRequested; n++)
             {
                 var trafficClass = worker % 3 == 0 ? TrafficClass.Offline : TrafficClass.Online;
-                await GenerateOneAsync(prompt, $"w{worker}-{n}", trafficClass, 24 + (n * 7 % 40), cancellationToken);
+                await GenerateOneAsync(prompt, $"w{worker}-{n}", trafficClass, 24 + ((n + worker) * 7 % 40), cancellationToken);
             }
         }, CancellationToken.None));
         try

@@ -151,6 +151,8 @@ public class TelemetryHubTests
             hub.RecordRequest(TrafficClass.Online, TimeSpan.FromSeconds(ttft), TimeSpan.FromMilliseconds(20), TimeSpan.FromSeconds(ttft + 1), 51);
         }
 
+        hub.RecordRequest(TrafficClass.Offline, TimeSpan.FromSeconds(4), TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(9), 101);
+
         clock.Advance(2);
         var latency = hub.Snapshot().Latency;
         var online = latency.Single(l => l.TrafficClass == TrafficClass.Online);
@@ -159,14 +161,17 @@ public class TelemetryHubTests
         Assert.Equal(0.2, online.TtftP50!.Value, 9);
         Assert.Equal(0.3, online.TtftP95!.Value, 9);
         Assert.Equal(1.2, online.E2eP50!.Value, 9);
+        Assert.Equal(0.02, online.TpotP95!.Value, 9);
         var offline = latency.Single(l => l.TrafficClass == TrafficClass.Offline);
-        Assert.Equal(0, offline.Requests);
-        Assert.Null(offline.TtftP50);
+        Assert.Equal(1, offline.Requests);
+        Assert.Equal(4, offline.TtftP50!.Value, 9);
+        Assert.Equal(9, offline.E2eP95!.Value, 9);
 
         // The per-second series carries the mean of the second the requests finished in.
         var series = hub.Snapshot().Series;
         Assert.Contains(series.TtftOnline, v => v is { } x && Math.Abs(x - 0.2) < 1e-9);
-        Assert.All(series.TtftOffline, v => Assert.Null(v));
+        Assert.Contains(series.TtftOffline, v => v is { } x && Math.Abs(x - 4) < 1e-9);
+        Assert.DoesNotContain(series.E2eOnline, v => v is { } x && Math.Abs(x - 9) < 1e-9);
 
         clock.Advance(301);
         Assert.Equal(0, hub.Snapshot().Latency.Single(l => l.TrafficClass == TrafficClass.Online).Requests);

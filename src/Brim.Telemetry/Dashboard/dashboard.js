@@ -175,10 +175,10 @@ function render(s) {
     `<tr class="${r.projected ? "projected" : ""}"><td>${r.projected ? "projected at " : "measured at "}${fmt(r.occupancy * 100, "%", 0)}</td>` +
     `<td>${fmt(r.outputTokensPerSecond)}</td><td>${fmt(r.costPerMillionOutputTokens, "$", 2)}</td></tr>`).join("");
   document.getElementById("assumption").textContent = "Measured: over the last minute of wall time, idle included. Projected " + s.economics.assumption.replace(/^projected /, "") + ".";
-  const ms = v => v == null ? "n/a" : fmt(v * 1000, "ms");
+  const ms = (p50, p95) => p50 == null ? "n/a" : `${fmt(p50 * 1000, "", 0)} / ${fmt(p95 * 1000, "", 0)} ms`;
   document.querySelector("#latency tbody").innerHTML = s.latency.map(l =>
-    `<tr><td>${l.trafficClass.toLowerCase()}</td><td>${l.requests}</td><td>${ms(l.ttftP50)} / ${ms(l.ttftP95)}</td>` +
-    `<td>${ms(l.tpotP50)} / ${ms(l.tpotP95)}</td><td>${ms(l.e2eP50)} / ${ms(l.e2eP95)}</td></tr>`).join("");
+    `<tr><td>${l.trafficClass.toLowerCase()}</td><td>${l.requests}</td><td>${ms(l.ttftP50, l.ttftP95)}</td>` +
+    `<td>${ms(l.tpotP50, l.tpotP95)}</td><td>${ms(l.e2eP50, l.e2eP95)}</td></tr>`).join("");
 }
 
 async function poll() {

@@ -10,7 +10,7 @@ namespace Brim.Telemetry.Reports;
 /// </summary>
 public static class SvgChartWriter
 {
-    private const int Width = 720, Height = 360, Left = 72, Right = 20, Top = 44, Bottom = 56;
+    private const int Width = 720, Height = 360, Left = 72, Right = 20, Top = 60, Bottom = 56;
     private static readonly string[] Palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 
     public static string Write(LineChart chart)
@@ -139,8 +139,8 @@ public static class SvgChartWriter
         var x = Left + 10.0;
         for (var i = 0; i < names.Length; i++)
         {
-            svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{F(x)}\" y=\"{Top - 4}\" width=\"12\" height=\"4\" fill=\"{Palette[i % Palette.Length]}\"/>\n");
-            Text(svg, x + 16, Top + 1, names[i], "start");
+            svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{F(x)}\" y=\"{Top - 22}\" width=\"12\" height=\"4\" fill=\"{Palette[i % Palette.Length]}\"/>\n");
+            Text(svg, x + 16, Top - 17, names[i], "start");
             x += 28 + (names[i].Length * 6.5);
         }
     }
