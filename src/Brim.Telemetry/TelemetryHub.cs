@@ -197,6 +197,9 @@ public sealed class TelemetryHub : IDisposable
             new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n]);
         var ceilings = Device.Ceilings;
         double running = 0, waiting = 0;
+
+        // The cost series divides a trailing minute's price by its tokens; slide that minute's token sum along.
+        long trailingTokens = first > 0 ? Sum(first - CostSeriesWindowSeconds + 1, first - 1).OutputTokens : 0;
         for (var i = 0; i < n; i++)
         {
             var second = first + i;
@@ -220,9 +223,14 @@ public sealed class TelemetryHub : IDisposable
             s.TtftOffline[i] = Mean(b.Offline.TtftSeconds, b.Offline.Requests);
             s.E2eOnline[i] = Mean(b.Online.E2eSeconds, b.Online.Requests);
             s.E2eOffline[i] = Mean(b.Offline.E2eSeconds, b.Offline.Requests);
-            var trailingFrom = Math.Max(0, second - CostSeriesWindowSeconds + 1);
-            var trailing = Sum(trailingFrom, second);
-            s.CostPerMillionOutputTokens[i] = WindowStats.CostPerMillion(Device.CostPerSecond, second - trailingFrom + 1, trailing.OutputTokens);
+            trailingTokens += b.OutputTokens;
+            if (second - CostSeriesWindowSeconds >= 0)
+            {
+                trailingTokens -= BucketOrEmpty(second - CostSeriesWindowSeconds).OutputTokens;
+            }
+
+            var trailingSeconds = Math.Min(CostSeriesWindowSeconds, second + 1);
+            s.CostPerMillionOutputTokens[i] = WindowStats.CostPerMillion(Device.CostPerSecond, trailingSeconds, trailingTokens);
         }
 
         return s;

@@ -88,6 +88,11 @@ public class TelemetryHubTests
         // $0.001/s · 59 s / 94,400 tokens · 1e6 = $0.625 per 1M tokens.
         Assert.Equal(0.625, minute.CostPerMillionOutputTokens!.Value, 9);
 
+        // The cost chart's points: each completed second's trailing minute, 60 s · $0.001 / 96,000 tokens.
+        Assert.Equal(120, busy.Series.UnixSeconds.Length); // seconds 0..119; second 120 is still filling
+        Assert.Equal(0.625, busy.Series.CostPerMillionOutputTokens[^1]!.Value, 9);
+        Assert.Equal(1600, busy.Series.OutputTokensPerSecond[^1]!.Value);
+
         var hour = busy.Windows.Single(w => w.Name == "1h");
         Assert.Equal(120, hour.WallSeconds, 9);
         Assert.Equal(192_000, hour.OutputTokens);
@@ -98,6 +103,8 @@ public class TelemetryHubTests
         Assert.Equal(0, idleMinute.OutputTokens);
         Assert.Null(idleMinute.CostPerMillionOutputTokens);
         Assert.Null(idleMinute.Occupancy);
+        Assert.Null(idle.Series.CostPerMillionOutputTokens[^1]);
+        Assert.Equal(0, idle.Series.Occupancy[^1]);
         Assert.Equal(0, idleMinute.Mfu!.Value);
         // The idle minute still costs: the 5 m window holds all 180 s since start, for 192,000 tokens.
         var fiveMinutes = idle.Windows.Single(w => w.Name == "5m");

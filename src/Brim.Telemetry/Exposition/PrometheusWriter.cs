@@ -16,6 +16,8 @@ internal static class PrometheusWriter
 
         w.Family("brim:output_tokens_per_second", "gauge", "Output (sampled) tokens per wall-clock second over the window, idle time included.");
         Each(w, s, "brim:output_tokens_per_second", x => x.OutputTokensPerSecond);
+        w.Family("brim:output_tokens_per_second_per_device", "gauge", "Output tokens per wall-clock second per device over the window.");
+        Each(w, s, "brim:output_tokens_per_second_per_device", x => x.OutputTokensPerSecondPerDevice);
         w.Family("brim:prefill_tokens_per_second", "gauge", "Prompt tokens prefilled per wall-clock second over the window.");
         Each(w, s, "brim:prefill_tokens_per_second", x => x.PrefillTokensPerSecond);
         w.Family("brim:batch_occupancy_ratio", "gauge", "Sequences per step / batch slots, weighted by step time, while steps ran.");
