@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text;
+using Brim.Telemetry.Recording;
+
+namespace Brim.Telemetry.Exposition;
+
+/// <summary>
+/// Writes a snapshot in the Prometheus text exposition format (0.0.4), every family with HELP and TYPE lines. A value
+/// that is unknown (no ceiling, no price, no NVML, no request yet) is left out rather than written as NaN or 0.
+/// </summary>
+internal static class PrometheusWriter
+{
+    public static void Append(StringBuilder text, TelemetrySnapshot s, string? labels)
+    {
+        var w = new Writer(text, labels);
+
+        w.Family("brim:output_tokens_per_second", "gauge", "Output (sampled) tokens per wall-clock second over the window, idle time included.");
+        Each(w, s, "brim:output_tokens_per_second", x => x.OutputTokensPerSecond);
+        w.Family("brim:output_tokens_per_second_per_device", "gauge", "Output tokens per wall-clock second per device over the window.");
+        Each(w, s, "brim:output_tokens_per_second_per_device", x => x.OutputTokensPerSecondPerDevice);
+        w.Family("brim:prefill_tokens_per_second", "gauge", "Prompt tokens prefilled per wall-clock second over the window.");
+        Each(w, s, "brim:prefill_tokens_per_second", x => x.PrefillTokensPerSecond);
+        w.Family("brim:batch_occupancy_ratio", "gauge", "Sequences per step / batch slots, weighted by step time, while steps ran.");
+        Each(w, s, "brim:batch_occupancy_ratio", x => x.Occupancy);
+        w.Family("brim:engine_busy_ratio", "gauge", "Share of wall time the engine spent inside steps.");
+        Each(w, s, "brim:engine_busy_ratio", x => x.BusyFraction);
+        w.Family("brim:model_flops_utilization_ratio", "gauge", "MFU: model FLOPs (from the architecture) / (wall time x peak FLOP/s).");
+        Each(w, s, "brim:model_flops_utilization_ratio", x => x.Mfu);
+        w.Family("brim:model_bandwidth_utilization_ratio", "gauge", "MBU: model bytes moved (weights, KV, logits) / (wall time x peak bytes/s).");
+        Each(w, s, "brim:model_bandwidth_utilization_ratio", x => x.Mbu);
+        w.Family("brim:cost_per_million_output_tokens_dollars", "gauge", "Device cost over the window / output tokens in it, per 1M tokens.");
+        Each(w, s, "brim:cost_per_million_output_tokens_dollars", x => x.CostPerMillionOutputTokens);
+
+        w.Family("brim:projected_output_tokens_per_second", "gauge", "Output tokens/s extrapolated to a batch occupancy (see /v1/stats economics.assumption).");
+        foreach (var row in s.Economics.Rows.Where(r => r.Projected))
+        {
+            w.Sample("brim:projected_output_tokens_per_second", Occupancy(row), row.OutputTokensPerSecond);
+        }
+
+        w.Family("brim:projected_cost_per_million_output_tokens_dollars", "gauge", "Cost per 1M output tokens extrapolated to a batch occupancy.");
+        foreach (var row in s.Economics.Rows.Where(r => r.Projected))
+        {
+            w.Sample("brim:projected_cost_per_million_output_tokens_dollars", Occupancy(row), row.CostPerMillionOutputTokens);
+        }
+
+        var t = s.Totals;
+        w.Counter("brim:model_flops_total", "Model FLOPs of all steps, from the architecture.", t.Flops);
+        w.Counter("brim:model_bytes_total", "Model bytes moved by all steps (weights, KV read and written, logits).", t.Bytes);
+        w.Counter("brim:sampled_tokens_total", "Tokens sampled by all steps (output tokens as they are produced).", t.OutputTokens);
+        w.Counter("brim:prefill_tokens_total", "Prompt tokens run through prefill by all steps.", t.PrefillTokens);
+        w.Counter("brim:engine_busy_seconds_total", "Seconds spent inside engine steps.", t.BusySeconds);
+        w.Counter("brim:engine_host_in_step_seconds_total", "Seconds of steps spent outside the forward pass (scheduling, sampling).", t.HostInStepSeconds);
+        w.Counter("brim:engine_host_gap_seconds_total", "Seconds between steps while work was waiting.", t.HostGapSeconds);
+
+        var device = s.Device;
+        w.Gauge("brim:device_peak_flops_per_second", "Peak FLOP/s of one device: the MFU denominator.", device.Ceilings.PeakFlopsPerSecond, $"source=\"{Escape(device.Ceilings.Source)}\"");
+        w.Gauge("brim:device_peak_bytes_per_second", "Peak memory bytes/s of one device: the MBU denominator.", device.Ceilings.PeakBytesPerSecond, $"source=\"{Escape(device.Ceilings.Source)}\"");
+        w.Gauge("brim:device_hourly_cost_dollars", "Cost of one device-hour.", device.HourlyCost, $"source=\"{Escape(device.HourlyCostSource)}\"");
+        w.Gauge("brim:device_count", "Devices the engine runs on.", device.DeviceCount);
+
+        w.Gauge("brim:nvml_available", "1 when GPU counters are read through NVML, 0 when NVML is not available.", s.Gpu.Available ? 1 : 0);
+        GpuFamily(w, s, "brim:gpu_utilization_ratio", "NVML: share of the sample period any kernel ran (busy, not efficiency).", g => g.GpuUtilizationPercent / 100);
+        GpuFamily(w, s, "brim:gpu_memory_used_bytes", "NVML: device memory in use.", g => g.MemoryUsedBytes);
+        GpuFamily(w, s, "brim:gpu_memory_total_bytes", "NVML: device memory.", g => g.MemoryTotalBytes);
+        GpuFamily(w, s, "brim:gpu_power_watts", "NVML: board power draw.", g => g.PowerWatts);
+        GpuFamily(w, s, "brim:gpu_sm_clock_hertz", "NVML: SM clock.", g => g.SmClockMegahertz * 1e6);
+
+        LatencyFamily(w, s, "brim:traffic_class_requests", "Requests completed in the last 5 minutes by traffic class.", null);
+        LatencyFamily(w, s, "brim:traffic_class_ttft_seconds", "Time to first token over the last 5 minutes by traffic class.", l => (l.TtftP50, l.TtftP95));
+        LatencyFamily(w, s, "brim:traffic_class_tpot_seconds", "Time per output token after the first over the last 5 minutes by traffic class.", l => (l.TpotP50, l.TpotP95));
+        LatencyFamily(w, s, "brim:traffic_class_e2e_latency_seconds", "End-to-end request latency over the last 5 minutes by traffic class.", l => (l.E2eP50, l.E2eP95));
+    }
+
+    private static string Occupancy(EconomicsRow row) => $"occupancy=\"{row.Occupancy.ToString("0.##", CultureInfo.InvariantCulture)}\"";
+
+    private static void Each(Writer w, TelemetrySnapshot s, string name, Func<WindowStats, double?> value)
+    {
+        foreach (var window in s.Windows)
+        {
+            w.Sample(name, $"window=\"{window.Name}\"", value(window));
+        }
+    }
+
+    private static void GpuFamily(Writer w, TelemetrySnapshot s, string name, string help, Func<Nvml.GpuSample, double?> value)
+    {
+        w.Family(name, "gauge", help);
+        foreach (var g in s.Gpu.Latest)
+        {
+            w.Sample(name, $"gpu=\"{g.Device}\",gpu_name=\"{Escape(s.Gpu.DeviceNames[g.Device])}\"", value(g));
+        }
+    }
+
+    private static void LatencyFamily(Writer w, TelemetrySnapshot s, string name, string help, Func<LatencyStats, (double? P50, double? P95)>? quantiles)
+    {
+        w.Family(name, "gauge", help);
+        foreach (var l in s.Latency)
+        {
+            var cls = $"traffic_class=\"{l.TrafficClass.ToString().ToLowerInvariant()}\"";
+            if (quantiles is null)
+            {
+                w.Sample(name, cls, l.Requests);
+                continue;
+            }
+
+            var (p50, p95) = quantiles(l);
+            w.Sample(name, $"{cls},quantile=\"0.5\"", p50);
+            w.Sample(name, $"{cls},quantile=\"0.95\"", p95);
+        }
+    }
+
+    internal static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal)
+        .Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+
+    private readonly struct Writer(StringBuilder text, string? labels)
+    {
+        public void Family(string name, string type, string help) =>
+            text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
+                .Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+
+        public void Gauge(string name, string help, double? value, string? ownLabels = null)
+        {
+            Family(name, "gauge", help);
+            Sample(name, ownLabels, value);
+        }
+
+        public void Counter(string name, string help, double value)
+        {
+            Family(name, "counter", help);
+            Sample(name, null, value);
+        }
+
+        public void Sample(string name, string? ownLabels, double? value)
+        {
+            if (value is not { } v || !double.IsFinite(v))
+            {
+                return;
+            }
+
+            text.Append(name);
+            var all = string.Join(',', new[] { labels, ownLabels }.Where(l => !string.IsNullOrEmpty(l)));
+            if (all.Length > 0)
+            {
+                text.Append('{').Append(all).Append('}');
+            }
+
+            text.Append(' ').Append(v.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        }
+    }
+}

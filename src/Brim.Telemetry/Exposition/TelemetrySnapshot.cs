@@ -1,0 +1,52 @@
+using Brim.Telemetry.Devices;
+using Brim.Telemetry.Nvml;
+using Brim.Telemetry.Recording;
+
+namespace Brim.Telemetry.Exposition;
+
+/// <summary>Everything telemetry knows at one instant: what GET /v1/stats returns and what /metrics is written from.</summary>
+public sealed record TelemetrySnapshot(
+    DateTimeOffset At,
+    double UptimeSeconds,
+    ModelSummary Model,
+    DeviceProfile Device,
+    GpuCounters Gpu,
+    StepMetrics? LastStep,
+    TelemetryTotals Totals,
+    IReadOnlyList<WindowStats> Windows,
+    Economics Economics,
+    IReadOnlyList<LatencyStats> Latency,
+    TelemetrySeries Series);
+
+/// <summary>The served model as the cost model sees it.</summary>
+public sealed record ModelSummary(string Architecture, long Parameters, long MatmulFlopsPerToken, long WeightBytesPerStep, long KvBytesPerToken, string KvDType);
+
+/// <summary>NVML's view: the latest sample per GPU, or why there is none.</summary>
+public sealed record GpuCounters(bool Available, string Status, string? LastError, IReadOnlyList<string> DeviceNames, IReadOnlyList<GpuSample> Latest);
+
+/// <summary>Counters since start (for Prometheus counters).</summary>
+public sealed record TelemetryTotals(long Steps, long PrefillTokens, long OutputTokens, double Flops, double Bytes, double BusySeconds, double HostInStepSeconds, double HostGapSeconds, long Preempted);
+
+/// <summary>The live economics table of the last minute, with its assumption spelled out.</summary>
+public sealed record Economics(string Window, string Assumption, int MaxRunning, IReadOnlyList<EconomicsRow> Rows);
+
+/// <summary>
+/// One value per completed wall-clock second for the dashboard charts, oldest first. Null is "no data" (a gap in the
+/// chart), never zero in disguise.
+/// </summary>
+public sealed record TelemetrySeries(
+    long[] UnixSeconds,
+    double?[] OutputTokensPerSecond,
+    double?[] PrefillTokensPerSecond,
+    double?[] Occupancy,
+    double?[] BusyFraction,
+    double?[] Mfu,
+    double?[] Mbu,
+    double?[] GpuUtilization,
+    double?[] Running,
+    double?[] Waiting,
+    double?[] TtftOnline,
+    double?[] TtftOffline,
+    double?[] E2eOnline,
+    double?[] E2eOffline,
+    double?[] CostPerMillionOutputTokens);

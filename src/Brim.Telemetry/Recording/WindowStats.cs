@@ -1,0 +1,51 @@
+using Brim.Telemetry.Devices;
+
+namespace Brim.Telemetry.Recording;
+
+/// <summary>
+/// Rates over a window of wall-clock time. Everything is divided by wall time, idle included — an idle GPU still costs
+/// money and does no work — except <see cref="Occupancy"/>, which is the batch fullness while steps ran
+/// (<see cref="BusyFraction"/> says how much of the window that was).
+/// </summary>
+public sealed record WindowStats(
+    string Name,
+    double WallSeconds,
+    int Steps,
+    long PrefillTokens,
+    long OutputTokens,
+    double OutputTokensPerSecond,
+    double OutputTokensPerSecondPerDevice,
+    double PrefillTokensPerSecond,
+    double BusyFraction,
+    double? Occupancy,
+    double? Mfu,
+    double? Mbu,
+    double HostInStepSeconds,
+    double HostGapSeconds,
+    double? CostPerMillionOutputTokens)
+{
+    internal static WindowStats From(string name, double wallSeconds, in SecondBucket sum, DeviceProfile device)
+    {
+        var wall = Math.Max(wallSeconds, 1e-9);
+        return new WindowStats(
+            name,
+            wallSeconds,
+            sum.Steps,
+            sum.PrefillTokens,
+            sum.OutputTokens,
+            sum.OutputTokens / wall,
+            sum.OutputTokens / wall / device.DeviceCount,
+            sum.PrefillTokens / wall,
+            Math.Min(1, sum.BusySeconds / wall),
+            sum.BusySeconds > 0 ? sum.OccupancySeconds / sum.BusySeconds : null,
+            StepMetrics.Utilization(sum.Flops, wall, device.Ceilings.PeakFlopsPerSecond),
+            StepMetrics.Utilization(sum.Bytes, wall, device.Ceilings.PeakBytesPerSecond),
+            sum.HostInStepSeconds,
+            sum.HostGapSeconds,
+            CostPerMillion(device.CostPerSecond, wallSeconds, sum.OutputTokens));
+    }
+
+    /// <summary>Dollars for 1M output tokens: what the devices cost over the window / tokens produced in it.</summary>
+    internal static double? CostPerMillion(double? costPerSecond, double seconds, double outputTokens) =>
+        costPerSecond is { } c && outputTokens > 0 ? c * seconds / outputTokens * 1e6 : null;
+}
