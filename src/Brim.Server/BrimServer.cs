@@ -1,3 +1,5 @@
+using Brim.Telemetry;
+using Brim.Telemetry.Exposition;
 using System.Net;
 using Brim.Server.Api;
 using Brim.Server.Generation;
@@ -64,8 +66,12 @@ public sealed class BrimServer : IAsyncDisposable
             }
         });
 
+        builder.Services.AddBrimTelemetry(TelemetrySetup.OptionsFor(host, options));
         var app = builder.Build();
-        var context = new ServerContext(host, options, new ServerMetrics());
+        var telemetry = app.Services.GetRequiredService<TelemetryHub>();
+        telemetry.Attach(host.Engine);
+        var metrics = new ServerMetrics { Completed = telemetry.RecordRequest };
+        var context = new ServerContext(host, options, metrics) { Telemetry = telemetry };
         Configure(app, context, app.Logger);
         app.Lifetime.ApplicationStopping.Register(() => context.Accepting = false);
         return new BrimServer(app, context);
@@ -124,6 +130,7 @@ public sealed class BrimServer : IAsyncDisposable
         app.MapGet("/v1/models", http => InfoEndpoints.ModelsAsync(http, server));
         app.MapGet("/v1/models/{id}", http => InfoEndpoints.ModelAsync(http, server));
         app.MapGet("/metrics", http => InfoEndpoints.MetricsAsync(http, server));
+        app.MapBrimTelemetry(); // the dashboard at /, its assets, and GET /v1/stats
         app.MapGet("/health", http => http.Response.WriteAsync("ok"));
         app.MapGet("/ready", http =>
         {

@@ -17,6 +17,9 @@ internal sealed class ServerContext(ModelHost host, ServerOptions options, Serve
 
     public ServerMetrics Metrics { get; } = metrics;
 
+    /// <summary>Utilization, MFU/MBU and cost (the dashboard and part of /metrics).</summary>
+    public Brim.Telemetry.TelemetryHub? Telemetry { get; init; }
+
     public LlmEngine Engine => Host.Engine;
 
     public ITokenizer Tokenizer => Host.Tokenizer;

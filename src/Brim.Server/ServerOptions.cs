@@ -28,6 +28,12 @@ public sealed record ServerOptions
 
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>What the device costs per hour (for cost per 1M tokens); null takes the default of the card's row in the catalog.</summary>
+    public double? GpuHourlyCost { get; init; }
+
+    /// <summary>Measure the GPU's copy bandwidth and GEMM rate at startup (about a second) for MFU/MBU; else datasheet values.</summary>
+    public bool MeasureCeilings { get; init; } = true;
+
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Port, 0, nameof(Port));

@@ -17,7 +17,9 @@ internal sealed class ApiKeyCheck(IReadOnlyList<string> keys)
     /// <summary>Throws a 401 <see cref="ApiException"/> when the request needs a key and has no valid one.</summary>
     public void Check(HttpRequest request)
     {
-        if (!Enabled || !request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        // /v1/stats feeds the dashboard, which (like /metrics) is read without credentials.
+        if (!Enabled || !request.Path.StartsWithSegments("/v1", StringComparison.Ordinal)
+            || request.Path.StartsWithSegments("/v1/stats", StringComparison.Ordinal))
         {
             return;
         }

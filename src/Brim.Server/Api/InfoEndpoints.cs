@@ -34,8 +34,9 @@ internal static class InfoEndpoints
     public static Task MetricsAsync(HttpContext context, ServerContext server)
     {
         context.Response.ContentType = PrometheusExposition.ContentType;
-        return context.Response.WriteAsync(
-            PrometheusExposition.Write(server.Metrics, server.Engine.Snapshot(), server.ModelName), context.RequestAborted);
+        var text = new System.Text.StringBuilder(PrometheusExposition.Write(server.Metrics, server.Engine.Snapshot(), server.ModelName));
+        server.Telemetry?.AppendPrometheus(text, $"model_name=\"{server.ModelName}\"");
+        return context.Response.WriteAsync(text.ToString(), context.RequestAborted);
     }
 
     private static void WriteModel(Utf8JsonWriter json, ServerContext server)

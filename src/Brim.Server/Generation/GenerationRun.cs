@@ -25,6 +25,8 @@ internal sealed class GenerationRun : IDisposable
     private readonly int[] _promptTokens;
     private readonly int[] _generated;
     private readonly long _arrival;
+    private readonly long[] _firstTokenAt;
+    private TrafficClass _trafficClass;
     private int _submitted;
     private int _open;
 
@@ -38,6 +40,7 @@ internal sealed class GenerationRun : IDisposable
         _metrics = metrics;
         _ids = new RequestId[choices];
         _lastTokenAt = new long[choices];
+        _firstTokenAt = new long[choices];
         _finished = new bool[choices];
         _promptTokens = new int[choices];
         _generated = new int[choices];
@@ -52,7 +55,7 @@ internal sealed class GenerationRun : IDisposable
     /// </summary>
     public static GenerationRun Start(ServerContext server, GenerationSpec spec, string responseId, long arrivalTimestamp)
     {
-        var run = new GenerationRun(server.Engine, server.Metrics, spec.ChoiceCount, arrivalTimestamp);
+        var run = new GenerationRun(server.Engine, server.Metrics, spec.ChoiceCount, arrivalTimestamp) { _trafficClass = spec.TrafficClass };
         try
         {
             for (var choice = 0; choice < spec.ChoiceCount; choice++)
@@ -110,6 +113,7 @@ internal sealed class GenerationRun : IDisposable
             if (_lastTokenAt[choice] == 0)
             {
                 _metrics.TimeToFirstToken.Observe(Stopwatch.GetElapsedTime(_arrival, now).TotalSeconds);
+                _firstTokenAt[choice] = now;
             }
             else
             {
@@ -125,6 +129,13 @@ internal sealed class GenerationRun : IDisposable
             _finished[choice] = true;
             _open--;
             _metrics.RequestFinished(u.PromptTokenCount, u.CompletionTokenCount, reason, _arrival);
+            if (reason is FinishReason.Stop or FinishReason.Length && _firstTokenAt[choice] != 0 && _metrics.Completed is { } completed)
+            {
+                var first = _firstTokenAt[choice];
+                var tokens = u.CompletionTokenCount;
+                var tpot = tokens > 1 ? Stopwatch.GetElapsedTime(first, now) / (tokens - 1) : TimeSpan.Zero;
+                completed(_trafficClass, Stopwatch.GetElapsedTime(_arrival, first), tpot, Stopwatch.GetElapsedTime(_arrival, now), tokens);
+            }
         }
 
         return true;

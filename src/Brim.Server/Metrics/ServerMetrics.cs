@@ -28,6 +28,12 @@ public sealed class ServerMetrics
 
     public long Finished(FinishReason reason) => Interlocked.Read(ref _finished[(int)reason]);
 
+    /// <summary>
+    /// Called when a request finishes normally, with its traffic class, time to first token, time per output token,
+    /// end-to-end latency and output tokens (the dashboard's per-class latency).
+    /// </summary>
+    public Action<TrafficClass, TimeSpan, TimeSpan, TimeSpan, int>? Completed { get; set; }
+
     /// <summary>Records one engine request's end: its tokens, why it finished and how long it took since arrival.</summary>
     public void RequestFinished(int promptTokens, int generatedTokens, FinishReason reason, long arrivalTimestamp)
     {
