@@ -29,6 +29,7 @@ public sealed unsafe class CudaBackend : IModelBackend
     private PagedKvCache? _cache;
     private PinnedHostBuffer? _hostLogits;
     private bool _disposed;
+    private bool _tensorCorePrefill;
 
     public CudaBackend(LoadedModel model, CudaBackendOptions? options = null)
         : this(model.Config, model.Weights, options)
@@ -65,6 +66,7 @@ public sealed unsafe class CudaBackend : IModelBackend
             _stream.Upload<float>(_inverseFrequencies.Pointer, frequencies);
             _pass = new ForwardPass(config, _shape, _stream, _blas, _kernels, _weights, _inverseFrequencies.Pointer);
             _graphs = new DecodeGraphs(_device, _stream);
+            _tensorCorePrefill = _options.UseTensorCorePrefillAttention;
             var initial = new StepCapacity(
                 Math.Max(DecodeGraphs.Buckets[^1], _options.InitialMaxBatchTokens),
                 Math.Max(DecodeGraphs.Buckets[^1], _options.InitialMaxLogitRows),
@@ -89,6 +91,16 @@ public sealed unsafe class CudaBackend : IModelBackend
 
     /// <summary>Device bytes the weights occupy.</summary>
     public long WeightBytes => _weights.Bytes;
+
+    /// <summary>
+    /// Whether multi-token steps use the tensor-core prefill attention (the option, where supported); settable so the
+    /// benchmark harness can time both paths on one loaded model.
+    /// </summary>
+    internal bool TensorCorePrefill
+    {
+        get => _tensorCorePrefill && _kernels.PrefillAttention is not null;
+        set => _tensorCorePrefill = value;
+    }
 
     /// <summary>CUDA graphs captured so far (decode buckets seen twice).</summary>
     public int CapturedGraphs => _graphs.Count;
@@ -191,7 +203,8 @@ public sealed unsafe class CudaBackend : IModelBackend
 
         var b = _buffers;
         var meta = b.HostMetadata.AsSpan<int>(0, b.Layout.TotalInts);
-        var (maxContext, usedInts) = StepMetadata.Write(batch, meta, b.Layout, tokens, logitRows, cache.NumBlocks, _config.VocabSize);
+        var rowsPerTile = !decode && TensorCorePrefill && HasMultiTokenSlice(batch) ? _kernels.PrefillAttention!.RowsPerTile : 0;
+        var (maxContext, queryTiles, usedInts) = StepMetadata.Write(batch, meta, b.Layout, tokens, logitRows, cache.NumBlocks, _config.VocabSize, rowsPerTile);
         _stream.CopyToDevice(b.Metadata.Pointer, b.HostMetadata.Pointer, (long)usedInts * sizeof(int));
 
         var partitions = AttentionKernel.ChoosePartitions(tokens, _config.NumKvHeads, maxContext, _device.MultiprocessorCount);
@@ -201,7 +214,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         }
         else
         {
-            _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample);
+            _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample, queryTiles);
         }
 
         CopyOutputs(batch, output, sample);
@@ -246,6 +259,19 @@ public sealed unsafe class CudaBackend : IModelBackend
         }
 
         return true;
+    }
+
+    private static bool HasMultiTokenSlice(ForwardBatch batch)
+    {
+        foreach (var s in batch.Slices)
+        {
+            if (s.TokenCount > 1)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void EnsureCapacity(int tokens, int logitRows, int blockTableEntries)

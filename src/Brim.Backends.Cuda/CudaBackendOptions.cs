@@ -8,6 +8,12 @@ public sealed record CudaBackendOptions
     /// <summary>Replay decode steps (all slices one token) as CUDA graphs per batch-size bucket.</summary>
     public bool UseCudaGraphs { get; init; } = true;
 
+    /// <summary>
+    /// Run the attention of steps with multi-token slices (prefill) on the tensor-core kernel, where the model shape and
+    /// device support it (head_dim a multiple of 16 up to 128, sm_80+); otherwise the per-row paged kernel serves them.
+    /// </summary>
+    public bool UseTensorCorePrefillAttention { get; init; } = true;
+
     /// <summary>Tokens per step the activation buffers are first sized for (they grow when a batch needs more).</summary>
     public int InitialMaxBatchTokens { get; init; } = 2048;
 

@@ -20,10 +20,12 @@ internal sealed class ForwardPass(
 {
     /// <summary>
     /// Runs <paramref name="tokens"/> token rows through the decoder (K/V written to <paramref name="cache"/>), then
-    /// the final norm and output projection for <paramref name="logitRows"/> rows, then sampling when asked.
+    /// the final norm and output projection for <paramref name="logitRows"/> rows, then sampling when asked. With
+    /// <paramref name="queryTiles"/> &gt; 0 attention runs on the tensor-core prefill kernel over the step's query tiles.
     /// </summary>
-    public void Enqueue(StepBuffers b, PagedKvCache cache, int tokens, int logitRows, int partitions, bool sample)
+    public void Enqueue(StepBuffers b, PagedKvCache cache, int tokens, int logitRows, int partitions, bool sample, int queryTiles = 0)
     {
+        var prefill = queryTiles > 0 ? kernels.PrefillAttention ?? throw new InvalidOperationException("no tensor-core prefill attention for this model") : null;
         var layout = b.Layout;
         int h = config.HiddenSize, ff = config.IntermediateSize;
         var eps = config.RmsNormEps;
@@ -39,9 +41,18 @@ internal sealed class ForwardPass(
             kernels.Rope.Apply(
                 stream, qkv, w.QkvBias, b.MetadataAt(layout.Positions), b.MetadataAt(layout.Slots), inverseFrequencies,
                 cache.Keys(l), cache.Values(l), tokens, cache.BlockSize);
-            kernels.Attention.Run(
-                stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
-                b.MetadataAt(layout.RowTableOffset), tokens, cache.BlockSize, partitions, attention, b.AttentionPartials.Pointer);
+            if (prefill is not null)
+            {
+                prefill.Run(
+                    stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
+                    b.MetadataAt(layout.RowTableOffset), b.MetadataAt(layout.QueryTiles), queryTiles, cache.BlockSize, attention);
+            }
+            else
+            {
+                kernels.Attention.Run(
+                    stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
+                    b.MetadataAt(layout.RowTableOffset), tokens, cache.BlockSize, partitions, attention, b.AttentionPartials.Pointer);
+            }
             blas.Linear(w.Output, attention, projection, tokens, shape.QueryDim, h);
             kernels.RmsNorm.AddRmsNorm(stream, x, projection, w.PostAttentionNorm, normed, 0, tokens, h, eps);
             blas.Linear(w.GateUp, normed, gateUp, tokens, h, 2 * ff);

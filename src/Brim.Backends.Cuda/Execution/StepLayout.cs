@@ -23,8 +23,11 @@ internal readonly record struct StepLayout(StepCapacity Capacity)
     /// <summary>Offset of each token row's block table within <see cref="BlockTables"/> [tokens].</summary>
     public int RowTableOffset => 4 * Capacity.Tokens;
 
+    /// <summary>Query tiles of the tensor-core prefill attention, packed (first row, row count) [at most tokens].</summary>
+    public int QueryTiles => 5 * Capacity.Tokens;
+
     /// <summary>Token row of each logit row [logit rows].</summary>
-    public int LogitRowTokens => 5 * Capacity.Tokens;
+    public int LogitRowTokens => 6 * Capacity.Tokens;
 
     /// <summary>Sampling parameters as float bits, five per logit row.</summary>
     public int Sampling => LogitRowTokens + Capacity.LogitRows;

@@ -21,9 +21,12 @@ internal static class StepMetadata
         return total;
     }
 
-    /// <summary>Fills <paramref name="meta"/>; returns the longest attention context and the ints to copy.</summary>
-    public static (int MaxContext, int UsedInts) Write(
-        ForwardBatch batch, Span<int> meta, StepLayout layout, int paddedTokens, int paddedLogitRows, int numBlocks, int vocabSize)
+    /// <summary>
+    /// Fills <paramref name="meta"/>; returns the longest attention context, the query tiles written (up to
+    /// <paramref name="rowsPerTile"/> rows of one slice each; none when it is 0) and the ints to copy.
+    /// </summary>
+    public static (int MaxContext, int QueryTiles, int UsedInts) Write(
+        ForwardBatch batch, Span<int> meta, StepLayout layout, int paddedTokens, int paddedLogitRows, int numBlocks, int vocabSize, int rowsPerTile = 0)
     {
         var tokens = batch.TokenCount;
         if (paddedTokens < tokens || paddedLogitRows < batch.LogitRows || !layout.Capacity.Holds(paddedTokens, paddedLogitRows, BlockTableEntries(batch)))
@@ -39,9 +42,10 @@ internal static class StepMetadata
         var logitTokens = meta.Slice(layout.LogitRowTokens, paddedLogitRows);
         var sampling = System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(meta.Slice(layout.Sampling, StepLayout.SamplingFloatsPerRow * paddedLogitRows));
         var tables = meta[layout.BlockTables..];
+        var queryTiles = meta.Slice(layout.QueryTiles, paddedTokens);
 
         var blockSize = batch.BlockSize;
-        int tableAt = 0, logitRow = 0, maxContext = 0;
+        int tableAt = 0, logitRow = 0, maxContext = 0, tileCount = 0;
         foreach (var slice in batch.Slices)
         {
             var table = slice.BlockTable.Span;
@@ -70,6 +74,12 @@ internal static class StepMetadata
                 slots[t] = (table[position / blockSize] * blockSize) + (position % blockSize);
                 context[t] = position + 1;
                 tableOffset[t] = tableAt;
+            }
+
+            // Tiles never cross a slice: all rows of a tile share its block table.
+            for (var first = 0; rowsPerTile > 0 && first < slice.TokenCount; first += rowsPerTile)
+            {
+                queryTiles[tileCount++] = Kernels.PrefillAttentionKernel.PackTile(slice.TokenStart + first, Math.Min(rowsPerTile, slice.TokenCount - first));
             }
 
             maxContext = Math.Max(maxContext, slice.ContextLength);
@@ -106,6 +116,6 @@ internal static class StepMetadata
             p[4] = row.Uniform;
         }
 
-        return (maxContext, layout.BlockTables + tableAt);
+        return (maxContext, tileCount, layout.BlockTables + tableAt);
     }
 }

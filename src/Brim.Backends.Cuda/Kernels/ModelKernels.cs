@@ -11,6 +11,7 @@ internal sealed class ModelKernels : IDisposable
         RmsNorm = new RmsNormKernel(device, compiler);
         Rope = new RopeKernel(device, compiler, shape);
         Attention = new AttentionKernel(device, compiler, shape);
+        PrefillAttention = PrefillAttentionKernel.Supports(shape, compiler.ComputeCapability) ? new PrefillAttentionKernel(device, compiler, shape) : null;
         SwiGlu = new SwiGluKernel(device, compiler);
         Sampling = new SamplingKernel(device, compiler);
     }
@@ -23,6 +24,9 @@ internal sealed class ModelKernels : IDisposable
 
     public AttentionKernel Attention { get; }
 
+    /// <summary>Tensor-core attention for multi-token steps; null where the shape or device does not support it.</summary>
+    public PrefillAttentionKernel? PrefillAttention { get; }
+
     public SwiGluKernel SwiGlu { get; }
 
     public SamplingKernel Sampling { get; }
@@ -33,6 +37,7 @@ internal sealed class ModelKernels : IDisposable
         RmsNorm.Dispose();
         Rope.Dispose();
         Attention.Dispose();
+        PrefillAttention?.Dispose();
         SwiGlu.Dispose();
         Sampling.Dispose();
     }

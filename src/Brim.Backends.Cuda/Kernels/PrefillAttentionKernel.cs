@@ -1,0 +1,72 @@
+using Brim.Backends.Cuda.Interop;
+
+namespace Brim.Backends.Cuda.Kernels;
+
+/// <summary>
+/// Launcher for prefill_attention.cu: causal attention of multi-token steps on tensor cores, one CTA per (KV head,
+/// query tile), a query tile being up to <see cref="RowsPerTile"/> consecutive rows of one sequence.
+/// </summary>
+internal sealed class PrefillAttentionKernel : IDisposable
+{
+    /// <summary>Query slots of a CTA (4 warps x 16 mma rows); a tile holds this many (row, query head) pairs.</summary>
+    public const int QuerySlots = 64;
+
+    /// <summary>Bits of a packed tile entry that hold its row count (the first row is shifted above them).</summary>
+    public const int RowCountBits = 7;
+
+    private const int Threads = 128;
+    private readonly CudaModule _module;
+    private readonly KernelFunction _attention;
+    private readonly AttentionShape _shape;
+
+    public PrefillAttentionKernel(CudaDevice device, KernelCompiler compiler, AttentionShape shape)
+    {
+        if (!Supports(shape, compiler.ComputeCapability))
+        {
+            throw new ArgumentException($"tensor-core prefill attention does not support {shape} on sm_{compiler.ComputeCapability}");
+        }
+
+        _shape = shape;
+        _module = new CudaModule(device, compiler.Compile("prefill_attention.cu", shape.Defines), "prefill_attention.cu");
+        _attention = _module.GetFunction("prefill_attention");
+    }
+
+    /// <summary>Token rows of one query tile: the query heads of a KV head times this fill the CTA's query slots.</summary>
+    public int RowsPerTile => RowsPerTileFor(_shape);
+
+    public static int RowsPerTileFor(AttentionShape shape) => QuerySlots / shape.Group;
+
+    /// <summary>mma.sync bf16 needs sm_80; fragments need head_dim a multiple of 16; shared memory caps it at 128.</summary>
+    public static bool Supports(AttentionShape shape, int computeCapability)
+        => computeCapability >= 80 && shape.HeadDim % 16 == 0 && shape.HeadDim <= 128 && shape.Group <= QuerySlots;
+
+    /// <summary>Packs a query tile for the kernel's tile list.</summary>
+    public static int PackTile(int firstRow, int rowCount) => (firstRow << RowCountBits) | rowCount;
+
+    /// <summary>
+    /// output[row, h*D..] = softmax(q·Kᵀ/√D)·V over the first rowContext[row] positions of the row's block table, for
+    /// every row of the <paramref name="tileCount"/> tiles listed at <paramref name="tiles"/> (see <see cref="PackTile"/>;
+    /// all rows of a tile share one block table).
+    /// </summary>
+    public void Run(
+        CudaStream stream, ulong qkv, ulong kCache, ulong vCache, ulong blockTables, ulong rowContext, ulong rowTableOffset,
+        ulong tiles, int tileCount, int blockSize, ulong output)
+    {
+        Launch.Positive(tileCount, nameof(tileCount));
+        Launch.Positive(blockSize, nameof(blockSize));
+        var a = default(KernelArguments);
+        a.Add(qkv);
+        a.Add(kCache);
+        a.Add(vCache);
+        a.Add(blockTables);
+        a.Add(rowContext);
+        a.Add(rowTableOffset);
+        a.Add(tiles);
+        a.Add(blockSize);
+        a.Add(1f / MathF.Sqrt(_shape.HeadDim));
+        a.Add(output);
+        _attention.Launch(stream, (_shape.NumKvHeads, tileCount, 1), Threads, ref a);
+    }
+
+    public void Dispose() => _module.Dispose();
+}

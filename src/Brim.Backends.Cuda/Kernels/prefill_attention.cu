@@ -1,0 +1,217 @@
+// Causal attention for prefill steps on tensor cores (mma.sync m16n8k16 bf16, fp32 accumulation), flash-attention 2
+// style. A query tile is up to QROWS consecutive token rows of ONE sequence (the host cuts tiles at slice borders);
+// its rows x GROUP query heads of one KV head form the 64 query slots of the CTA (4 warps x 16), so each K/V tile is
+// read from the paged cache once for all query heads sharing it (GQA). Keys advance in tiles of KT positions with an
+// online softmax; row r sees the first row_ctx[r] positions of its sequence (causal masking is the context length).
+// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM. Needs sm_80+ and HEAD_DIM a multiple of 16 up to 128 (the host
+// checks PrefillAttentionKernel.Supports); other shapes compile to a stub that is never launched.
+#include "common.cuh"
+
+#define GROUP (NUM_HEADS / NUM_KV_HEADS)
+#define Q_DIM (NUM_HEADS * HEAD_DIM)
+#define KV_DIM (NUM_KV_HEADS * HEAD_DIM)
+#define QKV_DIM (Q_DIM + 2 * KV_DIM)
+#define WARPS 4
+#define SLOTS (WARPS * 16)              // query slots of a CTA
+#define QROWS (SLOTS / GROUP)           // token rows of a query tile
+#define NQ (QROWS * GROUP)              // used query slots (<= SLOTS)
+#define KT 32                           // keys per tile
+#define STRIDE (HEAD_DIM + 8)           // smem row stride in bf16: 16-byte aligned rows, conflict-free fragments
+#define NEG_BIG (-1.0e30f)
+#define NEG_INF (__int_as_float(0xff800000u))   // a masked score: its probability is forced to 0
+
+#if HEAD_DIM % 16 == 0 && HEAD_DIM <= 128 && GROUP <= SLOTS && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+
+__device__ __forceinline__ void mma_bf16(float* c, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ unsigned pack_bf16(float lo, float hi)
+{
+    return (unsigned)float_to_bf16(lo) | ((unsigned)float_to_bf16(hi) << 16);
+}
+
+__device__ __forceinline__ unsigned pack_raw(bf16_t lo, bf16_t hi) { return (unsigned)lo | ((unsigned)hi << 16); }
+
+// grid: (NUM_KV_HEADS, tiles), block: WARPS * 32. tiles[i] = first_row * 128 + row_count (row_count <= QROWS).
+// qkv: rows of [q | k | v] (q already rotated). out: [rows, Q_DIM] bf16.
+extern "C" __global__ void __launch_bounds__(WARPS * 32) prefill_attention(
+    const bf16_t* __restrict__ qkv, const bf16_t* __restrict__ k_cache, const bf16_t* __restrict__ v_cache,
+    const int* __restrict__ block_tables, const int* __restrict__ row_ctx, const int* __restrict__ row_bt_off,
+    const int* __restrict__ tiles, int block_size, float scale, bf16_t* __restrict__ out)
+{
+    __shared__ __align__(16) bf16_t sq[SLOTS * STRIDE];
+    __shared__ __align__(16) bf16_t sk[KT * STRIDE];
+    __shared__ __align__(16) bf16_t sv[KT * STRIDE];
+    __shared__ int sctx[QROWS];
+
+    const int kh = blockIdx.x;
+    const int tile = tiles[blockIdx.y];
+    const int r0 = tile >> 7, nrows = tile & 127;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int gid = lane >> 2, tig = lane & 3;   // mma fragment coordinates: row group, thread in group
+    const int* bt = block_tables + row_bt_off[r0];
+
+    // Stage the tile's queries (slot = local_row * GROUP + g) in shared memory, zeros for unused slots.
+    for (int i = threadIdx.x; i < SLOTS * (HEAD_DIM / 8); i += WARPS * 32)
+    {
+        const int slot = i / (HEAD_DIM / 8), c = i - slot * (HEAD_DIM / 8);
+        const int rl = slot / GROUP, g = slot - rl * GROUP;
+        uint4 v = make_uint4(0u, 0u, 0u, 0u);
+        if (slot < NQ && rl < nrows)
+            v = *reinterpret_cast<const uint4*>(qkv + (u64)(r0 + rl) * QKV_DIM + (kh * GROUP + g) * HEAD_DIM + c * 8);
+        *reinterpret_cast<uint4*>(sq + slot * STRIDE + c * 8) = v;
+    }
+    int max_ctx = 0;
+    for (int rl = 0; rl < nrows; rl++) max_ctx = max(max_ctx, row_ctx[r0 + rl]);
+    if (threadIdx.x < QROWS) sctx[threadIdx.x] = threadIdx.x < nrows ? row_ctx[r0 + threadIdx.x] : 0;
+    __syncthreads();
+
+    // This thread's two query slots (fragment rows gid and gid + 8 of the warp's 16) and what they may see.
+    const int qa = warp * 16 + gid, qb = qa + 8;
+    const int ctx_a = qa < NQ ? sctx[qa / GROUP] : 0;
+    const int ctx_b = qb < NQ ? sctx[qb / GROUP] : 0;
+
+    // Q fragments stay in registers for the whole key loop.
+    unsigned qf[HEAD_DIM / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < HEAD_DIM / 16; kk++)
+    {
+        const int col = kk * 16 + tig * 2;
+        qf[kk][0] = *reinterpret_cast<const unsigned*>(sq + qa * STRIDE + col);
+        qf[kk][1] = *reinterpret_cast<const unsigned*>(sq + qb * STRIDE + col);
+        qf[kk][2] = *reinterpret_cast<const unsigned*>(sq + qa * STRIDE + col + 8);
+        qf[kk][3] = *reinterpret_cast<const unsigned*>(sq + qb * STRIDE + col + 8);
+    }
+
+    float o[HEAD_DIM / 8][4];
+#pragma unroll
+    for (int n = 0; n < HEAD_DIM / 8; n++) { o[n][0] = 0.0f; o[n][1] = 0.0f; o[n][2] = 0.0f; o[n][3] = 0.0f; }
+    float m_a = NEG_BIG, m_b = NEG_BIG, l_a = 0.0f, l_b = 0.0f;
+
+    for (int k0 = 0; k0 < max_ctx; k0 += KT)
+    {
+        __syncthreads(); // the previous tile's K/V reads are done
+        for (int i = threadIdx.x; i < KT * (HEAD_DIM / 8); i += WARPS * 32)
+        {
+            const int key = i / (HEAD_DIM / 8), c = i - key * (HEAD_DIM / 8);
+            const int p = k0 + key;
+            uint4 kv = make_uint4(0u, 0u, 0u, 0u), vv = kv;
+            if (p < max_ctx)
+            {
+                const u64 base = (((u64)bt[p / block_size] * NUM_KV_HEADS + kh) * block_size + (p % block_size)) * HEAD_DIM + c * 8;
+                kv = *reinterpret_cast<const uint4*>(k_cache + base);
+                vv = *reinterpret_cast<const uint4*>(v_cache + base);
+            }
+            *reinterpret_cast<uint4*>(sk + key * STRIDE + c * 8) = kv;
+            *reinterpret_cast<uint4*>(sv + key * STRIDE + c * 8) = vv;
+        }
+        __syncthreads();
+
+        // S = Q Kᵀ: 16 query slots x KT keys per warp, as KT/8 accumulators of 16x8.
+        float s[KT / 8][4];
+#pragma unroll
+        for (int n = 0; n < KT / 8; n++)
+        {
+            s[n][0] = 0.0f; s[n][1] = 0.0f; s[n][2] = 0.0f; s[n][3] = 0.0f;
+            const bf16_t* krow = sk + (n * 8 + gid) * STRIDE + tig * 2;
+#pragma unroll
+            for (int kk = 0; kk < HEAD_DIM / 16; kk++)
+            {
+                const unsigned b0 = *reinterpret_cast<const unsigned*>(krow + kk * 16);
+                const unsigned b1 = *reinterpret_cast<const unsigned*>(krow + kk * 16 + 8);
+                mma_bf16(s[n], qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], b0, b1);
+            }
+        }
+
+        // Online softmax; s[n][0..1] belong to slot qa (keys k0 + n*8 + tig*2 + 0/1), s[n][2..3] to slot qb.
+        float mx_a = NEG_BIG, mx_b = NEG_BIG;
+#pragma unroll
+        for (int n = 0; n < KT / 8; n++)
+        {
+#pragma unroll
+            for (int j = 0; j < 2; j++)
+            {
+                const int p = k0 + n * 8 + tig * 2 + j;
+                s[n][j] = p < ctx_a ? s[n][j] * scale : NEG_INF;
+                s[n][2 + j] = p < ctx_b ? s[n][2 + j] * scale : NEG_INF;
+                mx_a = fmaxf(mx_a, s[n][j]);
+                mx_b = fmaxf(mx_b, s[n][2 + j]);
+            }
+        }
+        mx_a = fmaxf(mx_a, __shfl_xor_sync(0xffffffffu, mx_a, 1));
+        mx_a = fmaxf(mx_a, __shfl_xor_sync(0xffffffffu, mx_a, 2));
+        mx_b = fmaxf(mx_b, __shfl_xor_sync(0xffffffffu, mx_b, 1));
+        mx_b = fmaxf(mx_b, __shfl_xor_sync(0xffffffffu, mx_b, 2));
+        const float mn_a = fmaxf(m_a, mx_a), mn_b = fmaxf(m_b, mx_b);
+        const float alpha_a = __expf(m_a - mn_a), alpha_b = __expf(m_b - mn_b);
+        m_a = mn_a; m_b = mn_b;
+        float sum_a = 0.0f, sum_b = 0.0f;
+#pragma unroll
+        for (int n = 0; n < KT / 8; n++)
+        {
+#pragma unroll
+            for (int j = 0; j < 2; j++)
+            {
+                s[n][j] = s[n][j] == NEG_INF ? 0.0f : __expf(s[n][j] - mn_a);
+                s[n][2 + j] = s[n][2 + j] == NEG_INF ? 0.0f : __expf(s[n][2 + j] - mn_b);
+                sum_a += s[n][j];
+                sum_b += s[n][2 + j];
+            }
+        }
+        l_a = l_a * alpha_a + sum_a; // per-thread partial row sums: the quad is summed once at the end
+        l_b = l_b * alpha_b + sum_b;
+#pragma unroll
+        for (int n = 0; n < HEAD_DIM / 8; n++) { o[n][0] *= alpha_a; o[n][1] *= alpha_a; o[n][2] *= alpha_b; o[n][3] *= alpha_b; }
+
+        // O += P V: the S accumulators of two adjacent 8-key blocks are exactly the A fragment of a 16-key step.
+#pragma unroll
+        for (int ks = 0; ks < KT / 16; ks++)
+        {
+            const unsigned a0 = pack_bf16(s[2 * ks][0], s[2 * ks][1]);
+            const unsigned a1 = pack_bf16(s[2 * ks][2], s[2 * ks][3]);
+            const unsigned a2 = pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);
+            const unsigned a3 = pack_bf16(s[2 * ks + 1][2], s[2 * ks + 1][3]);
+            const bf16_t* v0 = sv + (ks * 16 + tig * 2) * STRIDE + gid;
+#pragma unroll
+            for (int n = 0; n < HEAD_DIM / 8; n++)
+            {
+                const bf16_t* vp = v0 + n * 8;
+                const unsigned b0 = pack_raw(vp[0], vp[STRIDE]);
+                const unsigned b1 = pack_raw(vp[8 * STRIDE], vp[9 * STRIDE]);
+                mma_bf16(o[n], a0, a1, a2, a3, b0, b1);
+            }
+        }
+    }
+
+    l_a += __shfl_xor_sync(0xffffffffu, l_a, 1);
+    l_a += __shfl_xor_sync(0xffffffffu, l_a, 2);
+    l_b += __shfl_xor_sync(0xffffffffu, l_b, 1);
+    l_b += __shfl_xor_sync(0xffffffffu, l_b, 2);
+    const float inv_a = l_a > 0.0f ? 1.0f / l_a : 0.0f, inv_b = l_b > 0.0f ? 1.0f / l_b : 0.0f;
+    const int rla = qa / GROUP, rlb = qb / GROUP;
+    bf16_t* out_a = out + (u64)(r0 + rla) * Q_DIM + (kh * GROUP + qa - rla * GROUP) * HEAD_DIM + tig * 2;
+    bf16_t* out_b = out + (u64)(r0 + rlb) * Q_DIM + (kh * GROUP + qb - rlb * GROUP) * HEAD_DIM + tig * 2;
+    const bool write_a = qa < NQ && rla < nrows, write_b = qb < NQ && rlb < nrows;
+#pragma unroll
+    for (int n = 0; n < HEAD_DIM / 8; n++)
+    {
+        if (write_a) *reinterpret_cast<unsigned*>(out_a + n * 8) = pack_bf16(o[n][0] * inv_a, o[n][1] * inv_a);
+        if (write_b) *reinterpret_cast<unsigned*>(out_b + n * 8) = pack_bf16(o[n][2] * inv_b, o[n][3] * inv_b);
+    }
+}
+
+#else
+
+// Unsupported shape or architecture: the host never launches this (PrefillAttentionKernel.Supports).
+extern "C" __global__ void prefill_attention(
+    const bf16_t* qkv, const bf16_t* k_cache, const bf16_t* v_cache, const int* block_tables, const int* row_ctx,
+    const int* row_bt_off, const int* tiles, int block_size, float scale, bf16_t* out)
+{
+    __trap();
+}
+
+#endif
