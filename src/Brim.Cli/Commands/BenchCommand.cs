@@ -29,6 +29,7 @@ internal static class BenchCommand
         command.Subcommands.Add(DecodeCommand());
         command.Subcommands.Add(BenchServeCommand.Create());
         command.Subcommands.Add(BenchMixedCommand.Create());
+        command.Subcommands.Add(BenchReportCommand.Create());
         command.SetAction(result =>
         {
             var results = new List<OfflineRunResult>();
@@ -123,7 +124,7 @@ internal static class BenchCommand
     /// The bandwidth floor of one decode step: every weight read once plus every sequence's K/V read once, over the
     /// measured copy bandwidth. Compute is ignored (it is far below the floor at these batch sizes).
     /// </summary>
-    private static double DecodeFloorSeconds(Models.ModelConfig config, int batch, int averageContext, double bytesPerSecond)
+    internal static double DecodeFloorSeconds(Models.ModelConfig config, int batch, int averageContext, double bytesPerSecond)
     {
         double weightBytes = config.ParameterCount * 2.0;
         double kvBytes = (double)batch * averageContext * 2 * config.NumLayers * config.KvDim * 2.0;
