@@ -189,20 +189,31 @@ internal sealed class BatchRunner(ServerContext server, BatchStore batches, File
         {
             foreach (var line in batches.PendingLines(id, progress.Cursor, room + progress.InFlight.Count))
             {
-                progress.Cursor = line.Line;
-                if (room == 0 || !progress.InFlight.Add(line.Line))
+                if (room == 0)
                 {
-                    continue; // already in the engine
+                    break; // the cursor stays before this line: it is read again once there is room
                 }
 
-                room--;
-                _inFlight++;
-                Track(RunLineAsync(progress, line));
+                progress.Cursor = line.Line;
+                if (progress.InFlight.Add(line.Line))
+                {
+                    room--;
+                    _inFlight++;
+                    Track(RunLineAsync(progress, line));
+                }
             }
         }
 
-        if (progress.InFlight.Count == 0 && batches.PendingLines(id, 0, 1).Count == 0
-            && batches.Transition(id, [BatchStatus.InProgress], BatchStatus.Finalizing, "finalizing_at"))
+        if (progress.InFlight.Count > 0)
+        {
+            return;
+        }
+
+        if (batches.PendingLines(id, 0, 1).Count > 0)
+        {
+            progress.Cursor = Math.Min(progress.Cursor, batches.PendingLines(id, 0, 1)[0].Line - 1); // invariant: no pending line is left behind the cursor
+        }
+        else if (batches.Transition(id, [BatchStatus.InProgress], BatchStatus.Finalizing, "finalizing_at"))
         {
             _active.Remove(id);
             progress.Dispose();
