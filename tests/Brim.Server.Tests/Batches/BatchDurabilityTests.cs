@@ -29,7 +29,7 @@ public sealed class BatchDurabilityTests : IDisposable
         }
 
         // Few batch slots keep the batch running long enough to be killed in the middle of it.
-        string[] serveArguments = ["--max-num-seqs", "8", "--threads", "2"];
+        string[] serveArguments = ["--max-num-seqs", "16", "--threads", "2"];
         string batchId;
         int completedBeforeKill;
         using (var first = await BrimServeProcess.StartAsync(_dataDirectory, ApiKey, serveArguments))
