@@ -5,6 +5,9 @@
 #            bandwidth floor measured in the same run
 #   offline  1,000 requests of 1,000 prompt / 1,000 output tokens through 256 slots
 #   peer     the Hugging Face transformers peer (shared/bench/peer_hf.py) on the same card
+#   report   `brim bench report` on the Llama-3.1-8B shape (Markdown + SVG under $OUT/report)
+#   mixed    `brim bench mixed` on the bundled model: online-only vs offline-only vs unified backfill
+#   serve    `brim serve --device cuda` smoke: a chat completion, /metrics and /v1/stats from the live server
 # nvidia-smi's utilization is sampled throughout into smi.csv (to compare with Brim's own MBU/occupancy).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -34,6 +37,22 @@ for step in $steps; do
     peer)
       PYTHONUNBUFFERED=1 timeout 300 python3 "$here/peer_hf.py" "$out" 2>&1 | grep -v -i warn | tee "$out/peer.log" | tail -3
       python3 -c "import json;r=json.load(open('$out/peer_hf.json'));print('HF static tok/s:',{k:round(v['out_tok_s'],1) for k,v in r.get('hf_static_generate',{}).items()});print('HF CB:',r.get('hf_cb',r.get('hf_cb_error')));print('copy TB/s',round(r['copy_TBps_rw'],3),'gemm TFLOP/s',round(r['bf16_gemm_TFLOPs']))" | tee -a "$out/summary.md" ;;
+    report)
+      timeout 400 "$brim" bench report --device cuda --model $model --load-format dummy --max-num-seqs 64 --max-num-batched-tokens 16384 \
+        --out "$out/report" 2>&1 | grep -v '\[' | tee "$out/report.log" | tail -40 ;;
+    mixed)
+      timeout 200 "$brim" bench mixed --device cuda --max-num-seqs 64 --num-kv-blocks 4096 --duration 8 2>&1 | grep -v '\[' | tee "$out/mixed.md" | tee -a "$out/summary.md" ;;
+    serve)
+      "$brim" serve --device cuda --port 8123 --num-kv-blocks 1024 > "$out/serve.log" 2>&1 &
+      srv=$!
+      for i in $(seq 1 60); do curl -sf http://127.0.0.1:8123/ready >/dev/null && break; sleep 1; done
+      curl -s http://127.0.0.1:8123/v1/chat/completions -H 'content-type: application/json' \
+        -d '{"model":"stories260K","messages":[{"role":"user","content":"Tell me a story"}],"max_tokens":40,"temperature":0}' | tee "$out/serve_chat.json"; echo
+      for i in $(seq 1 8); do curl -s http://127.0.0.1:8123/v1/completions -H 'content-type: application/json' -d '{"model":"stories260K","prompt":"Once upon a time","max_tokens":200,"ignore_eos":true}' >/dev/null & done; wait
+      sleep 2
+      curl -s http://127.0.0.1:8123/metrics > "$out/serve_metrics.txt"; grep -E "^brim:(mbu|mfu|gpu|kv_cache|generation_tokens)" "$out/serve_metrics.txt" | head -20 | tee -a "$out/summary.md"
+      curl -s http://127.0.0.1:8123/v1/stats > "$out/serve_stats.json"; head -c 1500 "$out/serve_stats.json"; echo
+      kill -TERM $srv; wait $srv 2>/dev/null ;;
   esac
 done
 kill $smi 2>/dev/null

@@ -2,6 +2,7 @@ using Brim.Telemetry;
 using Brim.Telemetry.Exposition;
 using System.Net;
 using Brim.Server.Api;
+using Brim.Server.Batches;
 using Brim.Server.Generation;
 using Brim.Server.Hosting;
 using Brim.Server.Metrics;
@@ -19,7 +20,8 @@ namespace Brim.Server;
 
 /// <summary>
 /// The OpenAI-compatible HTTP server over a <see cref="ModelHost"/>: Kestrel with minimal-API routes for
-/// /v1/completions, /v1/chat/completions, /v1/models, /health, /ready and /metrics. Tests start it on port 0 and
+/// /v1/completions, /v1/chat/completions, /v1/models, /health, /ready and /metrics, and with a data directory the
+/// Files and Batch APIs (/v1/files, /v1/batches) whose lines run as offline traffic. Tests start it on port 0 and
 /// read <see cref="BaseAddress"/>; `brim serve` runs it until SIGTERM, which drains in-flight requests for up to
 /// <see cref="ServerOptions.DrainTimeout"/>. The caller owns the model host.
 /// </summary>
@@ -66,13 +68,25 @@ public sealed class BrimServer : IAsyncDisposable
             }
         });
 
+        var metrics = new ServerMetrics();
+        var context = new ServerContext(host, options, metrics);
         builder.Services.AddBrimTelemetry(TelemetrySetup.OptionsFor(host, options));
+        if (options.DataDirectory is { } dataDirectory)
+        {
+            BatchApi.AddServices(builder.Services, context, dataDirectory);
+        }
+
         var app = builder.Build();
         var telemetry = app.Services.GetRequiredService<TelemetryHub>();
         telemetry.Attach(host.Engine);
-        var metrics = new ServerMetrics { Completed = telemetry.RecordRequest };
-        var context = new ServerContext(host, options, metrics) { Telemetry = telemetry };
+        metrics.Completed = telemetry.RecordRequest;
+        context.Telemetry = telemetry;
         Configure(app, context, app.Logger);
+        if (options.DataDirectory is not null)
+        {
+            BatchApi.Map(app, context);
+        }
+
         app.Lifetime.ApplicationStopping.Register(() => context.Accepting = false);
         return new BrimServer(app, context);
     }

@@ -26,6 +26,15 @@ public sealed record ServerOptions
     /// <summary>The Retry-After a 429 suggests.</summary>
     public int RetryAfterSeconds { get; init; } = 1;
 
+    /// <summary>
+    /// Where the Files and Batch APIs keep their SQLite database and file contents; null leaves those APIs off.
+    /// `brim serve` defaults it to ./brim-data.
+    /// </summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>Largest file POST /v1/files accepts (OpenAI's batch input limit is 200 MB); larger ones get 413.</summary>
+    public long MaxFileBytes { get; init; } = 200L * 1024 * 1024;
+
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
 
     /// <summary>What the device costs per hour (for cost per 1M tokens); null takes the default of the card's row in the catalog.</summary>
@@ -40,6 +49,11 @@ public sealed record ServerOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Port, 65535, nameof(Port));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBodyBytes, 1024, nameof(MaxRequestBodyBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxChoices, 1, nameof(MaxChoices));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxFileBytes, 1, nameof(MaxFileBytes));
+        if (DataDirectory is { } data && string.IsNullOrWhiteSpace(data))
+        {
+            throw new ArgumentException("the data directory must not be empty (null turns the Batch API off)", nameof(DataDirectory));
+        }
         if (ApiKeys.Any(string.IsNullOrWhiteSpace))
         {
             throw new ArgumentException("API keys must not be empty", nameof(ApiKeys));

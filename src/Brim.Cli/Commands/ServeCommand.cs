@@ -28,11 +28,12 @@ internal static class ServeCommand
         var maxModelLen = new Option<int?>("--max-model-len") { Description = "Longest sequence (prompt + output); default: the model's context" };
         var maxWaiting = new Option<int>("--max-waiting") { Description = "Requests that may wait for a batch slot; beyond it clients get 429", DefaultValueFactory = _ => 4096 };
         var maxBody = new Option<long>("--max-request-bytes") { Description = "Largest request body (413 beyond)", DefaultValueFactory = _ => 4 * 1024 * 1024 };
+        var dataDir = new Option<string>("--data-dir") { Description = "Directory of the Files and Batch APIs' database and files", DefaultValueFactory = _ => "brim-data" };
         var drain = new Option<double>("--drain-timeout") { Description = "Seconds in-flight requests get to finish on shutdown", DefaultValueFactory = _ => 30 };
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /metrics)")
         {
-            model, host, port, servedName, apiKeys, device, threads, maxSeqs, maxTokens, kvBlocks, memory, maxModelLen, maxWaiting, maxBody, drain,
+            model, host, port, servedName, apiKeys, device, threads, maxSeqs, maxTokens, kvBlocks, memory, maxModelLen, maxWaiting, maxBody, drain, dataDir,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -59,6 +60,7 @@ internal static class ServeCommand
                 ApiKeys = result.GetValue(apiKeys) ?? [],
                 MaxRequestBodyBytes = result.GetValue(maxBody),
                 DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
+                DataDirectory = Path.GetFullPath(result.GetValue(dataDir)!),
             };
             await using var server = BrimServer.Create(modelHost, options);
             await server.StartAsync(cancellationToken);
@@ -67,6 +69,7 @@ internal static class ServeCommand
                 $"brim: serving '{modelHost.ServedModelName}' from {modelHost.ModelPath} on {modelHost.DeviceNote}; "
                 + $"context {engine.MaxModelLength}, {engine.TotalKvBlocks} KV blocks, {engine.Options.MaxRunningSequences} batch slots");
             await Console.Error.WriteLineAsync($"brim: OpenAI API at {server.BaseAddress}v1 (keys {(options.ApiKeys.Count > 0 ? "required" : "off")}); Ctrl+C to stop");
+            await Console.Error.WriteLineAsync($"brim: Files and Batch APIs keep their data in {options.DataDirectory}");
             await server.WaitForShutdownAsync(cancellationToken);
             return 0;
         });

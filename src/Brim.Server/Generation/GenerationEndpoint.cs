@@ -45,13 +45,30 @@ internal static class GenerationEndpoint
 
     private static async Task RespondAsync(HttpContext context, GenerationSpec spec, ResponseFormat format, GenerationRun run)
     {
+        var choices = await CollectAsync(spec, run, context.RequestAborted).ConfigureAwait(false);
+        var response = context.Response;
+        response.ContentType = "application/json";
+        using (var json = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
+        {
+            format.WriteFull(json, choices);
+        }
+
+        await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads a run to its end into one result per choice; an engine failure throws the <see cref="ApiException"/> the
+    /// endpoint answers with. The Batch API calls this too, so a batch line runs exactly as a non-streaming request.
+    /// </summary>
+    internal static async Task<ChoiceResult[]> CollectAsync(GenerationSpec spec, GenerationRun run, CancellationToken cancellationToken)
+    {
         var choices = new ChoiceResult[run.Choices];
         for (var i = 0; i < choices.Length; i++)
         {
             choices[i] = new ChoiceResult { Logprobs = spec.Logprobs ? [] : null };
         }
 
-        while (await run.WaitToReadAsync(context.RequestAborted).ConfigureAwait(false))
+        while (await run.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             while (run.TryRead(out var update))
             {
@@ -64,14 +81,7 @@ internal static class GenerationEndpoint
             ThrowIfFailed(choice.FinishReason, choice.Error);
         }
 
-        var response = context.Response;
-        response.ContentType = "application/json";
-        using (var json = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
-        {
-            format.WriteFull(json, choices);
-        }
-
-        await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        return choices;
     }
 
     /// <summary>

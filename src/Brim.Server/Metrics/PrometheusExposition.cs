@@ -32,6 +32,7 @@ public static class PrometheusExposition
         Histogram(text, "brim:time_to_first_token_seconds", "Time from arrival to the first output token.", labels, metrics.TimeToFirstToken);
         Histogram(text, "brim:inter_token_latency_seconds", "Time between consecutive output tokens of a request.", labels, metrics.InterTokenLatency);
         Histogram(text, "brim:e2e_request_latency_seconds", "Time from arrival to the last output token.", labels, metrics.EndToEndLatency);
+        metrics.AppendFeatureMetrics?.Invoke(text, labels);
         return text.ToString();
     }
 
@@ -44,7 +45,7 @@ public static class PrometheusExposition
         _ => "error",
     };
 
-    private static void Gauge(StringBuilder text, string name, string help, string labels, double value)
+    internal static void Gauge(StringBuilder text, string name, string help, string labels, double value)
     {
         Header(text, name, help, "gauge");
         Sample(text, name, labels, value);
@@ -70,11 +71,11 @@ public static class PrometheusExposition
         Sample(text, name + "_count", labels, histogram.Count);
     }
 
-    private static void Header(StringBuilder text, string name, string help, string type) =>
+    internal static void Header(StringBuilder text, string name, string help, string type) =>
         text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
             .Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
 
-    private static void Sample(StringBuilder text, string name, string labels, double value) =>
+    internal static void Sample(StringBuilder text, string name, string labels, double value) =>
         text.Append(name).Append('{').Append(labels).Append("} ").Append(Format(value)).Append('\n');
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Brim.Core;
 
 namespace Brim.Server.Metrics;
@@ -12,6 +13,9 @@ public sealed class ServerMetrics
     private long _promptTokens;
     private long _generationTokens;
     private readonly long[] _finished = new long[Enum.GetValues<FinishReason>().Length];
+
+    /// <summary>Writes the metrics of an optional feature (the Batch API) after the server's own; given the model label.</summary>
+    public Action<StringBuilder, string>? AppendFeatureMetrics { get; set; }
 
     public Histogram TimeToFirstToken { get; } = new(
         0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560);
