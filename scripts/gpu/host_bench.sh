@@ -48,11 +48,16 @@ for step in $steps; do
       for i in $(seq 1 60); do curl -sf http://127.0.0.1:8123/ready >/dev/null && break; sleep 1; done
       curl -s http://127.0.0.1:8123/v1/chat/completions -H 'content-type: application/json' \
         -d '{"model":"stories260K","messages":[{"role":"user","content":"Tell me a story"}],"max_tokens":40,"temperature":0}' | tee "$out/serve_chat.json"; echo
-      for i in $(seq 1 8); do curl -s http://127.0.0.1:8123/v1/completions -H 'content-type: application/json' -d '{"model":"stories260K","prompt":"Once upon a time","max_tokens":200,"ignore_eos":true}' >/dev/null & done; wait
+      pids=""
+      for i in $(seq 1 8); do
+        curl -s -m 60 http://127.0.0.1:8123/v1/completions -H 'content-type: application/json' -d '{"model":"stories260K","prompt":"Once upon a time","max_tokens":200,"ignore_eos":true}' >/dev/null &
+        pids="$pids $!"
+      done
+      wait $pids
       sleep 2
       curl -s http://127.0.0.1:8123/metrics > "$out/serve_metrics.txt"; grep -E "^brim:(mbu|mfu|gpu|kv_cache|generation_tokens)" "$out/serve_metrics.txt" | head -20 | tee -a "$out/summary.md"
       curl -s http://127.0.0.1:8123/v1/stats > "$out/serve_stats.json"; head -c 1500 "$out/serve_stats.json"; echo
-      kill -TERM $srv; wait $srv 2>/dev/null ;;
+      kill -TERM $srv; timeout 40 tail --pid=$srv -f /dev/null; kill -9 $srv 2>/dev/null ;;
   esac
 done
 kill $smi 2>/dev/null

@@ -8,6 +8,9 @@ namespace Brim.Cli.Bench;
 /// <summary>What one traffic class got during a mixed run.</summary>
 internal sealed record ClassResult(int Finished, long OutputTokens, IReadOnlyList<double> Ttft, IReadOnlyList<double> Tpot)
 {
+    /// <summary>Submissions the engine's bounded queue refused (the server's 429).</summary>
+    public int Refused { get; init; }
+
     public static readonly ClassResult Empty = new(0, 0, [], []);
 }
 
@@ -71,7 +74,9 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
                 Interlocked.Increment(ref offlineLive);
             }
 
-            engine.Submit(request, u =>
+            try
+            {
+                SubmitTo(engine, request, u =>
             {
                 var now = Stopwatch.GetTimestamp();
                 lock (gate)
@@ -105,6 +110,20 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
                     Interlocked.Decrement(ref offlineLive);
                 }
             });
+            }
+            catch (EngineOverloadedException)
+            {
+                // The bounded waiting queue refused it, as the server's 429 would: count it, never queue unboundedly.
+                lock (gate)
+                {
+                    tally.Refused++;
+                }
+
+                if (cls == TrafficClass.Offline)
+                {
+                    Interlocked.Decrement(ref offlineLive);
+                }
+            }
         }
 
         var nextOnline = started + NextGap(random, onlineRate);
@@ -141,6 +160,8 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
         }
     }
 
+    private static void SubmitTo(LlmEngine engine, GenerationRequest request, Action<GenerationUpdate> observer) => engine.Submit(request, observer);
+
     private static long NextGap(Random random, double rate) =>
         rate <= 0 ? long.MaxValue / 4 : (long)(-Math.Log(1 - random.NextDouble()) / rate * Stopwatch.Frequency);
 
@@ -150,10 +171,12 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
 
         public long Tokens { get; set; }
 
+        public int Refused { get; set; }
+
         public List<double> Ttft { get; } = [];
 
         public List<double> Tpot { get; } = [];
 
-        public ClassResult ToResult() => new(Finished, Tokens, [.. Ttft], [.. Tpot]);
+        public ClassResult ToResult() => new(Finished, Tokens, [.. Ttft], [.. Tpot]) { Refused = Refused };
     }
 }

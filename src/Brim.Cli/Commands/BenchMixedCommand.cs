@@ -52,12 +52,12 @@ internal static class BenchMixedCommand
 
             Console.WriteLine($"engine: max-num-seqs {options.Engine.MaxRunningSequences}, window {result.GetValue(windowMs)} ms, offline reserve {result.GetValue(reserve):P0}; capacity (offline-only) {capacity:F0} output tok/s; online rate {rate:F2} req/s ≈ {result.GetValue(onlineShare):P0} of capacity");
             Console.WriteLine();
-            Console.WriteLine("| run | total tok/s | occupancy | online tok/s | online TTFT p50 / p99 (ms) | online TPOT p50 / p99 (ms) | offline tok/s | offline slot share |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| run | total tok/s | occupancy | online tok/s | online TTFT p50 / p99 (ms) | online TPOT p50 / p99 (ms) | offline tok/s | offline slot share | online refused (429) |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var r in new[] { onlineOnly, offlineOnly, unified, overload })
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {r.Label} | {r.TotalTokensPerSecond:F0} | {r.Occupancy:P0} | {r.Online.OutputTokens / r.Seconds:F0} | {Ms(r.Online.Ttft, 0.5)} / {Ms(r.Online.Ttft, 0.99)} | {Ms(r.Online.Tpot, 0.5)} / {Ms(r.Online.Tpot, 0.99)} | {r.OfflineTokensPerSecond:F0} | {r.OfflineSlotShare:P0} |"));
+                    $"| {r.Label} | {r.TotalTokensPerSecond:F0} | {r.Occupancy:P0} | {r.Online.OutputTokens / r.Seconds:F0} | {Ms(r.Online.Ttft, 0.5)} / {Ms(r.Online.Ttft, 0.99)} | {Ms(r.Online.Tpot, 0.5)} / {Ms(r.Online.Tpot, 0.99)} | {r.OfflineTokensPerSecond:F0} | {r.OfflineSlotShare:P0} | {r.Online.Refused} |"));
             }
 
             var gain = unified.TotalTokensPerSecond / onlineOnly.TotalTokensPerSecond;
