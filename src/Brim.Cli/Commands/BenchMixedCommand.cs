@@ -43,6 +43,12 @@ internal static class BenchMixedCommand
                 return new MixedBenchmark(host.Tokenizer, result.GetValue(seed)).Run(label, host.Engine, rate, offline, span, backlog);
             }
 
+            // A discarded warm-up first: a cold runtime (JIT, caches) would understate the capacity everything is scaled by.
+            using (var warm = ModelHost.Load(options))
+            {
+                new MixedBenchmark(warm.Tokenizer, 0).Run("warm-up", warm.Engine, 0, offlineBacklog: true, TimeSpan.FromSeconds(Math.Min(3, span.TotalSeconds)), backlog);
+            }
+
             var offlineOnly = Run("offline-only", 0, offline: true);
             var capacity = offlineOnly.TotalTokensPerSecond;
             var rate = result.GetValue(onlineShare) * capacity / meanOnlineOutput;
