@@ -39,7 +39,8 @@ for step in $steps; do
       python3 -c "import json;r=json.load(open('$out/peer_hf.json'));print('HF static tok/s:',{k:round(v['out_tok_s'],1) for k,v in r.get('hf_static_generate',{}).items()});print('HF CB:',r.get('hf_cb',r.get('hf_cb_error')));print('copy TB/s',round(r['copy_TBps_rw'],3),'gemm TFLOP/s',round(r['bf16_gemm_TFLOPs']))" | tee -a "$out/summary.md" ;;
     report)
       timeout 400 "$brim" bench report --device cuda --model $model --load-format dummy --max-num-seqs 64 --max-num-batched-tokens 16384 \
-        --out "$out/report" 2>&1 | grep -v '\[' | tee "$out/report.log" | tail -40 ;;
+        --out "$work/report" 2>&1 | grep -v '\[' | tee "$out/report.log" | tail -40
+      tar -C "$work" -czf "$out/report.tar.gz" report ;;   # one file: the device tool returns at most 8
     mixed)
       timeout 200 "$brim" bench mixed --device cuda --max-num-seqs 64 --num-kv-blocks 4096 --duration 8 2>&1 | grep -v '\[' | tee "$out/mixed.md" | tee -a "$out/summary.md" ;;
     serve)

@@ -193,32 +193,7 @@ public class SchedulerTests
         return new Sequence(request, _arrivals++, text: null);
     }
 
-    /// <summary>What the engine does after a forward pass: mark chunks computed, append sampled tokens, finish.</summary>
-    private static List<Sequence> Advance(Scheduler scheduler, SchedulerOutput plan)
-    {
-        var finished = new List<Sequence>();
-        foreach (var chunk in plan.Chunks.ToList())
-        {
-            var samples = chunk.SamplesNextToken;
-            chunk.Sequence.ComputedTokens += chunk.TokenCount;
-            if (samples)
-            {
-                chunk.Sequence.Append(7);
-                if (chunk.Sequence.OutputLength >= chunk.Sequence.Request.Sampling.MaxTokens)
-                {
-                    scheduler.Finish(chunk.Sequence);
-                    finished.Add(chunk.Sequence);
-                }
-            }
-        }
-
-        foreach (var rejected in plan.Rejected)
-        {
-            rejected.Status = SequenceStatus.Finished;
-        }
-
-        return finished;
-    }
+    private static List<Sequence> Advance(Scheduler scheduler, SchedulerOutput plan) => SchedulerSimulator.Advance(scheduler, plan);
 
     private static List<Sequence> RunToEnd(Scheduler scheduler, Action<SchedulerOutput> onStep)
     {

@@ -215,27 +215,7 @@ public class TrafficPolicyTests
         return new Sequence(request, _arrivals++, text: null);
     }
 
-    private static void Advance(Scheduler scheduler, SchedulerOutput plan)
-    {
-        foreach (var chunk in plan.Chunks.ToList())
-        {
-            var samples = chunk.SamplesNextToken;
-            chunk.Sequence.ComputedTokens += chunk.TokenCount;
-            if (samples)
-            {
-                chunk.Sequence.Append(7);
-                if (chunk.Sequence.OutputLength >= chunk.Sequence.Request.Sampling.MaxTokens)
-                {
-                    scheduler.Finish(chunk.Sequence);
-                }
-            }
-        }
-
-        foreach (var rejected in plan.Rejected)
-        {
-            rejected.Status = SequenceStatus.Finished;
-        }
-    }
+    private static void Advance(Scheduler scheduler, SchedulerOutput plan) => SchedulerSimulator.Advance(scheduler, plan);
 
     private sealed class ManualClock : TimeProvider
     {
