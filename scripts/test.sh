@@ -15,7 +15,8 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
     m = re.search(r'<Counters [^>]*', text)
     if not m: continue
     c = dict(re.findall(r'(\w+)="(\d+)"', m.group(0)))
-    p += int(c.get("passed", 0)); f += int(c.get("failed", 0)) + int(c.get("error", 0)); s += int(c.get("notExecuted", 0))
+    p += int(c.get("passed", 0)); f += int(c.get("failed", 0)) + int(c.get("error", 0))
+    s += int(c.get("total", 0)) - int(c.get("executed", 0))
 print(f"{p} passed, {f} failed, {s} skipped")
 PY
 exit $status
