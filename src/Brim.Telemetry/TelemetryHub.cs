@@ -194,9 +194,10 @@ public sealed class TelemetryHub : IDisposable
         var first = Math.Max(0, last - SeriesSeconds + 1);
         var n = (int)Math.Max(0, last - first + 1);
         var s = new TelemetrySeries(new long[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n],
-            new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n]);
+            new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n],
+            new double?[n], new double?[n]);
         var ceilings = Device.Ceilings;
-        double running = 0, waiting = 0;
+        double running = 0, waiting = 0, runningOffline = 0, waitingOffline = 0;
 
         // The cost series divides a trailing minute's price by its tokens; slide that minute's token sum along.
         long trailingTokens = first > 0 ? Sum(first - CostSeriesWindowSeconds + 1, first - 1).OutputTokens : 0;
@@ -214,11 +215,13 @@ public sealed class TelemetryHub : IDisposable
             s.GpuUtilization[i] = b.GpuSamples > 0 ? b.GpuUtilizationSum / b.GpuSamples : null;
             if (b.Running >= 0)
             {
-                (running, waiting) = (b.Running, b.Waiting);
+                (running, waiting, runningOffline, waitingOffline) = (b.Running, b.Waiting, b.RunningOffline, b.WaitingOffline);
             }
 
             s.Running[i] = running;
             s.Waiting[i] = waiting;
+            s.RunningOffline[i] = runningOffline;
+            s.WaitingOffline[i] = waitingOffline;
             s.TtftOnline[i] = Mean(b.Online.TtftSeconds, b.Online.Requests);
             s.TtftOffline[i] = Mean(b.Offline.TtftSeconds, b.Offline.Requests);
             s.E2eOnline[i] = Mean(b.Online.E2eSeconds, b.Online.Requests);
@@ -265,6 +268,8 @@ public sealed class TelemetryHub : IDisposable
         bucket.Preempted += r.Preempted;
         bucket.Running = r.Running;
         bucket.Waiting = r.Waiting;
+        bucket.RunningOffline = r.RunningOffline;
+        bucket.WaitingOffline = r.WaitingOffline;
         bucket.MaxRunning = Math.Max(bucket.MaxRunning, r.MaxRunning);
     }
 

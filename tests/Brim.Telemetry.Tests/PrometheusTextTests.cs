@@ -35,6 +35,12 @@ public partial class PrometheusTextTests
 
         Assert.Contains(families["brim:batch_occupancy_ratio"], s => s.Labels.Contains("window=\"1m\"") && s.Value == 0.25);
         Assert.Contains(families["brim:nvml_available"], s => s.Value == 0);
+
+        // 16 running of which 5 offline, 2 waiting of which 2 offline.
+        Assert.Contains(families["brim:requests_running_by_class"], s => s.Labels.EndsWith("traffic_class=\"online\"", StringComparison.Ordinal) && s.Value == 11);
+        Assert.Contains(families["brim:requests_running_by_class"], s => s.Labels.EndsWith("traffic_class=\"offline\"", StringComparison.Ordinal) && s.Value == 5);
+        Assert.Contains(families["brim:requests_waiting_by_class"], s => s.Labels.EndsWith("traffic_class=\"online\"", StringComparison.Ordinal) && s.Value == 0);
+        Assert.Contains(families["brim:requests_waiting_by_class"], s => s.Labels.EndsWith("traffic_class=\"offline\"", StringComparison.Ordinal) && s.Value == 2);
         Assert.All(families["brim:output_tokens_per_second"], s => Assert.StartsWith("model_name=\"m\\\"1\"", s.Labels, StringComparison.Ordinal));
     }
 
@@ -65,7 +71,7 @@ public partial class PrometheusTextTests
             for (var i = 1; i <= 500; i++)
             {
                 clock.Advance(0.01);
-                hub.RecordStep(new StepRecord(i, 16, 0, 16, 16, 16, 2, 64, 100, 400, 0, 0.008, 0.009, 16 * 700));
+                hub.RecordStep(new StepRecord(i, 16, 0, 16, 16, 16, 2, 64, 100, 400, 0, 0.008, 0.009, 16 * 700) { RunningOffline = 5, WaitingOffline = 2 });
             }
 
             hub.RecordRequest(TrafficClass.Online, TimeSpan.FromMilliseconds(80), TimeSpan.FromMilliseconds(9), TimeSpan.FromSeconds(1), 100);

@@ -18,7 +18,8 @@ const CHARTS = {
       ? "n/a: the device's peak FLOP/s and bytes/s are unknown (configure them)" : null,
   },
   "chart-gpu": { yMax: 100, lines: [["gpuUtilization", "GPU busy", COLORS.red, pct]], unavailable: s => s.gpu.available ? null : s.gpu.status },
-  "chart-queue": { lines: [["running", "running", COLORS.green], ["waiting", "waiting", COLORS.red]] },
+  "chart-queue": { lines: [["running", "running (all)", COLORS.green], ["waiting", "waiting (all)", COLORS.red],
+    ["runningOffline", "running offline", COLORS.blue], ["waitingOffline", "waiting offline", COLORS.orange]] },
   "chart-latency": {
     lines: [["ttftOnline", "TTFT online", COLORS.blue], ["ttftOffline", "TTFT offline", COLORS.purple],
             ["e2eOnline", "E2E online", COLORS.green], ["e2eOffline", "E2E offline", COLORS.orange]],

@@ -52,6 +52,16 @@ internal static class PrometheusWriter
         w.Counter("brim:engine_host_in_step_seconds_total", "Seconds of steps spent outside the forward pass (scheduling, sampling).", t.HostInStepSeconds);
         w.Counter("brim:engine_host_gap_seconds_total", "Seconds between steps while work was waiting.", t.HostGapSeconds);
 
+        if (s.LastStep?.Record is { } last)
+        {
+            w.Family("brim:requests_running_by_class", "gauge", "Sequences in the batch after the last step, by traffic class.");
+            w.Sample("brim:requests_running_by_class", "traffic_class=\"online\"", last.Running - last.RunningOffline);
+            w.Sample("brim:requests_running_by_class", "traffic_class=\"offline\"", last.RunningOffline);
+            w.Family("brim:requests_waiting_by_class", "gauge", "Sequences waiting for a slot after the last step, by traffic class.");
+            w.Sample("brim:requests_waiting_by_class", "traffic_class=\"online\"", last.Waiting - last.WaitingOffline);
+            w.Sample("brim:requests_waiting_by_class", "traffic_class=\"offline\"", last.WaitingOffline);
+        }
+
         var device = s.Device;
         w.Gauge("brim:device_peak_flops_per_second", "Peak FLOP/s of one device: the MFU denominator.", device.Ceilings.PeakFlopsPerSecond, $"source=\"{Escape(device.Ceilings.Source)}\"");
         w.Gauge("brim:device_peak_bytes_per_second", "Peak memory bytes/s of one device: the MBU denominator.", device.Ceilings.PeakBytesPerSecond, $"source=\"{Escape(device.Ceilings.Source)}\"");

@@ -45,6 +45,8 @@ public sealed record TelemetrySeries(
     double?[] GpuUtilization,
     double?[] Running,
     double?[] Waiting,
+    double?[] RunningOffline,
+    double?[] WaitingOffline,
     double?[] TtftOnline,
     double?[] TtftOffline,
     double?[] E2eOnline,

@@ -31,6 +31,10 @@ internal struct SecondBucket
     /// <summary>Queue gauges as the last step in this second left them (-1: no step yet).</summary>
     public int Running;
     public int Waiting;
+
+    /// <summary>Of <see cref="Running"/> and <see cref="Waiting"/>, the offline class's share (the rest is online).</summary>
+    public int RunningOffline;
+    public int WaitingOffline;
     public int MaxRunning;
     public double GpuUtilizationSum;
     public int GpuSamples;
