@@ -29,17 +29,25 @@ internal static class ServeCommand
         var maxWaiting = new Option<int>("--max-waiting") { Description = "Requests that may wait for a batch slot; beyond it clients get 429", DefaultValueFactory = _ => 4096 };
         var maxBody = new Option<long>("--max-request-bytes") { Description = "Largest request body (413 beyond)", DefaultValueFactory = _ => 4 * 1024 * 1024 };
         var dataDir = new Option<string>("--data-dir") { Description = "Directory of the Files and Batch APIs' database and files", DefaultValueFactory = _ => "brim-data" };
+        var hourlyCost = new Option<double?>("--gpu-hourly-cost") { Description = "Dollars per device-hour for cost per 1M tokens (default: the card's catalog price)" };
+        var reserve = new Option<double>("--offline-reserve") { Description = "Share of batch slots offline work keeps whenever it has work", DefaultValueFactory = _ => 0.1 };
+        var window = new Option<double>("--batch-window-ms") { Description = "How long online waits for a slot held by offline before preempting it", DefaultValueFactory = _ => 5 };
+        var tpotSlo = new Option<double?>("--online-tpot-slo-ms") { Description = "Online time-per-output-token target; offline admission backs off near it" };
+        var ttftSlo = new Option<double?>("--online-ttft-slo-ms") { Description = "Online time-to-first-token target; offline admission backs off near it" };
+        var loadFormat = new Option<Models.LoadFormat>("--load-format") { Description = "auto, or dummy: seeded random weights of the config's shape", DefaultValueFactory = _ => Models.LoadFormat.Auto };
         var drain = new Option<double>("--drain-timeout") { Description = "Seconds in-flight requests get to finish on shutdown", DefaultValueFactory = _ => 30 };
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /metrics)")
         {
             model, host, port, servedName, apiKeys, device, threads, maxSeqs, maxTokens, kvBlocks, memory, maxModelLen, maxWaiting, maxBody, drain, dataDir,
+            hourlyCost, reserve, window, tpotSlo, ttftSlo, loadFormat,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
             using var modelHost = ModelHost.Load(new ModelHostOptions
             {
                 ModelPath = result.GetValue(model),
+                LoadFormat = result.GetValue(loadFormat),
                 Device = result.GetValue(device),
                 CpuThreads = result.GetValue(threads),
                 ServedModelName = result.GetValue(servedName),
@@ -51,6 +59,10 @@ internal static class ServeCommand
                     MemoryUtilization = result.GetValue(memory),
                     MaxModelLength = result.GetValue(maxModelLen),
                     MaxWaitingRequests = result.GetValue(maxWaiting),
+                    OfflineReservedShare = result.GetValue(reserve),
+                    BatchWindow = TimeSpan.FromMilliseconds(result.GetValue(window)),
+                    OnlineTpotSlo = result.GetValue(tpotSlo) is { } tpot ? TimeSpan.FromMilliseconds(tpot) : null,
+                    OnlineTtftSlo = result.GetValue(ttftSlo) is { } ttft ? TimeSpan.FromMilliseconds(ttft) : null,
                 },
             });
             var options = new ServerOptions
@@ -61,6 +73,7 @@ internal static class ServeCommand
                 MaxRequestBodyBytes = result.GetValue(maxBody),
                 DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
                 DataDirectory = Path.GetFullPath(result.GetValue(dataDir)!),
+                GpuHourlyCost = result.GetValue(hourlyCost),
             };
             await using var server = BrimServer.Create(modelHost, options);
             await server.StartAsync(cancellationToken);
