@@ -37,6 +37,16 @@ internal static class BackendFactory
             why = "requested";
         }
 
+        // The CPU backend keeps float32 weights: refuse up front rather than be killed by the OOM killer mid-load.
+        var weightBytes = model.Config.ParameterCount * sizeof(float);
+        var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (weightBytes > memory * 0.9)
+        {
+            throw new InvalidOperationException(
+                $"the CPU backend keeps weights as float32: {model.Config.ParameterCount / 1e9:F2} B parameters need {weightBytes / 1e9:F1} GB, "
+                + $"this machine has {memory / 1e9:F1} GB ({why}); run it with --device cuda");
+        }
+
         var cpu = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = options.CpuThreads ?? Environment.ProcessorCount });
         return (cpu, $"{cpu.DeviceName} ({why})");
     }

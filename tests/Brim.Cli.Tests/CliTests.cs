@@ -1,0 +1,82 @@
+namespace Brim.Cli.Tests;
+
+/// <summary>
+/// The `brim` command line run in-process, as a user runs it from a fresh clone: real argument parsing, the bundled
+/// model, the CPU backend. Console output is captured, so this class must not run in parallel with another that writes
+/// to the console (it is the only test class of this assembly).
+/// </summary>
+public class CliTests
+{
+    [Fact]
+    public async Task Generate_Greedy_PrintsTheBundledModelsStory()
+    {
+        var (code, output, _) = await RunAsync("generate", "Once upon a time", "-t", "0", "-n", "40", "--threads", "1", "--num-kv-blocks", "64", "--device", "cpu");
+
+        Assert.Equal(0, code);
+
+        // The opening of llama2.c's published greedy story for stories260K.
+        Assert.StartsWith("Once upon a time, there was a little girl named Lily. She loved to play outside", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Generate_MissingModel_ExitsWithAClearMessage()
+    {
+        var (code, _, error) = await RunAsync("generate", "hi", "--model", "/nonexistent/model-dir", "--device", "cpu");
+
+        Assert.Equal(2, code);
+        Assert.Contains("/nonexistent/model-dir", error, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task BenchDecode_8BModelOnASmallCpuMachine_RefusesUpFrontInsteadOfRunningOutOfMemory()
+    {
+        Skip.If(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes > 32e9, "this machine could hold the 8B model's float32 weights");
+        var config = Path.Combine(RepoRoot(), "bench", "configs", "llama-3.1-8b");
+
+        var (code, _, error) = await RunAsync("bench", "decode", "--model", config, "--load-format", "dummy", "--device", "cpu", "--batch-sizes", "1");
+
+        Assert.Equal(2, code);
+        Assert.Contains("need 32.1 GB", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bench_UnknownOption_FailsWithoutRunning()
+    {
+        var (code, _, error) = await RunAsync("bench", "--no-such-option");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("--no-such-option", error, StringComparison.Ordinal);
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(Path.Combine(dir, "Brim.slnx")))
+            {
+                return dir;
+            }
+        }
+
+        throw new DirectoryNotFoundException("Brim.slnx not found above " + AppContext.BaseDirectory);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var (oldOut, oldError) = (Console.Out, Console.Error);
+        Console.SetOut(output);
+        Console.SetError(error);
+        try
+        {
+            var code = await Program.Main(args);
+            return (code, output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldError);
+        }
+    }
+}
