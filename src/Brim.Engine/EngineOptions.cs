@@ -53,6 +53,12 @@ public sealed record EngineOptions
     /// </summary>
     public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>
+    /// Batch slots offline backfill never takes, so an arriving online request finds a free slot at the next step instead
+    /// of waiting out the window and preempting offline work (0: offline may fill every slot).
+    /// </summary>
+    public int OnlineHeadroomSlots { get; init; }
+
     /// <summary>Online time-per-output-token target; offline admission backs off as the recent TPOT nears it.</summary>
     public TimeSpan? OnlineTpotSlo { get; init; }
 
@@ -71,6 +77,11 @@ public sealed record EngineOptions
         if (NumKvBlocks is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(NumKvBlocks), "at least one KV block is needed");
+        }
+
+        if (OnlineHeadroomSlots < 0 || OnlineHeadroomSlots >= MaxRunningSequences)
+        {
+            throw new ArgumentOutOfRangeException(nameof(OnlineHeadroomSlots), "must be between 0 and max running sequences - 1");
         }
 
         if (OfflineReservedShare is < 0 or > 1)

@@ -56,6 +56,25 @@ public class TrafficPolicyTests
     }
 
     [Fact]
+    public void Headroom_OfflineLeavesSlotsFree_OnlineJoinsAtTheNextStepWithoutPreemption()
+    {
+        var (scheduler, _) = Create(maxRunning: 8, reserve: 0.25, blocks: 1000, window: TimeSpan.FromMilliseconds(10), headroom: 2);
+        for (var i = 0; i < 20; i++)
+        {
+            scheduler.Add(NewSequence(TrafficClass.Offline, 4, 500));
+        }
+
+        Advance(scheduler, scheduler.Schedule());
+        Assert.Equal(6, scheduler.RunningOf(TrafficClass.Offline));
+
+        var online = NewSequence(TrafficClass.Online, 4, 5);
+        scheduler.Add(online);
+        var plan = scheduler.Schedule();
+        Assert.Equal(SequenceStatus.Running, online.Status); // no window wait, no preemption
+        Assert.Empty(plan.Preempted);
+    }
+
+    [Fact]
     public void Window_SlotsFullOfOffline_OnlineRunsOnceTheWindowHasPassed()
     {
         var (scheduler, _) = Create(maxRunning: 8, reserve: 0.25, blocks: 1000, window: TimeSpan.FromMilliseconds(10));
@@ -187,7 +206,7 @@ public class TrafficPolicyTests
     }
 
     private (Scheduler, BlockManager) Create(
-        int maxRunning, double reserve, int blocks, int blockSize = 16, TimeSpan? window = null, TimeSpan? tpotSlo = null)
+        int maxRunning, double reserve, int blocks, int blockSize = 16, TimeSpan? window = null, TimeSpan? tpotSlo = null, int headroom = 0)
     {
         var options = new EngineOptions
         {
@@ -198,6 +217,7 @@ public class TrafficPolicyTests
             OfflineReservedShare = reserve,
             BatchWindow = window ?? TimeSpan.Zero,
             OnlineTpotSlo = tpotSlo,
+            OnlineHeadroomSlots = headroom,
         };
         var manager = new BlockManager(blocks, blockSize, 0);
         return (new Scheduler(options, manager, _clock), manager);

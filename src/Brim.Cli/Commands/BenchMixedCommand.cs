@@ -19,7 +19,8 @@ internal static class BenchMixedCommand
         var windowMs = new Option<double>("--window-ms") { Description = "Batch-collection window for online", DefaultValueFactory = _ => 5 };
         var reserve = new Option<double>("--offline-reserve") { Description = "Share of slots offline keeps", DefaultValueFactory = _ => 0.1 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var command = new Command("mixed", "Online + offline on one engine: online-only vs offline-only vs unified backfill") { duration, onlineShare, windowMs, reserve, seed };
+        var headroom = new Option<int>("--online-headroom") { Description = "Batch slots offline backfill leaves free for arriving online requests", DefaultValueFactory = _ => 0 };
+        var command = new Command("mixed", "Online + offline on one engine: online-only vs offline-only vs unified backfill") { duration, onlineShare, windowMs, reserve, seed, headroom };
         model.AddTo(command);
         command.SetAction(result =>
         {
@@ -30,6 +31,7 @@ internal static class BenchMixedCommand
                 {
                     BatchWindow = TimeSpan.FromMilliseconds(result.GetValue(windowMs)),
                     OfflineReservedShare = result.GetValue(reserve),
+                    OnlineHeadroomSlots = result.GetValue(headroom),
                 },
             };
             var span = TimeSpan.FromSeconds(result.GetValue(duration));
@@ -56,7 +58,7 @@ internal static class BenchMixedCommand
             var unified = Run("unified", rate, offline: true);
             var overload = Run("online overload + offline", 1.5 * capacity / meanOnlineOutput, offline: true);
 
-            Console.WriteLine($"engine: max-num-seqs {options.Engine.MaxRunningSequences}, window {result.GetValue(windowMs)} ms, offline reserve {result.GetValue(reserve):P0}; capacity (offline-only) {capacity:F0} output tok/s; online rate {rate:F2} req/s ≈ {result.GetValue(onlineShare):P0} of capacity");
+            Console.WriteLine($"engine: max-num-seqs {options.Engine.MaxRunningSequences}, window {result.GetValue(windowMs)} ms, online headroom {result.GetValue(headroom)} slots, offline reserve {result.GetValue(reserve):P0}; capacity (offline-only) {capacity:F0} output tok/s; online rate {rate:F2} req/s ≈ {result.GetValue(onlineShare):P0} of capacity");
             Console.WriteLine();
             Console.WriteLine("| run | total tok/s | occupancy | online tok/s | online TTFT p50 / p99 (ms) | online TPOT p50 / p99 (ms) | offline tok/s | offline slot share | online refused (429) |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -32,6 +32,7 @@ internal static class ServeCommand
         var hourlyCost = new Option<double?>("--gpu-hourly-cost") { Description = "Dollars per device-hour for cost per 1M tokens (default: the card's catalog price)" };
         var reserve = new Option<double>("--offline-reserve") { Description = "Share of batch slots offline work keeps whenever it has work", DefaultValueFactory = _ => 0.1 };
         var window = new Option<double>("--batch-window-ms") { Description = "How long online waits for a slot held by offline before preempting it", DefaultValueFactory = _ => 5 };
+        var headroom = new Option<int>("--online-headroom") { Description = "Batch slots offline backfill leaves free for arriving online requests", DefaultValueFactory = _ => 0 };
         var tpotSlo = new Option<double?>("--online-tpot-slo-ms") { Description = "Online time-per-output-token target; offline admission backs off near it" };
         var ttftSlo = new Option<double?>("--online-ttft-slo-ms") { Description = "Online time-to-first-token target; offline admission backs off near it" };
         var loadFormat = new Option<Models.LoadFormat>("--load-format") { Description = "auto, or dummy: seeded random weights of the config's shape", DefaultValueFactory = _ => Models.LoadFormat.Auto };
@@ -40,7 +41,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /metrics)")
         {
             model, host, port, servedName, apiKeys, device, threads, maxSeqs, maxTokens, kvBlocks, memory, maxModelLen, maxWaiting, maxBody, drain, dataDir,
-            hourlyCost, reserve, window, tpotSlo, ttftSlo, loadFormat,
+            hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo, loadFormat,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -61,6 +62,7 @@ internal static class ServeCommand
                     MaxWaitingRequests = result.GetValue(maxWaiting),
                     OfflineReservedShare = result.GetValue(reserve),
                     BatchWindow = TimeSpan.FromMilliseconds(result.GetValue(window)),
+                    OnlineHeadroomSlots = result.GetValue(headroom),
                     OnlineTpotSlo = result.GetValue(tpotSlo) is { } tpot ? TimeSpan.FromMilliseconds(tpot) : null,
                     OnlineTtftSlo = result.GetValue(ttftSlo) is { } ttft ? TimeSpan.FromMilliseconds(ttft) : null,
                 },

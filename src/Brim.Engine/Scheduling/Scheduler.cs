@@ -16,7 +16,8 @@ namespace Brim.Engine.Scheduling;
 /// (2) unless that happened, waiting online requests join first, in priority then arrival order, while slots (all but
 ///     those offline's reserve holds), tokens and blocks (above the watermark) last; an online request that has waited
 ///     past the batch window for a slot or blocks makes an offline sequence above the reserve step aside;
-/// (3) offline requests backfill the slots left, or only up to their reserve while online latency nears its SLO.
+/// (3) offline requests backfill the slots left (but the online headroom), or only up to their reserve while online
+///     latency nears its SLO.
 /// In static mode (the baseline) a new batch is admitted only when the previous one has finished, regardless of class.
 /// Not thread-safe: the engine's step loop owns it.
 /// </summary>
@@ -203,7 +204,8 @@ public sealed class Scheduler
             ? TimeSpan.Zero
             : _waitingOnline.Min(s => _clock.GetElapsedTime(s.EnqueuedTimestamp));
         var backOff = Policy.OfflineShouldBackOff(RunningOf(TrafficClass.Online), oldestOnlineWait);
-        var limit = _options.MaxRunningSequences;
+        // Offline never takes the online headroom, except what its reserve needs.
+        var limit = Math.Max(_options.MaxRunningSequences - _options.OnlineHeadroomSlots, Policy.ReservedOfflineSlots);
         while (_waitingOffline.Count > 0 && _running.Count < limit && _budget > 0)
         {
             if (backOff && RunningOf(TrafficClass.Offline) >= Policy.ReservedOfflineSlots)
