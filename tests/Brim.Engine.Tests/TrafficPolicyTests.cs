@@ -75,6 +75,28 @@ public class TrafficPolicyTests
     }
 
     [Fact]
+    public void Headroom_OnlineSaturation_DoesNotEatIntoTheOfflineReserve()
+    {
+        var (scheduler, _) = Create(maxRunning: 10, reserve: 0.3, blocks: 1000, headroom: 3);
+        for (var i = 0; i < 30; i++)
+        {
+            scheduler.Add(NewSequence(TrafficClass.Online, 4, 40));
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            scheduler.Add(NewSequence(TrafficClass.Offline, 4, 40));
+        }
+
+        for (var step = 0; step < 30; step++)
+        {
+            var plan = scheduler.Schedule();
+            Assert.True(scheduler.RunningOf(TrafficClass.Offline) >= 3, $"step {step}: offline runs {scheduler.RunningOf(TrafficClass.Offline)} of its 3 reserved slots");
+            Advance(scheduler, plan);
+        }
+    }
+
+    [Fact]
     public void Window_SlotsFullOfOffline_OnlineRunsOnceTheWindowHasPassed()
     {
         var (scheduler, _) = Create(maxRunning: 8, reserve: 0.25, blocks: 1000, window: TimeSpan.FromMilliseconds(10));

@@ -204,10 +204,16 @@ public sealed class Scheduler
             ? TimeSpan.Zero
             : _waitingOnline.Min(s => _clock.GetElapsedTime(s.EnqueuedTimestamp));
         var backOff = Policy.OfflineShouldBackOff(RunningOf(TrafficClass.Online), oldestOnlineWait);
-        // Offline never takes the online headroom, except what its reserve needs.
-        var limit = Math.Max(_options.MaxRunningSequences - _options.OnlineHeadroomSlots, Policy.ReservedOfflineSlots);
-        while (_waitingOffline.Count > 0 && _running.Count < limit && _budget > 0)
+        var limit = _options.MaxRunningSequences - _options.OnlineHeadroomSlots;
+        while (_waitingOffline.Count > 0 && _budget > 0)
         {
+            // Offline never takes the online headroom, except when its reserve needs the slot.
+            var belowReserve = RunningOf(TrafficClass.Offline) < Policy.ReservedOfflineSlots;
+            if (_running.Count >= (belowReserve ? _options.MaxRunningSequences : limit))
+            {
+                break;
+            }
+
             if (backOff && RunningOf(TrafficClass.Offline) >= Policy.ReservedOfflineSlots)
             {
                 break;
