@@ -33,15 +33,27 @@ public sealed class CpuBackendAllocationTests
 
         backend.Forward(steps[^1], output);
 
-        var before = GC.GetTotalAllocatedBytes(precise: true);
-        var beforeThread = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 30; i < steps.Length; i++)
+        // The process-wide counter also sees the test runner's own threads, which allocate now and then; a real
+        // per-step allocation shows in every attempt, runner noise does not, so one clean attempt of five suffices.
+        var attempts = new List<(long Thread, long Process)>();
+        for (var attempt = 0; attempt < 5; attempt++)
         {
-            backend.Forward(steps[i], output);
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            var beforeThread = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 30; i < steps.Length; i++)
+            {
+                backend.Forward(steps[i], output);
+            }
+
+            var thread = GC.GetAllocatedBytesForCurrentThread() - beforeThread;
+            attempts.Add((thread, GC.GetTotalAllocatedBytes(precise: true) - before));
+            if (attempts[^1] == (0L, 0L))
+            {
+                break;
+            }
         }
 
-        var thread = GC.GetAllocatedBytesForCurrentThread() - beforeThread;
-        Assert.Equal((0L, 0L), (thread, GC.GetTotalAllocatedBytes(precise: true) - before));
+        Assert.True(attempts.Contains((0L, 0L)), $"every attempt allocated (thread, process bytes): {string.Join(", ", attempts)}");
     }
 
     private static ForwardBatch Decode(int firstPosition, int secondPosition) =>
