@@ -14,18 +14,11 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var model = new Option<string?>("--model", "-m") { Description = "Model directory or llama2.c checkpoint; default: the bundled stories260K" };
+        var model = new ModelOptions();
         var host = new Option<string>("--host") { Description = "IP address to listen on, or localhost", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port", "-p") { Description = "TCP port (0: any free port)", DefaultValueFactory = _ => 8000 };
         var servedName = new Option<string?>("--served-model-name") { Description = "The name clients send as 'model'; default: the model directory's name" };
         var apiKeys = new Option<string[]>("--api-key") { Description = "Bearer key required on /v1 routes (repeatable); none: no authentication" };
-        var device = new Option<DeviceKind>("--device") { Description = "auto (GPU when usable), cpu or cuda", DefaultValueFactory = _ => DeviceKind.Auto };
-        var threads = new Option<int?>("--threads") { Description = "CPU backend threads (default: all cores)" };
-        var maxSeqs = new Option<int>("--max-num-seqs") { Description = "Most sequences in one batch", DefaultValueFactory = _ => 64 };
-        var maxTokens = new Option<int>("--max-num-batched-tokens") { Description = "Token budget of one step", DefaultValueFactory = _ => 2048 };
-        var kvBlocks = new Option<int?>("--num-kv-blocks") { Description = "KV cache blocks (default: sized by --gpu-memory-utilization)" };
-        var memory = new Option<double>("--gpu-memory-utilization") { Description = "Share of device memory the KV cache may take", DefaultValueFactory = _ => 0.9 };
-        var maxModelLen = new Option<int?>("--max-model-len") { Description = "Longest sequence (prompt + output); default: the model's context" };
         var maxWaiting = new Option<int>("--max-waiting") { Description = "Requests that may wait for a batch slot; beyond it clients get 429", DefaultValueFactory = _ => 4096 };
         var maxBody = new Option<long>("--max-request-bytes") { Description = "Largest request body (413 beyond)", DefaultValueFactory = _ => 4 * 1024 * 1024 };
         var dataDir = new Option<string>("--data-dir") { Description = "Directory of the Files and Batch APIs' database and files", DefaultValueFactory = _ => "brim-data" };
@@ -35,30 +28,21 @@ internal static class ServeCommand
         var headroom = new Option<int>("--online-headroom") { Description = "Batch slots offline backfill leaves free for arriving online requests", DefaultValueFactory = _ => 0 };
         var tpotSlo = new Option<double?>("--online-tpot-slo-ms") { Description = "Online time-per-output-token target; offline admission backs off near it" };
         var ttftSlo = new Option<double?>("--online-ttft-slo-ms") { Description = "Online time-to-first-token target; offline admission backs off near it" };
-        var loadFormat = new Option<Models.LoadFormat>("--load-format") { Description = "auto, or dummy: seeded random weights of the config's shape", DefaultValueFactory = _ => Models.LoadFormat.Auto };
         var drain = new Option<double>("--drain-timeout") { Description = "Seconds in-flight requests get to finish on shutdown", DefaultValueFactory = _ => 30 };
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /metrics)")
         {
-            model, host, port, servedName, apiKeys, device, threads, maxSeqs, maxTokens, kvBlocks, memory, maxModelLen, maxWaiting, maxBody, drain, dataDir,
-            hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo, loadFormat,
+            host, port, servedName, apiKeys, maxWaiting, maxBody, drain, dataDir, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
         };
+        model.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
-            using var modelHost = ModelHost.Load(new ModelHostOptions
+            var hostOptions = model.Read(result);
+            using var modelHost = ModelHost.Load(hostOptions with
             {
-                ModelPath = result.GetValue(model),
-                LoadFormat = result.GetValue(loadFormat),
-                Device = result.GetValue(device),
-                CpuThreads = result.GetValue(threads),
                 ServedModelName = result.GetValue(servedName),
-                Engine = new EngineOptions
+                Engine = hostOptions.Engine with
                 {
-                    MaxRunningSequences = result.GetValue(maxSeqs),
-                    MaxBatchTokens = result.GetValue(maxTokens),
-                    NumKvBlocks = result.GetValue(kvBlocks),
-                    MemoryUtilization = result.GetValue(memory),
-                    MaxModelLength = result.GetValue(maxModelLen),
                     MaxWaitingRequests = result.GetValue(maxWaiting),
                     OfflineReservedShare = result.GetValue(reserve),
                     BatchWindow = TimeSpan.FromMilliseconds(result.GetValue(window)),
