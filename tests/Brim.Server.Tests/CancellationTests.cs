@@ -55,7 +55,11 @@ public class CancellationTests(CancellationFixture fixture) : IClassFixture<Canc
         });
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         using var response = await fixture.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(200, (int)response.StatusCode);
+        if ((int)response.StatusCode != 200)
+        {
+            Assert.Fail($"HTTP {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         var text = new StringBuilder();
         var chunks = 0;
