@@ -102,6 +102,24 @@ public sealed unsafe class CudaBackend : IModelBackend
         set => _tensorCorePrefill = value;
     }
 
+    /// <summary>
+    /// Steps of at most this many rows run their linear layers on the gemv kernel rather than cuBLAS (0: never);
+    /// settable so the benchmark harness can time both on one loaded model. Drops captured graphs.
+    /// </summary>
+    internal int GemvMaxRows
+    {
+        get => _pass.GemvMaxRows;
+        set
+        {
+            if (value != _pass.GemvMaxRows)
+            {
+                _stream.Synchronize();
+                _graphs.Clear();
+                _pass.GemvMaxRows = Math.Clamp(value, 0, GemvKernel.MaxRows);
+            }
+        }
+    }
+
     /// <summary>CUDA graphs captured so far (decode buckets seen twice).</summary>
     public int CapturedGraphs => _graphs.Count;
 

@@ -13,6 +13,7 @@ internal sealed class ModelKernels : IDisposable
         Attention = new AttentionKernel(device, compiler, shape);
         PrefillAttention = PrefillAttentionKernel.Supports(shape, compiler.ComputeCapability) ? new PrefillAttentionKernel(device, compiler, shape) : null;
         SwiGlu = new SwiGluKernel(device, compiler);
+        Gemv = new GemvKernel(device, compiler);
         Sampling = new SamplingKernel(device, compiler);
     }
 
@@ -31,6 +32,9 @@ internal sealed class ModelKernels : IDisposable
 
     public SamplingKernel Sampling { get; }
 
+    /// <summary>CUDA-core linear layers for steps of very few rows (weight streaming at close to copy bandwidth).</summary>
+    public GemvKernel Gemv { get; }
+
     public void Dispose()
     {
         Embedding.Dispose();
@@ -40,5 +44,6 @@ internal sealed class ModelKernels : IDisposable
         PrefillAttention?.Dispose();
         SwiGlu.Dispose();
         Sampling.Dispose();
+        Gemv.Dispose();
     }
 }

@@ -1,5 +1,6 @@
 using Brim.Backends.Cuda;
 using System.Diagnostics;
+using Brim.Backends.Cuda.Execution;
 using Brim.Backends.Cuda.Interop;
 using Brim.Core.Execution;
 using Brim.Models;
@@ -55,8 +56,10 @@ internal static class DecodeBench
         log.WriteLine("| batch | tok/s | step (ms) | floor (ms) | roofline tok/s | % of roofline | prefill ms, paged / tensor-core attention |");
         log.WriteLine("|---|---|---|---|---|---|---|");
         var random = new Random(7);
-        foreach (var batch in batchSizes)
+        // Batches the gemv path serves are timed both ways (cuBLAS first).
+        foreach (var (batch, gemvRows) in batchSizes.SelectMany(b => b <= ForwardPass.DefaultGemvMaxRows ? new[] { (b, 0), (b, b) } : [(b, 0)]))
         {
+            backend.GemvMaxRows = gemvRows;
             var tables = Enumerable.Range(0, batch).Select(s => Enumerable.Range(s * blocksPerSequence, blocksPerSequence).ToArray()).ToArray();
             var output = new ForwardOutput(config.VocabSize);
             // Prefill in chunks of up to 2048 tokens (16 prompts), each attention path twice (the first run warms up).
@@ -90,10 +93,11 @@ internal static class DecodeBench
             var floorMs = (backend.WeightBytes + (batch * averageContext * kvBytesPerToken)) / (copyGBps * 1e9) * 1e3;
             var tokensPerSecond = batch / (stepMs * 1e-3);
             var roofline = batch / (floorMs * 1e-3);
-            log.WriteLine($"| {batch} | {tokensPerSecond:F0} | {stepMs:F2} | {floorMs:F2} | {roofline:F0} | {100 * tokensPerSecond / roofline:F0} % | {prefillMs[0]:F1} / {prefillMs[1]:F1} |");
+            log.WriteLine($"| {batch}{(batch <= ForwardPass.DefaultGemvMaxRows ? gemvRows == 0 ? " (cuBLAS)" : " (gemv)" : "")} | {tokensPerSecond:F0} | {stepMs:F2} | {floorMs:F2} | {roofline:F0} | {100 * tokensPerSecond / roofline:F0} % | {prefillMs[0]:F1} / {prefillMs[1]:F1} |");
             log.Flush();
         }
 
+        backend.GemvMaxRows = ForwardPass.DefaultGemvMaxRows;
         LongPrefill(log, backend, config, blockSize, maxBatch * blocksPerSequence);
         return 0;
     }

@@ -68,8 +68,47 @@ internal static class KernelBench
             Row("sample_rows (greedy)", $"{rows}x{vocab}", ms, rows * vocab * 4.0);
         }
 
+        LinearLayers(log, device, stream, kernels, shape, ceilings);
         StepBreakdown(log, device, stream, kernels, shape, ceilings);
         return 0;
+    }
+
+    /// <summary>The decode step's linear layers at few rows: cuBLAS against the gemv kernel, weight GB/s.</summary>
+    private static void LinearLayers(TextWriter log, CudaDevice device, CudaStream stream, ModelKernels kernels, AttentionShape shape, Ceilings ceilings)
+    {
+        const int hidden = 4096, ff = 14336, vocab = 128256;
+        using var blas = new CublasHandle(device, stream);
+        using var act = Filled(device, stream, 8L * ff * 2 * 2);
+        using var y = Filled(device, stream, 8L * vocab * 4);
+        log.WriteLine("### linear layers at decode row counts: weight GB/s (and % of copy), cuBLAS / gemv");
+        log.WriteLine("| layer | rows 1 | 2 | 3 | 4 | 8 |");
+        log.WriteLine("|---|---|---|---|---|---|");
+        foreach (var (name, outF, inF) in new[] { ("qkv", shape.QkvDim, hidden), ("o", hidden, shape.QueryDim), ("gate_up (+silu)", 2 * ff, hidden), ("down", hidden, ff), ("lm_head (fp32)", vocab, hidden) })
+        {
+            using var w = Filled(device, stream, (long)outF * inF * 2);
+            var fp32 = name.StartsWith("lm_head", StringComparison.Ordinal);
+            var gated = name.StartsWith("gate_up", StringComparison.Ordinal);
+            var cells = new List<string>();
+            foreach (var rows in new[] { 1, 2, 3, 4, 8 })
+            {
+                var blasMs = Timing.MedianMs(device, stream, 3, 20, () => blas.Linear(w.Pointer, act.Pointer, y.Pointer, rows, inF, outF, fp32));
+                var gemvMs = Timing.MedianMs(device, stream, 3, 20, () =>
+                {
+                    if (gated)
+                    {
+                        kernels.Gemv.GateUpSilu(stream, w.Pointer, act.Pointer, y.Pointer, rows, inF, ff);
+                    }
+                    else
+                    {
+                        kernels.Gemv.Linear(stream, w.Pointer, act.Pointer, y.Pointer, rows, inF, outF, fp32);
+                    }
+                });
+                var bytes = (double)outF * inF * 2;
+                cells.Add($"{bytes / (blasMs * 1e6):F0} / {bytes / (gemvMs * 1e6):F0} ({100 * bytes / (gemvMs * 1e6) / ceilings.CopyGBps:F0} %)");
+            }
+
+            log.WriteLine($"| {name} {outF}x{inF} | {string.Join(" | ", cells)} |");
+        }
     }
 
     /// <summary>
