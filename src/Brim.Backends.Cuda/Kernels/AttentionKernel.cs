@@ -10,18 +10,40 @@ internal sealed class AttentionKernel : IDisposable
 
     private const int Threads = 128;
     private readonly CudaModule _module;
+    private readonly CudaModule? _decodeModule;
     private readonly KernelFunction _attention;
     private readonly KernelFunction _reduce;
     private readonly AttentionShape _shape;
 
-    public AttentionKernel(CudaDevice device, KernelCompiler compiler, AttentionShape shape)
+    /// <param name="preferDecodeKernel">
+    /// Use decode_attention.cu where the shape fits it (false keeps the general kernel, for comparisons).
+    /// </param>
+    public AttentionKernel(CudaDevice device, KernelCompiler compiler, AttentionShape shape, bool preferDecodeKernel = true)
     {
         shape.Validate();
         _shape = shape;
         _module = new CudaModule(device, compiler.Compile("attention.cu", shape.Defines), "attention.cu");
-        _attention = _module.GetFunction("paged_attention");
         _reduce = _module.GetFunction("attention_reduce");
+        if (preferDecodeKernel && DecodeKernelSupports(shape))
+        {
+            _decodeModule = new CudaModule(device, compiler.Compile("decode_attention.cu", shape.Defines), "decode_attention.cu");
+            _attention = _decodeModule.GetFunction("decode_attention");
+        }
+        else
+        {
+            _attention = _module.GetFunction("paged_attention");
+        }
     }
+
+    /// <summary>Whether this instance runs the throughput kernel (decode_attention.cu) rather than the general one.</summary>
+    public bool UsesDecodeKernel => _decodeModule is not null;
+
+    /// <summary>
+    /// Shapes decode_attention.cu serves: eight lanes per position must own whole 16-byte pieces (head_dim 64 or 128)
+    /// and each lane keeps GROUP · head_dim / 8 query and accumulator values in registers (at most 64 each).
+    /// </summary>
+    public static bool DecodeKernelSupports(AttentionShape shape)
+        => shape.HeadDim is 64 or 128 && shape.Group * shape.HeadDim / 8 <= 64;
 
     /// <summary>Floats of partial sums the split path needs (part_acc and part_ml together).</summary>
     public static long PartialFloats(AttentionShape shape) => (long)MaxPartitionSlotsPerHead * shape.Group * (shape.HeadDim + 2);
@@ -83,5 +105,9 @@ internal sealed class AttentionKernel : IDisposable
         }
     }
 
-    public void Dispose() => _module.Dispose();
+    public void Dispose()
+    {
+        _decodeModule?.Dispose();
+        _module.Dispose();
+    }
 }

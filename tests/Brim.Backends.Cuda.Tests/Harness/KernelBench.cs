@@ -41,7 +41,8 @@ internal static class KernelBench
             Row("silu_mul", $"{tokens}x{ff}", ms, tokens * ff * 6.0);
         }
 
-        foreach (var (rows, context) in new[] { (1, 4096), (64, 256), (64, 2048), (256, 256) })
+        using var general = new AttentionKernel(device, compiler, shape, preferDecodeKernel: false);
+        foreach (var (rows, context) in new[] { (1, 4096), (64, 256), (64, 2048), (256, 256), (256, 1024) })
         {
             const int blockSize = 16;
             var blocksPerRow = context / blockSize;
@@ -55,8 +56,11 @@ internal static class KernelBench
             using var output = Filled(device, stream, (long)rows * shape.QueryDim * 2);
             using var partial = Filled(device, stream, AttentionKernel.PartialFloats(shape) * 4);
             var parts = AttentionKernel.ChoosePartitions(rows, shape.NumKvHeads, context, device.MultiprocessorCount);
-            var ms = Timing.MedianMs(device, stream, 3, 20, () => kernels.Attention.Run(stream, qkv.Pointer, k.Pointer, v.Pointer, tables.Pointer, contexts.Pointer, offsets.Pointer, rows, blockSize, parts, output.Pointer, partial.Pointer));
-            Row("paged_attention", $"{rows} rows x ctx {context} ({parts} parts)", ms, 2.0 * rows * context * shape.KvDim * 2);
+            foreach (var kernel in new[] { general, kernels.Attention })
+            {
+                var ms = Timing.MedianMs(device, stream, 3, 20, () => kernel.Run(stream, qkv.Pointer, k.Pointer, v.Pointer, tables.Pointer, contexts.Pointer, offsets.Pointer, rows, blockSize, parts, output.Pointer, partial.Pointer));
+                Row(kernel.UsesDecodeKernel ? "decode_attention" : "paged_attention", $"{rows} rows x ctx {context} ({parts} parts)", ms, 2.0 * rows * context * shape.KvDim * 2);
+            }
         }
 
         foreach (var rows in new[] { 1, 64 })

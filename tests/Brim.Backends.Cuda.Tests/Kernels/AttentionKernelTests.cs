@@ -7,17 +7,22 @@ namespace Brim.Backends.Cuda.Tests.Kernels;
 public class AttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
 {
     [Theory]
-    [InlineData(32, 8, 128, 1)]
-    [InlineData(32, 8, 128, 4)]
-    [InlineData(14, 2, 64, 2)]
-    [InlineData(8, 4, 8, 1)]
-    [InlineData(4, 4, 16, 8)]
-    public void Run_RaggedRowsThroughShuffledBlocks_MatchesReference(int heads, int kvHeads, int headDim, int partitions)
+    [InlineData(32, 8, 128, 1, true)]
+    [InlineData(32, 8, 128, 1, false)]
+    [InlineData(32, 8, 128, 4, true)]
+    [InlineData(32, 8, 128, 4, false)]
+    [InlineData(14, 2, 64, 2, true)]
+    [InlineData(14, 2, 64, 1, false)]
+    [InlineData(16, 2, 64, 3, true)]
+    [InlineData(8, 4, 8, 1, false)]
+    [InlineData(4, 4, 16, 8, false)]
+    public void Run_RaggedRowsThroughShuffledBlocks_MatchesReference(int heads, int kvHeads, int headDim, int partitions, bool decodeKernel)
     {
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
         var shape = new AttentionShape(heads, kvHeads, headDim, false);
-        using var kernel = new AttentionKernel(gpu.Device, gpu.Compiler, shape);
+        using var kernel = new AttentionKernel(gpu.Device, gpu.Compiler, shape, preferDecodeKernel: decodeKernel);
+        Assert.Equal(decodeKernel, kernel.UsesDecodeKernel);
         const int blockSize = 16, numBlocks = 40;
         int[] contexts = [1, 37, 130, 0, 64];
         var rows = contexts.Length;
@@ -67,8 +72,17 @@ public class AttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
             }
         }
 
-        Compare.Close(actual, expected, 1e-2, $"attention {shape} partitions {partitions} (seed {seed})");
+        Compare.Close(actual, expected, 1e-2, $"attention {shape} partitions {partitions} decode kernel {decodeKernel} (seed {seed})");
     }
+
+    [Theory]
+    [InlineData(32, 8, 128, true)]
+    [InlineData(64, 8, 128, false)]
+    [InlineData(14, 2, 64, true)]
+    [InlineData(8, 4, 8, false)]
+    [InlineData(32, 8, 256, false)]
+    public void DecodeKernelSupports_Shapes_OnlyWhatFitsItsRegisters(int heads, int kvHeads, int headDim, bool expected)
+        => Assert.Equal(expected, AttentionKernel.DecodeKernelSupports(new AttentionShape(heads, kvHeads, headDim, false)));
 
     [Theory]
     [InlineData(1, 8, 256, 132, 8)]

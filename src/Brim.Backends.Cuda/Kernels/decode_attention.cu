@@ -1,0 +1,224 @@
+// Paged attention for decode-shaped work (every query row attends to the first row_ctx[row] positions of its
+// sequence), built for throughput at large batch where K/V reads dominate the step. Same grid, arguments and
+// outputs as paged_attention in attention.cu (whose attention_reduce combines the partitions); it serves the shapes
+// that fit its register budget: HEAD_DIM 64 or 128 and GROUP * HEAD_DIM / 8 <= 64.
+//
+// Why it is faster than the one-position-per-warp loop: eight lanes share a position (each owns HEAD_DIM / 8
+// consecutive dimensions, loaded as 16-byte pieces), so a warp scores four positions per step with three shuffle
+// levels instead of a full warp reduction per position and head; K/V of STEPS steps (16 positions, one KV block at
+// block size 16) are loaded before any is used; the online-softmax rescale happens once per 16 positions, not per
+// position. Each lane accumulates P·V for its own dimensions over the positions of its lane group; the four groups
+// of a warp are summed once at the end, then the warps through shared memory.
+// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM.
+#include "common.cuh"
+
+#define GROUP (NUM_HEADS / NUM_KV_HEADS)
+#define Q_DIM (NUM_HEADS * HEAD_DIM)
+#define KV_DIM (NUM_KV_HEADS * HEAD_DIM)
+#define QKV_DIM (Q_DIM + 2 * KV_DIM)
+#define LPP 8                  // lanes per position
+#define PPS (32 / LPP)         // positions per warp step
+#define DPL (HEAD_DIM / LPP)   // dimensions per lane
+#define VPL (DPL / 8)          // 16-byte pieces per lane and row
+#define NWARPS 4
+#define STEPS 4                // warp steps whose K/V are in flight together
+#define NEG_BIG (-1.0e30f)
+
+#if HEAD_DIM != 64 && HEAD_DIM != 128
+#error decode_attention supports HEAD_DIM 64 and 128
+#endif
+#if GROUP * DPL > 64
+#error decode_attention keeps GROUP * HEAD_DIM / 8 <= 64 values per lane
+#endif
+
+__device__ __forceinline__ void unpack_piece(uint4 v, float* f)
+{
+    f[0] = __uint_as_float(v.x << 16); f[1] = __uint_as_float(v.x & 0xffff0000u);
+    f[2] = __uint_as_float(v.y << 16); f[3] = __uint_as_float(v.y & 0xffff0000u);
+    f[4] = __uint_as_float(v.z << 16); f[5] = __uint_as_float(v.z & 0xffff0000u);
+    f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
+}
+
+// grid: (NUM_KV_HEADS, rows, partitions), block: NWARPS * 32. Outputs exactly as paged_attention.
+extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention(
+    const bf16_t* __restrict__ qkv, const bf16_t* __restrict__ k_cache, const bf16_t* __restrict__ v_cache,
+    const int* __restrict__ block_tables, const int* __restrict__ row_ctx, const int* __restrict__ row_bt_off,
+    int block_size, float scale, bf16_t* __restrict__ out, float* __restrict__ part_acc, float* __restrict__ part_ml)
+{
+    __shared__ float sm_m[NWARPS][GROUP];
+    __shared__ float sm_l[NWARPS][GROUP];
+    __shared__ float sm_acc[NWARPS][GROUP][HEAD_DIM];
+
+    const int kh = blockIdx.x, row = blockIdx.y, part = blockIdx.z, parts = gridDim.z;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int sub = lane / LPP, d0 = (lane % LPP) * DPL;
+    const int ctx = row_ctx[row];
+    const int per = (ctx + parts - 1) / parts;
+    const int start = part * per;
+    const int end = min(ctx, start + per);
+    const int* bt = block_tables + row_bt_off[row];
+
+    float q[GROUP][DPL];
+    const bf16_t* qrow = qkv + (u64)row * QKV_DIM + kh * GROUP * HEAD_DIM + d0;
+#pragma unroll
+    for (int g = 0; g < GROUP; g++)
+#pragma unroll
+        for (int j = 0; j < VPL; j++)
+        {
+            unpack_piece(*reinterpret_cast<const uint4*>(qrow + g * HEAD_DIM + j * 8), &q[g][j * 8]);
+#pragma unroll
+            for (int e = 0; e < 8; e++) q[g][j * 8 + e] *= scale;
+        }
+
+    float m[GROUP], l[GROUP], acc[GROUP][DPL];
+#pragma unroll
+    for (int g = 0; g < GROUP; g++)
+    {
+        m[g] = NEG_BIG; l[g] = 0.0f;
+#pragma unroll
+        for (int e = 0; e < DPL; e++) acc[g][e] = 0.0f;
+    }
+
+    for (int p0 = start + warp * (PPS * STEPS); p0 < end; p0 += NWARPS * PPS * STEPS)
+    {
+        uint4 kp[STEPS][VPL], vp[STEPS][VPL];
+#pragma unroll
+        for (int s = 0; s < STEPS; s++)
+        {
+            const int p = p0 + s * PPS + sub;
+            if (p < end)
+            {
+                const int blk = bt[p / block_size];
+                const u64 base = (((u64)blk * NUM_KV_HEADS + kh) * block_size + (p % block_size)) * HEAD_DIM + d0;
+#pragma unroll
+                for (int j = 0; j < VPL; j++)
+                {
+                    kp[s][j] = *reinterpret_cast<const uint4*>(k_cache + base + j * 8);
+                    vp[s][j] = *reinterpret_cast<const uint4*>(v_cache + base + j * 8);
+                }
+            }
+            else
+            {
+#pragma unroll
+                for (int j = 0; j < VPL; j++) { kp[s][j] = make_uint4(0, 0, 0, 0); vp[s][j] = make_uint4(0, 0, 0, 0); }
+            }
+        }
+
+        // Scores of this lane group's positions, summed over the group's eight lanes.
+        float sc[STEPS][GROUP];
+#pragma unroll
+        for (int s = 0; s < STEPS; s++)
+        {
+#pragma unroll
+            for (int g = 0; g < GROUP; g++) sc[s][g] = 0.0f;
+#pragma unroll
+            for (int j = 0; j < VPL; j++)
+            {
+                float k[8];
+                unpack_piece(kp[s][j], k);
+#pragma unroll
+                for (int g = 0; g < GROUP; g++)
+#pragma unroll
+                    for (int e = 0; e < 8; e++) sc[s][g] = fmaf(q[g][j * 8 + e], k[e], sc[s][g]);
+            }
+            const bool valid = p0 + s * PPS + sub < end;
+#pragma unroll
+            for (int g = 0; g < GROUP; g++)
+            {
+                float v = sc[s][g];
+                v += __shfl_xor_sync(0xffffffffu, v, 1);
+                v += __shfl_xor_sync(0xffffffffu, v, 2);
+                v += __shfl_xor_sync(0xffffffffu, v, 4);
+                sc[s][g] = valid ? v : NEG_BIG;
+            }
+        }
+
+        // One online-softmax update for the 16 positions: the tile maximum is warp-wide (p0 itself is valid, so it is finite).
+#pragma unroll
+        for (int g = 0; g < GROUP; g++)
+        {
+            float tile = sc[0][g];
+#pragma unroll
+            for (int s = 1; s < STEPS; s++) tile = fmaxf(tile, sc[s][g]);
+            tile = fmaxf(tile, __shfl_xor_sync(0xffffffffu, tile, 8));
+            tile = fmaxf(tile, __shfl_xor_sync(0xffffffffu, tile, 16));
+            const float mn = fmaxf(m[g], tile);
+            const float c = __expf(m[g] - mn);
+            m[g] = mn;
+            l[g] *= c;
+#pragma unroll
+            for (int e = 0; e < DPL; e++) acc[g][e] *= c;
+#pragma unroll
+            for (int s = 0; s < STEPS; s++) sc[s][g] = __expf(sc[s][g] - mn); // 0 for invalid positions
+        }
+
+#pragma unroll
+        for (int s = 0; s < STEPS; s++)
+        {
+#pragma unroll
+            for (int j = 0; j < VPL; j++)
+            {
+                float v[8];
+                unpack_piece(vp[s][j], v);
+#pragma unroll
+                for (int g = 0; g < GROUP; g++)
+#pragma unroll
+                    for (int e = 0; e < 8; e++) acc[g][j * 8 + e] = fmaf(sc[s][g], v[e], acc[g][j * 8 + e]);
+            }
+#pragma unroll
+            for (int g = 0; g < GROUP; g++) l[g] += sc[s][g];
+        }
+    }
+
+    // Sum the four lane groups (same dimensions, different positions; the running maxima are already warp-wide).
+#pragma unroll
+    for (int g = 0; g < GROUP; g++)
+    {
+        l[g] += __shfl_xor_sync(0xffffffffu, l[g], 8);
+        l[g] += __shfl_xor_sync(0xffffffffu, l[g], 16);
+#pragma unroll
+        for (int e = 0; e < DPL; e++)
+        {
+            acc[g][e] += __shfl_xor_sync(0xffffffffu, acc[g][e], 8);
+            acc[g][e] += __shfl_xor_sync(0xffffffffu, acc[g][e], 16);
+        }
+    }
+    if (sub == 0)
+    {
+#pragma unroll
+        for (int g = 0; g < GROUP; g++)
+        {
+            if (lane == 0) { sm_m[warp][g] = m[g]; sm_l[warp][g] = l[g]; }
+#pragma unroll
+            for (int e = 0; e < DPL; e++) sm_acc[warp][g][d0 + e] = acc[g][e];
+        }
+    }
+    __syncthreads();
+
+    for (int i = threadIdx.x; i < GROUP * HEAD_DIM; i += NWARPS * 32)
+    {
+        const int g = i / HEAD_DIM, d = i - g * HEAD_DIM;
+        float mx = NEG_BIG;
+#pragma unroll
+        for (int w = 0; w < NWARPS; w++) mx = fmaxf(mx, sm_m[w][g]);
+        float den = 0.0f, num = 0.0f;
+#pragma unroll
+        for (int w = 0; w < NWARPS; w++)
+        {
+            const float f = __expf(sm_m[w][g] - mx);
+            den += sm_l[w][g] * f;
+            num += sm_acc[w][g][d] * f;
+        }
+        const int h = kh * GROUP + g;
+        if (parts == 1)
+        {
+            out[(u64)row * Q_DIM + h * HEAD_DIM + d] = float_to_bf16(den > 0.0f ? num / den : 0.0f);
+        }
+        else
+        {
+            const u64 slot = ((u64)row * NUM_HEADS + h) * parts + part;
+            part_acc[slot * HEAD_DIM + d] = num;
+            if (d == 0) { part_ml[slot * 2] = mx; part_ml[slot * 2 + 1] = den; }
+        }
+    }
+}
