@@ -26,7 +26,6 @@ public sealed class LlmEngine : IDisposable
     private readonly BlockManager _blocks;
     private readonly IKvSwapSpace? _swapSpace;
     private readonly PreemptionPolicy? _preemption;
-    private KvBlockCopy[] _swapCopies = [];
     private readonly ForwardOutput _output;
     private readonly Sampler _sampler = new();
     private readonly ConcurrentQueue<InboxItem> _inbox = new();
@@ -34,6 +33,7 @@ public sealed class LlmEngine : IDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly HashSet<int> _eos;
     private readonly bool _checkIntegrity;
+    private KvBlockCopy[] _swapCopies = [];
     private long _arrivals;
     private int _queued;
     private long _step;

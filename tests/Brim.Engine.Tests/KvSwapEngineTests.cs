@@ -10,13 +10,13 @@ namespace Brim.Engine.Tests;
 public class KvSwapEngineTests
 {
     private const int BlockSize = 16;
-    private static readonly List<GenerationRequest> Requests = MixedRequests(24);
+    private static readonly List<GenerationRequest> Requests = MixedRequests(16);
     private static readonly Lazy<Dictionary<RequestId, int[]>> Alone = new(() => Requests.ToDictionary(r => r.Id, RunAlone));
 
     [Fact]
     public void Swap_CacheTooSmall_EveryRequestMatchesItsUnpreemptedRun()
     {
-        // 32 blocks of 16 positions hold 512; the 24 requests need about 2,500 together. 256 swap blocks hold them all.
+        // 24 blocks of 16 positions hold 384; the 16 requests need about 900 together. 256 swap blocks hold them all.
         using var engine = BundledModel.CreateEngine(Options(swapBlocks: 256));
         var steps = Record(engine);
         var tokens = RunTogether(engine, Requests);
@@ -100,10 +100,10 @@ public class KvSwapEngineTests
 
     private static EngineOptions Options(int swapBlocks) => new()
     {
-        NumKvBlocks = 32,
+        NumKvBlocks = 24,
         BlockSize = BlockSize,
         MaxBatchTokens = 128,
-        MaxRunningSequences = 24,
+        MaxRunningSequences = 16,
         SwapSpaceBytes = SwapBytes(swapBlocks),
     };
 
@@ -139,7 +139,7 @@ public class KvSwapEngineTests
     {
         string[] openings = ["Once upon a time", "The cat", "Tom and Sue went to the park", "One day, a little bird", "Lily", "The big red ball was"];
         return Enumerable.Range(0, count)
-            .Select(i => Request($"r{i}", openings[i % openings.Length] + new string('!', i % 5), 8 + (i * 37 % 120), i % 3 == 0 ? TrafficClass.Offline : TrafficClass.Online))
+            .Select(i => Request($"r{i}", openings[i % openings.Length] + new string('!', i % 5), 8 + (i * 37 % 80), i % 3 == 0 ? TrafficClass.Offline : TrafficClass.Online))
             .ToList();
     }
 
