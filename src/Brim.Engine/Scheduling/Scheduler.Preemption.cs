@@ -81,14 +81,15 @@ public sealed partial class Scheduler
 
     /// <summary>
     /// Brings swapped sequences of class <paramref name="c"/> back, in priority then arrival order, while a slot (under
-    /// the same reserve and headroom rules as admission), tokens and device blocks last. A sequence swapped out in this
-    /// very step waits for the next. Returns true when none of the class is left swapped: only then may new requests
-    /// of the class be admitted, so that they never take the blocks a swapped sequence is waiting for.
+    /// the same reserve and headroom rules as admission), tokens and device blocks last; like a waiting online request,
+    /// a swapped online sequence past the batch window makes an offline sequence above the reserve step aside. A
+    /// sequence swapped out in this very step waits for the next. Returns true when none of the class is left swapped:
+    /// only then may new requests of the class be admitted, so that they never take the blocks a swapped one waits for.
     /// </summary>
     private bool ResumeSwapped(TrafficClass c)
     {
         var queue = SwappedQueue(c);
-        while (queue.Count > 0 && _budget > 0 && _running.Count < ResumeSlotLimit(c))
+        while (queue.Count > 0 && _budget > 0)
         {
             var seq = queue.Min!;
             if (_blocks.BlocksFor(seq.Length) > _blocks.TotalBlocks)
@@ -105,13 +106,25 @@ public sealed partial class Scheduler
             // Like an admission it keeps the watermark, unless nothing runs (then nothing else could ever free blocks).
             var n = Math.Min(seq.PendingTokens, _budget);
             var needed = _blocks.BlocksFor(seq.ComputedTokens + n);
-            if (!(_running.Count == 0 ? _blocks.CanAppend(needed) : _blocks.CanAdmit(needed)))
+            var slotFree = _running.Count < ResumeSlotLimit(c);
+            var blocksFree = _running.Count == 0 ? _blocks.CanAppend(needed) : _blocks.CanAdmit(needed);
+            if (slotFree && blocksFree)
             {
-                break;
+                SwapIn(seq, queue);
+                Place(seq, n);
+                continue;
             }
 
-            SwapIn(seq, queue);
-            Place(seq, n);
+            if (c == TrafficClass.Online
+                && Policy.OnlineWaitedPastWindow(seq.EnqueuedTimestamp, _clock.GetTimestamp(), _clock)
+                && RunningOf(TrafficClass.Offline) > Policy.ReservedOfflineSlots
+                && NewestRunning(TrafficClass.Offline) is { } offline)
+            {
+                Preempt(offline);
+                continue;
+            }
+
+            break;
         }
 
         return queue.Count == 0;
