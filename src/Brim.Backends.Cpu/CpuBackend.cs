@@ -38,6 +38,7 @@ public sealed class CpuBackend : IModelBackend
         _pool = new WorkerPool(threadCount);
         _attention = new AttentionJob(config.NumHeads, config.NumKvHeads, config.HeadDim);
         _buffers = new ForwardBuffers(config);
+        SwapSpace = new CpuKvSwapSpace(config.NumLayers, config.KvDim, () => _cache);
     }
 
     public string DeviceName => $"cpu ({_pool.ThreadCount} threads)";
@@ -45,6 +46,9 @@ public sealed class CpuBackend : IModelBackend
     public int VocabSize => _config.VocabSize;
 
     public bool SupportsDeviceSampling => false;
+
+    /// <summary>Host arrays beside the KV cache; see <see cref="CpuKvSwapSpace"/> for why it defaults to none.</summary>
+    public IKvSwapSpace SwapSpace { get; }
 
     /// <summary>Reads the model's weights as float32 (the model itself stays owned by the caller).</summary>
     public static CpuBackend Create(LoadedModel model, CpuBackendOptions? options = null)

@@ -28,6 +28,7 @@ public sealed unsafe class CudaBackend : IModelBackend
     private StepBuffers _buffers;
     private PagedKvCache? _cache;
     private PinnedHostBuffer? _hostLogits;
+    private KvSwapSpace? _swap;
     private bool _disposed;
     private bool _tensorCorePrefill;
 
@@ -85,6 +86,9 @@ public sealed unsafe class CudaBackend : IModelBackend
     public int VocabSize => _config.VocabSize;
 
     public bool SupportsDeviceSampling => true;
+
+    /// <summary>Pinned host swap space, copies ordered on the compute stream (<see cref="KvSwapSpace"/>).</summary>
+    public IKvSwapSpace SwapSpace => _swap ??= new KvSwapSpace(_device, _stream, _config, () => _cache);
 
     /// <summary>Measures the device's copy bandwidth and bf16 GEMM rate (about a second; allocates ~3 GB transiently).</summary>
     public Ceilings MeasureCeilings() => Ceilings.Measure(_device, _stream);
@@ -251,6 +255,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         _graphs.Dispose();
         _buffers.Dispose();
         _cache?.Dispose();
+        _swap?.Dispose();
         _hostLogits?.Dispose();
         _weights.Dispose();
         _inverseFrequencies.Dispose();

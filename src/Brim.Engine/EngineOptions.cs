@@ -65,6 +65,15 @@ public sealed record EngineOptions
     /// <summary>Online time-to-first-token target; offline admission backs off while an online request waits past half of it.</summary>
     public TimeSpan? OnlineTtftSlo { get; init; }
 
+    /// <summary>
+    /// Host memory for swapping preempted sequences' KV blocks out instead of recomputing them; null takes the backend's
+    /// default (<see cref="Brim.Core.Execution.IKvSwapSpace.DefaultBytes"/>: 4 GiB of pinned memory on CUDA, like vLLM's
+    /// swap_space; none on the CPU, where it would be the same RAM the KV cache could have used), 0 always recomputes.
+    /// Each victim is swapped only while swap blocks are free and the copy is cheaper than recomputing (see
+    /// <see cref="Scheduling.PreemptionPolicy"/>).
+    /// </summary>
+    public long? SwapSpaceBytes { get; init; }
+
     /// <summary>Run the KV integrity check after every step (always on in debug builds and tests).</summary>
     public bool CheckIntegrityEachStep { get; init; }
 
@@ -92,6 +101,11 @@ public sealed record EngineOptions
         if (BatchWindow < TimeSpan.Zero || BatchWindow > TimeSpan.FromSeconds(1))
         {
             throw new ArgumentOutOfRangeException(nameof(BatchWindow), "must be between 0 and 1 s");
+        }
+
+        if (SwapSpaceBytes is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SwapSpaceBytes), "must be 0 or more");
         }
 
         if (MemoryUtilization is <= 0 or > 1)

@@ -24,6 +24,8 @@ public sealed class LlmEngine : IDisposable
     private readonly ITokenizer _tokenizer;
     private readonly Scheduler _scheduler;
     private readonly BlockManager _blocks;
+    private readonly IKvSwapSpace? _swapSpace;
+    private readonly PreemptionPolicy? _preemption;
     private readonly ForwardOutput _output;
     private readonly Sampler _sampler = new();
     private readonly ConcurrentQueue<InboxItem> _inbox = new();
@@ -31,6 +33,7 @@ public sealed class LlmEngine : IDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly HashSet<int> _eos;
     private readonly bool _checkIntegrity;
+    private KvBlockCopy[] _swapCopies = [];
     private long _arrivals;
     private int _queued;
     private long _step;
@@ -44,6 +47,19 @@ public sealed class LlmEngine : IDisposable
         _tokenizer = tokenizer;
         Options = options;
         MaxModelLength = Math.Min(options.MaxModelLength ?? modelMaxPositions, modelMaxPositions);
+
+        // Swap space first: where it shares memory with the KV cache (the CPU), the cache is then sized from what is left.
+        var swapBlocks = SwapBlocks(backend, options);
+        if (swapBlocks > 0)
+        {
+            _swapSpace = backend.SwapSpace!;
+            _swapSpace.Allocate(swapBlocks, options.BlockSize);
+            _preemption = new PreemptionPolicy(
+                new BlockManager(swapBlocks, options.BlockSize, watermarkFraction: 0),
+                backend.KvBytesPerBlock(options.BlockSize),
+                _swapSpace.CopyBytesPerSecond);
+        }
+
         var numBlocks = options.NumKvBlocks
             ?? (int)Math.Min(int.MaxValue, backend.AvailableKvCacheBytes(options.MemoryUtilization) / backend.KvBytesPerBlock(options.BlockSize));
         if (numBlocks < 1)
@@ -53,7 +69,7 @@ public sealed class LlmEngine : IDisposable
 
         backend.AllocateKvCache(numBlocks, options.BlockSize);
         _blocks = new BlockManager(numBlocks, options.BlockSize, options.KvWatermark);
-        _scheduler = new Scheduler(options, _blocks);
+        _scheduler = new Scheduler(options, _blocks, preemption: _preemption);
         _output = new ForwardOutput(backend.VocabSize);
         _eos = [.. tokenizer.EosTokenIds];
 #if DEBUG
@@ -73,6 +89,12 @@ public sealed class LlmEngine : IDisposable
 
     public int TotalKvBlocks => _blocks.TotalBlocks;
 
+    /// <summary>Host swap blocks (0 when preemption always recomputes).</summary>
+    public int TotalSwapBlocks => _preemption?.HostBlocks.TotalBlocks ?? 0;
+
+    /// <summary>Host swap blocks holding swapped sequences' K/V (0 once every request has finished).</summary>
+    public int UsedSwapBlocks => _preemption?.HostBlocks.UsedBlocks ?? 0;
+
     /// <summary>Raised on the step thread after every step that ran the model.</summary>
     public event Action<StepRecord>? StepCompleted;
 
@@ -84,7 +106,13 @@ public sealed class LlmEngine : IDisposable
     /// <summary>Snapshot for metrics; read from any thread (values may be one step old).</summary>
     public EngineSnapshot Snapshot() => new(
         _scheduler.Running.Count, _scheduler.WaitingCount + _inbox.Count, _blocks.UsedBlocks, _blocks.TotalBlocks,
-        _scheduler.TotalPreemptions, Steps);
+        _scheduler.TotalPreemptions, Steps)
+    {
+        SwapPreemptions = _scheduler.SwapPreemptions,
+        Swapped = _scheduler.SwappedCount,
+        UsedSwapBlocks = UsedSwapBlocks,
+        TotalSwapBlocks = TotalSwapBlocks,
+    };
 
     /// <summary>
     /// Queues a request; <paramref name="observer"/> receives every update on the step thread, the last one final.
@@ -181,6 +209,8 @@ public sealed class LlmEngine : IDisposable
                 $"the prompt needs {_blocks.BlocksFor(seq.Length)} KV blocks but the cache has {_blocks.TotalBlocks}");
         }
 
+        // Before the forward pass, in decision order (see BlockSwap); even a step without chunks may have swapped out.
+        var (swappedOut, swappedIn) = ApplySwaps(plan.Swaps);
         if (plan.IsEmpty)
         {
             return _scheduler.HasWork;
@@ -190,6 +220,7 @@ public sealed class LlmEngine : IDisposable
         var forwardStart = Stopwatch.GetTimestamp();
         _backend.Forward(batch, _output);
         var forwardSeconds = Stopwatch.GetElapsedTime(forwardStart).TotalSeconds;
+        _preemption?.ObserveForward(prefillTokens, decodeTokens, forwardSeconds);
 
         var row = 0;
         var sampled = 0;
@@ -222,15 +253,86 @@ public sealed class LlmEngine : IDisposable
             RunningOffline = _scheduler.RunningOf(TrafficClass.Offline),
             WaitingOffline = _scheduler.WaitingOf(TrafficClass.Offline),
             OfflineTokens = offlineTokens,
+            SwappedOutBlocks = swappedOut,
+            SwappedInBlocks = swappedIn,
+            SwapPreemptions = _scheduler.SwapPreemptions,
         });
         return true;
     }
 
-    /// <summary>Checks free + used == total for the KV blocks (throws on a violation). Call between steps.</summary>
+    /// <summary>Checks free + used == total for the KV blocks and the swap blocks (throws on a violation). Call between steps.</summary>
     public void CheckIntegrity() => _scheduler.CheckIntegrity();
 
     /// <summary>KV blocks in use (0 once every request has finished).</summary>
     public int UsedKvBlocks => _blocks.UsedBlocks;
+
+    /// <summary>
+    /// Hands the plan's block copies to the backend, batching consecutive ones of one direction; returns the blocks
+    /// moved each way. The backend orders them before the next forward pass (see <see cref="IKvSwapSpace"/>).
+    /// </summary>
+    private (int Out, int In) ApplySwaps(List<BlockSwap> swaps)
+    {
+        int swappedOut = 0, swappedIn = 0;
+        for (var start = 0; start < swaps.Count;)
+        {
+            var toHost = swaps[start].ToHost;
+            var end = start;
+            while (end < swaps.Count && swaps[end].ToHost == toHost)
+            {
+                end++;
+            }
+
+            if (_swapCopies.Length < end - start)
+            {
+                _swapCopies = new KvBlockCopy[Math.Max(end - start, _swapCopies.Length * 2)];
+            }
+
+            for (var i = start; i < end; i++)
+            {
+                var s = swaps[i];
+                _swapCopies[i - start] = toHost ? new KvBlockCopy(s.DeviceBlock, s.HostBlock) : new KvBlockCopy(s.HostBlock, s.DeviceBlock);
+            }
+
+            var copies = _swapCopies.AsSpan(0, end - start);
+            if (toHost)
+            {
+                _swapSpace!.SwapOut(copies);
+                swappedOut += copies.Length;
+            }
+            else
+            {
+                _swapSpace!.SwapIn(copies);
+                swappedIn += copies.Length;
+            }
+
+            start = end;
+        }
+
+        return (swappedOut, swappedIn);
+    }
+
+    /// <summary>
+    /// Swap blocks from <see cref="EngineOptions.SwapSpaceBytes"/>, or the backend's default when unset; 0 when the
+    /// backend cannot swap and the option is unset (an explicit request it cannot honour is an error).
+    /// </summary>
+    private static int SwapBlocks(IModelBackend backend, EngineOptions options)
+    {
+        var space = backend.SwapSpace;
+        var bytes = options.SwapSpaceBytes ?? space?.DefaultBytes ?? 0;
+        if (bytes == 0)
+        {
+            return 0;
+        }
+
+        if (space is null)
+        {
+            throw new ArgumentException(
+                $"{backend.DeviceName} cannot swap KV blocks to host memory; set {nameof(EngineOptions.SwapSpaceBytes)} to 0 or leave it unset",
+                nameof(options));
+        }
+
+        return (int)Math.Min(int.MaxValue, bytes / backend.KvBytesPerBlock(options.BlockSize));
+    }
 
     private ForwardBatch BuildBatch(SchedulerOutput plan, out int prefillTokens, out int decodeTokens, out long contextTokens)
     {
@@ -456,4 +558,15 @@ public sealed class LlmEngine : IDisposable
 }
 
 /// <summary>Engine gauges for metrics.</summary>
-public readonly record struct EngineSnapshot(int Running, int Waiting, int UsedKvBlocks, int TotalKvBlocks, long Preemptions, long Steps);
+public readonly record struct EngineSnapshot(int Running, int Waiting, int UsedKvBlocks, int TotalKvBlocks, long Preemptions, long Steps)
+{
+    /// <summary>Preemptions that swapped K/V to host memory; the other <see cref="Preemptions"/> recomputed.</summary>
+    public long SwapPreemptions { get; init; }
+
+    /// <summary>Sequences swapped out now (counted in <see cref="Waiting"/>).</summary>
+    public int Swapped { get; init; }
+
+    public int UsedSwapBlocks { get; init; }
+
+    public int TotalSwapBlocks { get; init; }
+}

@@ -9,6 +9,9 @@ public enum SequenceStatus
 {
     Waiting,
     Running,
+
+    /// <summary>Preempted with its K/V parked in host swap blocks; resumes by copying them back (no recompute).</summary>
+    Swapped,
     Finished,
 }
 
@@ -56,7 +59,10 @@ public sealed class Sequence
 
     public int OutputLength => _tokens.Count - PromptLength;
 
-    /// <summary>Leading tokens whose K/V is in the cache. Reset to 0 when the sequence is preempted (recompute).</summary>
+    /// <summary>
+    /// Leading tokens whose K/V is in the cache (or, while <see cref="SequenceStatus.Swapped"/>, in its swap blocks).
+    /// Reset to 0 when the sequence is preempted by recompute.
+    /// </summary>
     public int ComputedTokens { get; internal set; }
 
     /// <summary>Tokens still to run through the model before the next token can be sampled (1 while decoding).</summary>
@@ -65,6 +71,9 @@ public sealed class Sequence
     public bool IsPrefilling => PendingTokens > 1;
 
     public BlockTable Blocks { get; } = new();
+
+    /// <summary>Host swap blocks holding the K/V of the first <see cref="ComputedTokens"/> positions while swapped; empty otherwise.</summary>
+    public BlockTable HostBlocks { get; } = new();
 
     public int Preemptions { get; internal set; }
 

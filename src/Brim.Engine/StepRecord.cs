@@ -25,4 +25,13 @@ public readonly record struct StepRecord(
 
     /// <summary>Tokens (prefill and decode) this step computed for offline sequences.</summary>
     public int OfflineTokens { get; init; }
+
+    /// <summary>KV blocks copied to host swap space before this step (<see cref="Preempted"/> counts sequences of both modes).</summary>
+    public int SwappedOutBlocks { get; init; }
+
+    /// <summary>KV blocks copied back from host swap space before this step (resumed sequences).</summary>
+    public int SwappedInBlocks { get; init; }
+
+    /// <summary>Preemptions by swap since the engine started (the rest of the preemptions recomputed).</summary>
+    public long SwapPreemptions { get; init; }
 }

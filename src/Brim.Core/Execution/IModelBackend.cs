@@ -21,6 +21,12 @@ public interface IModelBackend : IDisposable
     /// <summary>Allocates the paged KV cache; must be called once before <see cref="Forward"/>.</summary>
     void AllocateKvCache(int numBlocks, int blockSize);
 
+    /// <summary>
+    /// Host-memory swap space for preempted sequences' KV blocks, or null when the backend cannot swap (the engine then
+    /// always recomputes). The backend owns the object and disposes it with itself.
+    /// </summary>
+    IKvSwapSpace? SwapSpace => null;
+
     /// <summary>Whether <see cref="ForwardBatch.DeviceSampling"/> is honoured.</summary>
     bool SupportsDeviceSampling { get; }
 

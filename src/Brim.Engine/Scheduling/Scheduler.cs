@@ -12,16 +12,18 @@ namespace Brim.Engine.Scheduling;
 /// Policy, top to bottom:
 /// (1) running sequences get their next tokens: every decode token first, then prefill chunks, online before offline;
 ///     when the KV cache is full, running sequences give up their blocks in <see cref="TrafficPolicy.VictimRank"/> order
-///     (offline first, newest first) and are recomputed later;
-/// (2) unless that happened, waiting online requests join first, in priority then arrival order, while slots (all but
-///     those offline's reserve holds), tokens and blocks (above the watermark) last; an online request that has waited
-///     past the batch window for a slot or blocks makes an offline sequence above the reserve step aside;
-/// (3) offline requests backfill the slots left (but the online headroom), or only up to their reserve while online
-///     latency nears its SLO.
+///     (offline first, newest first), swapped to host memory or recomputed later as <see cref="PreemptionPolicy"/>
+///     decides (see Scheduler.Preemption.cs);
+/// (2) unless that happened, swapped online sequences resume, then waiting online requests join, in priority then
+///     arrival order, while slots (all but those offline's reserve holds), tokens and blocks (above the watermark) last;
+///     an online request that has waited past the batch window for a slot or blocks makes an offline sequence above the
+///     reserve step aside;
+/// (3) swapped offline sequences resume, then offline requests backfill the slots left (but the online headroom), or
+///     only up to their reserve while online latency nears its SLO.
 /// In static mode (the baseline) a new batch is admitted only when the previous one has finished, regardless of class.
 /// Not thread-safe: the engine's step loop owns it.
 /// </summary>
-public sealed class Scheduler
+public sealed partial class Scheduler
 {
     private readonly EngineOptions _options;
     private readonly BlockManager _blocks;
@@ -34,23 +36,26 @@ public sealed class Scheduler
     private int _budget;
     private bool _memoryPressure;
 
-    public Scheduler(EngineOptions options, BlockManager blocks, TimeProvider? clock = null)
+    /// <param name="preemption">Host swap blocks and the swap-or-recompute decision; null always recomputes.</param>
+    public Scheduler(EngineOptions options, BlockManager blocks, TimeProvider? clock = null, PreemptionPolicy? preemption = null)
     {
         _options = options;
         _blocks = blocks;
         _clock = clock ?? TimeProvider.System;
         Policy = new TrafficPolicy(options);
+        Preemption = preemption;
     }
 
     public TrafficPolicy Policy { get; }
 
     public IReadOnlyList<Sequence> Running => _running;
 
-    public IEnumerable<Sequence> Waiting => _waitingOnline.Concat(_waitingOffline);
+    /// <summary>Sequences without a batch slot: waiting to start (or to recompute), and swapped out.</summary>
+    public IEnumerable<Sequence> Waiting => _waitingOnline.Concat(_waitingOffline).Concat(Swapped);
 
-    public int WaitingCount => _waitingOnline.Count + _waitingOffline.Count;
+    public int WaitingCount => _waitingOnline.Count + _waitingOffline.Count + SwappedCount;
 
-    public int WaitingOf(TrafficClass c) => Queue(c).Count;
+    public int WaitingOf(TrafficClass c) => Queue(c).Count + SwappedQueue(c).Count;
 
     public int RunningOf(TrafficClass c)
     {
@@ -85,6 +90,11 @@ public sealed class Scheduler
         {
             Queue(sequence.TrafficClass).Remove(sequence);
         }
+        else if (sequence.Status == SequenceStatus.Swapped)
+        {
+            SwappedQueue(sequence.TrafficClass).Remove(sequence);
+            Preemption!.HostBlocks.Release(sequence.HostBlocks);
+        }
 
         _blocks.Release(sequence.Blocks);
         sequence.Status = SequenceStatus.Finished;
@@ -116,10 +126,18 @@ public sealed class Scheduler
         ScheduleRunning(TrafficClass.Online, decoding: false);
         ScheduleRunning(TrafficClass.Offline, decoding: false);
 
+        // Swapped sequences hold host blocks and resume before new work of their class is admitted.
         if (!_memoryPressure)
         {
-            AdmitOnline();
-            AdmitOffline();
+            if (ResumeSwapped(TrafficClass.Online))
+            {
+                AdmitOnline();
+            }
+
+            if (ResumeSwapped(TrafficClass.Offline))
+            {
+                AdmitOffline();
+            }
         }
 
         return _output;
@@ -169,7 +187,7 @@ public sealed class Scheduler
         {
             // Slots of offline's reserve that offline has not taken yet stay free for it.
             var offlineRunning = RunningOf(TrafficClass.Offline);
-            var held = Math.Max(0, Policy.SlotsHeldForOffline(offlineRunning, _waitingOffline.Count) - offlineRunning);
+            var held = Math.Max(0, Policy.SlotsHeldForOffline(offlineRunning, WaitingOf(TrafficClass.Offline)) - offlineRunning);
             var seq = _waitingOnline.Min!;
             if (RejectIfNeverFits(seq, _waitingOnline))
             {
@@ -320,40 +338,34 @@ public sealed class Scheduler
         return null;
     }
 
-    private void Preempt(Sequence victim)
-    {
-        // A victim already placed in this step gives its chunk back.
-        if (victim.ScheduledStep == _step)
-        {
-            var index = _output.Chunks.FindIndex(c => c.Sequence == victim);
-            var chunk = _output.Chunks[index];
-            _output.Chunks.RemoveAt(index);
-            _output.TokenCount -= chunk.TokenCount;
-            _budget += chunk.TokenCount;
-            victim.ScheduledStep = -1;
-        }
-
-        _running.Remove(victim);
-        _blocks.Release(victim.Blocks);
-        victim.ComputedTokens = 0;
-        victim.Status = SequenceStatus.Waiting;
-        victim.Preemptions++;
-        TotalPreemptions++;
-        Queue(victim.TrafficClass).Add(victim);
-        _output.Preempted.Add(victim);
-    }
-
     private SortedSet<Sequence> Queue(TrafficClass c) => c == TrafficClass.Online ? _waitingOnline : _waitingOffline;
 
-    /// <summary>Every block is free or held by a live sequence (free + used == total); waiting sequences hold nothing.</summary>
+    /// <summary>
+    /// Every KV block and every host swap block is free or held by a live sequence (free + used == total in both pools);
+    /// waiting sequences hold nothing, swapped ones exactly the swap blocks of their computed tokens.
+    /// </summary>
     public void CheckIntegrity()
     {
         _blocks.CheckIntegrity(_running.Select(s => s.Blocks).Concat(Waiting.Select(s => s.Blocks)));
+        Preemption?.HostBlocks.CheckIntegrity(_running.Concat(Waiting).Select(s => s.HostBlocks));
         foreach (var seq in Waiting)
         {
-            if (seq.Blocks.Count != 0 || seq.ComputedTokens != 0)
+            if (seq.Blocks.Count != 0 || (seq.Status == SequenceStatus.Waiting && (seq.ComputedTokens != 0 || seq.HostBlocks.Count != 0)))
             {
                 throw new InvalidOperationException($"waiting sequence {seq} holds KV state");
+            }
+
+            if (seq.Status == SequenceStatus.Swapped && (seq.ComputedTokens == 0 || seq.HostBlocks.Count != _blocks.BlocksFor(seq.ComputedTokens)))
+            {
+                throw new InvalidOperationException($"swapped sequence {seq} holds {seq.HostBlocks.Count} swap blocks");
+            }
+        }
+
+        foreach (var seq in _running)
+        {
+            if (seq.HostBlocks.Count != 0)
+            {
+                throw new InvalidOperationException($"running sequence {seq} still holds swap blocks");
             }
         }
 

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using Brim.Core;
+
+namespace Brim.Engine.Scheduling;
+
+/// <summary>
+/// Preemption and resume: how a running sequence gives up its KV blocks — copied to host swap blocks, or dropped to be
+/// recomputed, as <see cref="PreemptionPolicy"/> decides per victim — and how swapped sequences come back. A swapped
+/// sequence keeps its computed tokens; resuming it needs device blocks like an admission does, and copies its K/V back
+/// before the step's forward pass.
+/// </summary>
+public sealed partial class Scheduler
+{
+    private readonly SortedSet<Sequence> _swappedOnline = new(WaitingOrder.Instance);
+    private readonly SortedSet<Sequence> _swappedOffline = new(WaitingOrder.Instance);
+
+    /// <summary>Host swap blocks and the swap-or-recompute decision; null when the engine has no swap space.</summary>
+    public PreemptionPolicy? Preemption { get; }
+
+    /// <summary>Preempted sequences whose K/V waits in host swap blocks.</summary>
+    public IEnumerable<Sequence> Swapped => _swappedOnline.Concat(_swappedOffline);
+
+    public int SwappedCount => _swappedOnline.Count + _swappedOffline.Count;
+
+    /// <summary>Preemptions that swapped the victim's K/V to host memory (the rest recomputed).</summary>
+    public long SwapPreemptions { get; private set; }
+
+    public long RecomputePreemptions => TotalPreemptions - SwapPreemptions;
+
+    private void Preempt(Sequence victim)
+    {
+        // A victim already placed in this step gives its chunk back.
+        if (victim.ScheduledStep == _step)
+        {
+            var index = _output.Chunks.FindIndex(c => c.Sequence == victim);
+            var chunk = _output.Chunks[index];
+            _output.Chunks.RemoveAt(index);
+            _output.TokenCount -= chunk.TokenCount;
+            _budget += chunk.TokenCount;
+            victim.ScheduledStep = -1;
+        }
+
+        _running.Remove(victim);
+        victim.Preemptions++;
+        TotalPreemptions++;
+        _output.Preempted.Add(victim);
+        if (ModeFor(victim) == PreemptionMode.Swap)
+        {
+            SwapOut(victim);
+        }
+        else
+        {
+            _blocks.Release(victim.Blocks);
+            victim.ComputedTokens = 0;
+            victim.Status = SequenceStatus.Waiting;
+            Queue(victim.TrafficClass).Add(victim);
+        }
+    }
+
+    /// <summary>Static batching (the baseline) always recomputes: its batches are admitted whole, never resumed.</summary>
+    private PreemptionMode ModeFor(Sequence victim) =>
+        Preemption is null || _options.BatchingMode == BatchingMode.Static
+            ? PreemptionMode.Recompute
+            : Preemption.Choose(victim.ComputedTokens, _blocks.BlocksFor(victim.ComputedTokens));
+
+    /// <summary>Copies the blocks of the victim's computed tokens to host swap blocks; blocks beyond them are just freed.</summary>
+    private void SwapOut(Sequence victim)
+    {
+        Debug.Assert(victim.Blocks.Count >= _blocks.BlocksFor(victim.ComputedTokens), "a running sequence's blocks cover its computed tokens");
+        Preemption!.HostBlocks.EnsureCapacity(victim.HostBlocks, victim.ComputedTokens);
+        for (var i = 0; i < victim.HostBlocks.Count; i++)
+        {
+            _output.Swaps.Add(new BlockSwap(ToHost: true, victim.Blocks[i], victim.HostBlocks[i]));
+        }
+
+        _blocks.Release(victim.Blocks);
+        victim.Status = SequenceStatus.Swapped;
+        SwapPreemptions++;
+        SwappedQueue(victim.TrafficClass).Add(victim);
+    }
+
+    /// <summary>
+    /// Brings swapped sequences of class <paramref name="c"/> back, in priority then arrival order, while a slot (under
+    /// the same reserve and headroom rules as admission), tokens and device blocks last; like a waiting online request,
+    /// a swapped online sequence past the batch window makes an offline sequence above the reserve step aside. A
+    /// sequence swapped out in this very step waits for the next. Returns true when none of the class is left swapped:
+    /// only then may new requests of the class be admitted, so that they never take the blocks a swapped one waits for.
+    /// </summary>
+    private bool ResumeSwapped(TrafficClass c)
+    {
+        var queue = SwappedQueue(c);
+        while (queue.Count > 0 && _budget > 0)
+        {
+            var seq = queue.Min!;
+            if (_blocks.BlocksFor(seq.Length) > _blocks.TotalBlocks)
+            {
+                Reject(seq, queue);
+                continue;
+            }
+
+            if (_output.Preempted.Contains(seq))
+            {
+                break;
+            }
+
+            // Like an admission it keeps the watermark, unless nothing runs (then nothing else could ever free blocks).
+            var n = Math.Min(seq.PendingTokens, _budget);
+            var needed = _blocks.BlocksFor(seq.ComputedTokens + n);
+            var slotFree = _running.Count < ResumeSlotLimit(c);
+            var blocksFree = _running.Count == 0 ? _blocks.CanAppend(needed) : _blocks.CanAdmit(needed);
+            if (slotFree && blocksFree)
+            {
+                SwapIn(seq, queue);
+                Place(seq, n);
+                continue;
+            }
+
+            if (c == TrafficClass.Online
+                && Policy.OnlineWaitedPastWindow(seq.EnqueuedTimestamp, _clock.GetTimestamp(), _clock)
+                && RunningOf(TrafficClass.Offline) > Policy.ReservedOfflineSlots
+                && NewestRunning(TrafficClass.Offline) is { } offline)
+            {
+                Preempt(offline);
+                continue;
+            }
+
+            break;
+        }
+
+        return queue.Count == 0;
+    }
+
+    private void SwapIn(Sequence seq, SortedSet<Sequence> queue)
+    {
+        queue.Remove(seq);
+        _blocks.EnsureCapacity(seq.Blocks, seq.ComputedTokens);
+        for (var i = 0; i < seq.HostBlocks.Count; i++)
+        {
+            _output.Swaps.Add(new BlockSwap(ToHost: false, seq.Blocks[i], seq.HostBlocks[i]));
+        }
+
+        // The host blocks are free for later decisions of this step: the engine runs the copies in decision order.
+        Preemption!.HostBlocks.Release(seq.HostBlocks);
+        seq.Status = SequenceStatus.Running;
+        _running.Add(seq);
+    }
+
+    /// <summary>A swapped sequence that outgrew the whole cache can never resume: it fails like an oversized prompt.</summary>
+    private void Reject(Sequence seq, SortedSet<Sequence> queue)
+    {
+        queue.Remove(seq);
+        Preemption!.HostBlocks.Release(seq.HostBlocks);
+        seq.ComputedTokens = 0;
+        seq.Status = SequenceStatus.Waiting;
+        _output.Rejected.Add(seq);
+    }
+
+    /// <summary>Admission's slot rules: online leaves offline's untaken reserve; offline leaves the online headroom above its reserve.</summary>
+    private int ResumeSlotLimit(TrafficClass c)
+    {
+        var offlineRunning = RunningOf(TrafficClass.Offline);
+        if (c == TrafficClass.Online)
+        {
+            var held = Math.Max(0, Policy.SlotsHeldForOffline(offlineRunning, WaitingOf(TrafficClass.Offline)) - offlineRunning);
+            return _options.MaxRunningSequences - held;
+        }
+
+        return offlineRunning < Policy.ReservedOfflineSlots
+            ? _options.MaxRunningSequences
+            : _options.MaxRunningSequences - _options.OnlineHeadroomSlots;
+    }
+
+    private SortedSet<Sequence> SwappedQueue(TrafficClass c) => c == TrafficClass.Online ? _swappedOnline : _swappedOffline;
+}
