@@ -18,6 +18,10 @@ namespace Brim.Engine.Scheduling;
 ///     past the batch window for a slot or blocks makes an offline sequence above the reserve step aside;
 /// (3) offline requests backfill the slots left (but the online headroom), or only up to their reserve while online
 ///     latency nears its SLO.
+/// Under a step-time budget, offline chunks (decode, prefill and new admissions alike) also share the step's offline
+/// token allowance (<see cref="TrafficPolicy.OfflineTokenAllowance"/>), computed before anything is placed from the
+/// online tokens this step is expected to carry; offline sequences beyond it sit the step out, and no new offline
+/// sequence is admitted, so offline holds about as many slots as it can advance.
 /// In static mode (the baseline) a new batch is admitted only when the previous one has finished, regardless of class.
 /// Not thread-safe: the engine's step loop owns it.
 /// </summary>
@@ -32,6 +36,8 @@ public sealed class Scheduler
     private readonly SchedulerOutput _output = new();
     private long _step;
     private int _budget;
+    private int _offlineAllowanceLeft;
+    private int _offlineSequencesPlaced;
     private bool _memoryPressure;
 
     public Scheduler(EngineOptions options, BlockManager blocks, TimeProvider? clock = null)
@@ -95,6 +101,8 @@ public sealed class Scheduler
     {
         _output.Clear();
         _budget = _options.MaxBatchTokens;
+        _offlineAllowanceLeft = int.MaxValue;
+        _offlineSequencesPlaced = 0;
         _memoryPressure = false;
         _step++;
 
@@ -108,6 +116,11 @@ public sealed class Scheduler
             ScheduleRunning(null, decoding: true);
             ScheduleRunning(null, decoding: false);
             return _output;
+        }
+
+        if (Policy.Cap.IsActive)
+        {
+            _offlineAllowanceLeft = Policy.OfflineTokenAllowance(ExpectedOnlineTokens());
         }
 
         // Decode tokens first: one token each keeps every running sequence moving, and a long prefill must not push
@@ -125,8 +138,11 @@ public sealed class Scheduler
         return _output;
     }
 
-    /// <summary>Records how long the step took (the TPOT signal of the SLO backoff).</summary>
-    public void ObserveStep(double seconds) => Policy.ObserveStep(seconds);
+    /// <summary>
+    /// Records how long the step just scheduled took (the TPOT signal of the SLO backoff, and with the step's token
+    /// count a point of the step cost model). Call after the step, before the next <see cref="Schedule"/>.
+    /// </summary>
+    public void ObserveStep(double seconds) => Policy.ObserveStep(seconds, _output.TokenCount);
 
     private void ScheduleRunning(TrafficClass? only, bool decoding)
     {
@@ -138,7 +154,12 @@ public sealed class Scheduler
                 continue;
             }
 
-            var n = Math.Min(seq.PendingTokens, _budget);
+            var n = Math.Min(seq.PendingTokens, TokensFor(seq));
+            if (n <= 0)
+            {
+                continue; // offline beyond this step's allowance: it sits the step out
+            }
+
             var needed = _blocks.BlocksFor(seq.ComputedTokens + n) - seq.Blocks.Count;
             while (!_blocks.CanAppend(needed) && NextVictim(except: seq) is { } victim)
             {
@@ -225,8 +246,8 @@ public sealed class Scheduler
                 continue;
             }
 
-            var n = Math.Min(seq.PendingTokens, _budget);
-            if (!_blocks.CanAdmit(_blocks.BlocksFor(n)))
+            var n = Math.Min(seq.PendingTokens, TokensFor(seq));
+            if (n <= 0 || !_blocks.CanAdmit(_blocks.BlocksFor(n)))
             {
                 break;
             }
@@ -281,6 +302,46 @@ public sealed class Scheduler
         _output.Chunks.Add(new ScheduledChunk(seq, tokens));
         _output.TokenCount += tokens;
         _budget -= tokens;
+        if (seq.TrafficClass == TrafficClass.Offline)
+        {
+            _offlineAllowanceLeft -= tokens;
+            _offlineSequencesPlaced++;
+        }
+    }
+
+    /// <summary>Tokens <paramref name="seq"/> may take now: the step's budget, and for offline the offline allowance.</summary>
+    private int TokensFor(Sequence seq) =>
+        seq.TrafficClass == TrafficClass.Offline
+            ? Math.Min(_budget, Policy.OfflineTokensFor(_offlineAllowanceLeft, _offlineSequencesPlaced))
+            : _budget;
+
+    /// <summary>
+    /// Online tokens this step is expected to carry: every running online sequence's pending tokens, and the prompts of
+    /// the waiting online requests that free slots could take, within the step's token budget.
+    /// </summary>
+    private int ExpectedOnlineTokens()
+    {
+        var tokens = 0;
+        foreach (var seq in _running)
+        {
+            tokens += seq.TrafficClass == TrafficClass.Online ? seq.PendingTokens : 0;
+        }
+
+        var freeSlots = _options.MaxRunningSequences - _running.Count;
+        if (freeSlots > 0 && _waitingOnline.Count > 0)
+        {
+            foreach (var seq in _waitingOnline)
+            {
+                if (freeSlots-- == 0 || tokens >= _options.MaxBatchTokens)
+                {
+                    break;
+                }
+
+                tokens += seq.PendingTokens;
+            }
+        }
+
+        return Math.Min(tokens, _options.MaxBatchTokens);
     }
 
     /// <summary>
