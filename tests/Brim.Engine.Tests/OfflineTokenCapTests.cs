@@ -33,14 +33,55 @@ public class OfflineTokenCapTests
     }
 
     [Fact]
-    public void Allowance_NoBudgetOrNotFitted_DoesNotBind()
+    public void Allowance_NoBudget_DoesNotBind()
     {
-        var unfitted = new OfflineTokenCap(Budget, reservedTokens: 1);
         var noBudget = new OfflineTokenCap(null, reservedTokens: 1);
         Train(noBudget.Model, CpuFixed, CpuPerToken);
 
-        Assert.Equal(int.MaxValue, unfitted.OfflineTokens(3));
         Assert.Equal(int.MaxValue, noBudget.OfflineTokens(3));
+    }
+
+    [Fact]
+    public void Allowance_NotFittedYet_StartsAtTheReserveAndGrowsByOnePerStep()
+    {
+        var cap = new OfflineTokenCap(Budget, reservedTokens: 3);
+        var noReserve = new OfflineTokenCap(Budget, reservedTokens: 0);
+
+        Assert.Equal(3, cap.OfflineTokens(0));
+        Assert.Equal(1, noReserve.OfflineTokens(0)); // never zero: offline alone must still advance
+        for (var i = 0; i < 5; i++)
+        {
+            cap.Model.Observe(10, 1e-3); // one size only: no fit
+        }
+
+        Assert.False(cap.Model.IsFitted);
+        Assert.Equal(8, cap.OfflineTokens(0));
+    }
+
+    [Fact]
+    public void Schedule_BudgetBeforeTheFit_OfflineStartsSlowInsteadOfFillingEverySlot()
+    {
+        var (capped, _) = Create(maxRunning: 64, reserve: 0.1, blocks: 4000);
+        var (uncapped, _) = Create(maxRunning: 64, reserve: 0.1, blocks: 4000, budgetMs: null);
+        for (var i = 0; i < 200; i++)
+        {
+            capped.Add(NewSequence(TrafficClass.Offline, 1, 300));
+            uncapped.Add(NewSequence(TrafficClass.Offline, 1, 300));
+        }
+
+        Assert.Equal(64, uncapped.Schedule().TokenCount);
+        var tokens = new List<int>();
+        while (!capped.Policy.Cap.Model.IsFitted)
+        {
+            var plan = capped.Schedule();
+            tokens.Add(plan.TokenCount);
+            capped.ObserveStep(StepSeconds(plan.TokenCount));
+            SchedulerSimulator.Advance(capped, plan);
+        }
+
+        Assert.Equal(Enumerable.Range(7, tokens.Count), tokens); // 7 reserved slots of 64, then one more per step
+        Assert.True(tokens.Count < 20, $"the fit took {tokens.Count} steps");
+        Assert.Equal(19, capped.Schedule().TokenCount); // fitted: the budget holds 19 tokens
     }
 
     [Fact]
@@ -61,7 +102,7 @@ public class OfflineTokenCapTests
         for (var step = 0; step < 400; step++)
         {
             var plan = scheduler.Schedule();
-            if (scheduler.Policy.Cap.IsActive)
+            if (scheduler.Policy.Cap.Model.IsFitted)
             {
                 // Within the budget, and filled up to it: a cap that starved offline would pass the first check alone.
                 var maxTokens = (int)((Budget.TotalSeconds - CpuFixed) / CpuPerToken);
@@ -142,6 +183,7 @@ public class OfflineTokenCapTests
         // The budget (2 ms) is below the fixed cost (5 ms): no offline cut could meet it, so none is made.
         var (capped, _) = Create(maxRunning: 32, reserve: 0.1, blocks: 2000);
         var (uncapped, _) = Create(maxRunning: 32, reserve: 0.1, blocks: 2000, budgetMs: null);
+        Train(capped.Policy.Cap.Model, 5e-3, perToken);
         var random = new Random(5);
         for (var step = 0; step < 600; step++)
         {
@@ -184,7 +226,7 @@ public class OfflineTokenCapTests
             }
 
             var plan = scheduler.Schedule();
-            capSteps += scheduler.Policy.Cap.IsActive && scheduler.WaitingOf(TrafficClass.Offline) > 0 ? 1 : 0;
+            capSteps += scheduler.Policy.Cap.Model.IsFitted && scheduler.WaitingOf(TrafficClass.Offline) > 0 ? 1 : 0;
 
             // A noisy CPU-like cost, so the fit works from imperfect data as it would on a real machine.
             scheduler.ObserveStep(StepSeconds(plan.TokenCount) * (0.8 + (0.4 * random.NextDouble())));

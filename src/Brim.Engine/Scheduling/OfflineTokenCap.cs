@@ -9,8 +9,10 @@ namespace Brim.Engine.Scheduling;
 /// <c>offline tokens ≤ (budget − predicted(online tokens)) / secondsPerToken</c>.
 /// Offline may always add <see cref="Tolerance"/> of the online work's own step time; where step time barely depends on
 /// the tokens (a GPU at small batch) that allowance is huge and the cap never binds, since fewer tokens would not make
-/// the step shorter. The cap never goes below the reserved share (offline never starves), and does nothing until the
-/// model is fitted or when no budget is set.
+/// the step shorter. The cap never goes below the reserved share, nor below one token (offline never starves), and does
+/// nothing when no budget is set. Until the model is fitted the allowance starts at that floor and grows by one token per
+/// observed step (a slow start): offline does not fill every slot before the engine knows what a token costs, and the
+/// growing steps give the fit the spread of sizes it needs.
 /// Not thread-safe: the engine's step loop owns it.
 /// </summary>
 public sealed class OfflineTokenCap
@@ -24,7 +26,7 @@ public sealed class OfflineTokenCap
     private readonly double _budgetSeconds;
 
     /// <param name="budget">The longest a step should take while online traffic shares it; null disables the cap.</param>
-    /// <param name="reservedTokens">Offline tokens every step keeps regardless (the reserved slots' decode tokens).</param>
+    /// <param name="reservedTokens">Offline tokens every step keeps regardless (the reserved slots' decode tokens); at least one is kept.</param>
     public OfflineTokenCap(TimeSpan? budget, int reservedTokens)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(reservedTokens);
@@ -35,20 +37,20 @@ public sealed class OfflineTokenCap
 
         Budget = budget;
         _budgetSeconds = budget?.TotalSeconds ?? 0;
-        ReservedTokens = reservedTokens;
+        ReservedTokens = Math.Max(1, reservedTokens);
     }
 
     /// <summary>The step-time budget, or null when the cap is off.</summary>
     public TimeSpan? Budget { get; }
 
-    /// <summary>Offline tokens every step keeps whatever the budget says.</summary>
+    /// <summary>Offline tokens every step keeps whatever the budget says (at least one, so offline always advances).</summary>
     public int ReservedTokens { get; }
 
     /// <summary>The step cost learned from observed steps.</summary>
     public StepCostModel Model { get; } = new();
 
-    /// <summary>Whether the cap can bind at all (a budget is set and the cost model is fitted).</summary>
-    public bool IsActive => Budget is not null && Model.IsFitted;
+    /// <summary>Whether the cap is on (a budget is set).</summary>
+    public bool IsEnabled => Budget is not null;
 
     /// <summary>
     /// The most offline tokens a step that carries <paramref name="onlineTokens"/> online tokens may add;
@@ -56,7 +58,17 @@ public sealed class OfflineTokenCap
     /// </summary>
     public int OfflineTokens(int onlineTokens)
     {
-        if (!IsActive || Model.SecondsPerToken <= 0)
+        if (!IsEnabled)
+        {
+            return int.MaxValue;
+        }
+
+        if (!Model.IsFitted)
+        {
+            return ReservedTokens + Model.Observations;
+        }
+
+        if (Model.SecondsPerToken <= 0)
         {
             return int.MaxValue;
         }

@@ -118,7 +118,7 @@ public sealed class Scheduler
             return _output;
         }
 
-        if (Policy.Cap.IsActive)
+        if (Policy.Cap.IsEnabled)
         {
             _offlineAllowanceLeft = Policy.OfflineTokenAllowance(ExpectedOnlineTokens());
         }

@@ -24,6 +24,9 @@ public sealed class StepCostModel
     private double _weight, _sumTokens, _sumSeconds, _sumTokens2, _sumTokensSeconds;
     private int _observations;
 
+    /// <summary>Steps observed so far.</summary>
+    public int Observations => _observations;
+
     /// <summary>Whether enough steps of different sizes were seen to trust <see cref="FixedSeconds"/> and <see cref="SecondsPerToken"/>.</summary>
     public bool IsFitted { get; private set; }
 
