@@ -14,17 +14,17 @@ internal readonly record struct StepBudgetChoice(bool IsAuto, TimeSpan? Fixed)
 
     public static bool TryParse(string text, out StepBudgetChoice choice)
     {
-        choice = text.Trim().ToLowerInvariant() switch
+        switch (text.Trim().ToLowerInvariant())
         {
-            "auto" => Auto,
-            "off" => Off,
-            _ => default,
-        };
-        if (choice != default)
-        {
-            return true;
+            case "auto":
+                choice = Auto;
+                return true;
+            case "off":
+                choice = Off;
+                return true;
         }
 
+        choice = Off;
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && double.IsFinite(ms) && ms >= 0.01 && ms <= 10_000)
         {
             choice = new StepBudgetChoice(false, TimeSpan.FromMilliseconds(ms));

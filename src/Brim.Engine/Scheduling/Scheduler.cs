@@ -21,7 +21,8 @@ namespace Brim.Engine.Scheduling;
 /// Under a step-time budget, offline chunks (decode, prefill and new admissions alike) also share the step's offline
 /// token allowance (<see cref="TrafficPolicy.OfflineTokenAllowance"/>), computed before anything is placed from the
 /// online tokens this step is expected to carry; offline sequences beyond it sit the step out, and no new offline
-/// sequence is admitted, so offline holds about as many slots as it can advance.
+/// sequence is admitted, so offline holds about as many slots as it can advance (a chunk that preemption takes back
+/// does not return to the allowance: that step is only shorter).
 /// In static mode (the baseline) a new batch is admitted only when the previous one has finished, regardless of class.
 /// Not thread-safe: the engine's step loop owns it.
 /// </summary>
