@@ -62,7 +62,10 @@ public sealed record EngineOptions
     /// <summary>Online time-per-output-token target; offline admission backs off as the recent TPOT nears it.</summary>
     public TimeSpan? OnlineTpotSlo { get; init; }
 
-    /// <summary>Online time-to-first-token target; offline admission backs off while an online request waits past half of it.</summary>
+    /// <summary>
+    /// Online time-to-first-token target; offline admission backs off while an online request waits past half of it, and
+    /// unless <see cref="StepTimeBudget"/> is set, half of it is the step-time budget of the offline token cap.
+    /// </summary>
     public TimeSpan? OnlineTtftSlo { get; init; }
 
     /// <summary>
@@ -73,6 +76,15 @@ public sealed record EngineOptions
     /// <see cref="Scheduling.PreemptionPolicy"/>).
     /// </summary>
     public long? SwapSpaceBytes { get; init; }
+
+    /// The longest a step should take because of offline work: offline tokens per step are capped so that the step time
+    /// predicted from the engine's own steps stays within it (the reserved share is kept regardless, and where step time
+    /// barely depends on the tokens the cap never binds). Null: half of <see cref="OnlineTtftSlo"/>, or no cap.
+    /// </summary>
+    public TimeSpan? StepTimeBudget { get; init; }
+
+    /// <summary>The step-time budget in force: <see cref="StepTimeBudget"/>, else half the TTFT target (an online request waits out one step, then runs its own).</summary>
+    public TimeSpan? EffectiveStepTimeBudget => StepTimeBudget ?? OnlineTtftSlo / 2;
 
     /// <summary>Run the KV integrity check after every step (always on in debug builds and tests).</summary>
     public bool CheckIntegrityEachStep { get; init; }
@@ -106,6 +118,16 @@ public sealed record EngineOptions
         if (SwapSpaceBytes is < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(SwapSpaceBytes), "must be 0 or more");
+        }
+
+        if (StepTimeBudget is { } budget && budget <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(StepTimeBudget), "must be positive");
+        }
+
+        if (OnlineTtftSlo is { } ttft && ttft <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(OnlineTtftSlo), "must be positive");
         }
 
         if (MemoryUtilization is <= 0 or > 1)

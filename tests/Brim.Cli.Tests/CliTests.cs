@@ -48,6 +48,34 @@ public class CliTests
         Assert.Contains("--no-such-option", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task BenchMixed_FixedStepBudget_UnifiedRunUsesTheCapAndPrintsIt()
+    {
+        var (code, output, error) = await RunAsync(
+            "bench", "mixed", "--duration", "0.4", "--step-budget-ms", "1.5", "--max-num-seqs", "8", "--threads", "1", "--num-kv-blocks", "256", "--device", "cpu");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("--step-budget-ms 1.5 → 1.50 ms per step", output, StringComparison.Ordinal);
+
+        // The budget column: the mixed runs carry the cap, the single-class runs do not.
+        var rows = output.Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal)).ToDictionary(l => l.Split('|')[1].Trim());
+        Assert.Contains("step budget (ms)", rows["run"], StringComparison.Ordinal);
+        Assert.EndsWith("| 1.50 |", rows["unified"].TrimEnd(), StringComparison.Ordinal);
+        Assert.EndsWith("| 1.50 |", rows["online overload + offline"].TrimEnd(), StringComparison.Ordinal);
+        Assert.EndsWith("| off |", rows["offline-only"].TrimEnd(), StringComparison.Ordinal);
+        Assert.EndsWith("| off |", rows["online-only"].TrimEnd(), StringComparison.Ordinal);
+        Assert.Contains("online p99 TTFT unified", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BenchMixed_BadStepBudget_FailsWithoutRunning()
+    {
+        var (code, _, error) = await RunAsync("bench", "mixed", "--step-budget-ms", "-3");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("--step-budget-ms must be auto, off, or milliseconds", error, StringComparison.Ordinal);
+    }
+
     private static string RepoRoot()
     {
         for (var dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))

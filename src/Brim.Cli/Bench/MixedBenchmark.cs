@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Brim.Core;
 using Brim.Engine;
+using Brim.Engine.Scheduling;
 using Brim.Tokenization;
 
 namespace Brim.Cli.Bench;
@@ -20,6 +21,15 @@ internal sealed record MixedRunResult(string Label, double Seconds, ClassResult 
     public double TotalTokensPerSecond => (Online.OutputTokens + Offline.OutputTokens) / Seconds;
 
     public double OfflineTokensPerSecond => Offline.OutputTokens / Seconds;
+
+    /// <summary>Every step's duration (seconds) within the run.</summary>
+    public IReadOnlyList<double> StepSeconds { get; init; } = [];
+
+    /// <summary>The engine's offline step-time budget in this run (null: no cap).</summary>
+    public TimeSpan? StepBudget { get; init; }
+
+    /// <summary>Step time against tokens per step, fitted from this run's step records as the engine fits it.</summary>
+    public (double FixedSeconds, double SecondsPerToken)? StepCost { get; init; }
 }
 
 /// <summary>
@@ -38,6 +48,8 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
         var online = new Tally();
         var offline = new Tally();
         long occupancySum = 0, steps = 0, offlineSlots = 0, allSlots = 0;
+        var stepSeconds = new List<double>();
+        var stepCost = new StepCostModel();
         var started = Stopwatch.GetTimestamp();
         var end = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var running = true;
@@ -50,6 +62,11 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
             steps++;
             allSlots += s.Running;
             offlineSlots += s.RunningOffline;
+            lock (gate)
+            {
+                stepSeconds.Add(s.StepSeconds);
+                stepCost.Observe(s.PrefillTokens + s.DecodeTokens, s.StepSeconds);
+            }
         }
 
         engine.StepCompleted += OnStep;
@@ -156,7 +173,12 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
         var share = allSlots == 0 ? 0 : (double)offlineSlots / allSlots;
         lock (gate)
         {
-            return new MixedRunResult(label, seconds, online.ToResult(), offline.ToResult(), occupancy, share);
+            return new MixedRunResult(label, seconds, online.ToResult(), offline.ToResult(), occupancy, share)
+            {
+                StepSeconds = [.. stepSeconds],
+                StepBudget = engine.Options.EffectiveStepTimeBudget,
+                StepCost = stepCost.IsFitted ? (stepCost.FixedSeconds, stepCost.SecondsPerToken) : null,
+            };
         }
     }
 

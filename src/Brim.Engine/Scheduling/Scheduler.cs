@@ -20,6 +20,11 @@ namespace Brim.Engine.Scheduling;
 ///     reserve step aside;
 /// (3) swapped offline sequences resume, then offline requests backfill the slots left (but the online headroom), or
 ///     only up to their reserve while online latency nears its SLO.
+/// Under a step-time budget, offline chunks (decode, prefill and new admissions alike) also share the step's offline
+/// token allowance (<see cref="TrafficPolicy.OfflineTokenAllowance"/>), computed before anything is placed from the
+/// online tokens this step is expected to carry; offline sequences beyond it sit the step out, and no new offline
+/// sequence is admitted, so offline holds about as many slots as it can advance (a chunk that preemption takes back
+/// does not return to the allowance: that step is only shorter).
 /// In static mode (the baseline) a new batch is admitted only when the previous one has finished, regardless of class.
 /// Not thread-safe: the engine's step loop owns it.
 /// </summary>
@@ -34,6 +39,8 @@ public sealed partial class Scheduler
     private readonly SchedulerOutput _output = new();
     private long _step;
     private int _budget;
+    private int _offlineAllowanceLeft;
+    private int _offlineSequencesPlaced;
     private bool _memoryPressure;
 
     /// <param name="preemption">Host swap blocks and the swap-or-recompute decision; null always recomputes.</param>
@@ -105,6 +112,8 @@ public sealed partial class Scheduler
     {
         _output.Clear();
         _budget = _options.MaxBatchTokens;
+        _offlineAllowanceLeft = int.MaxValue;
+        _offlineSequencesPlaced = 0;
         _memoryPressure = false;
         _step++;
 
@@ -118,6 +127,11 @@ public sealed partial class Scheduler
             ScheduleRunning(null, decoding: true);
             ScheduleRunning(null, decoding: false);
             return _output;
+        }
+
+        if (Policy.Cap.IsEnabled)
+        {
+            _offlineAllowanceLeft = Policy.OfflineTokenAllowance(ExpectedOnlineTokens());
         }
 
         // Decode tokens first: one token each keeps every running sequence moving, and a long prefill must not push
@@ -143,8 +157,11 @@ public sealed partial class Scheduler
         return _output;
     }
 
-    /// <summary>Records how long the step took (the TPOT signal of the SLO backoff).</summary>
-    public void ObserveStep(double seconds) => Policy.ObserveStep(seconds);
+    /// <summary>
+    /// Records how long the step just scheduled took (the TPOT signal of the SLO backoff, and with the step's token
+    /// count a point of the step cost model). Call after the step, before the next <see cref="Schedule"/>.
+    /// </summary>
+    public void ObserveStep(double seconds) => Policy.ObserveStep(seconds, _output.TokenCount);
 
     private void ScheduleRunning(TrafficClass? only, bool decoding)
     {
@@ -156,7 +173,12 @@ public sealed partial class Scheduler
                 continue;
             }
 
-            var n = Math.Min(seq.PendingTokens, _budget);
+            var n = Math.Min(seq.PendingTokens, TokensFor(seq));
+            if (n <= 0)
+            {
+                continue; // offline beyond this step's allowance: it sits the step out
+            }
+
             var needed = _blocks.BlocksFor(seq.ComputedTokens + n) - seq.Blocks.Count;
             while (!_blocks.CanAppend(needed) && NextVictim(except: seq) is { } victim)
             {
@@ -243,8 +265,8 @@ public sealed partial class Scheduler
                 continue;
             }
 
-            var n = Math.Min(seq.PendingTokens, _budget);
-            if (!_blocks.CanAdmit(_blocks.BlocksFor(n)))
+            var n = Math.Min(seq.PendingTokens, TokensFor(seq));
+            if (n <= 0 || !_blocks.CanAdmit(_blocks.BlocksFor(n)))
             {
                 break;
             }
@@ -299,6 +321,46 @@ public sealed partial class Scheduler
         _output.Chunks.Add(new ScheduledChunk(seq, tokens));
         _output.TokenCount += tokens;
         _budget -= tokens;
+        if (seq.TrafficClass == TrafficClass.Offline)
+        {
+            _offlineAllowanceLeft -= tokens;
+            _offlineSequencesPlaced++;
+        }
+    }
+
+    /// <summary>Tokens <paramref name="seq"/> may take now: the step's budget, and for offline the offline allowance.</summary>
+    private int TokensFor(Sequence seq) =>
+        seq.TrafficClass == TrafficClass.Offline
+            ? Math.Min(_budget, Policy.OfflineTokensFor(_offlineAllowanceLeft, _offlineSequencesPlaced))
+            : _budget;
+
+    /// <summary>
+    /// Online tokens this step is expected to carry: every running online sequence's pending tokens, and the prompts of
+    /// the waiting online requests that free slots could take, within the step's token budget.
+    /// </summary>
+    private int ExpectedOnlineTokens()
+    {
+        var tokens = 0;
+        foreach (var seq in _running)
+        {
+            tokens += seq.TrafficClass == TrafficClass.Online ? seq.PendingTokens : 0;
+        }
+
+        var freeSlots = _options.MaxRunningSequences - _running.Count;
+        if (freeSlots > 0 && _waitingOnline.Count > 0)
+        {
+            foreach (var seq in _waitingOnline)
+            {
+                if (freeSlots-- == 0 || tokens >= _options.MaxBatchTokens)
+                {
+                    break;
+                }
+
+                tokens += seq.PendingTokens;
+            }
+        }
+
+        return Math.Min(tokens, _options.MaxBatchTokens);
     }
 
     /// <summary>

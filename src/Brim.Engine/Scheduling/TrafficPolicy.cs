@@ -5,7 +5,8 @@ namespace Brim.Engine.Scheduling;
 /// <summary>
 /// How online and offline traffic share one engine: online first, offline backfills what online leaves empty, and
 /// offline keeps a reserved share of the batch slots whenever it has work so it never starves. This class only
-/// decides; the <see cref="Scheduler"/> acts.
+/// decides; the <see cref="Scheduler"/> acts. Where step time grows with the tokens in a step, offline tokens per step
+/// are also capped so that online time to first token stays within target (<see cref="OfflineTokenCap"/>).
 /// </summary>
 public sealed class TrafficPolicy
 {
@@ -18,6 +19,7 @@ public sealed class TrafficPolicy
         ReservedOfflineSlots = options.OfflineReservedShare <= 0
             ? 0
             : Math.Max(1, (int)Math.Ceiling(options.OfflineReservedShare * options.MaxRunningSequences));
+        Cap = new OfflineTokenCap(options.EffectiveStepTimeBudget, ReservedOfflineSlots);
     }
 
     /// <summary>Slots offline keeps whenever it has work (the reserved share of <see cref="EngineOptions.MaxRunningSequences"/>).</summary>
@@ -26,8 +28,30 @@ public sealed class TrafficPolicy
     /// <summary>Exponential moving average of recent step times: every running sequence gets one token per step, so this is the TPOT.</summary>
     public double RecentStepSeconds => _stepSecondsAverage;
 
-    public void ObserveStep(double seconds) =>
+    /// <summary>The offline token cap and the step cost model it learns.</summary>
+    public OfflineTokenCap Cap { get; }
+
+    /// <summary>Records a step: its time feeds the TPOT average, its time and tokens the step cost model.</summary>
+    public void ObserveStep(double seconds, int tokens)
+    {
         _stepSecondsAverage = _stepSecondsAverage == 0 ? seconds : (0.9 * _stepSecondsAverage) + (0.1 * seconds);
+        Cap.Model.Observe(tokens, seconds);
+    }
+
+    /// <summary>
+    /// The most offline tokens a step may carry when online work brings <paramref name="expectedOnlineTokens"/> tokens
+    /// to it; <see cref="int.MaxValue"/> when the cap does not bind. Whatever it says, the first
+    /// <see cref="ReservedOfflineSlots"/> offline sequences of a step still get a token each (<see cref="OfflineTokensFor"/>).
+    /// </summary>
+    public int OfflineTokenAllowance(int expectedOnlineTokens) => Cap.OfflineTokens(expectedOnlineTokens);
+
+    /// <summary>
+    /// Tokens an offline sequence may take in this step: what is left of the step's offline allowance, but at least one
+    /// for each of the first <see cref="ReservedOfflineSlots"/> offline sequences, so the reserve advances every step
+    /// even when earlier offline prefill chunks used up the allowance.
+    /// </summary>
+    public int OfflineTokensFor(int allowanceLeft, int offlineSequencesPlaced) =>
+        Math.Max(allowanceLeft, offlineSequencesPlaced < ReservedOfflineSlots ? 1 : 0);
 
     /// <summary>Slots online may not take because offline's reserve holds them.</summary>
     public int SlotsHeldForOffline(int offlineRunning, int offlineWaiting) =>
