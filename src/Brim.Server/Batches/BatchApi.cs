@@ -29,6 +29,11 @@ internal static class BatchApi
     {
         var services = app.Services;
         var fileStore = services.GetRequiredService<FileStore>();
+        if (fileStore.AbandonedTempFilesRemoved > 0)
+        {
+            app.Logger.LogWarning("removed {Count} half-written temp files left in the data directory by an earlier crash", fileStore.AbandonedTempFilesRemoved);
+        }
+
         var batchStore = services.GetRequiredService<BatchStore>();
         var metrics = services.GetRequiredService<BatchMetrics>();
         server.Metrics.AppendFeatureMetrics = metrics.Append;

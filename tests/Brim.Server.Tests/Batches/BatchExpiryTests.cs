@@ -1,7 +1,4 @@
 using System.Text.Json;
-using Brim.Engine;
-using Brim.Server.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Brim.Server.Tests.Batches;
 
@@ -102,36 +99,7 @@ public sealed class BatchExpiryTests : IDisposable
         Assert.Equal(Enumerable.Range(0, Lines).Select(i => $"line-{i}").Order(StringComparer.Ordinal), answered);
     }
 
-    private async Task<OwnedServer> StartAsync(TimeProvider clock)
-    {
-        var host = ModelHost.Load(new ModelHostOptions
-        {
-            Device = DeviceKind.Cpu, CpuThreads = 2, Engine = new EngineOptions { NumKvBlocks = 1024, MaxRunningSequences = 8 },
-        });
-        var server = BrimServer.Create(host, new ServerOptions
-        {
-            Port = 0, ApiKeys = [ApiKey], DataDirectory = _dataDirectory, TimeProvider = clock,
-            MinimumLogLevel = LogLevel.Error, DrainTimeout = TimeSpan.FromSeconds(10),
-        });
-        await server.StartAsync();
-        return new OwnedServer(host, server);
-    }
+    private Task<OwnedBatchServer> StartAsync(TimeProvider clock) => OwnedBatchServer.StartAsync(_dataDirectory, ApiKey, clock);
 
     public void Dispose() => Directory.Delete(_dataDirectory, recursive: true);
-
-    private sealed class OwnedServer(ModelHost host, BrimServer server) : IAsyncDisposable
-    {
-        public ModelHost Host { get; } = host;
-
-        public BrimServer Server { get; } = server;
-
-        public HttpClient Http { get; } = new() { BaseAddress = server.BaseAddress };
-
-        public async ValueTask DisposeAsync()
-        {
-            Http.Dispose();
-            await Server.DisposeAsync();
-            Host.Dispose();
-        }
-    }
 }
