@@ -35,6 +35,15 @@ public sealed record ServerOptions
     /// <summary>Largest file POST /v1/files accepts (OpenAI's batch input limit is 200 MB); larger ones get 413.</summary>
     public long MaxFileBytes { get; init; } = 200L * 1024 * 1024;
 
+    /// <summary>
+    /// How long a batch has to finish before it expires (what OpenAI's completion_window "24h" means here). Clients
+    /// may only ask for "24h", as with OpenAI; a shorter window is for tests and for operators with a tighter promise.
+    /// </summary>
+    public TimeSpan BatchCompletionWindow { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>The clock batch timestamps and deadlines are read from (tests move it forward to expire batches).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
 
     /// <summary>What the device costs per hour (for cost per 1M tokens); null takes the default of the card's row in the catalog.</summary>
@@ -50,10 +59,13 @@ public sealed record ServerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBodyBytes, 1024, nameof(MaxRequestBodyBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxChoices, 1, nameof(MaxChoices));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxFileBytes, 1, nameof(MaxFileBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchCompletionWindow, TimeSpan.FromSeconds(1), nameof(BatchCompletionWindow));
+        ArgumentNullException.ThrowIfNull(TimeProvider);
         if (DataDirectory is { } data && string.IsNullOrWhiteSpace(data))
         {
             throw new ArgumentException("the data directory must not be empty (null turns the Batch API off)", nameof(DataDirectory));
         }
+
         if (ApiKeys.Any(string.IsNullOrWhiteSpace))
         {
             throw new ArgumentException("API keys must not be empty", nameof(ApiKeys));

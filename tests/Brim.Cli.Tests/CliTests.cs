@@ -1,3 +1,5 @@
+using Brim.Tests;
+
 namespace Brim.Cli.Tests;
 
 /// <summary>
@@ -31,7 +33,7 @@ public class CliTests
     public async Task BenchDecode_8BModelOnASmallCpuMachine_RefusesUpFrontInsteadOfRunningOutOfMemory()
     {
         Skip.If(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes > 32e9, "this machine could hold the 8B model's float32 weights");
-        var config = Path.Combine(RepoRoot(), "bench", "configs", "llama-3.1-8b");
+        var config = Path.Combine(RepoPaths.Root, "bench", "configs", "llama-3.1-8b");
 
         var (code, _, error) = await RunAsync("bench", "decode", "--model", config, "--load-format", "dummy", "--device", "cpu", "--batch-sizes", "1");
 
@@ -75,20 +77,6 @@ public class CliTests
         Assert.NotEqual(0, code);
         Assert.Contains("--step-budget-ms must be auto, off, or milliseconds", error, StringComparison.Ordinal);
     }
-
-    private static string RepoRoot()
-    {
-        for (var dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-        {
-            if (File.Exists(Path.Combine(dir, "Brim.slnx")))
-            {
-                return dir;
-            }
-        }
-
-        throw new DirectoryNotFoundException("Brim.slnx not found above " + AppContext.BaseDirectory);
-    }
-
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
     {
         var output = new StringWriter();

@@ -1,5 +1,6 @@
 using Brim.Backends.Cpu;
 using Brim.Models;
+using Brim.Tests;
 using Brim.Tokenization;
 
 namespace Brim.Engine.Tests;
@@ -9,7 +10,7 @@ internal static class BundledModel
 {
     private static readonly Lazy<(LoadedModel Model, ITokenizer Tokenizer)> Loaded = new(() =>
     {
-        var dir = Path.Combine(RepoRoot(), "models", "stories260K");
+        var dir = RepoPaths.BundledModel;
         return (ModelLoader.Load(dir), TokenizerLoader.Load(dir));
     });
 
@@ -23,18 +24,5 @@ internal static class BundledModel
         var backend = CpuBackend.Create(Model, new CpuBackendOptions { ThreadCount = threads });
         options ??= new EngineOptions { NumKvBlocks = 256, CheckIntegrityEachStep = true };
         return new LlmEngine(backend, Tokenizer, options with { CheckIntegrityEachStep = true }, Model.Config.MaxPositions);
-    }
-
-    public static string RepoRoot()
-    {
-        for (var dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-        {
-            if (File.Exists(Path.Combine(dir, "Brim.slnx")))
-            {
-                return dir;
-            }
-        }
-
-        throw new DirectoryNotFoundException("Brim.slnx not found above " + AppContext.BaseDirectory);
     }
 }

@@ -69,21 +69,24 @@ public class LifecycleTests
         await using var server = await StartAsync(new EngineOptions { NumKvBlocks = 64 });
         using var http = new HttpClient { BaseAddress = server.Server.BaseAddress };
         var before = await MetricsText.ScrapeAsync(http);
-        Assert.Equal(0, MetricsText.Value(before, "brim:time_to_first_token_seconds_count"));
+        Assert.Equal(0, MetricsText.Sum(before, "brim:time_to_first_token_seconds_count"));
 
         var (events, done) = await HttpJson.StreamAsync(http, "v1/completions",
             new { prompt = new[] { 1, 403 }, max_tokens = 20, ignore_eos = true, stream = true });
         Assert.True(done);
 
         var after = await MetricsText.ScrapeAsync(http);
-        Assert.Equal(1, MetricsText.Value(after, "brim:time_to_first_token_seconds_count"));
-        Assert.Equal(19, MetricsText.Value(after, "brim:inter_token_latency_seconds_count"));
-        Assert.Equal(1, MetricsText.Value(after, "brim:e2e_request_latency_seconds_count"));
-        Assert.Equal(1, MetricsText.Value(after, "brim:time_to_first_token_seconds_bucket", "le=\"+Inf\""));
-        Assert.Equal(2, MetricsText.Value(after, "brim:prompt_tokens_total"));
-        Assert.Equal(20, MetricsText.Value(after, "brim:generation_tokens_total"));
-        Assert.Equal(1, MetricsText.Value(after, "brim:request_success_total", "finished_reason=\"length\""));
-        Assert.True(MetricsText.Value(after, "brim:e2e_request_latency_seconds_sum") > 0);
+        const string online = MetricsText.Online;
+        Assert.Equal(1, MetricsText.Value(after, "brim:time_to_first_token_seconds_count", online));
+        Assert.Equal(19, MetricsText.Value(after, "brim:inter_token_latency_seconds_count", online));
+        Assert.Equal(1, MetricsText.Value(after, "brim:request_time_per_output_token_seconds_count", online));
+        Assert.Equal(1, MetricsText.Value(after, "brim:e2e_request_latency_seconds_count", online));
+        Assert.Equal(1, MetricsText.Value(after, "brim:time_to_first_token_seconds_bucket", online, "le=\"+Inf\""));
+        Assert.Equal(2, MetricsText.Value(after, "brim:prompt_tokens_total", online));
+        Assert.Equal(20, MetricsText.Value(after, "brim:generation_tokens_total", online));
+        Assert.Equal(1, MetricsText.Value(after, "brim:request_success_total", online, "finished_reason=\"length\""));
+        Assert.True(MetricsText.Value(after, "brim:e2e_request_latency_seconds_sum", online) > 0);
+        Assert.Equal(0, MetricsText.Sum(after, "brim:generation_tokens_total", MetricsText.Offline)); // an online request
         Assert.True(MetricsText.Value(after, "brim:num_engine_steps_total") >= 20);
     }
 

@@ -32,7 +32,17 @@ internal static class MetricsText
         return samples;
     }
 
-    /// <summary>The value of the sample whose name is <paramref name="name"/> and whose labels contain <paramref name="label"/>.</summary>
-    public static double Value(Dictionary<string, double> samples, string name, string? label = null) =>
-        samples.Single(s => s.Key.StartsWith(name + "{", StringComparison.Ordinal) && (label is null || s.Key.Contains(label, StringComparison.Ordinal))).Value;
+    public const string Online = "traffic_class=\"online\"";
+    public const string Offline = "traffic_class=\"offline\"";
+
+    /// <summary>The value of the one sample named <paramref name="name"/> whose labels contain every one of <paramref name="labels"/>.</summary>
+    public static double Value(Dictionary<string, double> samples, string name, params string[] labels) =>
+        Matching(samples, name, labels).Single().Value;
+
+    /// <summary>The sum of the samples named <paramref name="name"/> whose labels contain every one of <paramref name="labels"/>.</summary>
+    public static double Sum(Dictionary<string, double> samples, string name, params string[] labels) =>
+        Matching(samples, name, labels).Sum(s => s.Value);
+
+    private static IEnumerable<KeyValuePair<string, double>> Matching(Dictionary<string, double> samples, string name, string[] labels) =>
+        samples.Where(s => s.Key.StartsWith(name + "{", StringComparison.Ordinal) && labels.All(l => s.Key.Contains(l, StringComparison.Ordinal)));
 }

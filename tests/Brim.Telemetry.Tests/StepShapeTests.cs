@@ -37,4 +37,12 @@ public class StepShapeTests
         Assert.Equal(205, shape.AttendedPositions);
         Assert.Equal(12, shape.KvWrittenPositions);
     }
+
+    [Fact]
+    public void Decode_EqualContexts_SameShapeAsTheDecodeStepRecord()
+    {
+        // Four sequences at context 130 each: the engine's record carries their total, 520.
+        Assert.Equal(StepShape.FromRecord(Record(sequences: 4, prefill: 0, decode: 4, sampled: 4, context: 520)), StepShape.Decode(4, 130));
+        Assert.Throws<ArgumentOutOfRangeException>(() => StepShape.Decode(4, 0));
+    }
 }

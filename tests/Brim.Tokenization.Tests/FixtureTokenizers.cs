@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Brim.Tests;
 
 namespace Brim.Tokenization.Tests;
 
@@ -21,25 +22,12 @@ internal static class FixtureTokenizers
 
     public static string PathOf(string name) => name switch
     {
-        "tok512" => Path.Combine(RepoRoot(), "models", "stories260K", "tok512.bin"),
+        "tok512" => Path.Combine(RepoPaths.BundledModel, "tok512.bin"),
         "tinyllama.model" => Path.Combine(FixturesDirectory, "tinyllama", "tokenizer.model"),
         "mistral.model" => Path.Combine(FixturesDirectory, "mistral", "tokenizer.model"),
         "gpt2-llama3-regex" => Gpt2WithLlama3Regex(),
         _ => Path.Combine(FixturesDirectory, name),
     };
-
-    /// <summary>The repository root (holds Brim.slnx), found by walking up from the test binaries.</summary>
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Brim.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("Brim.slnx not found above " + AppContext.BaseDirectory);
-    }
 
     /// <summary>
     /// GPT-2's vocabulary behind Llama 3's pre-tokenizer (Split on the Llama 3 regex, then ByteLevel without regex),

@@ -1,3 +1,5 @@
+using Brim.Tests;
+
 namespace Brim.Tokenization.Tests;
 
 public sealed class TokenizerLoaderTests : IDisposable
@@ -106,7 +108,7 @@ public sealed class TokenizerLoaderTests : IDisposable
     public void Load_Llama2cModelDirectory_FindsTokFile()
     {
         // models/stories260K holds the checkpoint stories260K.bin beside tok512.bin: only tok*.bin is a tokenizer.
-        ITokenizer sut = TokenizerLoader.Load(Path.Combine(FixtureTokenizers.RepoRoot(), "models", "stories260K"));
+        ITokenizer sut = TokenizerLoader.Load(RepoPaths.BundledModel);
 
         Assert.Equal(512, sut.VocabSize);
         Assert.Equal(FixtureTokenizers.Get("tok512").Encode("Lily"), sut.Encode("Lily"));

@@ -3,6 +3,7 @@ using System.Globalization;
 using Brim.Cli.Bench;
 using Brim.Engine;
 using Brim.Server.Hosting;
+using Brim.Telemetry.Cost;
 
 namespace Brim.Cli.Commands;
 
@@ -121,13 +122,10 @@ internal static class BenchCommand
     }
 
     /// <summary>
-    /// The bandwidth floor of one decode step: every weight read once plus every sequence's K/V read once, over the
-    /// measured copy bandwidth. Compute is ignored (it is far below the floor at these batch sizes).
+    /// The bandwidth floor of one decode step: the bytes the telemetry's cost model says such a step moves (weights
+    /// once, every sequence's K/V read once, new K/V and logits written) over the measured copy bandwidth. Compute is
+    /// ignored (it is far below the floor at these batch sizes).
     /// </summary>
-    internal static double DecodeFloorSeconds(Models.ModelConfig config, int batch, int averageContext, double bytesPerSecond)
-    {
-        double weightBytes = config.ParameterCount * 2.0;
-        double kvBytes = (double)batch * averageContext * 2 * config.NumLayers * config.KvDim * 2.0;
-        return (weightBytes + kvBytes) / bytesPerSecond;
-    }
+    internal static double DecodeFloorSeconds(Models.ModelConfig config, int batch, int averageContext, double bytesPerSecond) =>
+        new ModelCostModel(config).Estimate(StepShape.Decode(batch, averageContext)).Bytes / bytesPerSecond;
 }

@@ -17,7 +17,7 @@ internal static class BatchApi
     {
         services.AddSingleton(_ => new BatchDatabase(dataDirectory));
         services.AddSingleton(sp => new FileStore(sp.GetRequiredService<BatchDatabase>(), dataDirectory));
-        services.AddSingleton(sp => new BatchStore(sp.GetRequiredService<BatchDatabase>()));
+        services.AddSingleton(sp => new BatchStore(sp.GetRequiredService<BatchDatabase>(), server.Options.TimeProvider));
         services.AddSingleton(sp => new BatchMetrics(sp.GetRequiredService<BatchStore>()));
         services.AddSingleton(sp => new BatchRunner(
             server, sp.GetRequiredService<BatchStore>(), sp.GetRequiredService<FileStore>(), sp.GetRequiredService<BatchMetrics>(),
@@ -29,6 +29,11 @@ internal static class BatchApi
     {
         var services = app.Services;
         var fileStore = services.GetRequiredService<FileStore>();
+        if (fileStore.AbandonedTempFilesRemoved > 0)
+        {
+            app.Logger.LogWarning("removed {Count} half-written temp files left in the data directory by an earlier crash", fileStore.AbandonedTempFilesRemoved);
+        }
+
         var batchStore = services.GetRequiredService<BatchStore>();
         var metrics = services.GetRequiredService<BatchMetrics>();
         server.Metrics.AppendFeatureMetrics = metrics.Append;
@@ -40,7 +45,7 @@ internal static class BatchApi
         app.MapDelete("/v1/files/{id}", files.DeleteAsync);
         app.MapGet("/v1/files/{id}/content", files.ContentAsync);
 
-        var batches = new BatchEndpoints(batchStore, fileStore, services.GetRequiredService<BatchRunner>(), server.Options.MaxRequestBodyBytes);
+        var batches = new BatchEndpoints(batchStore, fileStore, services.GetRequiredService<BatchRunner>(), server.Options);
         app.MapPost("/v1/batches", batches.CreateAsync);
         app.MapGet("/v1/batches", batches.ListAsync);
         app.MapGet("/v1/batches/{id}", batches.GetAsync);

@@ -21,7 +21,8 @@ internal sealed class BatchDatabase : IDisposable
             status TEXT NOT NULL, metadata TEXT, errors TEXT, output_file_id TEXT, error_file_id TEXT,
             created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, in_progress_at INTEGER, finalizing_at INTEGER,
             completed_at INTEGER, failed_at INTEGER, cancelling_at INTEGER, cancelled_at INTEGER,
-            total INTEGER NOT NULL DEFAULT 0, completed INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0);
+            total INTEGER NOT NULL DEFAULT 0, completed INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+            expired_at INTEGER);
         CREATE TABLE IF NOT EXISTS batch_lines (
             batch_id TEXT NOT NULL, line INTEGER NOT NULL, custom_id TEXT, body TEXT,
             state INTEGER NOT NULL, result TEXT,
@@ -39,6 +40,7 @@ internal sealed class BatchDatabase : IDisposable
         _connection.Open();
         Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
         Execute(Schema);
+        AddColumnIfMissing("batches", "expired_at", "INTEGER"); // databases written before batches could expire
     }
 
     /// <summary>Runs <paramref name="work"/> in one transaction under the connection's lock.</summary>
@@ -66,6 +68,15 @@ internal sealed class BatchDatabase : IDisposable
         lock (_lock)
         {
             return read(_connection);
+        }
+    }
+
+    private void AddColumnIfMissing(string table, string column, string type)
+    {
+        using var info = _connection.Command($"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $column", null, ("$column", column));
+        if ((long)info.ExecuteScalar()! == 0)
+        {
+            Execute($"ALTER TABLE {table} ADD COLUMN {column} {type}");
         }
     }
 

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 namespace Brim.Server.Batches;
 
 /// <summary>The OpenAI Batch API: POST /v1/batches, GET /v1/batches (limit, after), GET /v1/batches/{id}, POST /v1/batches/{id}/cancel.</summary>
-internal sealed class BatchEndpoints(BatchStore batches, FileStore files, BatchRunner runner, long maxBodyBytes)
+internal sealed class BatchEndpoints(BatchStore batches, FileStore files, BatchRunner runner, ServerOptions options)
 {
     private const string CompletionWindow = "24h";
     private const int MaxMetadataPairs = 16;
@@ -14,7 +14,7 @@ internal sealed class BatchEndpoints(BatchStore batches, FileStore files, BatchR
     public async Task CreateAsync(HttpContext context)
     {
         BatchRecord batch;
-        using (var body = await RequestBody.ReadJsonAsync(context.Request, maxBodyBytes, context.RequestAborted).ConfigureAwait(false))
+        using (var body = await RequestBody.ReadJsonAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false))
         {
             batch = Parse(body.RootElement);
         }
@@ -84,7 +84,7 @@ internal sealed class BatchEndpoints(BatchStore batches, FileStore files, BatchR
             throw ApiException.BadRequest($"'completion_window' must be '{CompletionWindow}', got '{window}'", "completion_window");
         }
 
-        var created = ServerContext.UnixNow();
+        var created = batches.UnixNow();
         return new BatchRecord
         {
             Id = BatchRecord.NewId(),
@@ -94,7 +94,7 @@ internal sealed class BatchEndpoints(BatchStore batches, FileStore files, BatchR
             Status = BatchStatus.Validating,
             Metadata = ParseMetadata(root),
             CreatedAt = created,
-            ExpiresAt = created + (24 * 3600),
+            ExpiresAt = created + (long)Math.Ceiling(options.BatchCompletionWindow.TotalSeconds),
         };
     }
 

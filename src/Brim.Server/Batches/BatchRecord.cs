@@ -42,6 +42,8 @@ internal sealed record BatchRecord
 
     public long? CancelledAt { get; init; }
 
+    public long? ExpiredAt { get; init; }
+
     public int Total { get; init; }
 
     public int Completed { get; init; }
@@ -80,7 +82,7 @@ internal sealed record BatchRecord
         JsonResponse.WriteNullable(json, "finalizing_at", FinalizingAt);
         JsonResponse.WriteNullable(json, "completed_at", CompletedAt);
         JsonResponse.WriteNullable(json, "failed_at", FailedAt);
-        json.WriteNull("expired_at");
+        JsonResponse.WriteNullable(json, "expired_at", ExpiredAt);
         JsonResponse.WriteNullable(json, "cancelling_at", CancellingAt);
         JsonResponse.WriteNullable(json, "cancelled_at", CancelledAt);
         json.WriteStartObject("request_counts");

@@ -106,10 +106,42 @@ internal sealed class BatchRunner(ServerContext server, BatchStore batches, File
             batches.Finalize(id, BatchStatus.Completed, files); // a finalization a crash interrupted
         }
 
-        foreach (var id in batches.IdsWithStatus(BatchStatus.InProgress))
+        // Expiry before feeding: a batch past its deadline (also one found so after a restart) starts no more lines.
+        var overdue = batches.InProgressPastDeadline();
+        foreach (var id in overdue)
+        {
+            Expire(id);
+        }
+
+        foreach (var id in batches.IdsWithStatus(BatchStatus.InProgress).Except(overdue, StringComparer.Ordinal))
         {
             Feed(id, stoppingToken);
         }
+    }
+
+    /// <summary>
+    /// Ends a batch whose completion window has passed: cancels its lines in the engine (they come back without a
+    /// result), then fails every unfinished line as batch_expired and finalizes the batch as expired, keeping the
+    /// results of lines that finished in time.
+    /// </summary>
+    private void Expire(string id)
+    {
+        if (_active.Remove(id, out var progress))
+        {
+            progress.Cancel();
+            if (progress.InFlight.Count > 0)
+            {
+                _active[id] = progress; // expire once its cancelled lines have come back
+                return;
+            }
+
+            progress.Dispose();
+        }
+
+        var expired = batches.ExpireUnfinishedLines(id);
+        metrics.LinesFailed(expired);
+        batches.Finalize(id, BatchStatus.Expired, files);
+        logger.LogWarning("batch {Batch} expired with {Lines} lines unfinished", id, expired);
     }
 
     private void CollectFinishedLines()

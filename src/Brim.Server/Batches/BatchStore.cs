@@ -14,13 +14,16 @@ internal readonly record struct ValidatedLine(int Line, string? CustomId, string
 /// the update only applies to a row still pending, so a line finished twice (a race with cancel, a replay after a
 /// crash) keeps its first answer and is counted once.
 /// </summary>
-internal sealed class BatchStore(BatchDatabase database)
+internal sealed class BatchStore(BatchDatabase database, TimeProvider time)
 {
     private const string Columns = """
         id, endpoint, input_file_id, completion_window, status, metadata, errors, output_file_id, error_file_id,
         created_at, expires_at, in_progress_at, finalizing_at, completed_at, failed_at, cancelling_at, cancelled_at,
-        total, completed, failed
+        total, completed, failed, expired_at
         """;
+
+    /// <summary>Now, in Unix seconds, on the clock every batch timestamp and deadline is read from.</summary>
+    public long UnixNow() => time.GetUtcNow().ToUnixTimeSeconds();
 
     public void Create(BatchRecord batch) => database.InTransaction((connection, transaction) =>
     {
@@ -160,11 +163,20 @@ internal sealed class BatchStore(BatchDatabase database)
 
     /// <summary>
     /// Writes the finished lines' results, in input order, into the output file (done lines) and the error file
-    /// (failed lines), records those files and moves the batch to <paramref name="finalStatus"/>, in one transaction.
-    /// The file ids derive from the batch id, so finalizing again after a crash rewrites the same files.
+    /// (failed lines), records those files and moves the batch to <paramref name="finalStatus"/>, in one transaction:
+    /// completed from finalizing, cancelled from cancelling, expired from in_progress. The file ids derive from the
+    /// batch id, so finalizing again after a crash rewrites the same files.
     /// </summary>
     public void Finalize(string id, string finalStatus, FileStore files)
     {
+        var (from, stamp) = finalStatus switch
+        {
+            BatchStatus.Completed => (BatchStatus.Finalizing, "completed_at"),
+            BatchStatus.Cancelled => (BatchStatus.Cancelling, "cancelled_at"),
+            BatchStatus.Expired => (BatchStatus.InProgress, "expired_at"),
+            _ => throw new ArgumentException($"'{finalStatus}' is not a status a batch is finalized to", nameof(finalStatus)),
+        };
+
         var outputId = "file-" + id["batch_".Length..] + "-output";
         var errorId = "file-" + id["batch_".Length..] + "-errors";
         var (outputLines, errorLines) = (0, 0);
@@ -210,8 +222,7 @@ internal sealed class BatchStore(BatchDatabase database)
                 }
             }
 
-            var stamp = finalStatus == BatchStatus.Cancelled ? "cancelled_at" : "completed_at";
-            if (Transition(connection, transaction, id, [BatchStatus.Finalizing, BatchStatus.Cancelling], finalStatus, stamp))
+            if (Transition(connection, transaction, id, [from], finalStatus, stamp))
             {
                 using var update = connection.Command(
                     "UPDATE batches SET output_file_id = $output, error_file_id = $error WHERE id = $id",
@@ -231,9 +242,60 @@ internal sealed class BatchStore(BatchDatabase database)
 
             var path = files.PathOf(fileId);
             File.Move(temp, path, overwrite: true);
-            return new StoredFile(fileId, new FileInfo(path).Length, ServerContext.UnixNow(), name, StoredFile.BatchOutputPurpose);
+            return new StoredFile(fileId, new FileInfo(path).Length, UnixNow(), name, StoredFile.BatchOutputPurpose);
         }
     }
+
+    /// <summary>Running batches whose deadline has passed, oldest first.</summary>
+    public List<string> InProgressPastDeadline() => database.Read(connection =>
+    {
+        using var select = connection.Command(
+            "SELECT id FROM batches WHERE status = $status AND expires_at <= $now ORDER BY created_at, id",
+            null, ("$status", BatchStatus.InProgress), ("$now", UnixNow()));
+        using var reader = select.ExecuteReader();
+        var ids = new List<string>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    });
+
+    /// <summary>
+    /// Fails every line of a running batch that has no result yet with OpenAI's batch_expired error, in one
+    /// transaction, and returns how many. Lines already finished keep their results. Call it with none of the batch's
+    /// lines in the engine, then <see cref="Finalize"/> it as expired; both are safe to repeat after a crash.
+    /// </summary>
+    public int ExpireUnfinishedLines(string id) => database.InTransaction((connection, transaction) =>
+    {
+        var unfinished = new List<(int Line, string CustomId)>();
+        using (var select = connection.Command(
+            "SELECT line, custom_id FROM batch_lines WHERE batch_id = $id AND state = 0 ORDER BY line", transaction, ("$id", id)))
+        using (var reader = select.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                unfinished.Add((reader.GetInt32(0), reader.GetString(1)));
+            }
+        }
+
+        using var update = connection.Command(
+            "UPDATE batch_lines SET state = $state, result = $result WHERE batch_id = $id AND line = $line AND state = 0",
+            transaction, ("$state", (int)LineState.Failed), ("$result", null), ("$id", id), ("$line", 0));
+        foreach (var (line, customId) in unfinished)
+        {
+            update.Parameters["$line"].Value = line;
+            update.Parameters["$result"].Value = BatchLineValidator.Invalid(
+                line, customId, "This request could not be executed before the completion window expired.", "batch_expired").ErrorResult;
+            update.ExecuteNonQuery();
+        }
+
+        using var count = connection.Command(
+            "UPDATE batches SET failed = failed + $n WHERE id = $id", transaction, ("$n", unfinished.Count), ("$id", id));
+        count.ExecuteNonQuery();
+        return unfinished.Count;
+    });
 
     /// <summary>Batch counts by status and the pending lines of running batches, for /metrics.</summary>
     public (Dictionary<string, long> ByStatus, long PendingLines) Gauges() => database.Read(connection =>
@@ -253,12 +315,12 @@ internal sealed class BatchStore(BatchDatabase database)
         return (byStatus, (long)pending.ExecuteScalar()!);
     });
 
-    private static bool Transition(SqliteConnection connection, SqliteTransaction transaction, string id, string[] from, string to, string stampColumn)
+    private bool Transition(SqliteConnection connection, SqliteTransaction transaction, string id, string[] from, string to, string stampColumn)
     {
         var allowed = string.Join(", ", from.Select((_, i) => $"$from{i}"));
         using var update = connection.Command(
             $"UPDATE batches SET status = $to, {stampColumn} = $now WHERE id = $id AND status IN ({allowed})",
-            transaction, [("$to", to), ("$now", ServerContext.UnixNow()), ("$id", id), .. from.Select((s, i) => ($"$from{i}", (object?)s))]);
+            transaction, [("$to", to), ("$now", UnixNow()), ("$id", id), .. from.Select((s, i) => ($"$from{i}", (object?)s))]);
         return update.ExecuteNonQuery() == 1;
     }
 
@@ -284,5 +346,6 @@ internal sealed class BatchStore(BatchDatabase database)
         Total = r.GetInt32(17),
         Completed = r.GetInt32(18),
         Failed = r.GetInt32(19),
+        ExpiredAt = r.NullableInt64(20),
     };
 }

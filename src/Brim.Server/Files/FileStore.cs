@@ -6,10 +6,25 @@ namespace Brim.Server.Files;
 /// <summary>
 /// Files of the Files API: metadata rows in the database, contents as <c>files/&lt;id&gt;</c> under the data
 /// directory. A file's bytes are written (and flushed) before its row is committed, so every row has its content.
+/// Content being written lives in a temp file (<see cref="TempPath"/>) until it is complete; one a crash interrupted
+/// is deleted when the store opens.
 /// </summary>
-internal sealed class FileStore(BatchDatabase database, string dataDirectory)
+internal sealed class FileStore
 {
-    private readonly string _directory = Directory.CreateDirectory(Path.Combine(dataDirectory, "files")).FullName;
+    private const string TempPrefix = ".upload-";
+
+    private readonly BatchDatabase _database;
+    private readonly string _directory;
+
+    public FileStore(BatchDatabase database, string dataDirectory)
+    {
+        _database = database;
+        _directory = Directory.CreateDirectory(Path.Combine(dataDirectory, "files")).FullName;
+        AbandonedTempFilesRemoved = RemoveAbandonedTempFiles();
+    }
+
+    /// <summary>How many half-written temp files a previous process left behind and the store deleted when it opened.</summary>
+    public int AbandonedTempFilesRemoved { get; }
 
     public string PathOf(string id)
     {
@@ -23,14 +38,14 @@ internal sealed class FileStore(BatchDatabase database, string dataDirectory)
     }
 
     /// <summary>A fresh path for content being written before its row exists (renamed by <see cref="Commit"/>).</summary>
-    public string TempPath() => Path.Combine(_directory, ".upload-" + Guid.NewGuid().ToString("N"));
+    public string TempPath() => Path.Combine(_directory, TempPrefix + Guid.NewGuid().ToString("N"));
 
     /// <summary>Moves fully written content to its id's path and records the file.</summary>
     public StoredFile Commit(string tempPath, string filename, string purpose, string? id = null)
     {
         var file = new StoredFile(id ?? StoredFile.NewId(), new FileInfo(tempPath).Length, ServerContext.UnixNow(), filename, purpose);
         File.Move(tempPath, PathOf(file.Id), overwrite: true);
-        database.InTransaction((connection, transaction) => Insert(connection, transaction, file));
+        _database.InTransaction((connection, transaction) => Insert(connection, transaction, file));
         return file;
     }
 
@@ -43,7 +58,7 @@ internal sealed class FileStore(BatchDatabase database, string dataDirectory)
         insert.ExecuteNonQuery();
     }
 
-    public StoredFile? Get(string id) => database.Read(connection =>
+    public StoredFile? Get(string id) => _database.Read(connection =>
     {
         using var select = connection.Command("SELECT id, bytes, created_at, filename, purpose FROM files WHERE id = $id", null, ("$id", id));
         using var reader = select.ExecuteReader();
@@ -51,7 +66,7 @@ internal sealed class FileStore(BatchDatabase database, string dataDirectory)
     });
 
     /// <summary>Files newest first, optionally of one purpose, at most <paramref name="limit"/> after the cursor id.</summary>
-    public List<StoredFile> List(string? purpose, int limit, string? after) => database.Read(connection =>
+    public List<StoredFile> List(string? purpose, int limit, string? after) => _database.Read(connection =>
     {
         using var select = connection.Command(
             """
@@ -73,7 +88,7 @@ internal sealed class FileStore(BatchDatabase database, string dataDirectory)
 
     public bool Delete(string id)
     {
-        var deleted = database.InTransaction((connection, transaction) =>
+        var deleted = _database.InTransaction((connection, transaction) =>
         {
             using var delete = connection.Command("DELETE FROM files WHERE id = $id", transaction, ("$id", id));
             return delete.ExecuteNonQuery() == 1;
@@ -84,6 +99,27 @@ internal sealed class FileStore(BatchDatabase database, string dataDirectory)
         }
 
         return deleted;
+    }
+
+    /// <summary>
+    /// Deletes the temp files of uploads and batch finalizations that never completed. Only this process writes
+    /// temp files, and it has written none yet, so every one found now was abandoned by a crash. Only names
+    /// <see cref="TempPath"/> gives are touched (the prefix and 32 hex digits); anything else in the directory stays.
+    /// </summary>
+    private int RemoveAbandonedTempFiles()
+    {
+        var removed = 0;
+        foreach (var path in Directory.EnumerateFiles(_directory, TempPrefix + "*"))
+        {
+            var suffix = Path.GetFileName(path.AsSpan())[TempPrefix.Length..];
+            if (suffix.Length == 32 && !suffix.ContainsAnyExcept("0123456789abcdef"))
+            {
+                File.Delete(path);
+                removed++;
+            }
+        }
+
+        return removed;
     }
 
     private static StoredFile ReadFile(SqliteDataReader reader) =>

@@ -13,6 +13,9 @@ namespace Brim.Server.Generation;
 /// </summary>
 internal static class GenerationEndpoint
 {
+    // How LlmEngine words its refusal of a prompt that needs more KV blocks than the whole cache has.
+    private const string NeverFitsPrefix = "the prompt needs ";
+
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
@@ -179,13 +182,15 @@ internal static class GenerationEndpoint
     }
 
     /// <summary>
-    /// An engine failure as an API error: a request the KV cache can never hold is the client's (400), a failed
-    /// step is ours (500), a cancellation the client did not ask for means the server is shutting down (503).
+    /// An engine failure as an API error. Only a request the KV cache can never hold is the client's (400); a
+    /// cancellation the client did not ask for means the server is shutting down (503); anything else the engine
+    /// reports (a failed step, a request id it already runs) is ours (500), never a 400 that tells a client to change a
+    /// request that was fine. A full queue never gets here: Submit refuses it with a 429 and Retry-After.
     /// </summary>
     private static ApiException Failure(FinishReason reason, string? error) => reason switch
     {
         FinishReason.Cancelled => new ApiException(503, "the request was cancelled because the server is shutting down", code: "server_shutting_down"),
-        _ when error is not null && error.StartsWith("engine step failed", StringComparison.Ordinal) => new ApiException(500, error),
-        _ => ApiException.BadRequest(error ?? "the engine could not run the request", code: "engine_rejected"),
+        _ when error is not null && error.StartsWith(NeverFitsPrefix, StringComparison.Ordinal) => ApiException.BadRequest(error, code: "engine_rejected"),
+        _ => new ApiException(500, error ?? "the engine could not run the request"),
     };
 }

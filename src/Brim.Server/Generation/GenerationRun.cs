@@ -19,6 +19,8 @@ internal sealed class GenerationRun : IDisposable
 {
     private readonly LlmEngine _engine;
     private readonly ServerMetrics _metrics;
+    private readonly TrafficClass _trafficClass;
+    private readonly TrafficClassMetrics _classMetrics;
     private readonly RequestId[] _ids;
     private readonly long[] _lastTokenAt; // 0 until the choice's first token
     private readonly bool[] _finished;
@@ -26,7 +28,6 @@ internal sealed class GenerationRun : IDisposable
     private readonly int[] _generated;
     private readonly long _arrival;
     private readonly long[] _firstTokenAt;
-    private TrafficClass _trafficClass;
     private int _submitted;
     private int _open;
 
@@ -34,10 +35,12 @@ internal sealed class GenerationRun : IDisposable
     private readonly Channel<ChoiceUpdate> _updates =
         Channel.CreateUnbounded<ChoiceUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
 
-    private GenerationRun(LlmEngine engine, ServerMetrics metrics, int choices, long arrival)
+    private GenerationRun(LlmEngine engine, ServerMetrics metrics, TrafficClass trafficClass, int choices, long arrival)
     {
         _engine = engine;
         _metrics = metrics;
+        _trafficClass = trafficClass;
+        _classMetrics = metrics.For(trafficClass);
         _ids = new RequestId[choices];
         _lastTokenAt = new long[choices];
         _firstTokenAt = new long[choices];
@@ -55,7 +58,7 @@ internal sealed class GenerationRun : IDisposable
     /// </summary>
     public static GenerationRun Start(ServerContext server, GenerationSpec spec, string responseId, long arrivalTimestamp)
     {
-        var run = new GenerationRun(server.Engine, server.Metrics, spec.ChoiceCount, arrivalTimestamp) { _trafficClass = spec.TrafficClass };
+        var run = new GenerationRun(server.Engine, server.Metrics, spec.TrafficClass, spec.ChoiceCount, arrivalTimestamp);
         try
         {
             for (var choice = 0; choice < spec.ChoiceCount; choice++)
@@ -112,12 +115,12 @@ internal sealed class GenerationRun : IDisposable
         {
             if (_lastTokenAt[choice] == 0)
             {
-                _metrics.TimeToFirstToken.Observe(Stopwatch.GetElapsedTime(_arrival, now).TotalSeconds);
+                _classMetrics.TimeToFirstToken.Observe(Stopwatch.GetElapsedTime(_arrival, now).TotalSeconds);
                 _firstTokenAt[choice] = now;
             }
             else
             {
-                _metrics.InterTokenLatency.Observe(Stopwatch.GetElapsedTime(_lastTokenAt[choice], now).TotalSeconds);
+                _classMetrics.InterTokenLatency.Observe(Stopwatch.GetElapsedTime(_lastTokenAt[choice], now).TotalSeconds);
             }
 
             _lastTokenAt[choice] = now;
@@ -128,13 +131,18 @@ internal sealed class GenerationRun : IDisposable
         {
             _finished[choice] = true;
             _open--;
-            _metrics.RequestFinished(u.PromptTokenCount, u.CompletionTokenCount, reason, _arrival);
-            if (reason is FinishReason.Stop or FinishReason.Length && _firstTokenAt[choice] != 0 && _metrics.Completed is { } completed)
+            _metrics.RequestFinished(_trafficClass, u.PromptTokenCount, u.CompletionTokenCount, reason, _arrival);
+            if (reason is FinishReason.Stop or FinishReason.Length && _firstTokenAt[choice] != 0)
             {
                 var first = _firstTokenAt[choice];
                 var tokens = u.CompletionTokenCount;
                 var tpot = tokens > 1 ? Stopwatch.GetElapsedTime(first, now) / (tokens - 1) : TimeSpan.Zero;
-                completed(_trafficClass, Stopwatch.GetElapsedTime(_arrival, first), tpot, Stopwatch.GetElapsedTime(_arrival, now), tokens);
+                if (tokens > 1)
+                {
+                    _classMetrics.TimePerOutputToken.Observe(tpot.TotalSeconds);
+                }
+
+                _metrics.Completed?.Invoke(_trafficClass, Stopwatch.GetElapsedTime(_arrival, first), tpot, Stopwatch.GetElapsedTime(_arrival, now), tokens);
             }
         }
 
@@ -150,7 +158,7 @@ internal sealed class GenerationRun : IDisposable
             {
                 _finished[choice] = true;
                 _engine.Cancel(_ids[choice]);
-                _metrics.RequestFinished(_promptTokens[choice], _generated[choice], FinishReason.Cancelled, _arrival);
+                _metrics.RequestFinished(_trafficClass, _promptTokens[choice], _generated[choice], FinishReason.Cancelled, _arrival);
             }
         }
 

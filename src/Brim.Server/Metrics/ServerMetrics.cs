@@ -5,32 +5,20 @@ using Brim.Core;
 namespace Brim.Server.Metrics;
 
 /// <summary>
-/// Request-level metrics the server records; engine gauges (running, waiting, KV usage, preemptions) are read from
-/// the engine's snapshot at scrape time. Names and buckets follow vLLM's so dashboards carry over.
+/// Request-level metrics the server records, one <see cref="TrafficClassMetrics"/> per traffic class; engine gauges
+/// (running, waiting, KV usage, preemptions) are read from the engine's snapshot at scrape time. Names and buckets
+/// follow vLLM's so dashboards carry over. Online HTTP requests, flex/priority requests and Batch API lines all finish
+/// through <see cref="Generation.GenerationRun"/>, which records here, so every class is counted the same way.
 /// </summary>
 public sealed class ServerMetrics
 {
-    private long _promptTokens;
-    private long _generationTokens;
-    private readonly long[] _finished = new long[Enum.GetValues<FinishReason>().Length];
+    private readonly TrafficClassMetrics[] _classes = [new(TrafficClass.Online), new(TrafficClass.Offline)];
 
     /// <summary>Writes the metrics of an optional feature (the Batch API) after the server's own; given the model label.</summary>
     public Action<StringBuilder, string>? AppendFeatureMetrics { get; set; }
 
-    public Histogram TimeToFirstToken { get; } = new(
-        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560);
-
-    public Histogram InterTokenLatency { get; } = new(
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80);
-
-    public Histogram EndToEndLatency { get; } = new(
-        0.01, 0.05, 0.1, 0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680);
-
-    public long PromptTokens => Interlocked.Read(ref _promptTokens);
-
-    public long GenerationTokens => Interlocked.Read(ref _generationTokens);
-
-    public long Finished(FinishReason reason) => Interlocked.Read(ref _finished[(int)reason]);
+    /// <summary>The classes in label order (online, offline).</summary>
+    public IReadOnlyList<TrafficClassMetrics> Classes => _classes;
 
     /// <summary>
     /// Called when a request finishes normally, with its traffic class, time to first token, time per output token,
@@ -38,12 +26,13 @@ public sealed class ServerMetrics
     /// </summary>
     public Action<TrafficClass, TimeSpan, TimeSpan, TimeSpan, int>? Completed { get; set; }
 
+    public TrafficClassMetrics For(TrafficClass trafficClass) => _classes[(int)trafficClass];
+
     /// <summary>Records one engine request's end: its tokens, why it finished and how long it took since arrival.</summary>
-    public void RequestFinished(int promptTokens, int generatedTokens, FinishReason reason, long arrivalTimestamp)
+    public void RequestFinished(TrafficClass trafficClass, int promptTokens, int generatedTokens, FinishReason reason, long arrivalTimestamp)
     {
-        Interlocked.Add(ref _promptTokens, promptTokens);
-        Interlocked.Add(ref _generationTokens, generatedTokens);
-        Interlocked.Increment(ref _finished[(int)reason]);
-        EndToEndLatency.Observe(Stopwatch.GetElapsedTime(arrivalTimestamp).TotalSeconds);
+        var metrics = For(trafficClass);
+        metrics.AddFinished(promptTokens, generatedTokens, reason);
+        metrics.EndToEndLatency.Observe(Stopwatch.GetElapsedTime(arrivalTimestamp).TotalSeconds);
     }
 }

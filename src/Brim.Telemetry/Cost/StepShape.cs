@@ -36,6 +36,19 @@ public readonly record struct StepShape(int Tokens, long AttendedPositions, long
         return new StepShape(tokens, decodeAttended + prefillAttended, record.ContextTokens, tokens, record.SampledTokens);
     }
 
+    /// <summary>
+    /// A decode-only step: <paramref name="sequences"/> sequences each run and sample one token, each attending to (and
+    /// reading K/V of) <paramref name="context"/> positions, its new token included — the shape
+    /// <see cref="FromRecord"/> gives for a decode step whose contexts are all <paramref name="context"/>.
+    /// </summary>
+    public static StepShape Decode(int sequences, int context)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sequences);
+        ArgumentOutOfRangeException.ThrowIfLessThan(context, 1);
+        var positions = (long)sequences * context;
+        return new StepShape(sequences, positions, positions, sequences, sequences);
+    }
+
     /// <summary>Throws when the counts cannot describe a step.</summary>
     public void Validate()
     {

@@ -1,7 +1,7 @@
 namespace Brim.Server.Tests.Batches;
 
 /// <summary>The shared test server with the Files and Batch APIs on, over a real SQLite file in a fresh temp data directory.</summary>
-public sealed class BatchServerFixture : ServerFixture, IAsyncLifetime
+public class BatchServerFixture : ServerFixture, IAsyncLifetime
 {
     public const long MaxFileBytes = 256 * 1024;
 

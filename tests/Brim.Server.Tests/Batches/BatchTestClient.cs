@@ -84,6 +84,9 @@ internal sealed class BatchTestClient(Uri baseAddress, string apiKey)
 
     public static string Status(JsonElement batch) => batch.GetProperty("status").GetString()!;
 
+    /// <summary>Whether the batch reached a status it never leaves.</summary>
+    public static bool IsTerminal(JsonElement batch) => Status(batch) is "completed" or "failed" or "cancelled" or "expired";
+
     public static (int Total, int Completed, int Failed) Counts(JsonElement batch)
     {
         var counts = batch.GetProperty("request_counts");

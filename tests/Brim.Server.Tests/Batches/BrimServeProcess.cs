@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Brim.Tests;
 
 namespace Brim.Server.Tests.Batches;
 
@@ -123,14 +124,7 @@ internal sealed class BrimServeProcess : IDisposable
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)); // …/bin/<config>/net10.0
         var configuration = testOutput.Parent!.Name;
-        var root = testOutput;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Brim.slnx")))
-        {
-            root = root.Parent;
-        }
-
-        var dll = Path.Combine(root?.FullName ?? throw new DirectoryNotFoundException("the repository root (Brim.slnx) above the test output"),
-            "src", "Brim.Cli", "bin", configuration, testOutput.Name, "brim.dll");
+        var dll = Path.Combine(RepoPaths.Root, "src", "Brim.Cli", "bin", configuration, testOutput.Name, "brim.dll");
         return File.Exists(dll) ? dll : throw new FileNotFoundException("build src/Brim.Cli first (the test project builds it)", dll);
     }
 }
