@@ -7,6 +7,7 @@
 #   peer     the Hugging Face transformers peer (shared/bench/peer_hf.py) on the same card
 #   report   `brim bench report` on the Llama-3.1-8B shape (Markdown + SVG under $OUT/report)
 #   mixed    `brim bench mixed` on the bundled model: online-only vs offline-only vs unified backfill
+#   mixedcpu the same on this host's CPU (16 cores, quiet), with the latency-aware offline cap (auto) and without
 #   serve    `brim serve --device cuda` smoke: a chat completion, /metrics and /v1/stats from the live server
 # nvidia-smi's utilization is sampled throughout into smi.csv (to compare with Brim's own MBU/occupancy).
 set -uo pipefail
@@ -43,6 +44,11 @@ for step in $steps; do
       tar -C "$work" -czf "$out/report.tar.gz" report ;;   # one file: the device tool returns at most 8
     mixed)
       timeout 200 "$brim" bench mixed --device cuda --max-num-seqs 64 --num-kv-blocks 4096 --duration 8 2>&1 | grep -v '\[' | tee "$out/mixed.md" | tee -a "$out/summary.md" ;;
+    mixedcpu)
+      for budget in auto off; do
+        timeout 200 "$brim" bench mixed --device cpu --max-num-seqs 32 --duration 8 --window-ms 5 --offline-reserve 0.1 \
+          --num-kv-blocks 4096 --step-budget-ms $budget 2>&1 | grep -v '\[' | tee "$out/mixed_cpu_$budget.md" | tee -a "$out/summary.md"
+      done ;;
     serve)
       "$brim" serve --device cuda --port 8123 --num-kv-blocks 1024 > "$out/serve.log" 2>&1 &
       srv=$!

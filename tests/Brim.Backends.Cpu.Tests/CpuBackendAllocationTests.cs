@@ -33,27 +33,32 @@ public sealed class CpuBackendAllocationTests
 
         backend.Forward(steps[^1], output);
 
-        // The process-wide counter also sees the test runner's own threads, which allocate now and then; a real
-        // per-step allocation shows in every attempt, runner noise does not, so one clean attempt of five suffices.
+        // The process-wide counter also sees the runtime's and test runner's own threads, which allocate a few hundred
+        // bytes now and then (more on a loaded machine). A per-step allocation anywhere in the backend (its worker
+        // threads included) costs at least one 24-byte object per step, so over 100 steps it exceeds what that noise
+        // adds; the calling thread's own counter is exact and must stay at zero.
+        const int stepsPerAttempt = 100;
         var attempts = new List<(long Thread, long Process)>();
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var before = GC.GetTotalAllocatedBytes(precise: true);
             var beforeThread = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 30; i < steps.Length; i++)
+            for (var i = 0; i < stepsPerAttempt; i++)
             {
-                backend.Forward(steps[i], output);
+                backend.Forward(steps[30 + (i % 10)], output);
             }
 
             var thread = GC.GetAllocatedBytesForCurrentThread() - beforeThread;
             attempts.Add((thread, GC.GetTotalAllocatedBytes(precise: true) - before));
-            if (attempts[^1] == (0L, 0L))
+            if (attempts[^1] is (0L, < 24L * stepsPerAttempt))
             {
                 break;
             }
         }
 
-        Assert.True(attempts.Contains((0L, 0L)), $"every attempt allocated (thread, process bytes): {string.Join(", ", attempts)}");
+        Assert.True(
+            attempts.Exists(a => a is (0L, < 24L * stepsPerAttempt)),
+            $"every attempt allocated (thread, process bytes over {stepsPerAttempt} steps): {string.Join(", ", attempts)}");
     }
 
     private static ForwardBatch Decode(int firstPosition, int secondPosition) =>
