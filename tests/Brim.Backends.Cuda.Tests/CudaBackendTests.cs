@@ -72,6 +72,21 @@ public class CudaBackendTests
             }
         }
 
+        // Steps of two rows, then one: the gemv path (ForwardPass.DefaultGemvMaxRows), eager, captured and replayed.
+        foreach (var active in new[] { new[] { 0, 2 }, [0, 2], [0, 2], [1], [1], [1] })
+        {
+            foreach (var i in active)
+            {
+                sequences[i].Add(random.Next(config.VocabSize));
+            }
+
+            var rows = Step(sequences.Select((_, i) => active.Contains(i) ? 1 : 0).ToArray());
+            for (var r = 0; r < active.Length; r++)
+            {
+                worst = Math.Max(worst, CheckRow(rows[r], active[r]));
+            }
+        }
+
         Assert.True(worst <= LogitTolerance, $"worst logit error {worst:E3} (seed {seed})");
         if (graphs)
         {
