@@ -1,4 +1,5 @@
 using Brim.Backends.Cpu;
+using Brim.Core;
 using Brim.Models;
 using Brim.Tests;
 using Brim.Tokenization;
@@ -24,5 +25,25 @@ internal static class BundledModel
         var backend = CpuBackend.Create(Model, new CpuBackendOptions { ThreadCount = threads });
         options ??= new EngineOptions { NumKvBlocks = 256, CheckIntegrityEachStep = true };
         return new LlmEngine(backend, Tokenizer, options with { CheckIntegrityEachStep = true }, Model.Config.MaxPositions);
+    }
+
+    /// <summary>Submits every request, runs the engine until idle and returns each request's tokens (none may fail).</summary>
+    public static Dictionary<RequestId, int[]> RunTogether(LlmEngine engine, IReadOnlyList<GenerationRequest> requests)
+    {
+        var tokens = requests.ToDictionary(r => r.Id, _ => new List<int>());
+        var finished = 0;
+        foreach (var r in requests)
+        {
+            engine.Submit(r, u =>
+            {
+                Assert.Null(u.Error);
+                tokens[u.Id].AddRange(u.NewTokens);
+                finished += u.IsFinal ? 1 : 0;
+            });
+        }
+
+        engine.RunUntilIdle();
+        Assert.Equal(requests.Count, finished);
+        return tokens.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
     }
 }

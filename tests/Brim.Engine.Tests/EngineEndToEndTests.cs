@@ -157,24 +157,12 @@ public class EngineEndToEndTests
 
     private static Dictionary<RequestId, int[]> RunTogether(LlmEngine engine, IReadOnlyList<GenerationRequest> requests)
     {
-        var tokens = requests.ToDictionary(r => r.Id, _ => new List<int>());
-        var finished = 0;
+        var tokens = BundledModel.RunTogether(engine, requests);
         foreach (var r in requests)
         {
-            engine.Submit(r, u =>
-            {
-                tokens[u.Id].AddRange(u.NewTokens);
-                finished += u.IsFinal ? 1 : 0;
-            });
+            Assert.Equal(r.Sampling.MaxTokens, tokens[r.Id].Length);
         }
 
-        engine.RunUntilIdle();
-        Assert.Equal(requests.Count, finished);
-        foreach (var r in requests)
-        {
-            Assert.Equal(r.Sampling.MaxTokens, tokens[r.Id].Count);
-        }
-
-        return tokens.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        return tokens;
     }
 }

@@ -19,7 +19,7 @@ public class KvSwapEngineTests
         // 24 blocks of 16 positions hold 384; the 16 requests need about 900 together. 256 swap blocks hold them all.
         using var engine = BundledModel.CreateEngine(Options(swapBlocks: 256));
         var steps = Record(engine);
-        var tokens = RunTogether(engine, Requests);
+        var tokens = BundledModel.RunTogether(engine, Requests);
 
         Assert.Equal(256, engine.TotalSwapBlocks);
         Assert.True(engine.Snapshot().SwapPreemptions > 0, "the small cache must force preemptions by swap");
@@ -35,7 +35,7 @@ public class KvSwapEngineTests
     {
         using var engine = BundledModel.CreateEngine(Options(swapBlocks: 0));
         var steps = Record(engine);
-        var tokens = RunTogether(engine, Requests);
+        var tokens = BundledModel.RunTogether(engine, Requests);
 
         var snapshot = engine.Snapshot();
         Assert.Equal(0, engine.TotalSwapBlocks);
@@ -49,7 +49,7 @@ public class KvSwapEngineTests
     public void Swap_HostPoolTooSmallForEveryVictim_RecomputesTheRestAndStillMatches()
     {
         using var engine = BundledModel.CreateEngine(Options(swapBlocks: 6));
-        var tokens = RunTogether(engine, Requests);
+        var tokens = BundledModel.RunTogether(engine, Requests);
 
         var snapshot = engine.Snapshot();
         Assert.True(snapshot.SwapPreemptions > 0, "victims that fit the 6 swap blocks are swapped");
@@ -146,25 +146,6 @@ public class KvSwapEngineTests
     private static int[] RunAlone(GenerationRequest request)
     {
         using var engine = BundledModel.CreateEngine(new EngineOptions { NumKvBlocks = 64, BlockSize = BlockSize });
-        return RunTogether(engine, [request])[request.Id];
-    }
-
-    private static Dictionary<RequestId, int[]> RunTogether(LlmEngine engine, IReadOnlyList<GenerationRequest> requests)
-    {
-        var tokens = requests.ToDictionary(r => r.Id, _ => new List<int>());
-        var finished = 0;
-        foreach (var r in requests)
-        {
-            engine.Submit(r, u =>
-            {
-                Assert.Null(u.Error);
-                tokens[u.Id].AddRange(u.NewTokens);
-                finished += u.IsFinal ? 1 : 0;
-            });
-        }
-
-        engine.RunUntilIdle();
-        Assert.Equal(requests.Count, finished);
-        return tokens.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        return BundledModel.RunTogether(engine, [request])[request.Id];
     }
 }

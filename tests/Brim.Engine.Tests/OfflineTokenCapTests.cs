@@ -15,7 +15,7 @@ public class OfflineTokenCapTests
     // question at the boundary).
     private const double CpuFixed = 0.1e-3, CpuPerToken = 0.1e-3;
     private static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(2.05);
-    private long _arrivals;
+    private readonly TestSequences _sequences = new();
 
     [Fact]
     public void Allowance_FittedLinearCost_FillsTheBudgetLeftByOnline()
@@ -65,8 +65,8 @@ public class OfflineTokenCapTests
         var (uncapped, _) = Create(maxRunning: 64, reserve: 0.1, blocks: 4000, budgetMs: null);
         for (var i = 0; i < 200; i++)
         {
-            capped.Add(NewSequence(TrafficClass.Offline, 1, 300));
-            uncapped.Add(NewSequence(TrafficClass.Offline, 1, 300));
+            capped.Add(_sequences.New(TrafficClass.Offline, 1, 300));
+            uncapped.Add(_sequences.New(TrafficClass.Offline, 1, 300));
         }
 
         Assert.Equal(64, uncapped.Schedule().TokenCount);
@@ -90,12 +90,12 @@ public class OfflineTokenCapTests
         var (scheduler, _) = Create(maxRunning: 64, reserve: 0.1, blocks: 4000);
         for (var i = 0; i < 3; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Online, 4, 2000));
+            scheduler.Add(_sequences.New(TrafficClass.Online, 4, 2000));
         }
 
         for (var i = 0; i < 200; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Offline, 4, 300));
+            scheduler.Add(_sequences.New(TrafficClass.Offline, 4, 300));
         }
 
         var uncappedSteps = 0;
@@ -131,7 +131,7 @@ public class OfflineTokenCapTests
         Train(scheduler.Policy.Cap.Model, CpuFixed, CpuPerToken);
         for (var i = 0; i < 200; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Offline, 1, 300));
+            scheduler.Add(_sequences.New(TrafficClass.Offline, 1, 300));
         }
 
         for (var step = 0; step < 50; step++)
@@ -154,10 +154,10 @@ public class OfflineTokenCapTests
         Train(scheduler.Policy.Cap.Model, CpuFixed, CpuPerToken);
         for (var i = 0; i < 40; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Online, 4, 60));
+            scheduler.Add(_sequences.New(TrafficClass.Online, 4, 60));
         }
 
-        var offline = Enumerable.Range(0, 6).Select(_ => NewSequence(TrafficClass.Offline, 24, 20)).ToList();
+        var offline = Enumerable.Range(0, 6).Select(_ => _sequences.New(TrafficClass.Offline, 24, 20)).ToList();
         offline.ForEach(scheduler.Add);
 
         for (var step = 0; step < 400 && offline.Any(s => s.Status != SequenceStatus.Finished); step++)
@@ -191,8 +191,8 @@ public class OfflineTokenCapTests
             {
                 var cls = random.NextDouble() < 0.3 ? TrafficClass.Online : TrafficClass.Offline;
                 var (prompt, output) = (random.Next(1, 40), random.Next(1, 60));
-                capped.Add(NewSequence(cls, prompt, output));
-                uncapped.Add(NewSequence(cls, prompt, output));
+                capped.Add(_sequences.New(cls, prompt, output));
+                uncapped.Add(_sequences.New(cls, prompt, output));
             }
 
             var a = capped.Schedule();
@@ -220,7 +220,7 @@ public class OfflineTokenCapTests
             if (step < 600 && random.NextDouble() < 0.5)
             {
                 var cls = random.NextDouble() < 0.5 ? TrafficClass.Online : TrafficClass.Offline;
-                var s = NewSequence(cls, random.Next(1, 40), random.Next(1, 50));
+                var s = _sequences.New(cls, random.Next(1, 40), random.Next(1, 50));
                 all.Add(s);
                 scheduler.Add(s);
             }
@@ -279,17 +279,5 @@ public class OfflineTokenCapTests
         };
         var manager = new BlockManager(blocks, blockSize, 0);
         return (new Scheduler(options, manager), manager);
-    }
-
-    private Sequence NewSequence(TrafficClass cls, int promptLength, int maxTokens)
-    {
-        var request = new GenerationRequest
-        {
-            Id = new RequestId($"r{_arrivals}"),
-            PromptTokens = Enumerable.Range(1, promptLength).ToArray(),
-            Sampling = SamplingParams.Greedy(maxTokens),
-            TrafficClass = cls,
-        };
-        return new Sequence(request, _arrivals++, text: null);
     }
 }

@@ -12,7 +12,7 @@ namespace Brim.Engine.Tests;
 public class SwapSchedulingTests
 {
     private const int BlockSize = 4;
-    private long _arrivals;
+    private readonly TestSequences _sequences = new();
 
     [Fact]
     public void RandomizedMixedRun_SwapsRecomputesAndCancels_BothPoolsBalanceAndKvStaysIntact()
@@ -28,7 +28,7 @@ public class SwapSchedulingTests
             if (step < 600 && random.NextDouble() < 0.4)
             {
                 var cls = random.NextDouble() < 0.5 ? TrafficClass.Online : TrafficClass.Offline;
-                var s = NewSequence(cls, random.Next(1, 30), random.Next(1, 50));
+                var s = _sequences.New(cls, random.Next(1, 30), random.Next(1, 50));
                 all.Add(s);
                 scheduler.Add(s);
             }
@@ -68,8 +68,8 @@ public class SwapSchedulingTests
         // needs a 3rd block and the offline one is swapped out with its 8 computed positions.
         var (scheduler, blocks, host) = Create(deviceBlocks: 4, hostBlocks: 8);
         var memory = new KvMemory(4, 8);
-        var first = NewSequence(TrafficClass.Online, promptLength: 6, maxTokens: 10);
-        var second = NewSequence(TrafficClass.Offline, promptLength: 6, maxTokens: 10);
+        var first = _sequences.New(TrafficClass.Online, promptLength: 6, maxTokens: 10);
+        var second = _sequences.New(TrafficClass.Offline, promptLength: 6, maxTokens: 10);
         scheduler.Add(first);
         scheduler.Add(second);
         for (var i = 0; i < 4; i++)
@@ -82,7 +82,7 @@ public class SwapSchedulingTests
         Assert.Equal(8, second.ComputedTokens);
 
         // A new offline request that would fit beside the online one waits: the swapped sequence holds the claim.
-        var newcomer = NewSequence(TrafficClass.Offline, promptLength: 6, maxTokens: 2);
+        var newcomer = _sequences.New(TrafficClass.Offline, promptLength: 6, maxTokens: 2);
         scheduler.Add(newcomer);
         while (first.Status != SequenceStatus.Finished)
         {
@@ -128,18 +128,6 @@ public class SwapSchedulingTests
         var host = new BlockManager(hostBlocks, BlockSize, 0);
         var policy = new PreemptionPolicy(host, bytesPerBlock: 1024, copyBytesPerSecond: double.PositiveInfinity);
         return (new Scheduler(options, device, preemption: policy), device, host);
-    }
-
-    private Sequence NewSequence(TrafficClass cls, int promptLength, int maxTokens)
-    {
-        var request = new GenerationRequest
-        {
-            Id = new RequestId($"r{_arrivals}"),
-            PromptTokens = Enumerable.Range(1, promptLength).ToArray(),
-            Sampling = SamplingParams.Greedy(maxTokens),
-            TrafficClass = cls,
-        };
-        return new Sequence(request, _arrivals++, text: null);
     }
 
     /// <summary>What each KV slot holds, as a (sequence, position) tag; what a backend's cache and swap space would hold.</summary>

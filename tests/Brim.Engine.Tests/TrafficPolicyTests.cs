@@ -11,7 +11,7 @@ namespace Brim.Engine.Tests;
 public class TrafficPolicyTests
 {
     private readonly ManualClock _clock = new();
-    private long _arrivals;
+    private readonly TestSequences _sequences = new();
 
     [Fact]
     public void Reserve_OnlineSaturation_OfflineKeepsItsShareOfSlots()
@@ -19,12 +19,12 @@ public class TrafficPolicyTests
         var (scheduler, _) = Create(maxRunning: 10, reserve: 0.2, blocks: 1000);
         for (var i = 0; i < 40; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Online, 4, 30));
+            scheduler.Add(_sequences.New(TrafficClass.Online, 4, 30));
         }
 
         for (var i = 0; i < 6; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Offline, 4, 30));
+            scheduler.Add(_sequences.New(TrafficClass.Offline, 4, 30));
         }
 
         for (var step = 0; step < 60 && scheduler.WaitingOf(TrafficClass.Offline) + scheduler.RunningOf(TrafficClass.Offline) > 0; step++)
@@ -43,11 +43,11 @@ public class TrafficPolicyTests
     public void Backfill_OnlineLeavesSlotsEmpty_OfflineFillsThem()
     {
         var (scheduler, _) = Create(maxRunning: 16, reserve: 0.1, blocks: 1000);
-        scheduler.Add(NewSequence(TrafficClass.Online, 4, 50));
-        scheduler.Add(NewSequence(TrafficClass.Online, 4, 50));
+        scheduler.Add(_sequences.New(TrafficClass.Online, 4, 50));
+        scheduler.Add(_sequences.New(TrafficClass.Online, 4, 50));
         for (var i = 0; i < 40; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Offline, 4, 50));
+            scheduler.Add(_sequences.New(TrafficClass.Offline, 4, 50));
         }
 
         Advance(scheduler, scheduler.Schedule());
@@ -61,13 +61,13 @@ public class TrafficPolicyTests
         var (scheduler, _) = Create(maxRunning: 8, reserve: 0.25, blocks: 1000, window: TimeSpan.FromMilliseconds(10), headroom: 2);
         for (var i = 0; i < 20; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Offline, 4, 500));
+            scheduler.Add(_sequences.New(TrafficClass.Offline, 4, 500));
         }
 
         Advance(scheduler, scheduler.Schedule());
         Assert.Equal(6, scheduler.RunningOf(TrafficClass.Offline));
 
-        var online = NewSequence(TrafficClass.Online, 4, 5);
+        var online = _sequences.New(TrafficClass.Online, 4, 5);
         scheduler.Add(online);
         var plan = scheduler.Schedule();
         Assert.Equal(SequenceStatus.Running, online.Status); // no window wait, no preemption
@@ -80,12 +80,12 @@ public class TrafficPolicyTests
         var (scheduler, _) = Create(maxRunning: 10, reserve: 0.3, blocks: 1000, headroom: 3);
         for (var i = 0; i < 30; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Online, 4, 40));
+            scheduler.Add(_sequences.New(TrafficClass.Online, 4, 40));
         }
 
         for (var i = 0; i < 10; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Offline, 4, 40));
+            scheduler.Add(_sequences.New(TrafficClass.Offline, 4, 40));
         }
 
         for (var step = 0; step < 30; step++)
@@ -102,13 +102,13 @@ public class TrafficPolicyTests
         var (scheduler, _) = Create(maxRunning: 8, reserve: 0.25, blocks: 1000, window: TimeSpan.FromMilliseconds(10));
         for (var i = 0; i < 8; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Offline, 4, 500));
+            scheduler.Add(_sequences.New(TrafficClass.Offline, 4, 500));
         }
 
         Advance(scheduler, scheduler.Schedule());
         Assert.Equal(8, scheduler.RunningOf(TrafficClass.Offline));
 
-        var online = NewSequence(TrafficClass.Online, 4, 5);
+        var online = _sequences.New(TrafficClass.Online, 4, 5);
         scheduler.Add(online);
         _clock.Advance(TimeSpan.FromMilliseconds(4));
         Advance(scheduler, scheduler.Schedule());
@@ -127,13 +127,13 @@ public class TrafficPolicyTests
         var (scheduler, _) = Create(maxRunning: 4, reserve: 0.5, blocks: 1000, window: TimeSpan.Zero);
         for (var i = 0; i < 4; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Offline, 4, 500));
+            scheduler.Add(_sequences.New(TrafficClass.Offline, 4, 500));
         }
 
         Advance(scheduler, scheduler.Schedule());
         for (var i = 0; i < 4; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Online, 4, 500));
+            scheduler.Add(_sequences.New(TrafficClass.Online, 4, 500));
         }
 
         Advance(scheduler, scheduler.Schedule());
@@ -146,8 +146,8 @@ public class TrafficPolicyTests
     {
         // 12 blocks of 4 positions: four sequences of 8-token prompts take 8 blocks; growing them all needs more.
         var (scheduler, blocks) = Create(maxRunning: 8, reserve: 0.0, blocks: 12, blockSize: 4);
-        var online = new[] { NewSequence(TrafficClass.Online, 8, 20), NewSequence(TrafficClass.Online, 8, 20) };
-        var offline = new[] { NewSequence(TrafficClass.Offline, 8, 20), NewSequence(TrafficClass.Offline, 8, 20) };
+        var online = new[] { _sequences.New(TrafficClass.Online, 8, 20), _sequences.New(TrafficClass.Online, 8, 20) };
+        var offline = new[] { _sequences.New(TrafficClass.Offline, 8, 20), _sequences.New(TrafficClass.Offline, 8, 20) };
         scheduler.Add(offline[0]);
         scheduler.Add(online[0]);
         scheduler.Add(offline[1]);
@@ -172,7 +172,7 @@ public class TrafficPolicyTests
     public void SloBackoff_RecentStepsNearTheTpotTarget_OfflineAdmittedOnlyUpToItsReserve()
     {
         var (scheduler, _) = Create(maxRunning: 10, reserve: 0.2, blocks: 1000, tpotSlo: TimeSpan.FromMilliseconds(20));
-        scheduler.Add(NewSequence(TrafficClass.Online, 4, 100));
+        scheduler.Add(_sequences.New(TrafficClass.Online, 4, 100));
         Advance(scheduler, scheduler.Schedule());
         for (var i = 0; i < 10; i++)
         {
@@ -181,7 +181,7 @@ public class TrafficPolicyTests
 
         for (var i = 0; i < 20; i++)
         {
-            scheduler.Add(NewSequence(TrafficClass.Offline, 4, 100));
+            scheduler.Add(_sequences.New(TrafficClass.Offline, 4, 100));
         }
 
         Advance(scheduler, scheduler.Schedule());
@@ -208,7 +208,7 @@ public class TrafficPolicyTests
             if (step < 400 && random.NextDouble() < 0.5)
             {
                 var cls = random.NextDouble() < 0.6 ? TrafficClass.Online : TrafficClass.Offline;
-                var s = NewSequence(cls, random.Next(1, 30), random.Next(1, 40));
+                var s = _sequences.New(cls, random.Next(1, 30), random.Next(1, 40));
                 all.Add(s);
                 scheduler.Add(s);
             }
@@ -243,18 +243,6 @@ public class TrafficPolicyTests
         };
         var manager = new BlockManager(blocks, blockSize, 0);
         return (new Scheduler(options, manager, _clock), manager);
-    }
-
-    private Sequence NewSequence(TrafficClass cls, int promptLength, int maxTokens)
-    {
-        var request = new GenerationRequest
-        {
-            Id = new RequestId($"r{_arrivals}"),
-            PromptTokens = Enumerable.Range(1, promptLength).ToArray(),
-            Sampling = SamplingParams.Greedy(maxTokens),
-            TrafficClass = cls,
-        };
-        return new Sequence(request, _arrivals++, text: null);
     }
 
     private static void Advance(Scheduler scheduler, SchedulerOutput plan) => SchedulerSimulator.Advance(scheduler, plan);

@@ -13,6 +13,7 @@
 #define NWARPS 4
 #define UNROLL 4                      // positions whose K/V a warp loads before using them
 #define NEG_BIG (-1.0e30f)            // finite "minus infinity": exp(NEG_BIG - NEG_BIG) stays 1, never NaN
+#include "attention_combine.cuh"
 
 __device__ __forceinline__ void load_lane(const bf16_t* __restrict__ p, int d0, float* out)
 {
@@ -119,33 +120,7 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) paged_attention(
             if (d0 + e < HEAD_DIM) sm_acc[warp][g][d0 + e] = acc[g][e];
     }
     __syncthreads();
-
-    for (int i = threadIdx.x; i < GROUP * HEAD_DIM; i += NWARPS * 32)
-    {
-        const int g = i / HEAD_DIM, d = i - g * HEAD_DIM;
-        float mx = NEG_BIG;
-#pragma unroll
-        for (int w = 0; w < NWARPS; w++) mx = fmaxf(mx, sm_m[w][g]);
-        float den = 0.0f, num = 0.0f;
-#pragma unroll
-        for (int w = 0; w < NWARPS; w++)
-        {
-            const float f = __expf(sm_m[w][g] - mx);
-            den += sm_l[w][g] * f;
-            num += sm_acc[w][g][d] * f;
-        }
-        const int h = kh * GROUP + g;
-        if (parts == 1)
-        {
-            out[(u64)row * Q_DIM + h * HEAD_DIM + d] = float_to_bf16(den > 0.0f ? num / den : 0.0f);
-        }
-        else
-        {
-            const u64 slot = ((u64)row * NUM_HEADS + h) * parts + part;
-            part_acc[slot * HEAD_DIM + d] = num;
-            if (d == 0) { part_ml[slot * 2] = mx; part_ml[slot * 2 + 1] = den; }
-        }
-    }
+    combine_warps_and_store(sm_m, sm_l, sm_acc, kh, row, part, parts, out, part_acc, part_ml);
 }
 
 // grid: (NUM_HEADS, rows), block: HEAD_DIM rounded up to a warp. Combines the partitions of paged_attention.

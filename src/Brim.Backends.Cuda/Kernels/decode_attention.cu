@@ -23,6 +23,7 @@
 #define NWARPS 4
 #define STEPS 4                // warp steps whose K/V are in flight together
 #define NEG_BIG (-1.0e30f)
+#include "attention_combine.cuh"
 
 #if HEAD_DIM != 64 && HEAD_DIM != 128
 #error decode_attention supports HEAD_DIM 64 and 128
@@ -194,31 +195,5 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention(
         }
     }
     __syncthreads();
-
-    for (int i = threadIdx.x; i < GROUP * HEAD_DIM; i += NWARPS * 32)
-    {
-        const int g = i / HEAD_DIM, d = i - g * HEAD_DIM;
-        float mx = NEG_BIG;
-#pragma unroll
-        for (int w = 0; w < NWARPS; w++) mx = fmaxf(mx, sm_m[w][g]);
-        float den = 0.0f, num = 0.0f;
-#pragma unroll
-        for (int w = 0; w < NWARPS; w++)
-        {
-            const float f = __expf(sm_m[w][g] - mx);
-            den += sm_l[w][g] * f;
-            num += sm_acc[w][g][d] * f;
-        }
-        const int h = kh * GROUP + g;
-        if (parts == 1)
-        {
-            out[(u64)row * Q_DIM + h * HEAD_DIM + d] = float_to_bf16(den > 0.0f ? num / den : 0.0f);
-        }
-        else
-        {
-            const u64 slot = ((u64)row * NUM_HEADS + h) * parts + part;
-            part_acc[slot * HEAD_DIM + d] = num;
-            if (d == 0) { part_ml[slot * 2] = mx; part_ml[slot * 2 + 1] = den; }
-        }
-    }
+    combine_warps_and_store(sm_m, sm_l, sm_acc, kh, row, part, parts, out, part_acc, part_ml);
 }

@@ -86,19 +86,10 @@ internal sealed class BatchRunner(ServerContext server, BatchStore batches, File
 
         foreach (var id in batches.IdsWithStatus(BatchStatus.Cancelling))
         {
-            if (_active.Remove(id, out var progress))
+            if (StopLines(id))
             {
-                progress.Cancel();
-                if (progress.InFlight.Count > 0)
-                {
-                    _active[id] = progress; // finalize once its cancelled lines have come back
-                    continue;
-                }
-
-                progress.Dispose();
+                batches.Finalize(id, BatchStatus.Cancelled, files);
             }
-
-            batches.Finalize(id, BatchStatus.Cancelled, files);
         }
 
         foreach (var id in batches.IdsWithStatus(BatchStatus.Finalizing))
@@ -126,22 +117,37 @@ internal sealed class BatchRunner(ServerContext server, BatchStore batches, File
     /// </summary>
     private void Expire(string id)
     {
-        if (_active.Remove(id, out var progress))
+        if (!StopLines(id))
         {
-            progress.Cancel();
-            if (progress.InFlight.Count > 0)
-            {
-                _active[id] = progress; // expire once its cancelled lines have come back
-                return;
-            }
-
-            progress.Dispose();
+            return;
         }
 
         var expired = batches.ExpireUnfinishedLines(id);
         metrics.LinesFailed(expired);
         batches.Finalize(id, BatchStatus.Expired, files);
         logger.LogWarning("batch {Batch} expired with {Lines} lines unfinished", id, expired);
+    }
+
+    /// <summary>
+    /// Cancels the batch's lines in the engine; true once none is in flight any more (then the batch may be finalized),
+    /// false while cancelled lines have yet to come back (a later pass asks again).
+    /// </summary>
+    private bool StopLines(string id)
+    {
+        if (!_active.Remove(id, out var progress))
+        {
+            return true;
+        }
+
+        progress.Cancel();
+        if (progress.InFlight.Count > 0)
+        {
+            _active[id] = progress;
+            return false;
+        }
+
+        progress.Dispose();
+        return true;
     }
 
     private void CollectFinishedLines()
