@@ -27,6 +27,12 @@ public sealed partial class Scheduler
 
     public long RecomputePreemptions => TotalPreemptions - SwapPreemptions;
 
+    /// <summary>KV blocks the scheduler has had copied to host swap blocks since it started (every one, even in a step that ran no model).</summary>
+    public long SwappedOutBlocks { get; private set; }
+
+    /// <summary>KV blocks copied back from host swap blocks since the start; never more than <see cref="SwappedOutBlocks"/>.</summary>
+    public long SwappedInBlocks { get; private set; }
+
     private void Preempt(Sequence victim)
     {
         // A victim already placed in this step gives its chunk back.
@@ -76,6 +82,7 @@ public sealed partial class Scheduler
         _blocks.Release(victim.Blocks);
         victim.Status = SequenceStatus.Swapped;
         SwapPreemptions++;
+        SwappedOutBlocks += victim.HostBlocks.Count;
         SwappedQueue(victim.TrafficClass).Add(victim);
     }
 
@@ -138,6 +145,8 @@ public sealed partial class Scheduler
         {
             _output.Swaps.Add(new BlockSwap(ToHost: false, seq.Blocks[i], seq.HostBlocks[i]));
         }
+
+        SwappedInBlocks += seq.HostBlocks.Count;
 
         // The host blocks are free for later decisions of this step: the engine runs the copies in decision order.
         Preemption!.HostBlocks.Release(seq.HostBlocks);
