@@ -63,6 +63,7 @@ public class SwapAndBatchWindowOptionsTests
     [InlineData("generate", "--swap-space", "lots", "--swap-space must be 0 or more GiB; got 'lots'")]
     [InlineData("bench", "--swap-space", "100000", "--swap-space 100000 GiB is more than 70 % of this machine's")]
     [InlineData("serve", "--swap-space", "NaN", "--swap-space must be 0 or more GiB")]
+    [InlineData("bench serve", "--swap-space", "-0.5", "--swap-space must be 0 or more GiB; got '-0.5'")]
     [InlineData("serve", "--batch-completion-window", "24", "--batch-completion-window must be a number and a unit: s, m, h or d (e.g. 24h, 90m, 30s), at least 1s; got '24'")]
     [InlineData("serve", "--batch-completion-window", "0.5s", "at least 1s; got '0.5s'")]
     [InlineData("serve", "--batch-completion-window", "2w", "got '2w'")]
@@ -74,7 +75,7 @@ public class SwapAndBatchWindowOptionsTests
     {
         // A serve that got past parsing would run until stopped: the timeout turns that into a failure, not a hang.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        string[] args = command == "serve" ? [command, option, value, "--device", "cpu", "--port", "0"] : [command, option, value, "--device", "cpu"];
+        string[] args = [.. command.Split(' '), option, value, "--device", "cpu", .. command == "serve" ? ["--port", "0"] : Array.Empty<string>()];
         var (code, output, error) = await CommandLine.RunAsync(timeout.Token, args);
 
         Assert.Equal(2, code);

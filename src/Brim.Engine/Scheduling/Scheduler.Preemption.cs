@@ -49,6 +49,10 @@ public sealed partial class Scheduler
         _running.Remove(victim);
         victim.Preemptions++;
         TotalPreemptions++;
+
+        // Its batch window starts again: an online victim waits for blocks like a new arrival before displacing offline
+        // work, instead of counting as past the window at once because it arrived (and ran) long ago.
+        victim.EnqueuedTimestamp = _clock.GetTimestamp();
         _output.Preempted.Add(victim);
         if (ModeFor(victim) == PreemptionMode.Swap)
         {
@@ -89,7 +93,8 @@ public sealed partial class Scheduler
     /// <summary>
     /// Brings swapped sequences of class <paramref name="c"/> back, in priority then arrival order, while a slot (under
     /// the same reserve and headroom rules as admission), tokens and device blocks last; like a waiting online request,
-    /// a swapped online sequence past the batch window makes an offline sequence above the reserve step aside. A
+    /// a swapped online sequence past the batch window (counted from its swap-out) makes an offline sequence above the
+    /// reserve step aside. A
     /// sequence swapped out in this very step waits for the next. Returns true when none of the class is left swapped:
     /// only then may new requests of the class be admitted, so that they never take the blocks a swapped one waits for.
     /// </summary>
