@@ -109,6 +109,8 @@ public sealed class LlmEngine : IDisposable
         _scheduler.TotalPreemptions, Steps)
     {
         SwapPreemptions = _scheduler.SwapPreemptions,
+        SwappedInBlocks = _scheduler.SwappedInBlocks, // read before the blocks out, so a snapshot never shows more in than out
+        SwappedOutBlocks = _scheduler.SwappedOutBlocks,
         Swapped = _scheduler.SwappedCount,
         UsedSwapBlocks = UsedSwapBlocks,
         TotalSwapBlocks = TotalSwapBlocks,
@@ -565,6 +567,12 @@ public readonly record struct EngineSnapshot(int Running, int Waiting, int UsedK
 
     /// <summary>Sequences swapped out now (counted in <see cref="Waiting"/>).</summary>
     public int Swapped { get; init; }
+
+    /// <summary>KV blocks copied to host swap blocks since the engine started.</summary>
+    public long SwappedOutBlocks { get; init; }
+
+    /// <summary>KV blocks copied back from host swap blocks since the engine started (resumed sequences).</summary>
+    public long SwappedInBlocks { get; init; }
 
     public int UsedSwapBlocks { get; init; }
 

@@ -88,7 +88,10 @@ public sealed class Sequence
 
     internal bool CancelRequested { get; set; }
 
-    /// <summary>When the sequence last entered a waiting queue (arrival, or its latest preemption), on the scheduler's clock.</summary>
+    /// <summary>
+    /// When the sequence last entered a waiting or swapped queue (arrival, or its latest preemption), on the scheduler's
+    /// clock: the start of the batch window an online sequence waits out before offline work must make room for it.
+    /// </summary>
     internal long EnqueuedTimestamp { get; set; }
 
     /// <summary>The scheduler step that last gave this sequence a chunk (so one step never schedules it twice).</summary>

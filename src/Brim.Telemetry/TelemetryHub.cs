@@ -180,7 +180,12 @@ public sealed class TelemetryHub : IDisposable
                 .Select(c => LatencyStats.From(c, [.. _recent[(int)c].ToArray().Where(r => r.Second > nowSecond - 300)]))
                 .ToArray();
             var totals = new TelemetryTotals(_totals.Steps, _totals.PrefillTokens, _totals.OutputTokens, _totals.Flops, _totals.Bytes,
-                _totals.BusySeconds, _totals.HostInStepSeconds, _totals.HostGapSeconds, _totals.Preempted);
+                _totals.BusySeconds, _totals.HostInStepSeconds, _totals.HostGapSeconds, _totals.Preempted)
+            {
+                SwapPreemptions = _lastStep?.Record.SwapPreemptions ?? 0,
+                SwappedOutBlocks = _totals.SwappedOutBlocks,
+                SwappedInBlocks = _totals.SwappedInBlocks,
+            };
             return new TelemetrySnapshot(
                 _startUtc.AddSeconds(uptime), uptime, Summary(), Device, GpuCounters(), _lastStep, totals, windows, economics, latency,
                 BuildSeries(nowSecond));
@@ -266,6 +271,8 @@ public sealed class TelemetryHub : IDisposable
         bucket.Bytes += m.Cost.Bytes;
         bucket.OccupancySeconds += m.Occupancy * r.StepSeconds;
         bucket.Preempted += r.Preempted;
+        bucket.SwappedOutBlocks += r.SwappedOutBlocks;
+        bucket.SwappedInBlocks += r.SwappedInBlocks;
         bucket.Running = r.Running;
         bucket.Waiting = r.Waiting;
         bucket.RunningOffline = r.RunningOffline;

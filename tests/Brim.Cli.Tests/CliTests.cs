@@ -4,9 +4,9 @@ namespace Brim.Cli.Tests;
 
 /// <summary>
 /// The `brim` command line run in-process, as a user runs it from a fresh clone: real argument parsing, the bundled
-/// model, the CPU backend. Console output is captured, so this class must not run in parallel with another that writes
-/// to the console (it is the only test class of this assembly).
+/// model, the CPU backend. Console output is captured, so this class runs in the <see cref="ConsoleCollection"/>.
 /// </summary>
+[Collection(ConsoleCollection.Name)]
 public class CliTests
 {
     [Fact]
@@ -77,22 +77,6 @@ public class CliTests
         Assert.NotEqual(0, code);
         Assert.Contains("--step-budget-ms must be auto, off, or milliseconds", error, StringComparison.Ordinal);
     }
-    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            var code = await Program.Main(args);
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
+
+    private static Task<(int Code, string Output, string Error)> RunAsync(params string[] args) => CommandLine.RunAsync(args);
 }

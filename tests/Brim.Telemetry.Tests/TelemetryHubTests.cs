@@ -69,6 +69,28 @@ public class TelemetryHubTests
     }
 
     [Fact]
+    public void Snapshot_StepsThatSwapped_TotalsSumTheBlocksAndKeepTheLatestSwapPreemptions()
+    {
+        var clock = new ManualClock();
+        using var hub = new TelemetryHub(Options, time: clock);
+        clock.Advance(1);
+
+        // Two seconds apart, so the totals are sums across buckets too: 6 blocks out (2 victims, 1 swapped), then 4 back
+        // and 3 more out (a third victim, swapped).
+        hub.RecordStep(DecodeStep(1) with { Preempted = 2, SwappedOutBlocks = 6, SwapPreemptions = 1 });
+        clock.Advance(2);
+        hub.RecordStep(DecodeStep(2) with { Preempted = 1, SwappedOutBlocks = 3, SwappedInBlocks = 4, SwapPreemptions = 2 });
+        clock.Advance(2);
+        hub.RecordStep(DecodeStep(3) with { SwapPreemptions = 2 });
+        var totals = hub.Snapshot().Totals;
+
+        Assert.Equal(3, totals.Preempted);
+        Assert.Equal(2, totals.SwapPreemptions);
+        Assert.Equal(9, totals.SwappedOutBlocks);
+        Assert.Equal(4, totals.SwappedInBlocks);
+    }
+
+    [Fact]
     public void Snapshot_TwoMinutesBusyThenOneIdle_WindowsAndCost()
     {
         var clock = new ManualClock();

@@ -24,6 +24,7 @@ internal static class BenchServeCommand
         var threads = new Option<int?>("--threads") { Description = "CPU backend threads (default: all cores)" };
         var kvBlocks = new Option<int?>("--num-kv-blocks") { Description = "KV cache blocks of the in-process server", DefaultValueFactory = _ => 4096 };
         var maxSeqs = new Option<int>("--max-num-seqs") { Description = "Batch slots of the in-process server", DefaultValueFactory = _ => 64 };
+        var swapSpace = new Option<long?>("--swap-space") { Description = "GiB of host swap space of the in-process server (0: always recompute); default: the backend's", CustomParser = r => OptionValues.SwapSpaceBytes(r) };
         var requests = new Option<int>("--num-prompts", "-n") { Description = "Requests to send", DefaultValueFactory = _ => 256 };
         var rate = new Option<double>("--request-rate") { Description = "Poisson arrival rate, requests/s (inf: all at once)", DefaultValueFactory = _ => double.PositiveInfinity };
         var concurrency = new Option<int>("--max-concurrency") { Description = "Most requests in flight", DefaultValueFactory = _ => 64 };
@@ -36,7 +37,7 @@ internal static class BenchServeCommand
 
         var command = new Command("serve", "Load-test the OpenAI server: TTFT, ITL, TPOT, E2E p50/p90/p99 and output tokens/s")
         {
-            url, apiKey, model, device, threads, kvBlocks, maxSeqs, requests, rate, concurrency, inputLen, outputLen, range, seed, compare, rounds,
+            url, apiKey, model, device, threads, kvBlocks, maxSeqs, swapSpace, requests, rate, concurrency, inputLen, outputLen, range, seed, compare, rounds,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -62,7 +63,13 @@ internal static class BenchServeCommand
                 ModelPath = result.GetValue(model),
                 Device = result.GetValue(device),
                 CpuThreads = result.GetValue(threads),
-                Engine = new EngineOptions { NumKvBlocks = result.GetValue(kvBlocks), MaxRunningSequences = result.GetValue(maxSeqs), MaxWaitingRequests = Math.Max(4096, workload.Requests) },
+                Engine = new EngineOptions
+                {
+                    NumKvBlocks = result.GetValue(kvBlocks),
+                    MaxRunningSequences = result.GetValue(maxSeqs),
+                    MaxWaitingRequests = Math.Max(4096, workload.Requests),
+                    SwapSpaceBytes = result.GetValue(swapSpace),
+                },
             });
             Console.WriteLine($"model: {host.ServedModelName} on {host.DeviceNote}; {Environment.ProcessorCount} CPU cores");
 

@@ -16,23 +16,36 @@ internal sealed class ModelOptions
 
     public Option<DeviceKind> Device { get; } = new("--device") { Description = "auto (GPU when usable), cpu or cuda", DefaultValueFactory = _ => DeviceKind.Auto };
 
-    public Option<int?> Threads { get; } = new("--threads") { Description = "CPU backend threads (default: all cores)" };
+    public Option<int?> Threads { get; } = new("--threads") { Description = "CPU backend threads (default: all cores)", CustomParser = r => OptionValues.AtLeastOne(r) };
 
-    public Option<int> MaxNumSeqs { get; } = new("--max-num-seqs") { Description = "Most sequences in one batch", DefaultValueFactory = _ => 64 };
+    public Option<int> MaxNumSeqs { get; } = new("--max-num-seqs") { Description = "Most sequences in one batch", DefaultValueFactory = _ => 64, CustomParser = OptionValues.AtLeastOne };
 
-    public Option<int> MaxBatchedTokens { get; } = new("--max-num-batched-tokens") { Description = "Token budget of one step (decode tokens + prefill chunks)", DefaultValueFactory = _ => 2048 };
+    public Option<int> MaxBatchedTokens { get; } = new("--max-num-batched-tokens")
+    {
+        Description = "Token budget of one step (decode tokens + prefill chunks)", DefaultValueFactory = _ => 2048, CustomParser = OptionValues.AtLeastOne,
+    };
 
-    public Option<int?> NumKvBlocks { get; } = new("--num-kv-blocks") { Description = "KV cache blocks (default: sized from free memory)" };
+    public Option<int?> NumKvBlocks { get; } = new("--num-kv-blocks") { Description = "KV cache blocks (default: sized from free memory)", CustomParser = r => OptionValues.AtLeastOne(r) };
 
-    public Option<int> BlockSize { get; } = new("--block-size") { Description = "Positions per KV block", DefaultValueFactory = _ => 16 };
+    public Option<int> BlockSize { get; } = new("--block-size") { Description = "Positions per KV block", DefaultValueFactory = _ => 16, CustomParser = OptionValues.AtLeastOne };
 
-    public Option<double> MemoryUtilization { get; } = new("--gpu-memory-utilization") { Description = "Share of device memory the KV cache may take", DefaultValueFactory = _ => 0.9 };
+    public Option<double> MemoryUtilization { get; } = new("--gpu-memory-utilization")
+    {
+        Description = "Share of device memory the KV cache may take", DefaultValueFactory = _ => 0.9, CustomParser = OptionValues.Share,
+    };
 
-    public Option<int?> MaxModelLen { get; } = new("--max-model-len") { Description = "Longest sequence (prompt + output); default: the model's context" };
+    public Option<int?> MaxModelLen { get; } = new("--max-model-len") { Description = "Longest sequence (prompt + output); default: the model's context", CustomParser = r => OptionValues.AtLeastOne(r) };
+
+    /// <summary>vLLM's --swap-space: GiB on the command line, bytes once parsed.</summary>
+    public Option<long?> SwapSpace { get; } = new("--swap-space")
+    {
+        Description = "GiB of host memory per GPU that preempted sequences' KV blocks are swapped to instead of being recomputed (0: always recompute); default: the backend's (4 on CUDA, 0 on the CPU)",
+        CustomParser = r => OptionValues.SwapSpaceBytes(r),
+    };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Tokenizer, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, BlockSize, MemoryUtilization, MaxModelLen })
+        foreach (var option in new Option[] { Model, Tokenizer, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace })
         {
             command.Options.Add(option);
         }
@@ -54,6 +67,7 @@ internal sealed class ModelOptions
             BlockSize = result.GetValue(BlockSize),
             MemoryUtilization = result.GetValue(MemoryUtilization),
             MaxModelLength = result.GetValue(MaxModelLen),
+            SwapSpaceBytes = result.GetValue(SwapSpace),
         },
     };
 }

@@ -29,10 +29,16 @@ internal static class ServeCommand
         var tpotSlo = new Option<double?>("--online-tpot-slo-ms") { Description = "Online time-per-output-token target; offline admission backs off near it" };
         var ttftSlo = new Option<double?>("--online-ttft-slo-ms") { Description = "Online time-to-first-token target; offline admission backs off near it" };
         var drain = new Option<double>("--drain-timeout") { Description = "Seconds in-flight requests get to finish on shutdown", DefaultValueFactory = _ => 30 };
+        var completionWindow = new Option<TimeSpan>("--batch-completion-window")
+        {
+            Description = "How long a Batch API batch has to finish before it expires, e.g. 24h, 90m, 30s (what the completion_window \"24h\" clients send means here)",
+            DefaultValueFactory = _ => TimeSpan.FromHours(24),
+            CustomParser = ParseCompletionWindow,
+        };
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /metrics)")
         {
-            host, port, servedName, apiKeys, maxWaiting, maxBody, drain, dataDir, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
+            host, port, servedName, apiKeys, maxWaiting, maxBody, drain, dataDir, completionWindow, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
         };
         model.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
@@ -60,18 +66,31 @@ internal static class ServeCommand
                 DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
                 DataDirectory = Path.GetFullPath(result.GetValue(dataDir)!),
                 GpuHourlyCost = result.GetValue(hourlyCost),
+                BatchCompletionWindow = result.GetValue(completionWindow),
             };
             await using var server = BrimServer.Create(modelHost, options);
             await server.StartAsync(cancellationToken);
             var engine = modelHost.Engine;
             await Console.Error.WriteLineAsync(
                 $"brim: serving '{modelHost.ServedModelName}' from {modelHost.ModelPath} on {modelHost.DeviceNote}; "
-                + $"context {engine.MaxModelLength}, {engine.TotalKvBlocks} KV blocks, {engine.Options.MaxRunningSequences} batch slots");
+                + $"context {engine.MaxModelLength}, {engine.TotalKvBlocks} KV blocks, {engine.TotalSwapBlocks} host swap blocks, {engine.Options.MaxRunningSequences} batch slots");
             await Console.Error.WriteLineAsync($"brim: OpenAI API at {server.BaseAddress}v1 (keys {(options.ApiKeys.Count > 0 ? "required" : "off")}); Ctrl+C to stop");
-            await Console.Error.WriteLineAsync($"brim: Files and Batch APIs keep their data in {options.DataDirectory}");
+            await Console.Error.WriteLineAsync($"brim: Files and Batch APIs keep their data in {options.DataDirectory}; batches expire after {options.BatchCompletionWindow}");
             await server.WaitForShutdownAsync(cancellationToken);
             return 0;
         });
         return command;
+    }
+
+    private static TimeSpan ParseCompletionWindow(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Join(' ', result.Tokens.Select(t => t.Value));
+        if (DurationText.TryParse(text, out var window) && window >= TimeSpan.FromSeconds(1))
+        {
+            return window;
+        }
+
+        result.AddError($"--batch-completion-window must be {DurationText.Format}, at least 1s; got '{text}'");
+        return TimeSpan.Zero;
     }
 }

@@ -27,6 +27,12 @@ public sealed partial class Scheduler
 
     public long RecomputePreemptions => TotalPreemptions - SwapPreemptions;
 
+    /// <summary>KV blocks the scheduler has had copied to host swap blocks since it started (every one, even in a step that ran no model).</summary>
+    public long SwappedOutBlocks { get; private set; }
+
+    /// <summary>KV blocks copied back from host swap blocks since the start; never more than <see cref="SwappedOutBlocks"/>.</summary>
+    public long SwappedInBlocks { get; private set; }
+
     private void Preempt(Sequence victim)
     {
         // A victim already placed in this step gives its chunk back.
@@ -43,6 +49,10 @@ public sealed partial class Scheduler
         _running.Remove(victim);
         victim.Preemptions++;
         TotalPreemptions++;
+
+        // Its batch window starts again: an online victim waits for blocks like a new arrival before displacing offline
+        // work, instead of counting as past the window at once because it arrived (and ran) long ago.
+        victim.EnqueuedTimestamp = _clock.GetTimestamp();
         _output.Preempted.Add(victim);
         if (ModeFor(victim) == PreemptionMode.Swap)
         {
@@ -76,13 +86,15 @@ public sealed partial class Scheduler
         _blocks.Release(victim.Blocks);
         victim.Status = SequenceStatus.Swapped;
         SwapPreemptions++;
+        SwappedOutBlocks += victim.HostBlocks.Count;
         SwappedQueue(victim.TrafficClass).Add(victim);
     }
 
     /// <summary>
     /// Brings swapped sequences of class <paramref name="c"/> back, in priority then arrival order, while a slot (under
     /// the same reserve and headroom rules as admission), tokens and device blocks last; like a waiting online request,
-    /// a swapped online sequence past the batch window makes an offline sequence above the reserve step aside. A
+    /// a swapped online sequence past the batch window (counted from its swap-out) makes an offline sequence above the
+    /// reserve step aside. A
     /// sequence swapped out in this very step waits for the next. Returns true when none of the class is left swapped:
     /// only then may new requests of the class be admitted, so that they never take the blocks a swapped one waits for.
     /// </summary>
@@ -138,6 +150,8 @@ public sealed partial class Scheduler
         {
             _output.Swaps.Add(new BlockSwap(ToHost: false, seq.Blocks[i], seq.HostBlocks[i]));
         }
+
+        SwappedInBlocks += seq.HostBlocks.Count;
 
         // The host blocks are free for later decisions of this step: the engine runs the copies in decision order.
         Preemption!.HostBlocks.Release(seq.HostBlocks);

@@ -18,7 +18,8 @@ public static class PrometheusExposition
         Gauge(text, "brim:num_requests_waiting", "Requests waiting for a batch slot.", labels, engine.Waiting);
         Gauge(text, "brim:kv_cache_usage_perc", "Fraction of KV cache blocks in use (1 = full).", labels,
             engine.TotalKvBlocks == 0 ? 0 : (double)engine.UsedKvBlocks / engine.TotalKvBlocks);
-        Counter(text, "brim:num_preemptions_total", "Sequences preempted (their KV recomputed later).", labels, engine.Preemptions);
+        Counter(text, "brim:num_preemptions_total", "Sequences preempted (their KV swapped to host memory or recomputed later).", labels, engine.Preemptions);
+        AppendSwap(text, engine, labels);
         Counter(text, "brim:num_engine_steps_total", "Forward steps the engine ran.", labels, engine.Steps);
 
         // Request-level families: one sample set per traffic class (online; offline = flex/priority and Batch API lines).
@@ -41,6 +42,24 @@ public static class PrometheusExposition
         ClassHistogram(text, "brim:e2e_request_latency_seconds", "Time from arrival to the last output token.", labels, classes, c => c.EndToEndLatency);
         metrics.AppendFeatureMetrics?.Invoke(text, labels);
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Preemption by mode and the host swap space: blocks copied each way (out ≥ in; the difference is what swapped
+    /// sequences hold now, plus what cancelled or rejected swapped sequences gave up), sequences swapped out now, and the
+    /// swap blocks in use of those there are (0 of 0 when the engine always recomputes).
+    /// </summary>
+    private static void AppendSwap(StringBuilder text, EngineSnapshot engine, string labels)
+    {
+        Header(text, "brim:num_preemptions_by_mode_total", "Sequences preempted, by what happened to their KV: swapped to host memory or dropped to be recomputed.", "counter");
+        Sample(text, "brim:num_preemptions_by_mode_total", $"{labels},mode=\"swap\"", engine.SwapPreemptions);
+        Sample(text, "brim:num_preemptions_by_mode_total", $"{labels},mode=\"recompute\"", engine.Preemptions - engine.SwapPreemptions);
+        Header(text, "brim:kv_blocks_swapped_total", "KV blocks copied between the KV cache and host swap space, by direction.", "counter");
+        Sample(text, "brim:kv_blocks_swapped_total", $"{labels},direction=\"out\"", engine.SwappedOutBlocks);
+        Sample(text, "brim:kv_blocks_swapped_total", $"{labels},direction=\"in\"", engine.SwappedInBlocks);
+        Gauge(text, "brim:num_requests_swapped", "Requests preempted with their KV in host swap space (counted in brim:num_requests_waiting).", labels, engine.Swapped);
+        Gauge(text, "brim:swap_blocks_used", "Host swap blocks holding swapped requests' KV.", labels, engine.UsedSwapBlocks);
+        Gauge(text, "brim:swap_blocks_capacity", "Host swap blocks there are (0: preemption always recomputes).", labels, engine.TotalSwapBlocks);
     }
 
     /// <summary>The finished_reason label, named as vLLM names them (a cancelled request is an abort).</summary>

@@ -24,8 +24,18 @@ public sealed record ModelSummary(string Architecture, long Parameters, long Mat
 /// <summary>NVML's view: the latest sample per GPU, or why there is none.</summary>
 public sealed record GpuCounters(bool Available, string Status, string? LastError, IReadOnlyList<string> DeviceNames, IReadOnlyList<GpuSample> Latest);
 
-/// <summary>Counters since start (for Prometheus counters).</summary>
-public sealed record TelemetryTotals(long Steps, long PrefillTokens, long OutputTokens, double Flops, double Bytes, double BusySeconds, double HostInStepSeconds, double HostGapSeconds, long Preempted);
+/// <summary>Counters since start (for Prometheus counters), summed over the steps that ran the model.</summary>
+public sealed record TelemetryTotals(long Steps, long PrefillTokens, long OutputTokens, double Flops, double Bytes, double BusySeconds, double HostInStepSeconds, double HostGapSeconds, long Preempted)
+{
+    /// <summary>Of <see cref="Preempted"/>, the preemptions that swapped the victim's KV to host memory (the rest recomputed).</summary>
+    public long SwapPreemptions { get; init; }
+
+    /// <summary>KV blocks copied to host swap space (server /metrics: brim:kv_blocks_swapped_total{direction="out"}).</summary>
+    public long SwappedOutBlocks { get; init; }
+
+    /// <summary>KV blocks copied back from host swap space; never more than <see cref="SwappedOutBlocks"/>.</summary>
+    public long SwappedInBlocks { get; init; }
+}
 
 /// <summary>The live economics table of the last minute, with its assumption spelled out.</summary>
 public sealed record Economics(string Window, string Assumption, int MaxRunning, IReadOnlyList<EconomicsRow> Rows);

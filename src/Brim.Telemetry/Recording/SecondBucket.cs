@@ -28,6 +28,10 @@ internal struct SecondBucket
     public double OccupancySeconds;
     public int Preempted;
 
+    /// <summary>KV blocks copied to host swap space and back by the steps of this second.</summary>
+    public long SwappedOutBlocks;
+    public long SwappedInBlocks;
+
     /// <summary>Queue gauges as the last step in this second left them (-1: no step yet).</summary>
     public int Running;
     public int Waiting;
@@ -63,6 +67,8 @@ internal struct SecondBucket
         FixedWeightBytes += other.FixedWeightBytes;
         OccupancySeconds += other.OccupancySeconds;
         Preempted += other.Preempted;
+        SwappedOutBlocks += other.SwappedOutBlocks;
+        SwappedInBlocks += other.SwappedInBlocks;
         MaxRunning = Math.Max(MaxRunning, other.MaxRunning);
         GpuUtilizationSum += other.GpuUtilizationSum;
         GpuSamples += other.GpuSamples;
