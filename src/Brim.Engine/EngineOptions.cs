@@ -70,9 +70,8 @@ public sealed record EngineOptions
 
     /// <summary>
     /// Host memory for swapping preempted sequences' KV blocks out instead of recomputing them; null takes the backend's
-    /// default (<see cref="Brim.Core.Execution.IKvSwapSpace.DefaultBytes"/>: none for now on CUDA, opt-in while a defect
-    /// is open, see KvSwapSpace; none on the CPU, where it would be the same RAM the KV cache could have used), 0 always
-    /// recomputes.
+    /// default (<see cref="Brim.Core.Execution.IKvSwapSpace.DefaultBytes"/>: 4 GiB of pinned memory on CUDA, like vLLM's
+    /// swap_space; none on the CPU, where it would be the same RAM the KV cache could have used), 0 always recomputes.
     /// Each victim is swapped only while swap blocks are free and the copy is cheaper than recomputing (see
     /// <see cref="Scheduling.PreemptionPolicy"/>).
     /// </summary>

@@ -27,8 +27,7 @@ public sealed class SwapServerFixture : ServerFixture
 /// <summary>
 /// The swap series on /metrics (preemptions by mode, blocks swapped each way, swapped requests, swap blocks in use) and
 /// their totals on /v1/stats, through real HTTP under real preemption: the counters agree with each other at every
-/// scrape, and every request completes. Whether each greedy text is exactly what it was without memory pressure is the
-/// second test, skipped: through the server it is not, now and then (see its reason).
+/// scrape, and every request completes, each with exactly the greedy text it produces without memory pressure.
 /// </summary>
 public class SwapMetricsTests(SwapServerFixture fixture) : IClassFixture<SwapServerFixture>
 {
@@ -37,11 +36,7 @@ public class SwapMetricsTests(SwapServerFixture fixture) : IClassFixture<SwapSer
     private const string Out = "direction=\"out\"";
     private const string In = "direction=\"in\"";
 
-    [Fact(Skip = "Known defect, not yet found: through the server on the CPU backend with swapping on, about one run in "
-        + "three to six gives one request a different greedy text (from its first token or a few tokens in); with swap space "
-        + "0 (recompute), with per-step integrity checks on (slower steps), and in engine-level runs with the same options, "
-        + "concurrent submission and the alone runs first on the same engine (30 runs) the texts always match. Swapping is "
-        + "opt-in (--swap-space) until this is found. Unskip to reproduce.")]
+    [Fact]
     public async Task Completions_CacheTooSmallForTheLoad_EveryTextMatchesItsUnpressuredRun()
     {
         var requests = Requests(16);

@@ -21,12 +21,8 @@ namespace Brim.Backends.Cuda.Execution;
 /// </remarks>
 internal sealed unsafe class KvSwapSpace(CudaDevice device, CudaStream stream, ModelConfig config, Func<PagedKvCache?> cache) : IKvSwapSpace, IDisposable
 {
-    /// <summary>
-    /// None until the open defect is found (under concurrent server load with swapping on, a greedy request now and then
-    /// differs from its unpressured run; tests/Brim.Server.Tests/SwapMetricsTests): swapping is opt-in through
-    /// `--swap-space GIB` (4 is vLLM's default swap_space). The copies themselves are verified bitwise on the GPU.
-    /// </summary>
-    public const long DefaultSwapBytes = 0;
+    /// <summary>4 GiB, vLLM's default swap_space: modest beside a GPU host's memory, thousands of 8B-model blocks.</summary>
+    public const long DefaultSwapBytes = 4L << 30;
 
     private readonly int _tensors = 2 * config.NumLayers;
     private PinnedHostBuffer? _host;

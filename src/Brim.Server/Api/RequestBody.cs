@@ -83,10 +83,13 @@ internal static class RequestBody
             throw ApiException.BadRequest("the request body is not valid UTF-8");
         }
 
+        // JsonDocument keeps reading the memory it was parsed from for its whole life (a single-segment sequence is not
+        // copied), and the caller hands the pipe's buffer back to Kestrel's pool right after this returns: another
+        // request's bytes would then show through this document. So it parses its own copy.
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body, Options);
+            document = JsonDocument.Parse(body.ToArray(), Options);
         }
         catch (JsonException e)
         {
