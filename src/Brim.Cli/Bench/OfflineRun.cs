@@ -14,6 +14,7 @@ internal sealed record OfflineRunResult(
     double MeanOccupancy,
     long Steps,
     long Preemptions,
+    long SwapPreemptions,
     double ForwardSeconds,
     double StepSeconds)
 {
@@ -42,6 +43,7 @@ internal static class OfflineRun
         }
 
         engine.StepCompleted += OnStep;
+        var swapsBefore = engine.Snapshot().SwapPreemptions;
         var started = Stopwatch.GetTimestamp();
         long outputTokens = 0;
         foreach (var request in requests)
@@ -61,6 +63,7 @@ internal static class OfflineRun
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         engine.StepCompleted -= OnStep;
         var occupancy = steps == 0 ? 0 : (double)occupancySum / steps / engine.Options.MaxRunningSequences;
-        return new OfflineRunResult(label, requests.Count, requests.Sum(r => (long)r.PromptTokens.Count), outputTokens, seconds, latencies, occupancy, steps, preemptions, forward, stepTime);
+        return new OfflineRunResult(label, requests.Count, requests.Sum(r => (long)r.PromptTokens.Count), outputTokens, seconds, latencies, occupancy, steps, preemptions,
+            engine.Snapshot().SwapPreemptions - swapsBefore, forward, stepTime);
     }
 }

@@ -113,7 +113,7 @@ internal static class BenchCommand
                 var r = OfflineRun.Run($"{n} requests", offline.Engine, OfflineWorkload.FixedShape(n, p, o, config.VocabSize, 7));
                 Console.WriteLine();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"offline: {n} requests of {p} prompt / {o} output tokens through {slots} slots: {r.OutputTokensPerSecond:F0} output tok/s, {(r.PromptTokens + r.OutputTokens) / r.Seconds:F0} total tok/s, {r.Seconds:F1} s, occupancy {r.MeanOccupancy:P0}, {r.Steps} steps, {r.Preemptions} preemptions, KV blocks {offline.Engine.TotalKvBlocks} x {offline.Engine.Options.BlockSize}"));
+                    $"offline: {n} requests of {p} prompt / {o} output tokens through {slots} slots: {r.OutputTokensPerSecond:F0} output tok/s, {(r.PromptTokens + r.OutputTokens) / r.Seconds:F0} total tok/s, {r.Seconds:F1} s, occupancy {r.MeanOccupancy:P0}, {r.Steps} steps, {r.Preemptions} preemptions ({r.SwapPreemptions} by swap), KV blocks {offline.Engine.TotalKvBlocks} x {offline.Engine.Options.BlockSize}"));
             }
 
             return 0;
