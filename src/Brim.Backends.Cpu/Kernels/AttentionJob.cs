@@ -58,7 +58,7 @@ internal sealed class AttentionJob : ParallelJob
     {
         _items = tokens * _numHeads;
         var chunkCount = Math.Min(_items, pool.ThreadCount * 4);
-        _itemsPerChunk = Math.Max((_items + chunkCount - 1) / chunkCount, ChunkSizing.MinItemsPerChunk(2L * maxContext * _headDim));
+        _itemsPerChunk = (_items + chunkCount - 1) / chunkCount;
         chunkCount = (_items + _itemsPerChunk - 1) / _itemsPerChunk;
         EnsureScratch(chunkCount, maxContext);
         _cache = cache;

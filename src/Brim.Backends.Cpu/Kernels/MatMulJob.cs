@@ -44,8 +44,7 @@ internal sealed class MatMulJob : ParallelJob
         _tokens = tokens;
         var rowsForCache = Math.Max(1, TargetChunkBytes / (inDim * sizeof(float)));
         var rowsForBalance = Math.Max(1, outDim / (pool.ThreadCount * 4));
-        var rowsForWork = ChunkSizing.MinItemsPerChunk((long)inDim * tokens);
-        _rowsPerChunk = Math.Min(outDim, Math.Max(Math.Min(rowsForCache, rowsForBalance), rowsForWork));
+        _rowsPerChunk = Math.Min(rowsForCache, rowsForBalance);
         pool.Run(this, (outDim + _rowsPerChunk - 1) / _rowsPerChunk);
         _weights = _input = _output = [];
         _bias = null;
