@@ -15,6 +15,7 @@ public sealed class Sampler
     private float[] _probs = [];
     private float[] _raw = [];
     private int[] _order = [];
+    private int[] _heap = [];
 
     /// <summary>Samples from <paramref name="logits"/> (modified in place by penalties).</summary>
     public int Sample(Span<float> logits, SamplingParams p, PenaltyState penalties, float uniform, out TokenLogprobs? logprobs)
@@ -121,39 +122,94 @@ public sealed class Sampler
     }
 
     /// <summary>Ids of the <paramref name="k"/> largest values, largest first, ties by smaller id.</summary>
-    private ReadOnlySpan<int> TopIndices(float[] scratch, int n, int k)
+    private ReadOnlySpan<int> TopIndices(float[] values, int n, int k)
     {
-        var values = scratch.AsSpan(0, n);
         var order = _order.AsSpan(0, n);
-        for (var i = 0; i < order.Length; i++)
+        if (k >= n)
         {
-            order[i] = i;
-        }
+            for (var i = 0; i < order.Length; i++)
+            {
+                order[i] = i;
+            }
 
-        var comparer = new DescendingById(scratch);
-        if (k == values.Length)
-        {
-            order.Sort(comparer);
+            order.Sort(new DescendingById(values));
             return order;
         }
 
-        // Bounded selection: a heap of the k best seen so far (its root is the worst of them).
-        var heap = new PriorityQueue<int, int>(k + 1, Comparer<int>.Create((a, b) => comparer.Compare(b, a)));
-        for (var i = 0; i < values.Length; i++)
+        // Bounded selection without allocating: a binary heap of the k best ids seen so far whose root is the worst of
+        // them; a better id replaces the root. Then popping the root k times yields them worst first.
+        var heap = _heap.AsSpan(0, k);
+        for (var i = 0; i < k; i++)
         {
-            heap.Enqueue(i, i);
-            if (heap.Count > k)
+            heap[i] = i;
+            SiftUp(heap, i, values);
+        }
+
+        for (var i = k; i < n; i++)
+        {
+            if (Better(values, i, heap[0]))
             {
-                heap.Dequeue();
+                heap[0] = i;
+                SiftDown(heap, 0, k, values);
             }
         }
 
-        for (var i = k - 1; i >= 0; i--)
+        for (var size = k; size > 0; size--)
         {
-            order[i] = heap.Dequeue();
+            order[size - 1] = heap[0];
+            heap[0] = heap[size - 1];
+            SiftDown(heap, 0, size - 1, values);
         }
 
         return order[..k];
+    }
+
+    /// <summary>Whether id <paramref name="a"/> ranks before id <paramref name="b"/>: larger value, then smaller id (as <see cref="DescendingById"/>).</summary>
+    private static bool Better(float[] values, int a, int b)
+    {
+        var c = values[a].CompareTo(values[b]);
+        return c > 0 || (c == 0 && a < b);
+    }
+
+    private static void SiftUp(Span<int> heap, int i, float[] values)
+    {
+        while (i > 0)
+        {
+            var parent = (i - 1) / 2;
+            if (!Better(values, heap[parent], heap[i]))
+            {
+                return;
+            }
+
+            (heap[parent], heap[i]) = (heap[i], heap[parent]);
+            i = parent;
+        }
+    }
+
+    private static void SiftDown(Span<int> heap, int i, int size, float[] values)
+    {
+        while (true)
+        {
+            var worst = (2 * i) + 1;
+            if (worst >= size)
+            {
+                return;
+            }
+
+            var right = worst + 1;
+            if (right < size && Better(values, heap[worst], heap[right]))
+            {
+                worst = right;
+            }
+
+            if (!Better(values, heap[i], heap[worst]))
+            {
+                return;
+            }
+
+            (heap[i], heap[worst]) = (heap[worst], heap[i]);
+            i = worst;
+        }
     }
 
     private TokenLogprobs BuildLogprobs(ReadOnlySpan<float> raw, int token, int topN)
@@ -185,6 +241,7 @@ public sealed class Sampler
             _probs = new float[n];
             _raw = new float[n];
             _order = new int[n];
+            _heap = new int[n];
         }
     }
 
