@@ -15,7 +15,7 @@ public class PreemptedOnlineWindowTests
     private const int BlockSize = 4;
     private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(10);
     private readonly ManualClock _clock = new();
-    private long _arrivals;
+    private readonly TestSequences _sequences = new();
 
     [Theory]
     [InlineData(false)]
@@ -24,8 +24,8 @@ public class PreemptedOnlineWindowTests
     {
         // 8 blocks of 4 positions. Two online sequences grow until the older needs a block only the newer can give.
         var scheduler = Create(swap);
-        var older = NewSequence(TrafficClass.Online, promptLength: 8, maxTokens: 60);
-        var newer = NewSequence(TrafficClass.Online, promptLength: 8, maxTokens: 60);
+        var older = _sequences.New(TrafficClass.Online, promptLength: 8, maxTokens: 60);
+        var newer = _sequences.New(TrafficClass.Online, promptLength: 8, maxTokens: 60);
         scheduler.Add(older);
         scheduler.Add(newer);
         _clock.Advance(TimeSpan.FromSeconds(1)); // both have been in the engine far longer than the window
@@ -39,8 +39,8 @@ public class PreemptedOnlineWindowTests
         Assert.Equal(swap ? SequenceStatus.Swapped : SequenceStatus.Waiting, newer.Status);
 
         // Two short offline requests fit the blocks left, which the preempted sequence's 17 tokens do not.
-        var first = NewSequence(TrafficClass.Offline, promptLength: 1, maxTokens: 60);
-        var second = NewSequence(TrafficClass.Offline, promptLength: 1, maxTokens: 60);
+        var first = _sequences.New(TrafficClass.Offline, promptLength: 1, maxTokens: 60);
+        var second = _sequences.New(TrafficClass.Offline, promptLength: 1, maxTokens: 60);
         scheduler.Add(first);
         scheduler.Add(second);
         Step(scheduler);
@@ -82,28 +82,5 @@ public class PreemptedOnlineWindowTests
         };
         var policy = swap ? new PreemptionPolicy(new BlockManager(16, BlockSize, 0), bytesPerBlock: 1024, copyBytesPerSecond: double.PositiveInfinity) : null;
         return new Scheduler(options, new BlockManager(8, BlockSize, 0), _clock, policy);
-    }
-
-    private Sequence NewSequence(TrafficClass cls, int promptLength, int maxTokens)
-    {
-        var request = new GenerationRequest
-        {
-            Id = new RequestId($"r{_arrivals}"),
-            PromptTokens = Enumerable.Range(1, promptLength).ToArray(),
-            Sampling = SamplingParams.Greedy(maxTokens),
-            TrafficClass = cls,
-        };
-        return new Sequence(request, _arrivals++, text: null);
-    }
-
-    private sealed class ManualClock : TimeProvider
-    {
-        private long _ticks = 1_000_000;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _ticks;
-
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
     }
 }

@@ -246,15 +246,4 @@ public class TrafficPolicyTests
     }
 
     private static void Advance(Scheduler scheduler, SchedulerOutput plan) => SchedulerSimulator.Advance(scheduler, plan);
-
-    private sealed class ManualClock : TimeProvider
-    {
-        private long _ticks = 1_000_000;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _ticks;
-
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
-    }
 }

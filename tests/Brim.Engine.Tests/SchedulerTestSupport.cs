@@ -19,3 +19,15 @@ internal sealed class TestSequences
         return new Sequence(request, _arrivals++, text: null);
     }
 }
+
+/// <summary>A clock the test moves by hand (Stopwatch-style timestamps in ticks).</summary>
+internal sealed class ManualClock : TimeProvider
+{
+    private long _ticks = 1_000_000;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override long GetTimestamp() => _ticks;
+
+    public void Advance(TimeSpan by) => _ticks += by.Ticks;
+}
