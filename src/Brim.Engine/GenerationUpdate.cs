@@ -23,12 +23,28 @@ public sealed record GenerationUpdate
     /// <summary>Why the engine failed the request (FinishReason.Error), for the API error message.</summary>
     public string? Error { get; init; }
 
+    /// <summary>What kind of failure <see cref="Error"/> is (set with it), so callers map it without reading the text.</summary>
+    public GenerationErrorKind? ErrorKind { get; init; }
+
     public required int PromptTokenCount { get; init; }
 
     /// <summary>Tokens generated so far, including this update's.</summary>
     public required int CompletionTokenCount { get; init; }
 
     public bool IsFinal => FinishReason is not null;
+}
+
+/// <summary>Kinds of engine failure, for callers that answer differently (the server: the client's fault or the server's).</summary>
+public enum GenerationErrorKind
+{
+    /// <summary>A step failed; the request was fine.</summary>
+    Internal,
+
+    /// <summary>The prompt needs more KV blocks than the whole cache has: it can never run on this engine.</summary>
+    PromptExceedsKvCache,
+
+    /// <summary>A request with the same id is already running.</summary>
+    DuplicateRequestId,
 }
 
 /// <summary>The log probability of a sampled token and of the most likely alternatives at that step.</summary>

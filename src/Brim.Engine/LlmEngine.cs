@@ -208,7 +208,8 @@ public sealed class LlmEngine : IDisposable
         foreach (var seq in plan.Rejected)
         {
             Complete(seq, [], string.Empty, FinishReason.Error, null,
-                $"the prompt needs {_blocks.BlocksFor(seq.Length)} KV blocks but the cache has {_blocks.TotalBlocks}");
+                $"the prompt needs {_blocks.BlocksFor(seq.Length)} KV blocks but the cache has {_blocks.TotalBlocks}",
+                GenerationErrorKind.PromptExceedsKvCache);
         }
 
         // Before the forward pass, in decision order (see BlockSwap); even a step without chunks may have swapped out.
@@ -431,7 +432,9 @@ public sealed class LlmEngine : IDisposable
         }
     }
 
-    private void Complete(Sequence seq, int[] newTokens, string text, FinishReason reason, IReadOnlyList<TokenLogprobs>? logprobs, string? error = null)
+    private void Complete(
+        Sequence seq, int[] newTokens, string text, FinishReason reason, IReadOnlyList<TokenLogprobs>? logprobs, string? error = null,
+        GenerationErrorKind errorKind = GenerationErrorKind.Internal)
     {
         if (seq.Status != SequenceStatus.Finished)
         {
@@ -449,6 +452,7 @@ public sealed class LlmEngine : IDisposable
                 Logprobs = logprobs,
                 FinishReason = reason,
                 Error = error,
+                ErrorKind = error is null ? null : errorKind,
                 PromptTokenCount = seq.PromptLength,
                 CompletionTokenCount = seq.OutputLength,
             });
@@ -467,7 +471,8 @@ public sealed class LlmEngine : IDisposable
                     item.Observer!(new GenerationUpdate
                     {
                         Id = request.Id, NewTokens = [], TextDelta = string.Empty, FinishReason = FinishReason.Error,
-                        Error = $"request id {request.Id} is already running", PromptTokenCount = request.PromptTokens.Count,
+                        Error = $"request id {request.Id} is already running", ErrorKind = GenerationErrorKind.DuplicateRequestId,
+                        PromptTokenCount = request.PromptTokens.Count,
                         CompletionTokenCount = 0,
                     });
                     continue;

@@ -15,6 +15,8 @@ internal sealed class ChoiceResult
 
     public string? Error { get; set; }
 
+    public GenerationErrorKind? ErrorKind { get; set; }
+
     public int PromptTokens { get; set; }
 
     public int CompletionTokens { get; set; }
@@ -31,5 +33,6 @@ internal sealed class ChoiceResult
         CompletionTokens = update.CompletionTokenCount;
         FinishReason ??= update.FinishReason;
         Error ??= update.Error;
+        ErrorKind ??= update.ErrorKind;
     }
 }

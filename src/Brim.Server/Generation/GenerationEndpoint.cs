@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using Brim.Core;
+using Brim.Engine;
 using Brim.Server.Api;
 using Microsoft.AspNetCore.Http;
 
@@ -13,9 +14,6 @@ namespace Brim.Server.Generation;
 /// </summary>
 internal static class GenerationEndpoint
 {
-    // How LlmEngine words its refusal of a prompt that needs more KV blocks than the whole cache has.
-    private const string NeverFitsPrefix = "the prompt needs ";
-
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
@@ -81,7 +79,7 @@ internal static class GenerationEndpoint
 
         foreach (var choice in choices)
         {
-            ThrowIfFailed(choice.FinishReason, choice.Error);
+            ThrowIfFailed(choice.FinishReason, choice.ErrorKind, choice.Error);
         }
 
         return choices;
@@ -121,7 +119,7 @@ internal static class GenerationEndpoint
                 var u = item.Update;
                 if (u.FinishReason is FinishReason.Error or FinishReason.Cancelled)
                 {
-                    WriteErrorEvent(pipe, json, u.FinishReason.Value, u.Error);
+                    WriteErrorEvent(pipe, json, u.FinishReason.Value, u.ErrorKind, u.Error);
                     continue;
                 }
 
@@ -167,17 +165,17 @@ internal static class GenerationEndpoint
         pipe.Write(EventEnd);
     }
 
-    private static void WriteErrorEvent(System.IO.Pipelines.PipeWriter pipe, Utf8JsonWriter json, FinishReason reason, string? error)
+    private static void WriteErrorEvent(System.IO.Pipelines.PipeWriter pipe, Utf8JsonWriter json, FinishReason reason, GenerationErrorKind? kind, string? error)
     {
-        var failure = Failure(reason, error);
+        var failure = Failure(reason, kind, error);
         WriteEvent(pipe, json, j => ErrorResponses.WriteEnvelope(j, failure.Message, failure.Type, failure.Param, failure.Code));
     }
 
-    private static void ThrowIfFailed(FinishReason? reason, string? error)
+    private static void ThrowIfFailed(FinishReason? reason, GenerationErrorKind? kind, string? error)
     {
         if (reason is FinishReason.Error or FinishReason.Cancelled)
         {
-            throw Failure(reason.Value, error);
+            throw Failure(reason.Value, kind, error);
         }
     }
 
@@ -187,10 +185,10 @@ internal static class GenerationEndpoint
     /// reports (a failed step, a request id it already runs) is ours (500), never a 400 that tells a client to change a
     /// request that was fine. A full queue never gets here: Submit refuses it with a 429 and Retry-After.
     /// </summary>
-    private static ApiException Failure(FinishReason reason, string? error) => reason switch
+    private static ApiException Failure(FinishReason reason, GenerationErrorKind? kind, string? error) => reason switch
     {
         FinishReason.Cancelled => new ApiException(503, "the request was cancelled because the server is shutting down", code: "server_shutting_down"),
-        _ when error is not null && error.StartsWith(NeverFitsPrefix, StringComparison.Ordinal) => ApiException.BadRequest(error, code: "engine_rejected"),
+        _ when kind == GenerationErrorKind.PromptExceedsKvCache => ApiException.BadRequest(error ?? "the prompt can never fit the KV cache", code: "engine_rejected"),
         _ => new ApiException(500, error ?? "the engine could not run the request"),
     };
 }
