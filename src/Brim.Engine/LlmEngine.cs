@@ -24,7 +24,7 @@ public sealed class LlmEngine : IDisposable
     private readonly ITokenizer _tokenizer;
     private readonly Scheduler _scheduler;
     private readonly BlockManager _blocks;
-    private readonly IKvSwapSpace? _swapSpace;
+    private readonly SwapCopier? _swapCopier;
     private readonly PreemptionPolicy? _preemption;
     private readonly ForwardOutput _output;
     private readonly Sampler _sampler = new();
@@ -33,7 +33,6 @@ public sealed class LlmEngine : IDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly HashSet<int> _eos;
     private readonly bool _checkIntegrity;
-    private KvBlockCopy[] _swapCopies = [];
     private long _arrivals;
     private int _queued;
     private long _step;
@@ -49,15 +48,16 @@ public sealed class LlmEngine : IDisposable
         MaxModelLength = Math.Min(options.MaxModelLength ?? modelMaxPositions, modelMaxPositions);
 
         // Swap space first: where it shares memory with the KV cache (the CPU), the cache is then sized from what is left.
-        var swapBlocks = SwapBlocks(backend, options);
+        var swapBlocks = SwapCopier.SwapBlocks(backend, options);
         if (swapBlocks > 0)
         {
-            _swapSpace = backend.SwapSpace!;
-            _swapSpace.Allocate(swapBlocks, options.BlockSize);
+            var space = backend.SwapSpace!;
+            space.Allocate(swapBlocks, options.BlockSize);
+            _swapCopier = new SwapCopier(space);
             _preemption = new PreemptionPolicy(
                 new BlockManager(swapBlocks, options.BlockSize, watermarkFraction: 0),
                 backend.KvBytesPerBlock(options.BlockSize),
-                _swapSpace.CopyBytesPerSecond);
+                space.CopyBytesPerSecond);
         }
 
         var numBlocks = options.NumKvBlocks
@@ -213,7 +213,7 @@ public sealed class LlmEngine : IDisposable
         }
 
         // Before the forward pass, in decision order (see BlockSwap); even a step without chunks may have swapped out.
-        var (swappedOut, swappedIn) = ApplySwaps(plan.Swaps);
+        var (swappedOut, swappedIn) = plan.Swaps.Count == 0 ? (0, 0) : _swapCopier!.Apply(plan.Swaps);
         if (plan.IsEmpty)
         {
             return _scheduler.HasWork;
@@ -268,74 +268,6 @@ public sealed class LlmEngine : IDisposable
 
     /// <summary>KV blocks in use (0 once every request has finished).</summary>
     public int UsedKvBlocks => _blocks.UsedBlocks;
-
-    /// <summary>
-    /// Hands the plan's block copies to the backend, batching consecutive ones of one direction; returns the blocks
-    /// moved each way. The backend orders them before the next forward pass (see <see cref="IKvSwapSpace"/>).
-    /// </summary>
-    private (int Out, int In) ApplySwaps(List<BlockSwap> swaps)
-    {
-        int swappedOut = 0, swappedIn = 0;
-        for (var start = 0; start < swaps.Count;)
-        {
-            var toHost = swaps[start].ToHost;
-            var end = start;
-            while (end < swaps.Count && swaps[end].ToHost == toHost)
-            {
-                end++;
-            }
-
-            if (_swapCopies.Length < end - start)
-            {
-                _swapCopies = new KvBlockCopy[Math.Max(end - start, _swapCopies.Length * 2)];
-            }
-
-            for (var i = start; i < end; i++)
-            {
-                var s = swaps[i];
-                _swapCopies[i - start] = toHost ? new KvBlockCopy(s.DeviceBlock, s.HostBlock) : new KvBlockCopy(s.HostBlock, s.DeviceBlock);
-            }
-
-            var copies = _swapCopies.AsSpan(0, end - start);
-            if (toHost)
-            {
-                _swapSpace!.SwapOut(copies);
-                swappedOut += copies.Length;
-            }
-            else
-            {
-                _swapSpace!.SwapIn(copies);
-                swappedIn += copies.Length;
-            }
-
-            start = end;
-        }
-
-        return (swappedOut, swappedIn);
-    }
-
-    /// <summary>
-    /// Swap blocks from <see cref="EngineOptions.SwapSpaceBytes"/>, or the backend's default when unset; 0 when the
-    /// backend cannot swap and the option is unset (an explicit request it cannot honour is an error).
-    /// </summary>
-    private static int SwapBlocks(IModelBackend backend, EngineOptions options)
-    {
-        var space = backend.SwapSpace;
-        var bytes = options.SwapSpaceBytes ?? space?.DefaultBytes ?? 0;
-        if (bytes == 0)
-        {
-            return 0;
-        }
-
-        if (space is null)
-        {
-            throw new ArgumentException(
-                $"{backend.DeviceName} cannot swap KV blocks to host memory; set {nameof(EngineOptions.SwapSpaceBytes)} to 0 or leave it unset",
-                nameof(options));
-        }
-
-        return (int)Math.Min(int.MaxValue, bytes / backend.KvBytesPerBlock(options.BlockSize));
-    }
 
     private ForwardBatch BuildBatch(SchedulerOutput plan, out int prefillTokens, out int decodeTokens, out long contextTokens)
     {
@@ -562,24 +494,4 @@ public sealed class LlmEngine : IDisposable
     }
 
     private sealed record InboxItem(GenerationRequest? Request, Action<GenerationUpdate>? Observer, RequestId? Cancel);
-}
-
-/// <summary>Engine gauges for metrics.</summary>
-public readonly record struct EngineSnapshot(int Running, int Waiting, int UsedKvBlocks, int TotalKvBlocks, long Preemptions, long Steps)
-{
-    /// <summary>Preemptions that swapped K/V to host memory; the other <see cref="Preemptions"/> recomputed.</summary>
-    public long SwapPreemptions { get; init; }
-
-    /// <summary>Sequences swapped out now (counted in <see cref="Waiting"/>).</summary>
-    public int Swapped { get; init; }
-
-    /// <summary>KV blocks copied to host swap blocks since the engine started.</summary>
-    public long SwappedOutBlocks { get; init; }
-
-    /// <summary>KV blocks copied back from host swap blocks since the engine started (resumed sequences).</summary>
-    public long SwappedInBlocks { get; init; }
-
-    public int UsedSwapBlocks { get; init; }
-
-    public int TotalSwapBlocks { get; init; }
 }
