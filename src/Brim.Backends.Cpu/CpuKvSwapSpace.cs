@@ -52,32 +52,23 @@ internal sealed class CpuKvSwapSpace(int numLayers, int kvDim, Func<PagedKvCache
         NumBlocks = numBlocks;
     }
 
-    public void SwapOut(ReadOnlySpan<KvBlockCopy> copies)
-    {
-        var kv = Cache();
-        foreach (var (source, destination) in copies)
-        {
-            Check(source, kv.NumBlocks, "KV cache");
-            Check(destination, NumBlocks, "swap space");
-            for (var layer = 0; layer < numLayers; layer++)
-            {
-                CopyBlock(kv.Keys(layer), source, _keys[layer], destination);
-                CopyBlock(kv.Values(layer), source, _values[layer], destination);
-            }
-        }
-    }
+    public void SwapOut(ReadOnlySpan<KvBlockCopy> copies) => Copy(copies, toHost: true);
 
-    public void SwapIn(ReadOnlySpan<KvBlockCopy> copies)
+    public void SwapIn(ReadOnlySpan<KvBlockCopy> copies) => Copy(copies, toHost: false);
+
+    private void Copy(ReadOnlySpan<KvBlockCopy> copies, bool toHost)
     {
         var kv = Cache();
         foreach (var (source, destination) in copies)
         {
-            Check(source, NumBlocks, "swap space");
-            Check(destination, kv.NumBlocks, "KV cache");
+            Check(source, toHost ? kv.NumBlocks : NumBlocks, toHost ? "KV cache" : "swap space");
+            Check(destination, toHost ? NumBlocks : kv.NumBlocks, toHost ? "swap space" : "KV cache");
             for (var layer = 0; layer < numLayers; layer++)
             {
-                CopyBlock(_keys[layer], source, kv.Keys(layer), destination);
-                CopyBlock(_values[layer], source, kv.Values(layer), destination);
+                var (keysFrom, keysTo) = toHost ? (kv.Keys(layer), _keys[layer]) : (_keys[layer], kv.Keys(layer));
+                var (valuesFrom, valuesTo) = toHost ? (kv.Values(layer), _values[layer]) : (_values[layer], kv.Values(layer));
+                CopyBlock(keysFrom, source, keysTo, destination);
+                CopyBlock(valuesFrom, source, valuesTo, destination);
             }
         }
     }
