@@ -86,6 +86,18 @@ public sealed record EngineOptions
     /// <summary>The step-time budget in force: <see cref="StepTimeBudget"/>, else half the TTFT target (an online request waits out one step, then runs its own).</summary>
     public TimeSpan? EffectiveStepTimeBudget => StepTimeBudget ?? OnlineTtftSlo / 2;
 
+    /// <summary>
+    /// Reuse the K/V of full prompt blocks another request already computed (vLLM's enable_prefix_caching, on by default):
+    /// a shared system prompt, few-shot examples or a chat's history is computed once. Off computes every prompt whole.
+    /// </summary>
+    public bool EnablePrefixCaching { get; init; } = true;
+
+    /// <summary>What besides the tokens decides a block's K/V (the model and weights served): the root of every block hash.</summary>
+    public string PrefixCacheKey { get; init; } = string.Empty;
+
+    /// <summary>Which cached block gives way first when memory is needed (default: offline-only blocks first).</summary>
+    public PrefixCache.PrefixEviction PrefixEviction { get; init; } = PrefixCache.PrefixEviction.OfflineFirst;
+
     /// <summary>Run the KV integrity check after every step (always on in debug builds and tests).</summary>
     public bool CheckIntegrityEachStep { get; init; }
 

@@ -18,4 +18,16 @@ public readonly record struct EngineSnapshot(int Running, int Waiting, int UsedK
     public int UsedSwapBlocks { get; init; }
 
     public int TotalSwapBlocks { get; init; }
+
+    /// <summary>Tokens of starting sequences looked up in the prefix cache since the engine started.</summary>
+    public long PrefixCacheQueriedTokens { get; init; }
+
+    /// <summary>Of <see cref="PrefixCacheQueriedTokens"/>, those whose K/V was found cached.</summary>
+    public long PrefixCacheHitTokens { get; init; }
+
+    /// <summary>KV blocks the prefix cache indexes now (referenced by sequences or kept for later hits).</summary>
+    public int CachedKvBlocks { get; init; }
+
+    /// <summary>Cached blocks given up for new content since the engine started.</summary>
+    public long PrefixCacheEvictions { get; init; }
 }

@@ -15,4 +15,10 @@ public sealed record GenerationRequest
 
     /// <summary>Scheduling priority within a class; lower runs first (vLLM's convention). Ties go to the earlier arrival.</summary>
     public int Priority { get; init; }
+
+    /// <summary>
+    /// Mixed into the prefix cache's block hashes (vLLM's cache_salt): only requests with the same salt share cached
+    /// prompt blocks, so one tenant cannot learn from timing what another tenant's prompts were. Null shares with all unsalted.
+    /// </summary>
+    public string? CacheSalt { get; init; }
 }

@@ -31,6 +31,9 @@ public sealed record GenerationUpdate
     /// <summary>Tokens generated so far, including this update's.</summary>
     public required int CompletionTokenCount { get; init; }
 
+    /// <summary>Prompt tokens whose K/V came from the prefix cache instead of being computed (OpenAI's cached_tokens).</summary>
+    public int CachedPromptTokenCount { get; init; }
+
     public bool IsFinal => FinishReason is not null;
 }
 

@@ -68,7 +68,9 @@ public sealed class LlmEngine : IDisposable
         }
 
         backend.AllocateKvCache(numBlocks, options.BlockSize);
-        _blocks = new BlockManager(numBlocks, options.BlockSize, options.KvWatermark);
+        _blocks = new BlockManager(
+            numBlocks, options.BlockSize, options.KvWatermark,
+            options.EnablePrefixCaching ? options.PrefixCacheKey : null, options.PrefixEviction);
         _scheduler = new Scheduler(options, _blocks, preemption: _preemption);
         _output = new ForwardOutput(backend.VocabSize);
         _eos = [.. tokenizer.EosTokenIds];
@@ -98,9 +100,6 @@ public sealed class LlmEngine : IDisposable
     /// <summary>Raised on the step thread after every step that ran the model.</summary>
     public event Action<StepRecord>? StepCompleted;
 
-    /// <summary>Requests submitted and not yet finished (waiting or running).</summary>
-    public int LiveRequests => Volatile.Read(ref _queued);
-
     public long Steps => Interlocked.Read(ref _step);
 
     /// <summary>Snapshot for metrics; read from any thread (values may be one step old).</summary>
@@ -114,6 +113,10 @@ public sealed class LlmEngine : IDisposable
         Swapped = _scheduler.SwappedCount,
         UsedSwapBlocks = UsedSwapBlocks,
         TotalSwapBlocks = TotalSwapBlocks,
+        PrefixCacheHitTokens = _blocks.HitTokens, // read before the queries, so a snapshot never shows more hits than queries
+        PrefixCacheQueriedTokens = _blocks.QueriedTokens,
+        CachedKvBlocks = _blocks.CachedBlocks,
+        PrefixCacheEvictions = _blocks.Evictions,
     };
 
     /// <summary>
@@ -170,6 +173,19 @@ public sealed class LlmEngine : IDisposable
     {
         _inbox.Enqueue(new InboxItem(null, null, id));
         _wake.Release();
+    }
+
+    /// <summary>
+    /// Forgets every cached prefix before the next step (vLLM's reset_prefix_cache): after a change of weights, or to
+    /// measure without warm blocks. Sequences running keep their blocks; nothing cached now is found again. Completes with
+    /// the number of blocks forgotten when the next step drains the inbox (the step loop, or a <see cref="Step"/> call).
+    /// </summary>
+    public Task<int> ResetPrefixCacheAsync()
+    {
+        var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _inbox.Enqueue(new InboxItem(null, null, null, done));
+        _wake.Release();
+        return done.Task;
     }
 
     /// <summary>Starts the step loop on a dedicated thread.</summary>
@@ -233,7 +249,7 @@ public sealed class LlmEngine : IDisposable
             var seq = chunk.Sequence;
             offlineTokens += seq.TrafficClass == TrafficClass.Offline ? chunk.TokenCount : 0;
             var samples = chunk.SamplesNextToken;
-            seq.ComputedTokens += chunk.TokenCount;
+            _scheduler.Computed(chunk);
             if (samples)
             {
                 AcceptToken(seq, row++);
@@ -360,6 +376,7 @@ public sealed class LlmEngine : IDisposable
                 Logprobs = logprobList,
                 PromptTokenCount = seq.PromptLength,
                 CompletionTokenCount = seq.OutputLength,
+                CachedPromptTokenCount = seq.CachedPromptTokens ?? 0,
             });
         }
     }
@@ -387,6 +404,7 @@ public sealed class LlmEngine : IDisposable
                 ErrorKind = error is null ? null : errorKind,
                 PromptTokenCount = seq.PromptLength,
                 CompletionTokenCount = seq.OutputLength,
+                CachedPromptTokenCount = seq.CachedPromptTokens ?? 0,
             });
         }
     }
@@ -418,6 +436,10 @@ public sealed class LlmEngine : IDisposable
             else if (item.Cancel is { } id && _live.TryGetValue(id, out var entry))
             {
                 Complete(entry.Sequence, [], string.Empty, FinishReason.Cancelled, null);
+            }
+            else if (item.PrefixCacheReset is { } reset)
+            {
+                reset.TrySetResult(_blocks.ResetPrefixCache());
             }
         }
     }
@@ -493,5 +515,6 @@ public sealed class LlmEngine : IDisposable
         _wake.Dispose();
     }
 
-    private sealed record InboxItem(GenerationRequest? Request, Action<GenerationUpdate>? Observer, RequestId? Cancel);
+    private sealed record InboxItem(
+        GenerationRequest? Request, Action<GenerationUpdate>? Observer, RequestId? Cancel, TaskCompletionSource<int>? PrefixCacheReset = null);
 }

@@ -1,6 +1,8 @@
+using System.Runtime.InteropServices;
 using Brim.Core;
 using Brim.Engine.KvCache;
 using Brim.Engine.Output;
+using Brim.Engine.PrefixCache;
 using Brim.Engine.Sampling;
 
 namespace Brim.Engine;
@@ -32,7 +34,6 @@ public sealed class Sequence
         Random = SequenceRandom.FromSeed(request.Sampling.Seed);
         Penalties = PenaltyState.For(request.Sampling, request.PromptTokens);
         Text = text;
-        ArrivalTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
     }
 
     public GenerationRequest Request { get; }
@@ -45,8 +46,6 @@ public sealed class Sequence
 
     /// <summary>Submission order, the tie-breaker of every queue (first come, first served).</summary>
     public long ArrivalOrder { get; }
-
-    public long ArrivalTimestamp { get; }
 
     public SequenceStatus Status { get; internal set; } = SequenceStatus.Waiting;
 
@@ -68,8 +67,6 @@ public sealed class Sequence
     /// <summary>Tokens still to run through the model before the next token can be sampled (1 while decoding).</summary>
     public int PendingTokens => _tokens.Count - ComputedTokens;
 
-    public bool IsPrefilling => PendingTokens > 1;
-
     public BlockTable Blocks { get; } = new();
 
     /// <summary>Host swap blocks holding the K/V of the first <see cref="ComputedTokens"/> positions while swapped; empty otherwise.</summary>
@@ -80,13 +77,20 @@ public sealed class Sequence
     /// <summary>Set once the first output token exists (time to first token).</summary>
     public long? FirstTokenTimestamp { get; internal set; }
 
+    /// <summary>
+    /// Prompt tokens found in the prefix cache when the sequence first started (OpenAI's
+    /// <c>usage.prompt_tokens_details.cached_tokens</c>); null until it starts.
+    /// </summary>
+    public int? CachedPromptTokens { get; internal set; }
+
+    /// <summary>Content hashes of the sequence's full blocks, computed as the prefix cache first asks (tokens never change once written).</summary>
+    internal List<BlockHash> BlockHashes { get; } = [];
+
     internal SequenceRandom Random { get; }
 
     internal PenaltyState Penalties { get; }
 
     internal TextOutput? Text { get; }
-
-    internal bool CancelRequested { get; set; }
 
     /// <summary>
     /// When the sequence last entered a waiting or swapped queue (arrival, or its latest preemption), on the scheduler's
@@ -96,6 +100,8 @@ public sealed class Sequence
 
     /// <summary>The scheduler step that last gave this sequence a chunk (so one step never schedules it twice).</summary>
     internal long ScheduledStep { get; set; } = -1;
+
+    internal ReadOnlySpan<int> TokenSpan(int start, int count) => CollectionsMarshal.AsSpan(_tokens).Slice(start, count);
 
     internal void Append(int token)
     {

@@ -17,7 +17,8 @@ public class KvSwapEngineTests
     public void Swap_CacheTooSmall_EveryRequestMatchesItsUnpreemptedRun()
     {
         // 24 blocks of 16 positions hold 384; the 16 requests need about 900 together. 256 swap blocks hold them all.
-        using var engine = BundledModel.CreateEngine(Options(swapBlocks: 256));
+        // Prefix caching off: every block swapped out must be copied back (with it, still-cached blocks are not).
+        using var engine = BundledModel.CreateEngine(Options(swapBlocks: 256) with { EnablePrefixCaching = false });
         var steps = Record(engine);
         var tokens = BundledModel.RunTogether(engine, Requests);
 
@@ -25,6 +26,20 @@ public class KvSwapEngineTests
         Assert.True(engine.Snapshot().SwapPreemptions > 0, "the small cache must force preemptions by swap");
         Assert.True(steps.Sum(s => s.SwappedOutBlocks) > 0 && steps.Sum(s => s.SwappedInBlocks) > 0, "blocks must go out and come back");
         Assert.Equal(steps.Sum(s => s.SwappedOutBlocks), steps.Sum(s => s.SwappedInBlocks));
+        AssertMatchesAlone(tokens);
+        Assert.Equal(0, engine.UsedKvBlocks);
+        Assert.Equal(0, engine.UsedSwapBlocks);
+    }
+
+    [Fact]
+    public void Swap_WithPrefixCache_StillCachedBlocksAreNotCopiedBack()
+    {
+        using var engine = BundledModel.CreateEngine(Options(swapBlocks: 256));
+        var steps = Record(engine);
+        var tokens = BundledModel.RunTogether(engine, Requests);
+
+        Assert.True(engine.Snapshot().SwapPreemptions > 0, "the small cache must force preemptions by swap");
+        Assert.True(steps.Sum(s => s.SwappedInBlocks) <= steps.Sum(s => s.SwappedOutBlocks));
         AssertMatchesAlone(tokens);
         Assert.Equal(0, engine.UsedKvBlocks);
         Assert.Equal(0, engine.UsedSwapBlocks);

@@ -14,7 +14,7 @@ internal static class SchedulerSimulator
         foreach (var chunk in plan.Chunks.ToList())
         {
             var samples = chunk.SamplesNextToken;
-            chunk.Sequence.ComputedTokens += chunk.TokenCount;
+            scheduler.Computed(chunk);
             if (samples)
             {
                 chunk.Sequence.Append(7);

@@ -10,6 +10,12 @@ public sealed class BlockTable
 
     public int Count { get; private set; }
 
+    /// <summary>
+    /// Leading blocks the prefix cache has already seen for this table: taken from it as a hit, or offered to it once
+    /// full and computed (indexed unless another block held the same content). Later blocks are still being written.
+    /// </summary>
+    public int CacheCheckedCount { get; internal set; }
+
     public int this[int index] => index < Count ? _blocks[index] : throw new ArgumentOutOfRangeException(nameof(index));
 
     public ReadOnlyMemory<int> AsMemory() => _blocks.AsMemory(0, Count);
@@ -24,5 +30,9 @@ public sealed class BlockTable
         _blocks[Count++] = block;
     }
 
-    internal void Clear() => Count = 0;
+    internal void Clear()
+    {
+        Count = 0;
+        CacheCheckedCount = 0;
+    }
 }

@@ -91,12 +91,11 @@ public sealed partial class Scheduler
     }
 
     /// <summary>
-    /// Brings swapped sequences of class <paramref name="c"/> back, in priority then arrival order, while a slot (under
-    /// the same reserve and headroom rules as admission), tokens and device blocks last; like a waiting online request,
-    /// a swapped online sequence past the batch window (counted from its swap-out) makes an offline sequence above the
-    /// reserve step aside. A
-    /// sequence swapped out in this very step waits for the next. Returns true when none of the class is left swapped:
-    /// only then may new requests of the class be admitted, so that they never take the blocks a swapped one waits for.
+    /// Brings swapped sequences of class <paramref name="c"/> back, in priority then arrival order, under admission's
+    /// rules (<see cref="SlotLimit"/>, <see cref="CanStart"/>, <see cref="MakeRoomForOnline"/>, the window counted from the
+    /// swap-out). A sequence swapped out in this very step waits for the next. Returns true when none of the class is
+    /// left swapped: only then may new requests of the class be admitted, so that they never take the blocks a swapped
+    /// one waits for.
     /// </summary>
     private bool ResumeSwapped(TrafficClass c)
     {
@@ -115,24 +114,24 @@ public sealed partial class Scheduler
                 break;
             }
 
-            // Like an admission it keeps the watermark, unless nothing runs (then nothing else could ever free blocks).
-            var n = Math.Min(seq.PendingTokens, _budget);
-            var needed = _blocks.BlocksFor(seq.ComputedTokens + n);
-            var slotFree = _running.Count < ResumeSlotLimit(c);
-            var blocksFree = _running.Count == 0 ? _blocks.CanAppend(needed) : _blocks.CanAdmit(needed);
-            if (slotFree && blocksFree)
+            var n = Math.Min(seq.PendingTokens, TokensFor(seq));
+            if (n <= 0)
+            {
+                break;
+            }
+
+            // Leading blocks still cached need no copy back: the swap-in takes them by reference.
+            var unreferenced = _blocks.MatchPrefix(seq, seq.ComputedTokens / _blocks.BlockSize, _prefixHits);
+            var blocks = _blocks.BlocksFor(seq.ComputedTokens + n) - _prefixHits.Count + unreferenced;
+            if (_running.Count < SlotLimit(c) && CanStart(blocks))
             {
                 SwapIn(seq, queue);
                 Place(seq, n);
                 continue;
             }
 
-            if (c == TrafficClass.Online
-                && Policy.OnlineWaitedPastWindow(seq.EnqueuedTimestamp, _clock.GetTimestamp(), _clock)
-                && RunningOf(TrafficClass.Offline) > Policy.ReservedOfflineSlots
-                && NewestRunning(TrafficClass.Offline) is { } offline)
+            if (c == TrafficClass.Online && MakeRoomForOnline(seq))
             {
-                Preempt(offline);
                 continue;
             }
 
@@ -142,16 +141,18 @@ public sealed partial class Scheduler
         return queue.Count == 0;
     }
 
+    /// <summary>Gives a swapped sequence device blocks again: its still-cached leading blocks by reference (just matched), copies for the rest.</summary>
     private void SwapIn(Sequence seq, SortedSet<Sequence> queue)
     {
         queue.Remove(seq);
+        _blocks.AcquirePrefix(seq.Blocks, _prefixHits, seq.TrafficClass);
         _blocks.EnsureCapacity(seq.Blocks, seq.ComputedTokens);
-        for (var i = 0; i < seq.HostBlocks.Count; i++)
+        for (var i = _prefixHits.Count; i < seq.HostBlocks.Count; i++)
         {
             _output.Swaps.Add(new BlockSwap(ToHost: false, seq.Blocks[i], seq.HostBlocks[i]));
         }
 
-        SwappedInBlocks += seq.HostBlocks.Count;
+        SwappedInBlocks += seq.HostBlocks.Count - _prefixHits.Count;
 
         // The host blocks are free for later decisions of this step: the engine runs the copies in decision order.
         Preemption!.HostBlocks.Release(seq.HostBlocks);
@@ -167,21 +168,6 @@ public sealed partial class Scheduler
         seq.ComputedTokens = 0;
         seq.Status = SequenceStatus.Waiting;
         _output.Rejected.Add(seq);
-    }
-
-    /// <summary>Admission's slot rules: online leaves offline's untaken reserve; offline leaves the online headroom above its reserve.</summary>
-    private int ResumeSlotLimit(TrafficClass c)
-    {
-        var offlineRunning = RunningOf(TrafficClass.Offline);
-        if (c == TrafficClass.Online)
-        {
-            var held = Math.Max(0, Policy.SlotsHeldForOffline(offlineRunning, WaitingOf(TrafficClass.Offline)) - offlineRunning);
-            return _options.MaxRunningSequences - held;
-        }
-
-        return offlineRunning < Policy.ReservedOfflineSlots
-            ? _options.MaxRunningSequences
-            : _options.MaxRunningSequences - _options.OnlineHeadroomSlots;
     }
 
     private SortedSet<Sequence> SwappedQueue(TrafficClass c) => c == TrafficClass.Online ? _swappedOnline : _swappedOffline;

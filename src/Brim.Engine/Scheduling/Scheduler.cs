@@ -115,6 +115,7 @@ public sealed partial class Scheduler
         _offlineAllowanceLeft = int.MaxValue;
         _offlineSequencesPlaced = 0;
         _memoryPressure = false;
+        _inFlight.Clear();
         _step++;
 
         if (_options.BatchingMode == BatchingMode.Static)
@@ -145,12 +146,12 @@ public sealed partial class Scheduler
         {
             if (ResumeSwapped(TrafficClass.Online))
             {
-                AdmitOnline();
+                AdmitWaiting(TrafficClass.Online);
             }
 
             if (ResumeSwapped(TrafficClass.Offline))
             {
-                AdmitOffline();
+                AdmitWaiting(TrafficClass.Offline);
             }
         }
 
@@ -162,6 +163,16 @@ public sealed partial class Scheduler
     /// count a point of the step cost model). Call after the step, before the next <see cref="Schedule"/>.
     /// </summary>
     public void ObserveStep(double seconds) => Policy.ObserveStep(seconds, _output.TokenCount);
+
+    /// <summary>
+    /// Records that the forward pass computed <paramref name="chunk"/>: the sequence's computed tokens advance, and its
+    /// blocks that became full are offered to the prefix cache. Call for every chunk after the step, before sampling.
+    /// </summary>
+    public void Computed(ScheduledChunk chunk)
+    {
+        chunk.Sequence.ComputedTokens += chunk.TokenCount;
+        _blocks.RegisterComputed(chunk.Sequence);
+    }
 
     private void ScheduleRunning(TrafficClass? only, bool decoding)
     {
@@ -203,120 +214,11 @@ public sealed partial class Scheduler
         }
     }
 
-    private void AdmitOnline()
-    {
-        while (_waitingOnline.Count > 0 && _budget > 0)
-        {
-            // Slots of offline's reserve that offline has not taken yet stay free for it.
-            var offlineRunning = RunningOf(TrafficClass.Offline);
-            var held = Math.Max(0, Policy.SlotsHeldForOffline(offlineRunning, WaitingOf(TrafficClass.Offline)) - offlineRunning);
-            var seq = _waitingOnline.Min!;
-            if (RejectIfNeverFits(seq, _waitingOnline))
-            {
-                continue;
-            }
-
-            var n = Math.Min(seq.PendingTokens, _budget);
-            var slotFree = _running.Count < _options.MaxRunningSequences - held;
-            var blocksFree = _blocks.CanAdmit(_blocks.BlocksFor(n));
-            if (slotFree && blocksFree)
-            {
-                Admit(seq, _waitingOnline, n);
-                continue;
-            }
-
-            // Online must not wait behind offline beyond the window: an offline sequence above the reserve steps aside.
-            if (Policy.OnlineWaitedPastWindow(seq.EnqueuedTimestamp, _clock.GetTimestamp(), _clock)
-                && RunningOf(TrafficClass.Offline) > Policy.ReservedOfflineSlots
-                && NewestRunning(TrafficClass.Offline) is { } offline)
-            {
-                Preempt(offline);
-                continue;
-            }
-
-            break;
-        }
-    }
-
-    private void AdmitOffline()
-    {
-        var oldestOnlineWait = _waitingOnline.Count == 0
-            ? TimeSpan.Zero
-            : _waitingOnline.Min(s => _clock.GetElapsedTime(s.EnqueuedTimestamp));
-        var backOff = Policy.OfflineShouldBackOff(RunningOf(TrafficClass.Online), oldestOnlineWait);
-        var limit = _options.MaxRunningSequences - _options.OnlineHeadroomSlots;
-        while (_waitingOffline.Count > 0 && _budget > 0)
-        {
-            // Offline never takes the online headroom, except when its reserve needs the slot.
-            var belowReserve = RunningOf(TrafficClass.Offline) < Policy.ReservedOfflineSlots;
-            if (_running.Count >= (belowReserve ? _options.MaxRunningSequences : limit))
-            {
-                break;
-            }
-
-            if (backOff && RunningOf(TrafficClass.Offline) >= Policy.ReservedOfflineSlots)
-            {
-                break;
-            }
-
-            var seq = _waitingOffline.Min!;
-            if (RejectIfNeverFits(seq, _waitingOffline))
-            {
-                continue;
-            }
-
-            var n = Math.Min(seq.PendingTokens, TokensFor(seq));
-            if (n <= 0 || !_blocks.CanAdmit(_blocks.BlocksFor(n)))
-            {
-                break;
-            }
-
-            Admit(seq, _waitingOffline, n);
-        }
-    }
-
-    private void AdmitStaticBatch()
-    {
-        foreach (var queue in new[] { _waitingOnline, _waitingOffline })
-        {
-            while (queue.Count > 0 && _running.Count < _options.MaxRunningSequences)
-            {
-                var seq = queue.Min!;
-                if (RejectIfNeverFits(seq, queue))
-                {
-                    continue;
-                }
-
-                queue.Remove(seq);
-                seq.Status = SequenceStatus.Running;
-                _running.Add(seq);
-            }
-        }
-    }
-
-    private bool RejectIfNeverFits(Sequence seq, SortedSet<Sequence> queue)
-    {
-        if (_blocks.BlocksFor(seq.Length) <= _blocks.TotalBlocks)
-        {
-            return false;
-        }
-
-        queue.Remove(seq);
-        _output.Rejected.Add(seq);
-        return true;
-    }
-
-    private void Admit(Sequence seq, SortedSet<Sequence> queue, int tokens)
-    {
-        queue.Remove(seq);
-        seq.Status = SequenceStatus.Running;
-        _running.Add(seq);
-        Place(seq, tokens);
-    }
-
     private void Place(Sequence seq, int tokens)
     {
         _blocks.EnsureCapacity(seq.Blocks, seq.ComputedTokens + tokens);
+        _blocks.CheckWritable(seq.Blocks, seq.ComputedTokens, tokens);
+        NoteBlocksInFlight(seq, tokens);
         seq.ScheduledStep = _step;
         _output.Chunks.Add(new ScheduledChunk(seq, tokens));
         _output.TokenCount += tokens;
