@@ -1,0 +1,104 @@
+using Brim.Backends.Cuda.Tests.Reference;
+using Brim.Backends.Cuda.Tests.Support;
+using Brim.Core;
+using Brim.Core.Execution;
+using Brim.Engine;
+using Brim.Engine.Tests.PrefixCache;
+using Brim.Models;
+using Brim.Tokenization;
+
+namespace Brim.Backends.Cuda.Tests;
+
+/// <summary>
+/// Prefix caching on CUDA: the kernels read K/V a sequence did not write, through block tables that name another
+/// sequence's blocks, for prefill chunks starting after a cached prefix and for decode steps alike; and the whole engine
+/// gives the same tokens with the cache on as with it off.
+/// </summary>
+public class PrefixSharingTests
+{
+    private const double LogitTolerance = 3e-2; // as the backend tests: bf16 activations against the fp32 reference
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SharedPrefixBlocks_ReadThroughOtherTables_MatchReference(bool graphs)
+    {
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        var config = RandomModels.Llama3Like();
+        using var weights = RandomModels.Create(config, random);
+        var reference = new ReferenceLlama(config, weights);
+        using var backend = new CudaBackend(config, weights, new CudaBackendOptions { UseCudaGraphs = graphs });
+        const int blockSize = 16;
+        backend.AllocateKvCache(32, blockSize);
+        var output = new ForwardOutput(config.VocabSize);
+        int[] Tokens(int n) => Enumerable.Range(0, n).Select(_ => random.Next(config.VocabSize)).ToArray();
+
+        // A computes a 40-token prompt in blocks 7, 3, 12: blocks 7 and 3 are full and will be shared.
+        var shared = Tokens(40);
+        backend.Forward(new ForwardBatch(shared, [new SequenceSlice(0, 40, 0, new[] { 7, 3, 12 }, NeedsLogits: true)], blockSize), output);
+
+        // One step: B and C start after the 32 cached positions with suffixes of their own (B's spans two blocks), and
+        // A decodes, all three reading blocks 7 and 3.
+        List<int> a = [.. shared, random.Next(config.VocabSize)];
+        List<int> b = [.. shared[..32], .. Tokens(20)];
+        List<int> c = [.. shared[..32], .. Tokens(5)];
+        int[] batchTokens = [a[^1], .. b[32..], .. c[32..]];
+        var slices = new[]
+        {
+            new SequenceSlice(0, 1, 40, new[] { 7, 3, 12 }, NeedsLogits: true),
+            new SequenceSlice(1, 20, 32, new[] { 7, 3, 20, 21 }, NeedsLogits: true),
+            new SequenceSlice(21, 5, 32, new[] { 7, 3, 25 }, NeedsLogits: true),
+        };
+        backend.Forward(new ForwardBatch(batchTokens, slices, blockSize), output);
+
+        List<int>[] sequences = [a, b, c];
+        for (var row = 0; row < 3; row++)
+        {
+            var all = reference.Logits(sequences[row]);
+            var expected = all.AsSpan((sequences[row].Count - 1) * config.VocabSize, config.VocabSize);
+            var error = Compare.RelativeL2(output.LogitRow(row), expected);
+            Assert.True(error <= LogitTolerance, $"sequence {row}: relative error {error:E3} (seed {seed})");
+        }
+    }
+
+    [Fact]
+    public void Engine_Stories260K_CacheOnGivesTheTokensOfCacheOff()
+    {
+        Gpu.Require();
+        var dir = Path.Combine(AppContext.BaseDirectory, "Models");
+        using var model = ModelLoader.Load(Path.Combine(dir, "stories260K.bin"));
+        var tokenizer = TokenizerLoader.Load(dir);
+        var workload = PrefixWorkload.Create(seed: 7, count: 160, vocab: model.Config.VocabSize);
+
+        Dictionary<RequestId, PrefixWorkload.Outcome> Run(bool caching, bool chaos, out EngineSnapshot snapshot)
+        {
+            using var backend = new CudaBackend(model);
+            using var engine = new LlmEngine(
+                backend,
+                tokenizer,
+                new EngineOptions
+                {
+                    NumKvBlocks = chaos ? 48 : 4096, BlockSize = 8, MaxBatchTokens = 64, MaxRunningSequences = chaos ? 12 : 256,
+                    EnablePrefixCaching = caching, SwapSpaceBytes = chaos ? 64L << 10 : 0, CheckIntegrityEachStep = true,
+                },
+                model.Config.MaxPositions);
+            var outcomes = workload.Run(engine, chaos).Outcomes;
+            snapshot = engine.Snapshot();
+            return outcomes;
+        }
+
+        var expected = Run(caching: false, chaos: false, out _);
+        var actual = Run(caching: true, chaos: true, out var cached);
+
+        Assert.True(cached.PrefixCacheHitTokens > 0 && cached.PrefixCacheEvictions > 0 && cached.Preemptions > 0);
+        var mismatches = workload.Requests
+            .Where(r => actual[r.Id].Finish == FinishReason.Cancelled
+                ? !expected[r.Id].Tokens.Take(actual[r.Id].Tokens.Count).SequenceEqual(actual[r.Id].Tokens)
+                : !expected[r.Id].Tokens.SequenceEqual(actual[r.Id].Tokens))
+            .Select(r => r.Id.Value)
+            .ToList();
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {workload.Requests.Count} requests differ: {string.Join(", ", mismatches.Take(10))}");
+    }
+}
