@@ -31,6 +31,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchServeCommand.Create());
         command.Subcommands.Add(BenchMixedCommand.Create());
         command.Subcommands.Add(BenchReportCommand.Create());
+        command.Subcommands.Add(BenchPrefixCommand.Create());
         command.SetAction(result =>
         {
             var results = new List<OfflineRunResult>();
