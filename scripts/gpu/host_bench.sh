@@ -8,6 +8,7 @@
 #   report   `brim bench report` on the Llama-3.1-8B shape (Markdown + SVG under $OUT/report)
 #   mixed    `brim bench mixed` on the bundled model: online-only vs offline-only vs unified backfill
 #   mixedcpu the same on this host's CPU (16 cores, quiet), with the latency-aware offline cap (auto) and without
+#   prefix   `brim bench prefix` on the Llama-3.1-8B shape: a 2,000-token shared system prompt and 4-turn chats, cache off vs on
 #   serve    `brim serve --device cuda` smoke: a chat completion, /metrics and /v1/stats from the live server
 # nvidia-smi's utilization is sampled throughout into smi.csv (to compare with Brim's own MBU/occupancy).
 set -uo pipefail
@@ -42,6 +43,9 @@ for step in $steps; do
       timeout 400 "$brim" bench report --device cuda --model $model --load-format dummy --max-num-seqs 64 --max-num-batched-tokens 16384 \
         --out "$work/report" 2>&1 | grep -v '\[' | tee "$out/report.log" | tail -40
       tar -C "$work" -czf "$out/report.tar.gz" report ;;   # one file: the device tool returns at most 8
+    prefix)
+      timeout 480 "$brim" bench prefix --device cuda --model $model --load-format dummy --max-num-seqs 256 --max-num-batched-tokens 8192 \
+        2>&1 | grep -v '\[' | tee "$out/prefix.md" | tee -a "$out/summary.md" ;;
     mixed)
       timeout 200 "$brim" bench mixed --device cuda --max-num-seqs 64 --num-kv-blocks 4096 --duration 8 2>&1 | grep -v '\[' | tee "$out/mixed.md" | tee -a "$out/summary.md" ;;
     mixedcpu)

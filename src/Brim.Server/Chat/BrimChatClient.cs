@@ -179,5 +179,6 @@ public sealed class BrimChatClient : IChatClient
         InputTokenCount = update.PromptTokenCount,
         OutputTokenCount = update.CompletionTokenCount,
         TotalTokenCount = update.PromptTokenCount + update.CompletionTokenCount,
+        CachedInputTokenCount = update.CachedPromptTokenCount,
     };
 }

@@ -21,6 +21,9 @@ internal sealed class ChoiceResult
 
     public int CompletionTokens { get; set; }
 
+    /// <summary>Prompt tokens whose K/V came from the prefix cache.</summary>
+    public int CachedPromptTokens { get; set; }
+
     public void Add(GenerationUpdate update)
     {
         Text.Append(update.TextDelta);
@@ -31,6 +34,7 @@ internal sealed class ChoiceResult
 
         PromptTokens = update.PromptTokenCount;
         CompletionTokens = update.CompletionTokenCount;
+        CachedPromptTokens = update.CachedPromptTokenCount;
         FinishReason ??= update.FinishReason;
         Error ??= update.Error;
         ErrorKind ??= update.ErrorKind;

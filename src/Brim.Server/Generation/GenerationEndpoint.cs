@@ -98,6 +98,7 @@ internal static class GenerationEndpoint
         var pipe = response.BodyWriter;
         using var json = new Utf8JsonWriter(pipe, WriterOptions);
         var started = new bool[run.Choices];
+        var cached = new int[run.Choices];
         var completionTokens = 0;
 
         if (spec.Kind == ApiKind.Chat)
@@ -130,6 +131,7 @@ internal static class GenerationEndpoint
                 }
 
                 started[item.Choice] = true;
+                cached[item.Choice] = u.CachedPromptTokenCount;
                 completionTokens += u.NewTokens.Count;
                 WriteChunk(pipe, json, format, item.Choice, u, first);
             }
@@ -140,7 +142,7 @@ internal static class GenerationEndpoint
         if (spec.IncludeUsage)
         {
             var prompt = format.PromptTokens();
-            WriteEvent(pipe, json, j => format.WriteUsageChunk(j, prompt, completionTokens));
+            WriteEvent(pipe, json, j => format.WriteUsageChunk(j, prompt, completionTokens, format.CachedPromptTokens(cached)));
         }
 
         pipe.Write(Done);

@@ -57,7 +57,7 @@ internal abstract class ResponseFormat(GenerationSpec spec, string id, ITokenize
         }
 
         json.WriteEndArray();
-        WriteUsage(json, PromptTokens(), choices.Sum(c => c.CompletionTokens));
+        WriteUsage(json, PromptTokens(), choices.Sum(c => c.CompletionTokens), CachedPromptTokens(choices.Select(c => c.CachedPromptTokens).ToArray()));
         json.WriteEndObject();
     }
 
@@ -84,12 +84,12 @@ internal abstract class ResponseFormat(GenerationSpec spec, string id, ITokenize
     }
 
     /// <summary>The last chunk of <c>stream_options.include_usage</c>: no choices, the usage of the whole request.</summary>
-    public void WriteUsageChunk(Utf8JsonWriter json, int promptTokens, int completionTokens)
+    public void WriteUsageChunk(Utf8JsonWriter json, int promptTokens, int completionTokens, int cachedPromptTokens)
     {
         WriteHeader(json, ChunkObject);
         json.WriteStartArray(ChoicesName);
         json.WriteEndArray();
-        WriteUsage(json, promptTokens, completionTokens);
+        WriteUsage(json, promptTokens, completionTokens, cachedPromptTokens);
         json.WriteEndObject();
     }
 
@@ -104,6 +104,21 @@ internal abstract class ResponseFormat(GenerationSpec spec, string id, ITokenize
         for (var p = 0; p < Spec.Prompts.Count; p++)
         {
             total += Spec.Prompts[p].Length;
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// Prompt tokens served from the prefix cache, counted like <see cref="PromptTokens"/> once per prompt: each
+    /// prompt's first choice (its siblings wait for that one's blocks, so they would count the same prompt twice).
+    /// </summary>
+    public int CachedPromptTokens(IReadOnlyList<int> cachedByChoice)
+    {
+        var total = 0;
+        for (var p = 0; p < Spec.Prompts.Count; p++)
+        {
+            total += cachedByChoice[p * Spec.N];
         }
 
         return total;
@@ -135,12 +150,15 @@ internal abstract class ResponseFormat(GenerationSpec spec, string id, ITokenize
         }
     }
 
-    private static void WriteUsage(Utf8JsonWriter json, int promptTokens, int completionTokens)
+    private static void WriteUsage(Utf8JsonWriter json, int promptTokens, int completionTokens, int cachedPromptTokens)
     {
         json.WriteStartObject("usage");
         json.WriteNumber("prompt_tokens", promptTokens);
         json.WriteNumber("completion_tokens", completionTokens);
         json.WriteNumber("total_tokens", promptTokens + completionTokens);
+        json.WriteStartObject("prompt_tokens_details");
+        json.WriteNumber("cached_tokens", cachedPromptTokens);
+        json.WriteEndObject();
         json.WriteEndObject();
     }
 }

@@ -20,6 +20,7 @@ public static class PrometheusExposition
             engine.TotalKvBlocks == 0 ? 0 : (double)engine.UsedKvBlocks / engine.TotalKvBlocks);
         Counter(text, "brim:num_preemptions_total", "Sequences preempted (their KV swapped to host memory or recomputed later).", labels, engine.Preemptions);
         AppendSwap(text, engine, labels);
+        AppendPrefixCache(text, engine, labels);
         Counter(text, "brim:num_engine_steps_total", "Forward steps the engine ran.", labels, engine.Steps);
 
         // Request-level families: one sample set per traffic class (online; offline = flex/priority and Batch API lines).
@@ -60,6 +61,18 @@ public static class PrometheusExposition
         Gauge(text, "brim:num_requests_swapped", "Requests preempted with their KV in host swap space (counted in brim:num_requests_waiting).", labels, engine.Swapped);
         Gauge(text, "brim:swap_blocks_used", "Host swap blocks holding swapped requests' KV.", labels, engine.UsedSwapBlocks);
         Gauge(text, "brim:swap_blocks_capacity", "Host swap blocks there are (0: preemption always recomputes).", labels, engine.TotalSwapBlocks);
+    }
+
+    /// <summary>
+    /// The prefix cache, named as vLLM names it: prompt tokens looked up and found (hits ≤ queries at every scrape; the
+    /// hit rate is their ratio), the blocks it indexes now and the cached blocks given up for new content.
+    /// </summary>
+    private static void AppendPrefixCache(StringBuilder text, EngineSnapshot engine, string labels)
+    {
+        Counter(text, "brim:prefix_cache_queries_total", "Prompt tokens of starting requests looked up in the prefix cache.", labels, engine.PrefixCacheQueriedTokens);
+        Counter(text, "brim:prefix_cache_hits_total", "Of the prompt tokens looked up, those whose KV was found cached (not computed).", labels, engine.PrefixCacheHitTokens);
+        Gauge(text, "brim:prefix_cache_blocks", "KV blocks the prefix cache indexes now (referenced by requests or kept for later hits).", labels, engine.CachedKvBlocks);
+        Counter(text, "brim:prefix_cache_evictions_total", "Cached KV blocks given up to make room for new content.", labels, engine.PrefixCacheEvictions);
     }
 
     /// <summary>The finished_reason label, named as vLLM names them (a cancelled request is an abort).</summary>

@@ -1,0 +1,72 @@
+using System.Text;
+using OpenAI.Chat;
+using ChatMessage = OpenAI.Chat.ChatMessage;
+
+namespace Brim.Server.Tests;
+
+/// <summary>
+/// The prefix cache seen from outside: the official OpenAI .NET SDK against a real server (its own, so no other test
+/// warms its cache). A repeated long prompt comes back with the same greedy text and reports cached prompt tokens in
+/// <c>usage.prompt_tokens_details.cached_tokens</c>; /metrics counts the lookups and the hits.
+/// </summary>
+public class PrefixCacheServerTests : IAsyncLifetime
+{
+    private static readonly ChatMessage[] Conversation =
+    [
+        new SystemChatMessage("You tell short stories about a little girl named Lily, her dog Max and the big red ball they found in the park one sunny day."),
+        new UserChatMessage("Once upon a time"),
+    ];
+
+    private readonly ServerFixture _server = new();
+
+    public Task InitializeAsync() => _server.InitializeAsync();
+
+    public Task DisposeAsync() => _server.DisposeAsync();
+
+    private ChatClient Chat => _server.CreateOpenAIClient().GetChatClient(ServerFixture.ModelName);
+
+    [Fact]
+    public async Task CompleteChat_SameLongPrefixTwice_SecondReportsCachedTokensAndSameText()
+    {
+        var options = new ChatCompletionOptions { Temperature = 0f, MaxOutputTokenCount = 30 };
+        var first = (await Chat.CompleteChatAsync(Conversation, options)).Value;
+        var second = (await Chat.CompleteChatAsync(Conversation, options)).Value;
+
+        Assert.Equal(0, first.Usage.InputTokenDetails.CachedTokenCount);
+        var cached = second.Usage.InputTokenDetails.CachedTokenCount;
+        Assert.True(cached > 0, "the second request must find the first one's prompt blocks");
+        Assert.True(cached < second.Usage.InputTokenCount, "at least the last prompt token is computed");
+        Assert.Equal(0, cached % 16); // whole blocks only
+        Assert.Equal(first.Content[0].Text, second.Content[0].Text);
+
+        var metrics = await MetricsText.ScrapeAsync(_server.Http);
+        var queries = MetricsText.Value(metrics, "brim:prefix_cache_queries_total");
+        var hits = MetricsText.Value(metrics, "brim:prefix_cache_hits_total");
+        Assert.Equal(2 * first.Usage.InputTokenCount, queries);
+        Assert.Equal(cached, hits);
+        Assert.True(MetricsText.Value(metrics, "brim:prefix_cache_blocks") >= cached / 16);
+    }
+
+    [Fact]
+    public async Task CompleteChatStreaming_AfterTheSamePrompt_FinalUsageCarriesCachedTokens()
+    {
+        var options = new ChatCompletionOptions { Temperature = 0f, MaxOutputTokenCount = 20 };
+        var whole = (await Chat.CompleteChatAsync(Conversation, options)).Value;
+
+        var text = new StringBuilder();
+        ChatTokenUsage? usage = null;
+        await foreach (var update in Chat.CompleteChatStreamingAsync(Conversation, options))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal(whole.Content[0].Text, text.ToString());
+        Assert.NotNull(usage);
+        Assert.True(usage.InputTokenDetails.CachedTokenCount > 0);
+    }
+}
