@@ -220,6 +220,7 @@ public sealed class LlmEngine : IDisposable
         }
 
         var started = Stopwatch.GetTimestamp();
+        var (queriedBefore, hitBefore) = (_blocks.QueriedTokens, _blocks.HitTokens);
         var plan = _scheduler.Schedule();
         foreach (var seq in plan.Rejected)
         {
@@ -275,6 +276,8 @@ public sealed class LlmEngine : IDisposable
             SwappedOutBlocks = swappedOut,
             SwappedInBlocks = swappedIn,
             SwapPreemptions = _scheduler.SwapPreemptions,
+            PrefixQueriedTokens = (int)(_blocks.QueriedTokens - queriedBefore),
+            PrefixHitTokens = (int)(_blocks.HitTokens - hitBefore),
         });
         return true;
     }

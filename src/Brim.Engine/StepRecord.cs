@@ -34,4 +34,10 @@ public readonly record struct StepRecord(
 
     /// <summary>Preemptions by swap since the engine started (the rest of the preemptions recomputed).</summary>
     public long SwapPreemptions { get; init; }
+
+    /// <summary>Prompt tokens of the sequences this step started, looked up in the prefix cache.</summary>
+    public int PrefixQueriedTokens { get; init; }
+
+    /// <summary>Of <see cref="PrefixQueriedTokens"/>, those found cached (not computed).</summary>
+    public int PrefixHitTokens { get; init; }
 }

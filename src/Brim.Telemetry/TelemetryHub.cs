@@ -273,6 +273,8 @@ public sealed class TelemetryHub : IDisposable
         bucket.Preempted += r.Preempted;
         bucket.SwappedOutBlocks += r.SwappedOutBlocks;
         bucket.SwappedInBlocks += r.SwappedInBlocks;
+        bucket.PrefixQueriedTokens += r.PrefixQueriedTokens;
+        bucket.PrefixHitTokens += r.PrefixHitTokens;
         bucket.Running = r.Running;
         bucket.Waiting = r.Waiting;
         bucket.RunningOffline = r.RunningOffline;

@@ -166,6 +166,7 @@ function render(s) {
     tile("MBU (1 min)", fmt(pct(w["1m"].mbu), "%", 2)),
     tile("GPU busy (NVML)", s.gpu.available ? fmt(gpu, "%") : "n/a"),
     tile("waiting", fmt(s.series.waiting.at(-1) ?? null, "", 0)),
+    tile("prefix cache hit rate (1 min)", fmt(pct(w["1m"].prefixCacheHitRate ?? null), "%")),
     tile("$ / 1M tokens (1 min)", fmt(w["1m"].costPerMillionOutputTokens, "$", 2)),
     tile("$ / 1M tokens (1 h)", fmt(w["1h"].costPerMillionOutputTokens, "$", 2)),
     tile("host gap between steps (1 min)", fmt(w["1m"].hostGapSeconds * 1000, "ms")),

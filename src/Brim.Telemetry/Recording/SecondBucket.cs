@@ -32,6 +32,10 @@ internal struct SecondBucket
     public long SwappedOutBlocks;
     public long SwappedInBlocks;
 
+    /// <summary>Prompt tokens looked up in the prefix cache by the sequences started in this second, and those found.</summary>
+    public long PrefixQueriedTokens;
+    public long PrefixHitTokens;
+
     /// <summary>Queue gauges as the last step in this second left them (-1: no step yet).</summary>
     public int Running;
     public int Waiting;
@@ -69,6 +73,8 @@ internal struct SecondBucket
         Preempted += other.Preempted;
         SwappedOutBlocks += other.SwappedOutBlocks;
         SwappedInBlocks += other.SwappedInBlocks;
+        PrefixQueriedTokens += other.PrefixQueriedTokens;
+        PrefixHitTokens += other.PrefixHitTokens;
         MaxRunning = Math.Max(MaxRunning, other.MaxRunning);
         GpuUtilizationSum += other.GpuUtilizationSum;
         GpuSamples += other.GpuSamples;

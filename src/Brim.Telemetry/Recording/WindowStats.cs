@@ -24,6 +24,9 @@ public sealed record WindowStats(
     double HostGapSeconds,
     double? CostPerMillionOutputTokens)
 {
+    /// <summary>Share of the prompt tokens looked up in the prefix cache that were found there; null when nothing started.</summary>
+    public double? PrefixCacheHitRate { get; init; }
+
     internal static WindowStats From(string name, double wallSeconds, in SecondBucket sum, DeviceProfile device)
     {
         var wall = Math.Max(wallSeconds, 1e-9);
@@ -42,7 +45,10 @@ public sealed record WindowStats(
             StepMetrics.Utilization(sum.Bytes, wall, device.Ceilings.PeakBytesPerSecond),
             sum.HostInStepSeconds,
             sum.HostGapSeconds,
-            CostPerMillion(device.CostPerSecond, wallSeconds, sum.OutputTokens));
+            CostPerMillion(device.CostPerSecond, wallSeconds, sum.OutputTokens))
+        {
+            PrefixCacheHitRate = sum.PrefixQueriedTokens > 0 ? (double)sum.PrefixHitTokens / sum.PrefixQueriedTokens : null,
+        };
     }
 
     /// <summary>Dollars for 1M output tokens: what the devices cost over the window / tokens produced in it.</summary>
