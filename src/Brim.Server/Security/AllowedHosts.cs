@@ -10,6 +10,9 @@ namespace Brim.Server.Security;
 /// browser send requests to 127.0.0.1, and with DNS rebinding read the answers, but such requests carry the attacker's
 /// host name. A server bound to another address answers any host by default (it is meant to be reached by names this
 /// process cannot know). Requests without a Host header (HTTP/1.0) come from no browser and are answered.
+/// Where the names are restricted, so is a browser's <c>Origin</c>: a page elsewhere can send a form-encoded or
+/// multipart POST to 127.0.0.1 without a CORS preflight (a file upload, say) with the right Host; its Origin gives it
+/// away. SDKs and curl send no Origin.
 /// </summary>
 internal sealed class AllowedHosts
 {
@@ -42,8 +45,19 @@ internal sealed class AllowedHosts
                 code: "invalid_host");
         }
 
+        if (_names is not null && context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !AllowsOrigin(origin))
+        {
+            throw new ApiException(
+                403, $"cross-origin requests from '{ApiText.Truncate(origin)}' are refused; this server answers pages of {string.Join(", ", _names)}",
+                code: "cross_origin_refused");
+        }
+
         return next(context);
     }
+
+    /// <summary>Whether a browser's Origin (scheme://host[:port], or "null" for opaque origins) names an allowed host.</summary>
+    private bool AllowsOrigin(string origin) =>
+        _names is null || (Uri.TryCreate(origin, UriKind.Absolute, out var uri) && _names.Contains(uri.Host));
 
     private static bool IsLoopback(string bind) =>
         bind.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(bind, out var address) && IPAddress.IsLoopback(address));

@@ -1,14 +1,15 @@
 using System.Text.Json.Nodes;
 using Brim.Server.Security;
+using Brim.Server.Tests.Batches;
 using Microsoft.AspNetCore.Http;
 
 namespace Brim.Server.Tests.Security;
 
 /// <summary>
-/// A server bound to loopback answers only loopback host names (DNS rebinding sends the attacker's name); the allowed
-/// hosts setting overrides that.
+/// A server bound to loopback answers only loopback host names (DNS rebinding sends the attacker's name) and refuses
+/// browsers' cross-origin requests (a page elsewhere posting a file); the allowed hosts setting overrides that.
 /// </summary>
-public class HostHeaderTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+public class HostHeaderTests(BatchServerFixture fixture) : IClassFixture<BatchServerFixture>
 {
     [Theory]
     [InlineData("localhost")]
@@ -40,6 +41,30 @@ public class HostHeaderTests(ServerFixture fixture) : IClassFixture<ServerFixtur
             Assert.Equal("invalid_request_error", (string?)body["error"]!["type"]);
             Assert.Contains(new HostString(host).Host, (string)body["error"]!["message"]!, StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [InlineData("http://evil.example")]
+    [InlineData("https://localhost.evil.example")]
+    [InlineData("null")]
+    public async Task LoopbackBind_CrossOriginUpload_Gets403(string origin)
+    {
+        var (status, body) = await UploadAsync(origin);
+
+        Assert.Equal(403, status);
+        Assert.Equal("cross_origin_refused", (string?)body!["error"]!["code"]);
+        Assert.Equal("permission_error", (string?)body["error"]!["type"]);
+    }
+
+    [Theory]
+    [InlineData("http://localhost:8000")]
+    [InlineData("http://127.0.0.1:3000")]
+    [InlineData(null)]
+    public async Task LoopbackBind_SameHostOriginOrNone_UploadAnswered(string? origin)
+    {
+        var (status, _) = await UploadAsync(origin);
+
+        Assert.Equal(200, status);
     }
 
     [Fact]
@@ -84,6 +109,25 @@ public class HostHeaderTests(ServerFixture fixture) : IClassFixture<ServerFixtur
 
         Assert.Equal(["127.0.0.1", "[::1]", "localhost"], hosts.Names!.Order(StringComparer.Ordinal));
         Assert.False(hosts.Allows(new HostString("attacker.example")));
+    }
+
+    /// <summary>A multipart upload as a browser form would send it, with the browser's Origin header.</summary>
+    private async Task<(int Status, JsonNode? Body)> UploadAsync(string? origin)
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("batch"), "purpose" },
+            { new ByteArrayContent("{}\n"u8.ToArray()), "file", "in.jsonl" },
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/files") { Content = form };
+        if (origin is not null)
+        {
+            request.Headers.Add("Origin", origin);
+        }
+
+        using var response = await fixture.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, text.Length > 0 ? JsonNode.Parse(text) : null);
     }
 
     private static Task<OwnedServer> StartAsync(IReadOnlyList<string> allowedHosts) => OwnedServer.StartAsync(new ServerOptions { AllowedHosts = allowedHosts });
