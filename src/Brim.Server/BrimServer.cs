@@ -7,7 +7,6 @@ using Brim.Server.Generation;
 using Brim.Server.Hosting;
 using Brim.Server.Metrics;
 using Brim.Server.Security;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -135,8 +134,8 @@ public sealed class BrimServer : IAsyncDisposable
             var code = http.Response.StatusCode;
             var error = code switch
             {
-                404 => new ApiException(404, $"no route {http.Request.Method} {http.Request.Path}", code: "unknown_url"),
-                405 => new ApiException(405, $"{http.Request.Method} is not allowed on {http.Request.Path}", code: "method_not_allowed"),
+                404 => new ApiException(404, $"no route {http.Request.Method} {ApiText.Truncate(http.Request.Path)}", code: "unknown_url"),
+                405 => new ApiException(405, $"{http.Request.Method} is not allowed on {ApiText.Truncate(http.Request.Path)}", code: "method_not_allowed"),
                 _ => new ApiException(code, $"HTTP {code}"),
             };
             return ErrorResponses.WriteAsync(http, error);
