@@ -6,6 +6,7 @@ using Brim.Server.Batches;
 using Brim.Server.Generation;
 using Brim.Server.Hosting;
 using Brim.Server.Metrics;
+using Brim.Server.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -39,6 +40,9 @@ public sealed class BrimServer : IAsyncDisposable
     public ServerMetrics Metrics => _context.Metrics;
 
     public ModelHost Host => _context.Host;
+
+    /// <summary>The application's services (the route table, for tests that must cover every route).</summary>
+    internal IServiceProvider Services => _app.Services;
 
     /// <summary>http://host:port/ once started (the real port when 0 was asked for).</summary>
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
@@ -93,12 +97,10 @@ public sealed class BrimServer : IAsyncDisposable
 
     private static void Configure(WebApplication app, ServerContext server, ILogger logger)
     {
-        var keys = new ApiKeyCheck(server.Options.ApiKeys);
         app.Use(async (http, next) =>
         {
             try
             {
-                keys.Check(http.Request);
                 await next(http).ConfigureAwait(false);
             }
             catch (ApiException e)
@@ -132,21 +134,28 @@ public sealed class BrimServer : IAsyncDisposable
             var code = http.Response.StatusCode;
             var error = code switch
             {
-                404 => new ApiException(404, $"no route {http.Request.Method} {http.Request.Path}", code: "unknown_url"),
-                405 => new ApiException(405, $"{http.Request.Method} is not allowed on {http.Request.Path}", code: "method_not_allowed"),
+                404 => new ApiException(404, $"no route {http.Request.Method} {ApiText.Truncate(http.Request.Path)}", code: "unknown_url"),
+                405 => new ApiException(405, $"{http.Request.Method} is not allowed on {ApiText.Truncate(http.Request.Path)}", code: "method_not_allowed"),
                 _ => new ApiException(code, $"HTTP {code}"),
             };
             return ErrorResponses.WriteAsync(http, error);
         });
 
+        app.Use(AllowedHosts.For(server.Options).InvokeAsync);
+        app.UseRouting();
+        app.Use(new ApiKeyCheck(server.Options.ApiKeys).InvokeAsync); // after routing: it reads the endpoint's metadata
+
         app.MapPost("/v1/chat/completions", http => GenerationEndpoint.HandleAsync(http, server, ApiKind.Chat));
         app.MapPost("/v1/completions", http => GenerationEndpoint.HandleAsync(http, server, ApiKind.Completion));
         app.MapGet("/v1/models", http => InfoEndpoints.ModelsAsync(http, server));
         app.MapGet("/v1/models/{id}", http => InfoEndpoints.ModelAsync(http, server));
-        app.MapGet("/metrics", http => InfoEndpoints.MetricsAsync(http, server));
-        app.MapBrimTelemetry(); // the dashboard at /, its assets, and GET /v1/stats
-        app.MapGet("/health", http => http.Response.WriteAsync("ok"));
-        app.MapGet("/ready", http =>
+
+        // The public routes (no API key): probes, scrapers and the dashboard. Everything else needs a key.
+        var open = app.MapGroup(string.Empty).AllowAnonymous();
+        open.MapGet("/metrics", http => InfoEndpoints.MetricsAsync(http, server));
+        open.MapBrimTelemetry(); // the dashboard at /, its assets, and GET /v1/stats
+        open.MapGet("/health", http => http.Response.WriteAsync("ok"));
+        open.MapGet("/ready", http =>
         {
             if (!server.Accepting)
             {

@@ -11,10 +11,19 @@ public sealed record ServerOptions
     /// <summary>TCP port; 0 takes a free one (tests), see <see cref="BrimServer.BaseAddress"/>.</summary>
     public int Port { get; init; } = 8000;
 
-    /// <summary>Bearer keys accepted on /v1 routes; empty means no authentication.</summary>
+    /// <summary>
+    /// Bearer keys accepted; empty means no authentication. Every route needs one except /health, /ready, /metrics, the
+    /// dashboard and /v1/stats (see Security/ApiKeyCheck).
+    /// </summary>
     public IReadOnlyList<string> ApiKeys { get; init; } = [];
 
-    /// <summary>Largest request body; larger ones get 413.</summary>
+    /// <summary>
+    /// Host header names the server answers (without port; "*" for any). Null takes the default: localhost, 127.0.0.1
+    /// and [::1] when <see cref="Host"/> is a loopback address or "localhost", any host otherwise. Other names get 400.
+    /// </summary>
+    public IReadOnlyList<string>? AllowedHosts { get; init; }
+
+    /// <summary>Largest request body; larger ones get 413. Also the longest line a batch input file may have.</summary>
     public long MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
 
     /// <summary>Largest <c>n</c> (choices per prompt).</summary>
@@ -64,6 +73,11 @@ public sealed record ServerOptions
         if (DataDirectory is { } data && string.IsNullOrWhiteSpace(data))
         {
             throw new ArgumentException("the data directory must not be empty (null turns the Batch API off)", nameof(DataDirectory));
+        }
+
+        if (AllowedHosts is { } hosts && (hosts.Count == 0 || hosts.Any(string.IsNullOrWhiteSpace)))
+        {
+            throw new ArgumentException("allowed hosts must be names (or \"*\" for any); null takes the default", nameof(AllowedHosts));
         }
 
         if (ApiKeys.Any(string.IsNullOrWhiteSpace))

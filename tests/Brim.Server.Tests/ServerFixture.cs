@@ -9,7 +9,8 @@ namespace Brim.Server.Tests;
 
 /// <summary>
 /// A real Kestrel server on 127.0.0.1 with a free port, serving the bundled stories260K on the CPU, shared by the
-/// tests of one class. It requires <see cref="ApiKey"/> on /v1 routes, which the SDK clients send.
+/// tests of one class. It requires <see cref="ApiKey"/> on every route but the public ones (health, ready, metrics,
+/// dashboard), which the SDK clients send.
 /// </summary>
 public class ServerFixture : IAsyncLifetime
 {

@@ -72,7 +72,7 @@ internal static class ChatRequestParser
             "system" or "user" or "assistant" or "tool" => role,
             "developer" => "system", // OpenAI's newer name for system instructions
             _ => throw ApiException.BadRequest(
-                $"'{path}.role' must be one of system, developer, user, assistant, tool; got '{role}'", $"{path}.role"),
+                $"'{path}.role' must be one of system, developer, user, assistant, tool; got '{ApiText.Truncate(role)}'", $"{path}.role"),
         };
 
         var toolCalls = ParseToolCalls(item, path);
@@ -119,7 +119,7 @@ internal static class ChatRequestParser
             var type = JsonFields.String(part, "type") ?? throw ApiException.BadRequest($"'{at}.type' is required", $"{at}.type");
             if (type != "text")
             {
-                throw ApiException.BadRequest($"'{at}.type' is '{type}' but this model only reads text parts", $"{at}.type");
+                throw ApiException.BadRequest($"'{at}.type' is '{ApiText.Truncate(type)}' but this model only reads text parts", $"{at}.type");
             }
 
             var text = JsonFields.String(part, "text") ?? throw ApiException.BadRequest($"'{at}.text' is required", $"{at}.text");

@@ -102,7 +102,7 @@ internal static class CompletionRequestParser
         {
             if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out var id) || id < 0 || id >= vocab)
             {
-                throw ApiException.BadRequest($"'{name}[{i}]' must be a token id between 0 and {vocab - 1}, got {item.GetRawText()}", "prompt");
+                throw ApiException.BadRequest($"'{name}[{i}]' must be a token id between 0 and {vocab - 1}, got {ApiText.Truncate(item.GetRawText())}", "prompt");
             }
 
             ids[i++] = id;

@@ -25,7 +25,7 @@ internal static class InfoEndpoints
         var id = context.Request.RouteValues["id"] as string;
         if (id != server.ModelName)
         {
-            throw new ApiException(404, $"the model '{id}' does not exist; this server serves '{server.ModelName}'", "model", "model_not_found");
+            throw new ApiException(404, $"the model '{ApiText.Truncate(id)}' does not exist; this server serves '{server.ModelName}'", "model", "model_not_found");
         }
 
         await WriteJsonAsync(context, json => WriteModel(json, server)).ConfigureAwait(false);
@@ -46,7 +46,7 @@ internal static class InfoEndpoints
         json.WriteString("object", "model");
         json.WriteNumber("created", server.StartedAt);
         json.WriteString("owned_by", "brim");
-        json.WriteString("root", server.Host.ModelPath);
+        json.WriteString("root", server.Host.ModelAsGiven); // never the resolved path: it tells clients about the host's disk
         json.WriteNumber("max_model_len", server.Engine.MaxModelLength);
         json.WriteEndObject();
     }

@@ -52,7 +52,7 @@ internal static class JsonFields
         if (!value.TryGetInt64(out var n))
         {
             // 1e30, 2.5, 99999999999999999999: a number, but not an integer we can hold.
-            throw ApiException.BadRequest($"'{name}' must be an integer between {min} and {max}, got {value.GetRawText()}", name);
+            throw ApiException.BadRequest($"'{name}' must be an integer between {min} and {max}, got {ApiText.Truncate(value.GetRawText())}", name);
         }
 
         if (n < min || n > max)
@@ -76,7 +76,7 @@ internal static class JsonFields
         }
 
         return value.TryGetInt64(out var n) ? n
-            : throw ApiException.BadRequest($"'{name}' must be a 64-bit integer, got {value.GetRawText()}", name);
+            : throw ApiException.BadRequest($"'{name}' must be a 64-bit integer, got {ApiText.Truncate(value.GetRawText())}", name);
     }
 
     public static float? Float(JsonElement obj, string name, float min, float max)
@@ -93,7 +93,7 @@ internal static class JsonFields
 
         if (!value.TryGetDouble(out var x) || !double.IsFinite(x) || x < min || x > max)
         {
-            throw ApiException.BadRequest($"'{name}' must be between {min} and {max}, got {value.GetRawText()}", name);
+            throw ApiException.BadRequest($"'{name}' must be between {min} and {max}, got {ApiText.Truncate(value.GetRawText())}", name);
         }
 
         return (float)x;

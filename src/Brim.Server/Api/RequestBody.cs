@@ -3,10 +3,14 @@ using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
 
 namespace Brim.Server.Api;
 
-/// <summary>Reads a JSON request body into a <see cref="JsonDocument"/>, refusing what is not UTF-8 JSON.</summary>
+/// <summary>
+/// Reads a JSON request body into a <see cref="JsonDocument"/>, refusing what is not UTF-8 JSON sent as
+/// <c>application/json</c>, and strings that are not valid Unicode.
+/// </summary>
 internal static class RequestBody
 {
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64 };
@@ -19,6 +23,7 @@ internal static class RequestBody
     /// </summary>
     public static async Task<JsonDocument> ReadJsonAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
+        RequireJsonMediaType(request.ContentType);
         var reader = request.BodyReader;
         if (request.ContentLength > limit)
         {
@@ -50,6 +55,23 @@ internal static class RequestBody
 
             reader.AdvanceTo(result.Buffer.Start, result.Buffer.End); // keep everything, ask for more
         }
+    }
+
+    /// <summary>
+    /// A 415 unless the body is declared <c>application/json</c> (with no charset or UTF-8). Without this a web page
+    /// could post JSON as text/plain, which browsers send cross-origin without asking (no CORS preflight).
+    /// </summary>
+    public static void RequireJsonMediaType(string? contentType)
+    {
+        if (MediaTypeHeaderValue.TryParse(contentType, out var type)
+            && type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            && (!type.Charset.HasValue || type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || type.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)))
+        {
+            return;
+        }
+
+        throw new ApiException(
+            415, $"the request body must be sent as 'Content-Type: application/json', not '{ApiText.Truncate(contentType)}'", code: "unsupported_media_type");
     }
 
     /// <summary>The most Kestrel reads of one body (oversized ones included) before it closes the connection.</summary>
@@ -87,22 +109,31 @@ internal static class RequestBody
         // copied), and the caller hands the pipe's buffer back to Kestrel's pool right after this returns: another
         // request's bytes would then show through this document. So it parses its own copy.
         JsonDocument document;
+        var bytes = body.ToArray();
         try
         {
-            document = JsonDocument.Parse(body.ToArray(), Options);
+            document = JsonDocument.Parse(bytes, Options);
         }
         catch (JsonException e)
         {
             throw ApiException.BadRequest($"the request body is not valid JSON: {e.Message}");
         }
 
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        try
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw ApiException.BadRequest("the request body must be a JSON object");
+            }
+
+            JsonStringCheck.ThrowIfInvalid(bytes);
+            return document;
+        }
+        catch
         {
             document.Dispose();
-            throw ApiException.BadRequest("the request body must be a JSON object");
+            throw;
         }
-
-        return document;
     }
 
     private static bool IsValidUtf8(ReadOnlySequence<byte> body)

@@ -15,7 +15,7 @@ internal static class SamplingFields
         var model = JsonFields.String(root, "model");
         if (model is not null && model != server.ModelName)
         {
-            throw new ApiException(404, $"the model '{model}' does not exist; this server serves '{server.ModelName}'", "model", "model_not_found");
+            throw new ApiException(404, $"the model '{ApiText.Truncate(model)}' does not exist; this server serves '{server.ModelName}'", "model", "model_not_found");
         }
 
         var maxModelLength = server.Engine.MaxModelLength;
@@ -126,7 +126,7 @@ internal static class SamplingFields
             null => (TrafficClass.Online, null),
             "auto" or "default" or "priority" => (TrafficClass.Online, tier),
             "flex" => (TrafficClass.Offline, tier),
-            _ => throw ApiException.BadRequest($"'service_tier' must be one of auto, default, flex, priority; got '{tier}'", "service_tier"),
+            _ => throw ApiException.BadRequest($"'service_tier' must be one of auto, default, flex, priority; got '{ApiText.Truncate(tier)}'", "service_tier"),
         };
     }
 

@@ -60,28 +60,28 @@ internal sealed class BatchEndpoints(BatchStore batches, FileStore files, BatchR
     private BatchRecord Find(HttpContext context)
     {
         var id = context.Request.RouteValues["id"] as string ?? string.Empty;
-        return batches.Get(id) ?? throw new ApiException(404, $"no batch with id '{id}'", "batch_id", "batch_not_found");
+        return batches.Get(id) ?? throw new ApiException(404, $"no batch with id '{ApiText.Truncate(id)}'", "batch_id", "batch_not_found");
     }
 
     private BatchRecord Parse(JsonElement root)
     {
         var inputFileId = JsonFields.String(root, "input_file_id") ?? throw ApiException.BadRequest("'input_file_id' is required", "input_file_id");
-        var input = files.Get(inputFileId) ?? throw new ApiException(404, $"no file with id '{inputFileId}'", "input_file_id", "file_not_found");
+        var input = files.Get(inputFileId) ?? throw new ApiException(404, $"no file with id '{ApiText.Truncate(inputFileId)}'", "input_file_id", "file_not_found");
         if (input.Purpose != StoredFile.BatchPurpose)
         {
-            throw ApiException.BadRequest($"the file '{inputFileId}' has purpose '{input.Purpose}'; a batch reads a file uploaded with purpose 'batch'", "input_file_id");
+            throw ApiException.BadRequest($"the file '{ApiText.Truncate(inputFileId)}' has purpose '{input.Purpose}'; a batch reads a file uploaded with purpose 'batch'", "input_file_id");
         }
 
         var endpoint = JsonFields.String(root, "endpoint") ?? throw ApiException.BadRequest("'endpoint' is required", "endpoint");
         if (BatchEndpointKind.Parse(endpoint) is null)
         {
-            throw ApiException.BadRequest($"'endpoint' must be '{BatchEndpointKind.Chat}' or '{BatchEndpointKind.Completions}', got '{endpoint}'", "endpoint");
+            throw ApiException.BadRequest($"'endpoint' must be '{BatchEndpointKind.Chat}' or '{BatchEndpointKind.Completions}', got '{ApiText.Truncate(endpoint)}'", "endpoint");
         }
 
         var window = JsonFields.String(root, "completion_window") ?? throw ApiException.BadRequest("'completion_window' is required", "completion_window");
         if (window != CompletionWindow)
         {
-            throw ApiException.BadRequest($"'completion_window' must be '{CompletionWindow}', got '{window}'", "completion_window");
+            throw ApiException.BadRequest($"'completion_window' must be '{CompletionWindow}', got '{ApiText.Truncate(window)}'", "completion_window");
         }
 
         var created = batches.UnixNow();

@@ -1,15 +1,17 @@
 using System.Text;
 using System.Text.Json;
 using Brim.Server.Api;
+using Microsoft.Extensions.Logging;
 
 namespace Brim.Server.Batches;
 
 /// <summary>
 /// Checks the lines of a batch's input file: JSON, a unique <c>custom_id</c>, <c>method</c> POST, the batch's
 /// <c>url</c>, and a body the online endpoint accepts. A bad line becomes an error-file line carrying its line number
-/// and the reason; it never fails the batch.
+/// and the reason; it never fails the batch, whatever it holds (an unexpected exception included: one line must never
+/// stop the runner from validating every other batch).
 /// </summary>
-internal sealed class BatchLineValidator(ServerContext server, string endpoint)
+internal sealed class BatchLineValidator(ServerContext server, string endpoint, ILogger? logger = null)
 {
     /// <summary>OpenAI's per-batch limit.</summary>
     public const int MaxLines = 50_000;
@@ -17,8 +19,22 @@ internal sealed class BatchLineValidator(ServerContext server, string endpoint)
     private readonly Api.ApiKind _kind = BatchEndpointKind.Parse(endpoint) ?? throw new ArgumentException($"unsupported endpoint '{endpoint}'", nameof(endpoint));
     private readonly HashSet<string> _customIds = new(StringComparer.Ordinal);
 
-    /// <summary>Validates one line (1-based <paramref name="line"/>).</summary>
-    public ValidatedLine Validate(int line, string text)
+    /// <summary>Validates one line as the reader gave it: its UTF-8 bytes, or why it has none.</summary>
+    public ValidatedLine Validate(BatchInputLine input)
+    {
+        if (input.TooLongBytes > 0)
+        {
+            return Invalid(
+                input.Number, null, $"the line is {input.TooLongBytes} bytes, longer than this server's limit of {server.Options.MaxRequestBodyBytes} bytes per request", "line_too_long");
+        }
+
+        return input.InvalidUtf8
+            ? Invalid(input.Number, null, "the line is not valid UTF-8", "invalid_json")
+            : Validate(input.Number, input.Text);
+    }
+
+    /// <summary>Validates one line (1-based <paramref name="line"/>) of UTF-8 JSON.</summary>
+    public ValidatedLine Validate(int line, ReadOnlyMemory<byte> text)
     {
         string? customId = null;
         try
@@ -30,6 +46,10 @@ internal sealed class BatchLineValidator(ServerContext server, string endpoint)
                 throw ApiException.BadRequest("the line must be a JSON object");
             }
 
+            // The error of a line whose body holds a bad string still names the line's custom_id, when that one is fine.
+            customId = root.TryGetProperty("custom_id", out var id) && id.ValueKind == JsonValueKind.String && IsReadable(id) ? id.GetString() : null;
+            JsonStringCheck.ThrowIfInvalid(text.Span);
+
             customId = JsonFields.String(root, "custom_id");
             if (string.IsNullOrEmpty(customId))
             {
@@ -40,19 +60,19 @@ internal sealed class BatchLineValidator(ServerContext server, string endpoint)
             {
                 var duplicate = customId;
                 customId = null; // the error belongs to this line, not to the first line with that id
-                throw ApiException.BadRequest($"'custom_id' '{duplicate}' is used by an earlier line; custom_id must be unique within a batch", "custom_id", "duplicate_custom_id");
+                throw ApiException.BadRequest($"'custom_id' '{ApiText.Truncate(duplicate)}' is used by an earlier line; custom_id must be unique within a batch", "custom_id", "duplicate_custom_id");
             }
 
             var method = JsonFields.String(root, "method");
             if (method != "POST")
             {
-                throw ApiException.BadRequest($"'method' must be 'POST', got '{method}'", "method");
+                throw ApiException.BadRequest($"'method' must be 'POST', got '{ApiText.Truncate(method)}'", "method");
             }
 
             var url = JsonFields.String(root, "url");
             if (url != endpoint)
             {
-                throw ApiException.BadRequest($"'url' must be the batch's endpoint '{endpoint}', got '{url}'", "url", "mismatched_url");
+                throw ApiException.BadRequest($"'url' must be the batch's endpoint '{endpoint}', got '{ApiText.Truncate(url)}'", "url", "mismatched_url");
             }
 
             if (JsonFields.Get(root, "body") is not { } body)
@@ -70,6 +90,26 @@ internal sealed class BatchLineValidator(ServerContext server, string endpoint)
         catch (ApiException e)
         {
             return Invalid(line, customId, e.Message, e.Code ?? "invalid_request");
+        }
+#pragma warning disable CA1031 // whatever a line holds, it is that line's error
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            logger?.LogError(e, "validating batch line {Line} failed unexpectedly", line);
+            return Invalid(line, null, "the line could not be validated; see the server log", "invalid_request");
+        }
+    }
+
+    private static bool IsReadable(JsonElement text)
+    {
+        try
+        {
+            _ = text.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // an unpaired surrogate: JsonStringCheck reports it
         }
     }
 

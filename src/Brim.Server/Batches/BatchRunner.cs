@@ -81,32 +81,72 @@ internal sealed class BatchRunner(ServerContext server, BatchStore batches, File
         CollectFinishedLines();
         foreach (var id in batches.IdsWithStatus(BatchStatus.Validating))
         {
-            Validate(id);
+            Isolated(id, "validating", () => ValidateOrFail(id));
         }
 
         foreach (var id in batches.IdsWithStatus(BatchStatus.Cancelling))
         {
-            if (StopLines(id))
+            Isolated(id, "cancelling", () =>
             {
-                batches.Finalize(id, BatchStatus.Cancelled, files);
-            }
+                if (StopLines(id))
+                {
+                    batches.Finalize(id, BatchStatus.Cancelled, files);
+                }
+            });
         }
 
         foreach (var id in batches.IdsWithStatus(BatchStatus.Finalizing))
         {
-            batches.Finalize(id, BatchStatus.Completed, files); // a finalization a crash interrupted
+            Isolated(id, "finalizing", () => batches.Finalize(id, BatchStatus.Completed, files)); // a finalization a crash interrupted
         }
 
         // Expiry before feeding: a batch past its deadline (also one found so after a restart) starts no more lines.
         var overdue = batches.InProgressPastDeadline();
         foreach (var id in overdue)
         {
-            Expire(id);
+            Isolated(id, "expiring", () => Expire(id));
         }
 
         foreach (var id in batches.IdsWithStatus(BatchStatus.InProgress).Except(overdue, StringComparer.Ordinal))
         {
-            Feed(id, stoppingToken);
+            Isolated(id, "running", () => Feed(id, stoppingToken));
+        }
+    }
+
+    /// <summary>
+    /// Runs one batch's step of a pass so that its failure is its own: logged, retried on the next pass, and never in
+    /// the way of the other batches' steps (one broken batch used to fail the whole pass, every second, forever).
+    /// </summary>
+    private void Isolated(string id, string step, Action action)
+    {
+        try
+        {
+            action();
+        }
+#pragma warning disable CA1031 // a failure of one batch is logged and retried; the others go on
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            logger.LogError(e, "batch {Batch}: {Step} failed; retrying on the next pass", id, step);
+        }
+    }
+
+    /// <summary>
+    /// Validates a batch; a failure that is not one line's (an unreadable input file) fails the batch with a reason,
+    /// as OpenAI fails a batch whose input cannot be read, rather than leaving it validating forever.
+    /// </summary>
+    private void ValidateOrFail(string id)
+    {
+        try
+        {
+            Validate(id);
+        }
+#pragma warning disable CA1031 // reported as the batch's error, and in the log
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            logger.LogError(e, "batch {Batch}: validating its input failed", id);
+            batches.Fail(id, "validation_failed", "the input file could not be validated; see the server log");
         }
     }
 
@@ -174,15 +214,14 @@ internal sealed class BatchRunner(ServerContext server, BatchStore batches, File
             return;
         }
 
-        var validator = new BatchLineValidator(server, batch.Endpoint);
+        var validator = new BatchLineValidator(server, batch.Endpoint, logger);
         var lines = new List<ValidatedLine>();
-        using (var reader = new StreamReader(files.PathOf(batch.InputFileId)))
+        var maxLineBytes = (int)Math.Min(server.Options.MaxRequestBodyBytes, Array.MaxLength);
+        using (var reader = new BatchLineReader(File.OpenRead(files.PathOf(batch.InputFileId)), maxLineBytes))
         {
-            var number = 0;
-            while (reader.ReadLine() is { } text)
+            while (reader.TryRead(out var line))
             {
-                number++;
-                if (string.IsNullOrWhiteSpace(text))
+                if (line.IsBlank)
                 {
                     continue; // blank lines (a trailing newline) are not requests
                 }
@@ -193,7 +232,7 @@ internal sealed class BatchRunner(ServerContext server, BatchStore batches, File
                     return;
                 }
 
-                lines.Add(validator.Validate(number, text));
+                lines.Add(validator.Validate(line));
             }
         }
 

@@ -71,7 +71,7 @@ internal static class JsonResponse
 
         if (!int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var limit) || limit < 1 || limit > max)
         {
-            throw Api.ApiException.BadRequest($"'limit' must be a whole number from 1 to {max}, got '{text}'", "limit");
+            throw Api.ApiException.BadRequest($"'limit' must be a whole number from 1 to {max}, got '{Api.ApiText.Truncate(text)}'", "limit");
         }
 
         return limit;

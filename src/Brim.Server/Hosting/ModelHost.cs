@@ -17,8 +17,10 @@ public sealed class ModelHost : IDisposable
     private readonly IModelBackend _backend;
     private int _engineStarted;
 
-    private ModelHost(LoadedModel model, IModelBackend backend, ITokenizer tokenizer, ChatTemplate chatTemplate, LlmEngine engine, string servedName, string deviceNote)
+    private ModelHost(
+        LoadedModel model, IModelBackend backend, ITokenizer tokenizer, ChatTemplate chatTemplate, LlmEngine engine, string servedName, string modelAsGiven, string deviceNote)
     {
+        ModelAsGiven = modelAsGiven;
         _model = model;
         _backend = backend;
         Tokenizer = tokenizer;
@@ -43,6 +45,12 @@ public sealed class ModelHost : IDisposable
 
     public string ModelPath => _model.Path;
 
+    /// <summary>
+    /// The model as the user named it (the --model argument, unresolved), or the served name for the bundled model:
+    /// what /v1/models reports as <c>root</c>, as vLLM does, rather than where on this machine the files are.
+    /// </summary>
+    public string ModelAsGiven { get; }
+
     /// <summary>Which device was chosen and, for auto, why.</summary>
     public string DeviceNote { get; }
 
@@ -66,7 +74,7 @@ public sealed class ModelHost : IDisposable
             var (backend, note) = BackendFactory.Create(model, options);
             var engine = new LlmEngine(backend, tokenizer, options.Engine, model.Config.MaxPositions);
             var name = options.ServedModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
-            return new ModelHost(model, backend, tokenizer, template, engine, name, note);
+            return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note);
         }
         catch
         {

@@ -94,6 +94,10 @@ internal sealed class BrimServeProcess : IDisposable
             {
                 // not listening yet
             }
+            catch (TaskCanceledException) when (DateTime.UtcNow < deadline)
+            {
+                // listening but slow to answer (a loaded machine while the process warms up): ask again until the deadline
+            }
 
             await Task.Delay(50);
         }
