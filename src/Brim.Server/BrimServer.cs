@@ -149,6 +149,7 @@ public sealed class BrimServer : IAsyncDisposable
         app.MapPost("/v1/completions", http => GenerationEndpoint.HandleAsync(http, server, ApiKind.Completion));
         app.MapGet("/v1/models", http => InfoEndpoints.ModelsAsync(http, server));
         app.MapGet("/v1/models/{id}", http => InfoEndpoints.ModelAsync(http, server));
+        app.MapPost("/reset_prefix_cache", http => PrefixCacheEndpoints.ResetAsync(http, server));
 
         // The public routes (no API key): probes, scrapers and the dashboard. Everything else needs a key.
         var open = app.MapGroup(string.Empty).AllowAnonymous();

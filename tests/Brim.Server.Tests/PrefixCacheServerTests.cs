@@ -69,4 +69,27 @@ public class PrefixCacheServerTests : IAsyncLifetime
         Assert.NotNull(usage);
         Assert.True(usage.InputTokenDetails.CachedTokenCount > 0);
     }
+
+    [Fact]
+    public async Task ResetPrefixCache_WithKey_ForgetsCachedPrompts_WithoutKey_Is401()
+    {
+        var options = new ChatCompletionOptions { Temperature = 0f, MaxOutputTokenCount = 8 };
+        await Chat.CompleteChatAsync(Conversation, options);
+
+        using var anonymous = _server.CreateHttpClient(apiKey: null);
+        using (var refused = await anonymous.PostAsync("reset_prefix_cache", null))
+        {
+            Assert.Equal(401, (int)refused.StatusCode);
+        }
+
+        using (var reset = await _server.Http.PostAsync("reset_prefix_cache", null))
+        {
+            Assert.Equal(200, (int)reset.StatusCode);
+            var body = System.Text.Json.JsonDocument.Parse(await reset.Content.ReadAsStringAsync()).RootElement;
+            Assert.True(body.GetProperty("forgotten_blocks").GetInt32() > 0);
+        }
+
+        var after = (await Chat.CompleteChatAsync(Conversation, options)).Value;
+        Assert.Equal(0, after.Usage.InputTokenDetails.CachedTokenCount);
+    }
 }

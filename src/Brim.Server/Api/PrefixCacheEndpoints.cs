@@ -1,0 +1,26 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace Brim.Server.Api;
+
+/// <summary>
+/// POST /reset_prefix_cache (vLLM's route, behind the API key): forgets every cached prompt block, for after the
+/// weights behind a model name changed, or to measure with a cold cache. Requests running keep their blocks.
+/// </summary>
+internal static class PrefixCacheEndpoints
+{
+    public static async Task ResetAsync(HttpContext context, ServerContext server)
+    {
+        var forgotten = await server.Engine.ResetPrefixCacheAsync().WaitAsync(context.RequestAborted).ConfigureAwait(false);
+        context.Response.ContentType = "application/json";
+        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        {
+            json.WriteStartObject();
+            json.WriteString("object", "prefix_cache.reset");
+            json.WriteNumber("forgotten_blocks", forgotten);
+            json.WriteEndObject();
+        }
+
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+}
