@@ -43,9 +43,17 @@ internal sealed class ModelOptions
         CustomParser = r => OptionValues.SwapSpaceBytes(r),
     };
 
+    /// <summary>vLLM's pair: prefix caching is on unless --no-enable-prefix-caching is given.</summary>
+    public Option<bool> EnablePrefixCaching { get; } = new("--enable-prefix-caching")
+    {
+        Description = "Reuse the KV cache of prompt prefixes other requests computed (default: on)", DefaultValueFactory = _ => true,
+    };
+
+    public Option<bool> NoEnablePrefixCaching { get; } = new("--no-enable-prefix-caching") { Description = "Compute every prompt whole (to compare)" };
+
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Tokenizer, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace })
+        foreach (var option in new Option[] { Model, Tokenizer, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching })
         {
             command.Options.Add(option);
         }
@@ -68,6 +76,7 @@ internal sealed class ModelOptions
             MemoryUtilization = result.GetValue(MemoryUtilization),
             MaxModelLength = result.GetValue(MaxModelLen),
             SwapSpaceBytes = result.GetValue(SwapSpace),
+            EnablePrefixCaching = result.GetValue(EnablePrefixCaching) && !result.GetValue(NoEnablePrefixCaching),
         },
     };
 }

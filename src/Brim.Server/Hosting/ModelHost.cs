@@ -72,7 +72,11 @@ public sealed class ModelHost : IDisposable
             var tokenizer = LoadTokenizer(options, path, model.Config);
             var template = LoadChatTemplate(options.TokenizerPath ?? path);
             var (backend, note) = BackendFactory.Create(model, options);
-            var engine = new LlmEngine(backend, tokenizer, options.Engine, model.Config.MaxPositions);
+            // The prefix cache's root key names the weights, so blocks of one model can never answer for another.
+            var engineOptions = options.Engine.PrefixCacheKey.Length > 0
+                ? options.Engine
+                : options.Engine with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}" };
+            var engine = new LlmEngine(backend, tokenizer, engineOptions, model.Config.MaxPositions);
             var name = options.ServedModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
             return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note);
         }
