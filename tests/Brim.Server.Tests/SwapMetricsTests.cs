@@ -83,8 +83,9 @@ public class SwapMetricsTests(SwapServerFixture fixture) : IClassFixture<SwapSer
         Assert.True(Delta("brim:num_preemptions_by_mode_total", Swap) > 0, "the small cache must force preemptions by swap");
         Assert.True(Delta("brim:kv_blocks_swapped_total", In) > 0, "swapped blocks must come back");
 
-        // No request was cancelled, so every block that went out came back and the swap space is empty again.
-        Assert.Equal(Value(after, "brim:kv_blocks_swapped_total", Out), Value(after, "brim:kv_blocks_swapped_total", In));
+        // No request was cancelled, so every block that went out came back — copied, or found still in the prefix cache
+        // (not counted as swapped in) — and the swap space is empty again.
+        Assert.True(Value(after, "brim:kv_blocks_swapped_total", Out) >= Value(after, "brim:kv_blocks_swapped_total", In));
         Assert.Equal(0, Value(after, "brim:num_requests_swapped"));
         Assert.Equal(0, Value(after, "brim:swap_blocks_used"));
         Assert.Equal(SwapServerFixture.SwapBlocks, Value(after, "brim:swap_blocks_capacity"));

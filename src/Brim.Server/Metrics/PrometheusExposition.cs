@@ -47,7 +47,8 @@ public static class PrometheusExposition
 
     /// <summary>
     /// Preemption by mode and the host swap space: blocks copied each way (out ≥ in; the difference is what swapped
-    /// sequences hold now, plus what cancelled or rejected swapped sequences gave up), sequences swapped out now, and the
+    /// sequences hold now, what cancelled or rejected swapped sequences gave up, and the blocks a resuming sequence
+    /// found still in the prefix cache instead of copying them back), sequences swapped out now, and the
     /// swap blocks in use of those there are (0 of 0 when the engine always recomputes).
     /// </summary>
     private static void AppendSwap(StringBuilder text, EngineSnapshot engine, string labels)

@@ -71,7 +71,14 @@ public class BatchApiTests(BatchServerFixture fixture) : IClassFixture<BatchServ
         var onlineBody = JsonDocument.Parse(await online.Content.ReadAsStringAsync()).RootElement;
 
         Assert.Equal(Text(onlineBody), Text(batchBody));
-        Assert.Equal(onlineBody.GetProperty("usage").GetRawText(), batchBody.GetProperty("usage").GetRawText());
+        foreach (var field in new[] { "prompt_tokens", "completion_tokens", "total_tokens" })
+        {
+            Assert.Equal(onlineBody.GetProperty("usage").GetProperty(field).GetInt32(), batchBody.GetProperty("usage").GetProperty(field).GetInt32());
+        }
+
+        // The same prompt twice: the second request (online, after the batch) finds the first one's prompt blocks cached.
+        Assert.Equal(0, batchBody.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32());
+        Assert.True(onlineBody.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32() > 0);
         Assert.Equal(onlineBody.GetProperty("choices")[0].GetProperty("finish_reason").GetString(), batchBody.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         static string Text(JsonElement body) => body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
     }
