@@ -40,6 +40,34 @@ internal static class Program
             await Console.Error.WriteLineAsync($"brim: {ex.Message}");
             return 2;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return 130;
+        }
+#pragma warning disable CA1031 // a user sees one line, never a stack trace; BRIM_DEBUG=1 shows it to whoever debugs
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await Console.Error.WriteLineAsync($"brim: {OneLine(ex)}");
+            if (Environment.GetEnvironmentVariable("BRIM_DEBUG") is "1" or "true")
+            {
+                await Console.Error.WriteLineAsync(ex.ToString());
+            }
+
+            return 1;
+        }
+    }
+
+    /// <summary>The innermost useful message on one line (Kestrel wraps its bind failure, tasks wrap everything).</summary>
+    private static string OneLine(Exception ex)
+    {
+        while (ex is AggregateException { InnerExceptions.Count: 1 } or System.Reflection.TargetInvocationException && ex.InnerException is not null)
+        {
+            ex = ex.InnerException;
+        }
+
+        var message = ex is ArgumentException { ParamName: { } name } a ? a.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : ex.Message;
+        return message.ReplaceLineEndings(" ");
     }
 
     private static IEnumerable<string> CommandPath(System.CommandLine.Parsing.SymbolResult? result)

@@ -12,9 +12,9 @@ internal sealed class ModelOptions
 
     public Option<string?> Tokenizer { get; } = new("--tokenizer") { Description = "Tokenizer directory or file when it is not beside the model" };
 
-    public Option<LoadFormat> LoadFormat { get; } = new("--load-format") { Description = "auto, or dummy: seeded random weights of the config's shape", DefaultValueFactory = _ => Models.LoadFormat.Auto };
+    public Option<LoadFormat> LoadFormat { get; } = EnumOption.Create<LoadFormat>("--load-format", "auto, or dummy: seeded random weights of the config's shape");
 
-    public Option<DeviceKind> Device { get; } = new("--device") { Description = "auto (GPU when usable), cpu or cuda", DefaultValueFactory = _ => DeviceKind.Auto };
+    public Option<DeviceKind> Device { get; } = EnumOption.Create<DeviceKind>("--device", "auto (GPU when usable), cpu or cuda");
 
     public Option<int?> Threads { get; } = new("--threads") { Description = "CPU backend threads (default: all cores)", CustomParser = r => OptionValues.AtLeastOne(r) };
 
@@ -25,7 +25,18 @@ internal sealed class ModelOptions
         Description = "Token budget of one step (decode tokens + prefill chunks)", DefaultValueFactory = _ => 2048, CustomParser = OptionValues.AtLeastOne,
     };
 
-    public Option<int?> NumKvBlocks { get; } = new("--num-kv-blocks") { Description = "KV cache blocks (default: sized from free memory)", CustomParser = r => OptionValues.AtLeastOne(r) };
+    public Option<int?> NumKvBlocks { get; } = new("--num-kv-blocks")
+    {
+        Description = "KV cache blocks (default: on a GPU from --gpu-memory-utilization, on the CPU what --max-num-seqs × --max-model-len needs up to --kv-cache-space)",
+        CustomParser = r => OptionValues.AtLeastOne(r),
+    };
+
+    /// <summary>vLLM's VLLM_CPU_KVCACHE_SPACE: GiB on the command line, bytes once parsed.</summary>
+    public Option<long?> KvCacheSpace { get; } = new("--kv-cache-space")
+    {
+        Description = "GiB the CPU backend's KV cache may take at most (it takes what --max-num-seqs × --max-model-len needs, up to this) [default: 4]",
+        CustomParser = r => OptionValues.PositiveGiBBytes(r),
+    };
 
     public Option<int> BlockSize { get; } = new("--block-size") { Description = "Positions per KV block", DefaultValueFactory = _ => 16, CustomParser = OptionValues.AtLeastOne };
 
@@ -45,7 +56,7 @@ internal sealed class ModelOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Tokenizer, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace })
+        foreach (var option in new Option[] { Model, Tokenizer, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace })
         {
             command.Options.Add(option);
         }
@@ -58,6 +69,7 @@ internal sealed class ModelOptions
         LoadFormat = result.GetValue(LoadFormat),
         Device = result.GetValue(Device),
         CpuThreads = result.GetValue(Threads),
+        KvCacheSpaceBytes = result.GetValue(KvCacheSpace),
         Engine = new EngineOptions
         {
             BatchingMode = mode,

@@ -46,6 +46,18 @@ public sealed class ModelHost : IDisposable
     /// <summary>Which device was chosen and, for auto, why.</summary>
     public string DeviceNote { get; }
 
+    /// <summary>The KV cache's size in GiB and tokens, for the startup line ("0.02 GiB, 32768 tokens (2048 blocks × 16)").</summary>
+    public string KvCacheNote
+    {
+        get
+        {
+            var blocks = Engine.TotalKvBlocks;
+            var size = Engine.Options.BlockSize;
+            var gib = blocks * (double)_backend.KvBytesPerBlock(size) / (1L << 30);
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{gib:F2} GiB, {(long)blocks * size} tokens ({blocks} blocks × {size})");
+        }
+    }
+
     /// <summary>Starts the engine's step loop unless it already runs (the server and in-process clients share it).</summary>
     public void StartEngine()
     {
@@ -64,7 +76,23 @@ public sealed class ModelHost : IDisposable
             var tokenizer = LoadTokenizer(options, path, model.Config);
             var template = LoadChatTemplate(options.TokenizerPath ?? path);
             var (backend, note) = BackendFactory.Create(model, options);
-            var engine = new LlmEngine(backend, tokenizer, options.Engine, model.Config.MaxPositions);
+            LlmEngine engine;
+            try
+            {
+                var engineOptions = options.Engine;
+                if (backend is CpuBackend && engineOptions.NumKvBlocks is null)
+                {
+                    engineOptions = engineOptions with { NumKvBlocks = CpuKvCacheSize.Blocks(backend, model.Config, engineOptions, options.KvCacheSpaceBytes) };
+                }
+
+                engine = new LlmEngine(backend, tokenizer, engineOptions, model.Config.MaxPositions);
+            }
+            catch
+            {
+                backend.Dispose();
+                throw;
+            }
+
             var name = options.ServedModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
             return new ModelHost(model, backend, tokenizer, template, engine, name, note);
         }

@@ -27,6 +27,12 @@ public sealed record ModelHostOptions
 
     public EngineOptions Engine { get; init; } = new();
 
+    /// <summary>
+    /// Most bytes the CPU backend's KV cache may take when <see cref="EngineOptions.NumKvBlocks"/> is null (vLLM's
+    /// VLLM_CPU_KVCACHE_SPACE); null: 4 GiB. The cache is sized from what max-num-seqs × max-model-len needs, up to this.
+    /// </summary>
+    public long? KvCacheSpaceBytes { get; init; }
+
     /// <summary>The bundled model: models/stories260K beside the executable, or in the source tree when run from it.</summary>
     public static string BundledModelPath()
     {
