@@ -5,6 +5,7 @@ using Brim.Server.Api;
 using Brim.Server.Batches;
 using Brim.Server.Generation;
 using Brim.Server.Hosting;
+using Brim.Server.Logging;
 using Brim.Server.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -48,7 +49,7 @@ public sealed class BrimServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(host);
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        ServerLogging.Configure(builder.Logging, options);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -79,7 +80,11 @@ public sealed class BrimServer : IAsyncDisposable
         var app = builder.Build();
         var telemetry = app.Services.GetRequiredService<TelemetryHub>();
         telemetry.Attach(host.Engine);
-        metrics.Completed = telemetry.RecordRequest;
+        metrics.Completed = (trafficClass, ttft, tpot, e2e, tokens) =>
+        {
+            telemetry.RecordRequest(trafficClass, ttft, tpot, e2e, tokens);
+            AccessLog.RecordGeneration(ttft, tokens);
+        };
         context.Telemetry = telemetry;
         Configure(app, context, app.Logger);
         if (options.DataDirectory is not null)
@@ -93,6 +98,7 @@ public sealed class BrimServer : IAsyncDisposable
 
     private static void Configure(WebApplication app, ServerContext server, ILogger logger)
     {
+        AccessLog.Use(app);
         var keys = new ApiKeyCheck(server.Options.ApiKeys);
         app.Use(async (http, next) =>
         {

@@ -23,6 +23,19 @@ internal static class EnumOption
         };
     }
 
+    /// <summary>As <see cref="Create{T}"/> for a default other than the zero member: null when not given.</summary>
+    public static Option<T?> CreateOptional<T>(string name, string description, T shownDefault)
+        where T : struct, Enum
+    {
+        var names = Enum.GetNames<T>().Select(n => n.ToLowerInvariant()).ToArray();
+        return new Option<T?>(name)
+        {
+            Description = $"{description} [default: {shownDefault.ToString().ToLowerInvariant()}]",
+            HelpName = string.Join('|', names),
+            CustomParser = result => Parse(result, name, names, shownDefault),
+        };
+    }
+
     private static T Parse<T>(ArgumentResult result, string name, string[] names, T defaultValue)
         where T : struct, Enum
     {

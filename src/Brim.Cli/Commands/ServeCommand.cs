@@ -2,6 +2,8 @@ using System.CommandLine;
 using Brim.Engine;
 using Brim.Server;
 using Brim.Server.Hosting;
+using Brim.Server.Logging;
+using Microsoft.Extensions.Logging;
 
 namespace Brim.Cli.Commands;
 
@@ -42,9 +44,11 @@ internal static class ServeCommand
             CustomParser = ParseCompletionWindow,
         };
 
+        var logLevel = EnumOption.CreateOptional("--log-level", "Least severe log entries written to stderr (information: one access line per request)", LogLevel.Information);
+        var logFormat = EnumOption.Create<LogFormat>("--log-format", "Log lines as text or one JSON object each");
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /metrics)")
         {
-            host, port, servedName, apiKeys, maxWaiting, maxBody, drain, dataDir, completionWindow, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
+            host, port, servedName, apiKeys, logLevel, logFormat, maxWaiting, maxBody, drain, dataDir, completionWindow, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
         };
         model.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
@@ -80,6 +84,8 @@ internal static class ServeCommand
                 DataDirectory = Path.GetFullPath(result.GetValue(dataDir)!),
                 GpuHourlyCost = result.GetValue(hourlyCost),
                 BatchCompletionWindow = result.GetValue(completionWindow) ?? TimeSpan.FromHours(24),
+                MinimumLogLevel = result.GetValue(logLevel) ?? LogLevel.Information,
+                LogFormat = result.GetValue(logFormat),
             };
             await using var server = BrimServer.Create(modelHost, options);
             await server.StartAsync(cancellationToken);
