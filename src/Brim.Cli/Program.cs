@@ -17,9 +17,15 @@ internal static class Program
             BenchCommand.Create(),
         };
 
-        var parsed = root.Parse(args);
+        var (withEnvironment, fromEnvironment) = EnvironmentOptions.Apply(args, Environment.GetEnvironmentVariable);
+        var parsed = root.Parse(withEnvironment);
         if (parsed.Errors.Count > 0)
         {
+            if (fromEnvironment.Count > 0)
+            {
+                await Console.Error.WriteLineAsync($"brim: (options taken from the environment: {string.Join(", ", fromEnvironment)})");
+            }
+
             // A usage error: say what is wrong and exit 2 (as argparse-based servers do), before anything is loaded.
             foreach (var error in parsed.Errors)
             {

@@ -47,6 +47,11 @@ internal static class GenerateCommand
             }
 
             using var host = ModelHost.Load(model.Read(result));
+            foreach (var warning in host.Warnings)
+            {
+                await Console.Error.WriteLineAsync($"brim: warning: {warning}");
+            }
+
             var text = result.GetValue(prompt)!;
             int[] promptTokens = result.GetValue(chat)
                 ? host.Tokenizer.Encode(host.ChatTemplate.Render([ChatMessage.User(text)], addGenerationPrompt: true), addSpecialTokens: false)

@@ -8,13 +8,23 @@ namespace Brim.Cli.Commands;
 /// <summary>The options every command that loads a model shares, and their translation into <see cref="ModelHostOptions"/>.</summary>
 internal sealed class ModelOptions
 {
-    public Option<string?> Model { get; } = new("--model", "-m") { Description = "Model directory (config.json + safetensors) or llama2.c checkpoint; default: the bundled stories260K" };
+    public Option<string?> Model { get; } = new("--model", "-m")
+    {
+        Description = "Model directory (config.json + safetensors), llama2.c checkpoint, or org/name in the local Hugging Face cache (never downloaded); default: $BRIM_MODEL, else the bundled stories260K",
+    };
 
     public Option<string?> Tokenizer { get; } = new("--tokenizer") { Description = "Tokenizer directory or file when it is not beside the model" };
 
+    public Option<string?> ChatTemplate { get; } = new("--chat-template") { Description = "Jinja chat template file to use instead of the model's own" };
+
+    public Option<bool> AllowFallbackTemplate { get; } = new("--allow-fallback-template")
+    {
+        Description = "When the model's chat template does not parse, warn and use the plain User:/Assistant: format instead of refusing to start",
+    };
+
     public Option<LoadFormat> LoadFormat { get; } = EnumOption.Create<LoadFormat>("--load-format", "auto, or dummy: seeded random weights of the config's shape");
 
-    public Option<DeviceKind> Device { get; } = EnumOption.Create<DeviceKind>("--device", "auto (GPU when usable), cpu or cuda");
+    public Option<DeviceKind> Device { get; } = EnumOption.Create<DeviceKind>("--device", "auto (GPU when usable), cpu or cuda (or $BRIM_DEVICE)");
 
     public Option<int?> Threads { get; } = new("--threads") { Description = "CPU backend threads (default: all cores)", CustomParser = r => OptionValues.AtLeastOne(r) };
 
@@ -56,7 +66,7 @@ internal sealed class ModelOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Tokenizer, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace })
+        foreach (var option in new Option[] { Model, Tokenizer, ChatTemplate, AllowFallbackTemplate, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace })
         {
             command.Options.Add(option);
         }
@@ -66,6 +76,8 @@ internal sealed class ModelOptions
     {
         ModelPath = result.GetValue(Model),
         TokenizerPath = result.GetValue(Tokenizer),
+        ChatTemplatePath = result.GetValue(ChatTemplate),
+        AllowFallbackTemplate = result.GetValue(AllowFallbackTemplate),
         LoadFormat = result.GetValue(LoadFormat),
         Device = result.GetValue(Device),
         CpuThreads = result.GetValue(Threads),

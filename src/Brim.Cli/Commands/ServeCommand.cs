@@ -17,10 +17,10 @@ internal static class ServeCommand
     public static Command Create()
     {
         var model = new ModelOptions();
-        var host = new Option<string>("--host") { Description = "IP address to listen on, or localhost", DefaultValueFactory = _ => "127.0.0.1", CustomParser = OptionValues.ListenHost };
-        var port = new Option<int>("--port", "-p") { Description = "TCP port (0: any free port)", DefaultValueFactory = _ => 8000, CustomParser = OptionValues.Port };
+        var host = new Option<string>("--host") { Description = "IP address to listen on, or localhost (or $BRIM_HOST)", DefaultValueFactory = _ => "127.0.0.1", CustomParser = OptionValues.ListenHost };
+        var port = new Option<int>("--port", "-p") { Description = "TCP port, 0 for any free one (or $BRIM_PORT)", DefaultValueFactory = _ => 8000, CustomParser = OptionValues.Port };
         var servedName = new Option<string?>("--served-model-name") { Description = "The name clients send as 'model'; default: the model directory's name" };
-        var apiKeys = new Option<string[]>("--api-key") { Description = "Bearer key required on /v1 routes (repeatable); none: no authentication" };
+        var apiKeys = new Option<string[]>("--api-key") { Description = "Bearer key required on /v1 routes (repeatable, or $BRIM_API_KEY); none: no authentication" };
         var maxWaiting = new Option<int>("--max-waiting")
         {
             Description = "Requests that may wait for a batch slot; beyond it clients get 429", DefaultValueFactory = _ => 4096, CustomParser = OptionValues.AtLeastOne,
@@ -93,6 +93,11 @@ internal static class ServeCommand
             await Console.Error.WriteLineAsync(
                 $"brim: serving '{modelHost.ServedModelName}' from {modelHost.ModelPath} on {modelHost.DeviceNote}; "
                 + $"context {engine.MaxModelLength}, KV cache {modelHost.KvCacheNote}, {engine.TotalSwapBlocks} host swap blocks, {engine.Options.MaxRunningSequences} batch slots");
+            foreach (var warning in modelHost.Warnings)
+            {
+                await Console.Error.WriteLineAsync($"brim: warning: {warning}");
+            }
+
             await Console.Error.WriteLineAsync($"brim: OpenAI API at {server.BaseAddress}v1 (keys {(options.ApiKeys.Count > 0 ? "required" : "off")}); Ctrl+C to stop");
             await Console.Error.WriteLineAsync($"brim: Files and Batch APIs keep their data in {options.DataDirectory}; batches expire after {DurationText.ToText(options.BatchCompletionWindow)}");
             await server.WaitForShutdownAsync(cancellationToken);

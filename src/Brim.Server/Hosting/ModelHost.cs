@@ -43,6 +43,9 @@ public sealed class ModelHost : IDisposable
 
     public string ModelPath => _model.Path;
 
+    /// <summary>What the user should know about how the model was loaded (a fallback chat template); printed at startup.</summary>
+    public IReadOnlyList<string> Warnings { get; private init; } = [];
+
     /// <summary>Which device was chosen and, for auto, why.</summary>
     public string DeviceNote { get; }
 
@@ -69,12 +72,13 @@ public sealed class ModelHost : IDisposable
 
     public static ModelHost Load(ModelHostOptions options)
     {
-        var path = options.ModelPath ?? ModelHostOptions.BundledModelPath();
+        var path = options.ModelPath is { } given ? HuggingFaceCache.Resolve(given) : ModelHostOptions.BundledModelPath();
         var model = ModelLoader.Load(path, options.LoadFormat, options.DummySeed);
         try
         {
             var tokenizer = LoadTokenizer(options, path, model.Config);
-            var template = LoadChatTemplate(options.TokenizerPath ?? path);
+            var warnings = new List<string>();
+            var template = ChatTemplateLoader.Load(options, options.TokenizerPath ?? path, tokenizer, warnings);
             var (backend, note) = BackendFactory.Create(model, options);
             LlmEngine engine;
             try
@@ -93,8 +97,10 @@ public sealed class ModelHost : IDisposable
                 throw;
             }
 
-            var name = options.ServedModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
-            return new ModelHost(model, backend, tokenizer, template, engine, name, note);
+            // As vLLM: a repository id is served under that id; a directory under its name.
+            var name = options.ServedModelName
+                ?? (options.ModelPath is { } id && !ReferenceEquals(id, path) && HuggingFaceCache.IsRepositoryId(id) ? id : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))));
+            return new ModelHost(model, backend, tokenizer, template, engine, name, note) { Warnings = warnings };
         }
         catch
         {
@@ -114,25 +120,10 @@ public sealed class ModelHost : IDisposable
             // A shape-only benchmark model: no tokenizer files, so tokens are numbered.
             return new NumberedTokenizer(config.VocabSize, config.BosTokenId, config.EosTokenIds);
         }
-    }
-
-    private static ChatTemplate LoadChatTemplate(string path)
-    {
-        var dir = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var config = Path.Combine(dir, "tokenizer_config.json");
-        if (File.Exists(config))
+        catch (TokenizerLoadException e) when (options.TokenizerPath is null)
         {
-            try
-            {
-                return ChatTemplate.FromTokenizerConfig(config);
-            }
-            catch (ChatTemplateException)
-            {
-                // A config without a chat_template: fall back to the documented plain format.
-            }
+            throw new TokenizerLoadException(e.FilePath, e.Message[(e.Message.IndexOf("': ", StringComparison.Ordinal) + 3)..] + "; give the tokenizer's directory or file with --tokenizer", e);
         }
-
-        return ChatTemplate.Plain;
     }
 
     public void Dispose()

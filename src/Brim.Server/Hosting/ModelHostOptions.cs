@@ -19,6 +19,12 @@ public sealed record ModelHostOptions
 
     public DeviceKind Device { get; init; } = DeviceKind.Auto;
 
+    /// <summary>A Jinja chat template file used instead of the model's own (--chat-template).</summary>
+    public string? ChatTemplatePath { get; init; }
+
+    /// <summary>Use the plain User:/Assistant: format, with a warning, when the model's template does not parse.</summary>
+    public bool AllowFallbackTemplate { get; init; }
+
     /// <summary>CPU threads for the CPU backend; null uses every core.</summary>
     public int? CpuThreads { get; init; }
 
