@@ -6,6 +6,7 @@ using Brim.Server.Batches;
 using Brim.Server.Generation;
 using Brim.Server.Hosting;
 using Brim.Server.Logging;
+using Brim.Server.Observability;
 using Brim.Server.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -41,6 +42,9 @@ public sealed class BrimServer : IAsyncDisposable
 
     public ModelHost Host => _context.Host;
 
+    /// <summary>This server's "Brim" System.Diagnostics.Metrics meter (dotnet-counters, OpenTelemetry).</summary>
+    public BrimMeter Meter => _app.Services.GetRequiredService<BrimMeter>();
+
     /// <summary>http://host:port/ once started (the real port when 0 was asked for).</summary>
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
 
@@ -70,6 +74,8 @@ public sealed class BrimServer : IAsyncDisposable
         });
 
         var metrics = new ServerMetrics();
+        var meter = new BrimMeter();
+        builder.Services.AddSingleton(meter); // disposed with the app's services
         var context = new ServerContext(host, options, metrics);
         builder.Services.AddBrimTelemetry(TelemetrySetup.OptionsFor(host, options));
         if (options.DataDirectory is { } dataDirectory)
@@ -84,6 +90,7 @@ public sealed class BrimServer : IAsyncDisposable
         {
             telemetry.RecordRequest(trafficClass, ttft, tpot, e2e, tokens);
             AccessLog.RecordGeneration(ttft, tokens);
+            meter.RecordGeneration(trafficClass, ttft, tokens);
         };
         context.Telemetry = telemetry;
         Configure(app, context, app.Logger);
