@@ -17,9 +17,15 @@ internal static class Program
             BenchCommand.Create(),
         };
 
-        var parsed = root.Parse(args);
+        var (withEnvironment, fromEnvironment) = EnvironmentOptions.Apply(args, Environment.GetEnvironmentVariable);
+        var parsed = root.Parse(withEnvironment);
         if (parsed.Errors.Count > 0)
         {
+            if (fromEnvironment.Count > 0)
+            {
+                await Console.Error.WriteLineAsync($"brim: (options taken from the environment: {string.Join(", ", fromEnvironment)})");
+            }
+
             // A usage error: say what is wrong and exit 2 (as argparse-based servers do), before anything is loaded.
             foreach (var error in parsed.Errors)
             {
@@ -40,6 +46,34 @@ internal static class Program
             await Console.Error.WriteLineAsync($"brim: {ex.Message}");
             return 2;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return 130;
+        }
+#pragma warning disable CA1031 // a user sees one line, never a stack trace; BRIM_DEBUG=1 shows it to whoever debugs
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await Console.Error.WriteLineAsync($"brim: {OneLine(ex)}");
+            if (Environment.GetEnvironmentVariable("BRIM_DEBUG") is "1" or "true")
+            {
+                await Console.Error.WriteLineAsync(ex.ToString());
+            }
+
+            return 1;
+        }
+    }
+
+    /// <summary>The innermost useful message on one line (Kestrel wraps its bind failure, tasks wrap everything).</summary>
+    private static string OneLine(Exception ex)
+    {
+        while (ex is AggregateException { InnerExceptions.Count: 1 } or System.Reflection.TargetInvocationException && ex.InnerException is not null)
+        {
+            ex = ex.InnerException;
+        }
+
+        var message = ex is ArgumentException { ParamName: { } name } a ? a.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : ex.Message;
+        return message.ReplaceLineEndings(" ");
     }
 
     private static IEnumerable<string> CommandPath(System.CommandLine.Parsing.SymbolResult? result)

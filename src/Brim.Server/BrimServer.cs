@@ -5,6 +5,8 @@ using Brim.Server.Api;
 using Brim.Server.Batches;
 using Brim.Server.Generation;
 using Brim.Server.Hosting;
+using Brim.Server.Logging;
+using Brim.Server.Observability;
 using Brim.Server.Metrics;
 using Brim.Server.Security;
 using Microsoft.AspNetCore.Builder;
@@ -44,6 +46,9 @@ public sealed class BrimServer : IAsyncDisposable
     /// <summary>The application's services (the route table, for tests that must cover every route).</summary>
     internal IServiceProvider Services => _app.Services;
 
+    /// <summary>This server's "Brim" System.Diagnostics.Metrics meter (dotnet-counters, OpenTelemetry).</summary>
+    public BrimMeter Meter => _app.Services.GetRequiredService<BrimMeter>();
+
     /// <summary>http://host:port/ once started (the real port when 0 was asked for).</summary>
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
 
@@ -52,7 +57,7 @@ public sealed class BrimServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(host);
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        ServerLogging.Configure(builder.Logging, options);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -73,6 +78,8 @@ public sealed class BrimServer : IAsyncDisposable
         });
 
         var metrics = new ServerMetrics();
+        var meter = new BrimMeter();
+        builder.Services.AddSingleton(meter); // disposed with the app's services
         var context = new ServerContext(host, options, metrics);
         builder.Services.AddBrimTelemetry(TelemetrySetup.OptionsFor(host, options));
         if (options.DataDirectory is { } dataDirectory)
@@ -83,7 +90,12 @@ public sealed class BrimServer : IAsyncDisposable
         var app = builder.Build();
         var telemetry = app.Services.GetRequiredService<TelemetryHub>();
         telemetry.Attach(host.Engine);
-        metrics.Completed = telemetry.RecordRequest;
+        metrics.Completed = (trafficClass, ttft, tpot, e2e, tokens) =>
+        {
+            telemetry.RecordRequest(trafficClass, ttft, tpot, e2e, tokens);
+            AccessLog.RecordGeneration(ttft, tokens);
+            meter.RecordGeneration(trafficClass, ttft, tokens);
+        };
         context.Telemetry = telemetry;
         Configure(app, context, app.Logger);
         if (options.DataDirectory is not null)
@@ -97,6 +109,7 @@ public sealed class BrimServer : IAsyncDisposable
 
     private static void Configure(WebApplication app, ServerContext server, ILogger logger)
     {
+        AccessLog.Use(app);
         app.Use(async (http, next) =>
         {
             try

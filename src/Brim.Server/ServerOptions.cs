@@ -55,6 +55,9 @@ public sealed record ServerOptions
 
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>Log lines on stderr as plain text or one JSON object each.</summary>
+    public Logging.LogFormat LogFormat { get; init; } = Logging.LogFormat.Text;
+
     /// <summary>What the device costs per hour (for cost per 1M tokens); null takes the default of the card's row in the catalog.</summary>
     public double? GpuHourlyCost { get; init; }
 

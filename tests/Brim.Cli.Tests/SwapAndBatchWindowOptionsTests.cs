@@ -44,7 +44,7 @@ public class SwapAndBatchWindowOptionsTests
         var (code, _, error) = await serve;
         Assert.True(code == 0, error);
         Assert.Contains("52 host swap blocks", error, StringComparison.Ordinal);
-        Assert.Contains("batches expire after 01:30:00", error, StringComparison.Ordinal);
+        Assert.Contains("batches expire after 90m", error, StringComparison.Ordinal);
         data.Delete(recursive: true);
     }
 

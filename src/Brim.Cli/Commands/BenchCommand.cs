@@ -69,7 +69,10 @@ internal static class BenchCommand
     private static Command DecodeCommand()
     {
         var model = new ModelOptions();
-        var batchSizes = new Option<string>("--batch-sizes") { DefaultValueFactory = _ => "1,4,8,16,32,64,128,256" };
+        var batchSizes = new Option<int[]>("--batch-sizes")
+        {
+            Description = "Batch sizes to measure [default: 1,4,8,16,32,64,128,256]", DefaultValueFactory = _ => [1, 4, 8, 16, 32, 64, 128, 256], CustomParser = OptionValues.BatchSizes,
+        };
         var promptLength = new Option<int>("--prompt-len") { DefaultValueFactory = _ => 128 };
         var outputLength = new Option<int>("--output-len") { DefaultValueFactory = _ => 128 };
         var offlineRequests = new Option<int>("--offline-requests") { Description = "Afterwards, run this many requests through --max-num-seqs slots (0: skip)" };
@@ -80,7 +83,7 @@ internal static class BenchCommand
         model.AddTo(command);
         command.SetAction(result =>
         {
-            var sizes = result.GetValue(batchSizes)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            var sizes = result.GetValue(batchSizes)!;
             var options = model.Read(result);
             var slots = options.Engine.MaxRunningSequences;
             var host = ModelHost.Load(options with { Engine = options.Engine with { MaxRunningSequences = Math.Max(slots, sizes.Max()) } });

@@ -20,7 +20,10 @@ internal static class BenchReportCommand
     {
         var model = new ModelOptions();
         var output = new Option<string>("--out") { Description = "Report directory", DefaultValueFactory = _ => "brim-report" };
-        var batchSizes = new Option<string>("--batch-sizes") { DefaultValueFactory = _ => "1,4,8,16,32,64,128,256" };
+        var batchSizes = new Option<int[]>("--batch-sizes")
+        {
+            Description = "Batch sizes to measure [default: 1,4,8,16,32,64,128,256]", DefaultValueFactory = _ => [1, 4, 8, 16, 32, 64, 128, 256], CustomParser = OptionValues.BatchSizes,
+        };
         var promptLength = new Option<int>("--prompt-len") { DefaultValueFactory = _ => 128 };
         var outputLength = new Option<int>("--output-len") { DefaultValueFactory = _ => 128 };
         var requests = new Option<int>("--requests") { Description = "Requests of the static vs continuous workload", DefaultValueFactory = _ => 200 };
@@ -34,7 +37,7 @@ internal static class BenchReportCommand
         command.SetAction(result =>
         {
             var options = model.Read(result);
-            var sizes = result.GetValue(batchSizes)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            var sizes = result.GetValue(batchSizes)!;
             using var nvml = NvmlSampler.Open();
             nvml.Start(TimeSpan.FromMilliseconds(200));
             var samples = new List<GpuSample>();

@@ -17,10 +17,13 @@ internal static class BenchServeCommand
 {
     public static Command Create()
     {
-        var url = new Option<Uri?>("--url") { Description = "A running server (loopback only), e.g. http://127.0.0.1:8000/; default: start one in-process" };
+        var url = new Option<Uri?>("--url")
+        {
+            Description = "A running server (loopback only), e.g. http://127.0.0.1:8000/; default: start one in-process", CustomParser = OptionValues.LoopbackHttpUrl,
+        };
         var apiKey = new Option<string?>("--api-key") { Description = "Bearer key for --url" };
         var model = new Option<string?>("--model", "-m") { Description = "Model for the in-process server; default: the bundled stories260K" };
-        var device = new Option<DeviceKind>("--device") { Description = "auto, cpu or cuda (in-process server)", DefaultValueFactory = _ => DeviceKind.Auto };
+        var device = EnumOption.Create<DeviceKind>("--device", "auto, cpu or cuda (in-process server)");
         var threads = new Option<int?>("--threads") { Description = "CPU backend threads (default: all cores)" };
         var kvBlocks = new Option<int?>("--num-kv-blocks") { Description = "KV cache blocks of the in-process server", DefaultValueFactory = _ => 4096 };
         var maxSeqs = new Option<int>("--max-num-seqs") { Description = "Batch slots of the in-process server", DefaultValueFactory = _ => 64 };

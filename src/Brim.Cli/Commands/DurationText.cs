@@ -10,6 +10,22 @@ internal static class DurationText
 {
     public const string Format = "a number and a unit: s, m, h or d (e.g. 24h, 90m, 30s)";
 
+    /// <summary>The duration the way it is written on the command line: "24h", "90m", "30s", "2d".</summary>
+    public static string ToText(TimeSpan duration)
+    {
+        var seconds = duration.TotalSeconds;
+        foreach (var (unit, size) in new[] { ("d", 86400.0), ("h", 3600.0), ("m", 60.0) })
+        {
+            // The largest unit that gives a whole number: 36h stays 36h, 90m stays 90m, 24h is not "1d".
+            if (seconds >= size && (seconds / size) % 1 == 0 && (unit != "d" || seconds % 86400 == 0 && seconds >= 2 * 86400))
+            {
+                return (seconds / size).ToString("0.#", CultureInfo.InvariantCulture) + unit;
+            }
+        }
+
+        return seconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
+    }
+
     public static bool TryParse(string text, out TimeSpan duration)
     {
         duration = TimeSpan.Zero;

@@ -25,23 +25,37 @@ internal static class GenerateCommand
 
         var command = new Command("generate", "Generate text from a prompt and stream it to stdout") { prompt, maxTokens, temperature, topP, topK, minP, seed, stop, chat, stats };
         model.AddTo(command);
+        SamplingParams Sampling(ParseResult result) => new()
+        {
+            MaxTokens = result.GetValue(maxTokens),
+            Temperature = result.GetValue(temperature),
+            TopP = result.GetValue(topP),
+            TopK = result.GetValue(topK),
+            MinP = result.GetValue(minP),
+            Seed = result.GetValue(seed),
+            Stop = result.GetValue(stop) ?? [],
+        };
+
         command.SetAction(async (result, cancellationToken) =>
         {
+            // SamplingParams owns the ranges; checking them first refuses --temperature 3 as a usage error before the model loads.
+            var sampling = Sampling(result);
+            if (SamplingOptionCheck.Problem(sampling) is { } problem)
+            {
+                await Console.Error.WriteLineAsync($"brim: {problem}");
+                return 2;
+            }
+
             using var host = ModelHost.Load(model.Read(result));
+            foreach (var warning in host.Warnings)
+            {
+                await Console.Error.WriteLineAsync($"brim: warning: {warning}");
+            }
+
             var text = result.GetValue(prompt)!;
             int[] promptTokens = result.GetValue(chat)
                 ? host.Tokenizer.Encode(host.ChatTemplate.Render([ChatMessage.User(text)], addGenerationPrompt: true), addSpecialTokens: false)
                 : host.Tokenizer.Encode(text);
-            var sampling = new SamplingParams
-            {
-                MaxTokens = result.GetValue(maxTokens),
-                Temperature = result.GetValue(temperature),
-                TopP = result.GetValue(topP),
-                TopK = result.GetValue(topK),
-                MinP = result.GetValue(minP),
-                Seed = result.GetValue(seed),
-                Stop = result.GetValue(stop) ?? [],
-            };
             host.Engine.Start();
             if (!result.GetValue(chat))
             {

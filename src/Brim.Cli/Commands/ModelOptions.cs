@@ -8,13 +8,23 @@ namespace Brim.Cli.Commands;
 /// <summary>The options every command that loads a model shares, and their translation into <see cref="ModelHostOptions"/>.</summary>
 internal sealed class ModelOptions
 {
-    public Option<string?> Model { get; } = new("--model", "-m") { Description = "Model directory (config.json + safetensors) or llama2.c checkpoint; default: the bundled stories260K" };
+    public Option<string?> Model { get; } = new("--model", "-m")
+    {
+        Description = "Model directory (config.json + safetensors), llama2.c checkpoint, or org/name in the local Hugging Face cache (never downloaded); default: $BRIM_MODEL, else the bundled stories260K",
+    };
 
     public Option<string?> Tokenizer { get; } = new("--tokenizer") { Description = "Tokenizer directory or file when it is not beside the model" };
 
-    public Option<LoadFormat> LoadFormat { get; } = new("--load-format") { Description = "auto, or dummy: seeded random weights of the config's shape", DefaultValueFactory = _ => Models.LoadFormat.Auto };
+    public Option<string?> ChatTemplate { get; } = new("--chat-template") { Description = "Jinja chat template file to use instead of the model's own" };
 
-    public Option<DeviceKind> Device { get; } = new("--device") { Description = "auto (GPU when usable), cpu or cuda", DefaultValueFactory = _ => DeviceKind.Auto };
+    public Option<bool> AllowFallbackTemplate { get; } = new("--allow-fallback-template")
+    {
+        Description = "When the model's chat template does not parse, warn and use the plain User:/Assistant: format instead of refusing to start",
+    };
+
+    public Option<LoadFormat> LoadFormat { get; } = EnumOption.Create<LoadFormat>("--load-format", "auto, or dummy: seeded random weights of the config's shape");
+
+    public Option<DeviceKind> Device { get; } = EnumOption.Create<DeviceKind>("--device", "auto (GPU when usable), cpu or cuda (or $BRIM_DEVICE)");
 
     public Option<int?> Threads { get; } = new("--threads") { Description = "CPU backend threads (default: all cores)", CustomParser = r => OptionValues.AtLeastOne(r) };
 
@@ -25,7 +35,18 @@ internal sealed class ModelOptions
         Description = "Token budget of one step (decode tokens + prefill chunks)", DefaultValueFactory = _ => 2048, CustomParser = OptionValues.AtLeastOne,
     };
 
-    public Option<int?> NumKvBlocks { get; } = new("--num-kv-blocks") { Description = "KV cache blocks (default: sized from free memory)", CustomParser = r => OptionValues.AtLeastOne(r) };
+    public Option<int?> NumKvBlocks { get; } = new("--num-kv-blocks")
+    {
+        Description = "KV cache blocks (default: on a GPU from --gpu-memory-utilization, on the CPU what --max-num-seqs × --max-model-len needs up to --kv-cache-space)",
+        CustomParser = r => OptionValues.AtLeastOne(r),
+    };
+
+    /// <summary>vLLM's VLLM_CPU_KVCACHE_SPACE: GiB on the command line, bytes once parsed.</summary>
+    public Option<long?> KvCacheSpace { get; } = new("--kv-cache-space")
+    {
+        Description = "GiB the CPU backend's KV cache may take at most (it takes what --max-num-seqs × --max-model-len needs, up to this) [default: 4]",
+        CustomParser = r => OptionValues.PositiveGiBBytes(r),
+    };
 
     public Option<int> BlockSize { get; } = new("--block-size") { Description = "Positions per KV block", DefaultValueFactory = _ => 16, CustomParser = OptionValues.AtLeastOne };
 
@@ -53,7 +74,7 @@ internal sealed class ModelOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Tokenizer, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching })
+        foreach (var option in new Option[] { Model, Tokenizer, ChatTemplate, AllowFallbackTemplate, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching })
         {
             command.Options.Add(option);
         }
@@ -63,9 +84,12 @@ internal sealed class ModelOptions
     {
         ModelPath = result.GetValue(Model),
         TokenizerPath = result.GetValue(Tokenizer),
+        ChatTemplatePath = result.GetValue(ChatTemplate),
+        AllowFallbackTemplate = result.GetValue(AllowFallbackTemplate),
         LoadFormat = result.GetValue(LoadFormat),
         Device = result.GetValue(Device),
         CpuThreads = result.GetValue(Threads),
+        KvCacheSpaceBytes = result.GetValue(KvCacheSpace),
         Engine = new EngineOptions
         {
             BatchingMode = mode,

@@ -24,6 +24,32 @@ internal static class OptionValues
         return 1;
     }
 
+    /// <summary>A whole number of at least <paramref name="minimum"/> (--max-request-bytes).</summary>
+    public static long AtLeast(ArgumentResult result, long minimum)
+    {
+        var text = Text(result);
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) && value >= minimum)
+        {
+            return value;
+        }
+
+        result.AddError(string.Create(CultureInfo.InvariantCulture, $"{Name(result)} must be a whole number of at least {minimum}; got '{text}'"));
+        return minimum;
+    }
+
+    /// <summary>Seconds, 0 or more (--drain-timeout).</summary>
+    public static double Seconds(ArgumentResult result)
+    {
+        var text = Text(result);
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) && value is >= 0 and < 1e6)
+        {
+            return value;
+        }
+
+        result.AddError($"{Name(result)} must be 0 or more seconds; got '{text}'");
+        return 0;
+    }
+
     /// <summary>A share in (0, 1].</summary>
     public static double Share(ArgumentResult result)
     {
@@ -61,6 +87,79 @@ internal static class OptionValues
         }
 
         return (long)Math.Round(gib * GiB);
+    }
+
+    /// <summary>More than 0 GiB (--kv-cache-space), returned in bytes.</summary>
+    public static long PositiveGiBBytes(ArgumentResult result)
+    {
+        var text = Text(result);
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var gib) && double.IsFinite(gib) && gib > 0 && gib < 1 << 20)
+        {
+            return (long)Math.Round(gib * GiB);
+        }
+
+        result.AddError($"{Name(result)} must be a number of GiB above 0; got '{text}'");
+        return GiB;
+    }
+
+    /// <summary>A comma-separated list of whole numbers of at least 1 (--batch-sizes 1,4,8).</summary>
+    public static int[] BatchSizes(ArgumentResult result)
+    {
+        var text = Text(result);
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var sizes = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] < 1)
+            {
+                result.AddError($"{Name(result)} must be whole numbers of at least 1 separated by commas, e.g. 1,4,8; got '{text}'");
+                return [1];
+            }
+        }
+
+        return sizes;
+    }
+
+    /// <summary>A TCP port, 0 (any free one) to 65535.</summary>
+    public static int Port(ArgumentResult result)
+    {
+        var text = Text(result);
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535)
+        {
+            return port;
+        }
+
+        result.AddError($"{Name(result)} must be a TCP port from 0 to 65535; got '{text}'");
+        return 0;
+    }
+
+    /// <summary>An IP address or "localhost": what Kestrel can bind without resolving names.</summary>
+    public static string ListenHost(ArgumentResult result)
+    {
+        var text = Text(result);
+        if (text == "localhost" || System.Net.IPAddress.TryParse(text, out _))
+        {
+            return text;
+        }
+
+        result.AddError($"{Name(result)} must be an IP address (127.0.0.1, 0.0.0.0, ::) or localhost; got '{text}'");
+        return "127.0.0.1";
+    }
+
+    /// <summary>
+    /// An absolute http(s) URL of this machine, such as http://127.0.0.1:8000/ (the load generator is a benchmark, not a
+    /// tool to point at someone else's server).
+    /// </summary>
+    public static Uri? LoopbackHttpUrl(ArgumentResult result)
+    {
+        var text = Text(result);
+        if (Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps) && url.IsLoopback)
+        {
+            return url;
+        }
+
+        result.AddError($"{Name(result)} must be an http:// URL of this machine (127.0.0.1, ::1 or localhost) such as http://127.0.0.1:8000/; got '{text}'");
+        return null;
     }
 
     private static string Text(ArgumentResult result) => string.Join(' ', result.Tokens.Select(t => t.Value));

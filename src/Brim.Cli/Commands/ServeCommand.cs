@@ -2,6 +2,8 @@ using System.CommandLine;
 using Brim.Engine;
 using Brim.Server;
 using Brim.Server.Hosting;
+using Brim.Server.Logging;
+using Microsoft.Extensions.Logging;
 
 namespace Brim.Cli.Commands;
 
@@ -15,12 +17,18 @@ internal static class ServeCommand
     public static Command Create()
     {
         var model = new ModelOptions();
-        var host = new Option<string>("--host") { Description = "IP address to listen on, or localhost", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port", "-p") { Description = "TCP port (0: any free port)", DefaultValueFactory = _ => 8000 };
+        var host = new Option<string>("--host") { Description = "IP address to listen on, or localhost (or $BRIM_HOST)", DefaultValueFactory = _ => "127.0.0.1", CustomParser = OptionValues.ListenHost };
+        var port = new Option<int>("--port", "-p") { Description = "TCP port, 0 for any free one (or $BRIM_PORT)", DefaultValueFactory = _ => 8000, CustomParser = OptionValues.Port };
         var servedName = new Option<string?>("--served-model-name") { Description = "The name clients send as 'model'; default: the model directory's name" };
-        var apiKeys = new Option<string[]>("--api-key") { Description = "Bearer key required on /v1 routes (repeatable); none: no authentication" };
-        var maxWaiting = new Option<int>("--max-waiting") { Description = "Requests that may wait for a batch slot; beyond it clients get 429", DefaultValueFactory = _ => 4096 };
-        var maxBody = new Option<long>("--max-request-bytes") { Description = "Largest request body (413 beyond)", DefaultValueFactory = _ => 4 * 1024 * 1024 };
+        var apiKeys = new Option<string[]>("--api-key") { Description = "Bearer key required on /v1 routes (repeatable, or $BRIM_API_KEY); none: no authentication" };
+        var maxWaiting = new Option<int>("--max-waiting")
+        {
+            Description = "Requests that may wait for a batch slot; beyond it clients get 429", DefaultValueFactory = _ => 4096, CustomParser = OptionValues.AtLeastOne,
+        };
+        var maxBody = new Option<long>("--max-request-bytes")
+        {
+            Description = "Largest request body (413 beyond), at least 1024", DefaultValueFactory = _ => 4 * 1024 * 1024, CustomParser = r => OptionValues.AtLeast(r, 1024),
+        };
         var dataDir = new Option<string>("--data-dir") { Description = "Directory of the Files and Batch APIs' database and files", DefaultValueFactory = _ => "brim-data" };
         var hourlyCost = new Option<double?>("--gpu-hourly-cost") { Description = "Dollars per device-hour for cost per 1M tokens (default: the card's catalog price)" };
         var reserve = new Option<double>("--offline-reserve") { Description = "Share of batch slots offline work keeps whenever it has work", DefaultValueFactory = _ => 0.1 };
@@ -28,21 +36,30 @@ internal static class ServeCommand
         var headroom = new Option<int>("--online-headroom") { Description = "Batch slots offline backfill leaves free for arriving online requests", DefaultValueFactory = _ => 0 };
         var tpotSlo = new Option<double?>("--online-tpot-slo-ms") { Description = "Online time-per-output-token target; offline admission backs off near it" };
         var ttftSlo = new Option<double?>("--online-ttft-slo-ms") { Description = "Online time-to-first-token target; offline admission backs off near it" };
-        var drain = new Option<double>("--drain-timeout") { Description = "Seconds in-flight requests get to finish on shutdown", DefaultValueFactory = _ => 30 };
-        var completionWindow = new Option<TimeSpan>("--batch-completion-window")
+        var drain = new Option<double>("--drain-timeout") { Description = "Seconds in-flight requests get to finish on shutdown", DefaultValueFactory = _ => 30, CustomParser = OptionValues.Seconds };
+        // No DefaultValueFactory: the help would print the default as TimeSpan does ("1.00:00:00"), not as it is typed.
+        var completionWindow = new Option<TimeSpan?>("--batch-completion-window")
         {
-            Description = "How long a Batch API batch has to finish before it expires, e.g. 24h, 90m, 30s (what the completion_window \"24h\" clients send means here)",
-            DefaultValueFactory = _ => TimeSpan.FromHours(24),
+            Description = "How long a Batch API batch has to finish before it expires, e.g. 24h, 90m, 30s (what the completion_window \"24h\" clients send means here) [default: 24h]",
             CustomParser = ParseCompletionWindow,
         };
 
+        var logLevel = EnumOption.CreateOptional("--log-level", "Least severe log entries written to stderr (information: one access line per request)", LogLevel.Information);
+        var logFormat = EnumOption.Create<LogFormat>("--log-format", "Log lines as text or one JSON object each");
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /metrics)")
         {
-            host, port, servedName, apiKeys, maxWaiting, maxBody, drain, dataDir, completionWindow, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
+            host, port, servedName, apiKeys, logLevel, logFormat, maxWaiting, maxBody, drain, dataDir, completionWindow, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
         };
         model.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
+            // Before the model loads (minutes for a large one): a port already taken is known now.
+            if (ListenProbe.InUse(result.GetValue(host)!, result.GetValue(port)) is { } busy)
+            {
+                await Console.Error.WriteLineAsync($"brim: {busy}; stop what uses it or pick another with --port");
+                return 1;
+            }
+
             var hostOptions = model.Read(result);
             using var modelHost = ModelHost.Load(hostOptions with
             {
@@ -66,23 +83,30 @@ internal static class ServeCommand
                 DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
                 DataDirectory = Path.GetFullPath(result.GetValue(dataDir)!),
                 GpuHourlyCost = result.GetValue(hourlyCost),
-                BatchCompletionWindow = result.GetValue(completionWindow),
+                BatchCompletionWindow = result.GetValue(completionWindow) ?? TimeSpan.FromHours(24),
+                MinimumLogLevel = result.GetValue(logLevel) ?? LogLevel.Information,
+                LogFormat = result.GetValue(logFormat),
             };
             await using var server = BrimServer.Create(modelHost, options);
             await server.StartAsync(cancellationToken);
             var engine = modelHost.Engine;
             await Console.Error.WriteLineAsync(
                 $"brim: serving '{modelHost.ServedModelName}' from {modelHost.ModelPath} on {modelHost.DeviceNote}; "
-                + $"context {engine.MaxModelLength}, {engine.TotalKvBlocks} KV blocks, {engine.TotalSwapBlocks} host swap blocks, {engine.Options.MaxRunningSequences} batch slots");
+                + $"context {engine.MaxModelLength}, KV cache {modelHost.KvCacheNote}, {engine.TotalSwapBlocks} host swap blocks, {engine.Options.MaxRunningSequences} batch slots");
+            foreach (var warning in modelHost.Warnings)
+            {
+                await Console.Error.WriteLineAsync($"brim: warning: {warning}");
+            }
+
             await Console.Error.WriteLineAsync($"brim: OpenAI API at {server.BaseAddress}v1 (keys {(options.ApiKeys.Count > 0 ? "required" : "off")}); Ctrl+C to stop");
-            await Console.Error.WriteLineAsync($"brim: Files and Batch APIs keep their data in {options.DataDirectory}; batches expire after {options.BatchCompletionWindow}");
+            await Console.Error.WriteLineAsync($"brim: Files and Batch APIs keep their data in {options.DataDirectory}; batches expire after {DurationText.ToText(options.BatchCompletionWindow)}");
             await server.WaitForShutdownAsync(cancellationToken);
             return 0;
         });
         return command;
     }
 
-    private static TimeSpan ParseCompletionWindow(System.CommandLine.Parsing.ArgumentResult result)
+    private static TimeSpan? ParseCompletionWindow(System.CommandLine.Parsing.ArgumentResult result)
     {
         var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Join(' ', result.Tokens.Select(t => t.Value));
         if (DurationText.TryParse(text, out var window) && window >= TimeSpan.FromSeconds(1))

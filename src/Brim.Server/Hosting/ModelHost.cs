@@ -51,8 +51,23 @@ public sealed class ModelHost : IDisposable
     /// </summary>
     public string ModelAsGiven { get; }
 
+    /// <summary>What the user should know about how the model was loaded (a fallback chat template); printed at startup.</summary>
+    public IReadOnlyList<string> Warnings { get; private init; } = [];
+
     /// <summary>Which device was chosen and, for auto, why.</summary>
     public string DeviceNote { get; }
+
+    /// <summary>The KV cache's size in GiB and tokens, for the startup line ("0.02 GiB, 32768 tokens (2048 blocks × 16)").</summary>
+    public string KvCacheNote
+    {
+        get
+        {
+            var blocks = Engine.TotalKvBlocks;
+            var size = Engine.Options.BlockSize;
+            var gib = blocks * (double)_backend.KvBytesPerBlock(size) / (1L << 30);
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{gib:F2} GiB, {(long)blocks * size} tokens ({blocks} blocks × {size})");
+        }
+    }
 
     /// <summary>Starts the engine's step loop unless it already runs (the server and in-process clients share it).</summary>
     public void StartEngine()
@@ -65,20 +80,41 @@ public sealed class ModelHost : IDisposable
 
     public static ModelHost Load(ModelHostOptions options)
     {
-        var path = options.ModelPath ?? ModelHostOptions.BundledModelPath();
+        var path = options.ModelPath is { } given ? HuggingFaceCache.Resolve(given) : ModelHostOptions.BundledModelPath();
         var model = ModelLoader.Load(path, options.LoadFormat, options.DummySeed);
         try
         {
             var tokenizer = LoadTokenizer(options, path, model.Config);
-            var template = LoadChatTemplate(options.TokenizerPath ?? path);
+            var warnings = new List<string>();
+            var template = ChatTemplateLoader.Load(options, options.TokenizerPath ?? path, tokenizer, warnings);
             var (backend, note) = BackendFactory.Create(model, options);
-            // The prefix cache's root key names the weights, so blocks of one model can never answer for another.
-            var engineOptions = options.Engine.PrefixCacheKey.Length > 0
-                ? options.Engine
-                : options.Engine with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}" };
-            var engine = new LlmEngine(backend, tokenizer, engineOptions, model.Config.MaxPositions);
-            var name = options.ServedModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
-            return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note);
+            LlmEngine engine;
+            try
+            {
+                var engineOptions = options.Engine;
+                if (backend is CpuBackend && engineOptions.NumKvBlocks is null)
+                {
+                    engineOptions = engineOptions with { NumKvBlocks = CpuKvCacheSize.Blocks(backend, model.Config, engineOptions, options.KvCacheSpaceBytes) };
+                }
+
+                // The prefix cache's root key names the weights, so blocks of one model can never answer for another.
+                if (engineOptions.PrefixCacheKey.Length == 0)
+                {
+                    engineOptions = engineOptions with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}" };
+                }
+
+                engine = new LlmEngine(backend, tokenizer, engineOptions, model.Config.MaxPositions);
+            }
+            catch
+            {
+                backend.Dispose();
+                throw;
+            }
+
+            // As vLLM: a repository id is served under that id; a directory under its name.
+            var name = options.ServedModelName
+                ?? (options.ModelPath is { } id && !ReferenceEquals(id, path) && HuggingFaceCache.IsRepositoryId(id) ? id : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))));
+            return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note) { Warnings = warnings };
         }
         catch
         {
@@ -98,25 +134,10 @@ public sealed class ModelHost : IDisposable
             // A shape-only benchmark model: no tokenizer files, so tokens are numbered.
             return new NumberedTokenizer(config.VocabSize, config.BosTokenId, config.EosTokenIds);
         }
-    }
-
-    private static ChatTemplate LoadChatTemplate(string path)
-    {
-        var dir = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var config = Path.Combine(dir, "tokenizer_config.json");
-        if (File.Exists(config))
+        catch (TokenizerLoadException e) when (options.TokenizerPath is null)
         {
-            try
-            {
-                return ChatTemplate.FromTokenizerConfig(config);
-            }
-            catch (ChatTemplateException)
-            {
-                // A config without a chat_template: fall back to the documented plain format.
-            }
+            throw new TokenizerLoadException(e.FilePath, e.Message[(e.Message.IndexOf("': ", StringComparison.Ordinal) + 3)..] + "; give the tokenizer's directory or file with --tokenizer", e);
         }
-
-        return ChatTemplate.Plain;
     }
 
     public void Dispose()

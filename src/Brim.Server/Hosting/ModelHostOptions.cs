@@ -19,6 +19,12 @@ public sealed record ModelHostOptions
 
     public DeviceKind Device { get; init; } = DeviceKind.Auto;
 
+    /// <summary>A Jinja chat template file used instead of the model's own (--chat-template).</summary>
+    public string? ChatTemplatePath { get; init; }
+
+    /// <summary>Use the plain User:/Assistant: format, with a warning, when the model's template does not parse.</summary>
+    public bool AllowFallbackTemplate { get; init; }
+
     /// <summary>CPU threads for the CPU backend; null uses every core.</summary>
     public int? CpuThreads { get; init; }
 
@@ -26,6 +32,12 @@ public sealed record ModelHostOptions
     public string? ServedModelName { get; init; }
 
     public EngineOptions Engine { get; init; } = new();
+
+    /// <summary>
+    /// Most bytes the CPU backend's KV cache may take when <see cref="EngineOptions.NumKvBlocks"/> is null (vLLM's
+    /// VLLM_CPU_KVCACHE_SPACE); null: 4 GiB. The cache is sized from what max-num-seqs × max-model-len needs, up to this.
+    /// </summary>
+    public long? KvCacheSpaceBytes { get; init; }
 
     /// <summary>The bundled model: models/stories260K beside the executable, or in the source tree when run from it.</summary>
     public static string BundledModelPath()
