@@ -99,6 +99,24 @@ internal static class JsonFields
         return (float)x;
     }
 
+    /// <summary>Any finite number; its range is for the field's owner to check.</summary>
+    public static float? Number(JsonElement obj, string name)
+    {
+        if (Get(obj, name) is not { } value)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            throw WrongType(name, "a number", value);
+        }
+
+        return value.TryGetDouble(out var x) && double.IsFinite(x)
+            ? (float)x
+            : throw ApiException.BadRequest($"'{name}' must be a finite number, got {value.GetRawText()}", name);
+    }
+
     /// <summary>A string or a list of strings (as <c>stop</c> takes).</summary>
     public static IReadOnlyList<string>? StringOrList(JsonElement obj, string name, int maxCount)
     {

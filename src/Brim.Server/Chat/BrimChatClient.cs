@@ -110,12 +110,8 @@ public sealed class BrimChatClient : IChatClient
         }
 
         var prompt = _prompts.Encode(converted);
-        var room = _host.Engine.MaxModelLength - prompt.Length;
-        if (room < 1)
-        {
-            throw new ArgumentException(
-                $"the messages take {prompt.Length} tokens but this model's context is {_host.Engine.MaxModelLength} tokens", nameof(messages));
-        }
+        var window = new ContextWindow(_host.Engine.MaxModelLength);
+        window.CheckPrompt(prompt.Length);
 
         var sampling = new SamplingParams
         {
@@ -123,7 +119,7 @@ public sealed class BrimChatClient : IChatClient
             TopP = options?.TopP ?? 1f,
             TopK = options?.TopK ?? 0,
             Seed = options?.Seed,
-            MaxTokens = Math.Min(options?.MaxOutputTokens ?? room, room),
+            MaxTokens = window.MaxTokensFor(prompt.Length, options?.MaxOutputTokens, int.MaxValue), // chat's default: the rest of the context
             Stop = options?.StopSequences is { } stop ? [.. stop] : [],
             PresencePenalty = options?.PresencePenalty ?? 0f,
             FrequencyPenalty = options?.FrequencyPenalty ?? 0f,
