@@ -3,9 +3,8 @@ using System.Text.Json;
 namespace Brim.Server.Api;
 
 /// <summary>
-/// Typed access to the fields of a request object. A field that is absent or JSON null reads as null (unknown
-/// fields are never looked at, as the OpenAI API ignores them); a field of the wrong type or out of range is a 400
-/// naming the field.
+/// Typed access to the fields of a request object. A field that is absent or JSON null reads as null; a field of the
+/// wrong type is a 400 naming the field. Which fields a request may carry at all is <see cref="RequestFieldPolicy"/>'s.
 /// </summary>
 internal static class JsonFields
 {
