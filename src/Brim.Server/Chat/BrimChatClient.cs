@@ -103,6 +103,7 @@ public sealed class BrimChatClient : IChatClient
     private GenerationRequest CreateRequest(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages, ChatOptions? options)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        RefuseUnsupported(options);
         var converted = messages.Select(Convert).ToList();
         if (converted.Count == 0)
         {
@@ -125,6 +126,20 @@ public sealed class BrimChatClient : IChatClient
             FrequencyPenalty = options?.FrequencyPenalty ?? 0f,
         };
         return new GenerationRequest { Id = new RequestId("chat-" + Guid.NewGuid().ToString("N")), PromptTokens = prompt, Sampling = sampling };
+    }
+
+    /// <summary>As the HTTP server refuses them (docs/api.md): an answer that ignored tools or a JSON schema would be wrong, not partial.</summary>
+    private static void RefuseUnsupported(ChatOptions? options)
+    {
+        if (options?.Tools is { Count: > 0 })
+        {
+            throw new NotSupportedException("Brim does not implement tool calling: ChatOptions.Tools must be empty");
+        }
+
+        if (options?.ResponseFormat is ChatResponseFormatJson)
+        {
+            throw new NotSupportedException("Brim does not constrain output to JSON: ChatOptions.ResponseFormat must be text");
+        }
     }
 
     private static BrimMessage Convert(Microsoft.Extensions.AI.ChatMessage message)
