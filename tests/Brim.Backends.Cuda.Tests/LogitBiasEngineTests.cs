@@ -23,7 +23,7 @@ public class LogitBiasEngineTests
         var tokenizer = TokenizerLoader.Load(Path.Combine(dir, "tok512.bin"));
         using var backend = new CudaBackend(model);
         Assert.True(backend.SupportsDeviceSampling);
-        using var engine = new LlmEngine(backend, tokenizer, new EngineOptions { NumKvBlocks = 64 }, model.Config.MaxPositions);
+        using var engine = new LlmEngine(backend, tokenizer, new EngineOptions { NumKvBlocks = 64, SwapSpaceBytes = 0 }, model.Config.MaxPositions);
 
         var plain = Request("plain", SamplingParams.Greedy(12) with { IgnoreEos = true });
         var forced = Request("forced", new SamplingParams { Temperature = 1f, Seed = 3, MaxTokens = 12, IgnoreEos = true, LogitBias = new Dictionary<int, float> { [Forced] = 100f } });
