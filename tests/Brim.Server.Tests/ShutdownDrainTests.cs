@@ -96,6 +96,26 @@ public sealed class ShutdownDrainTests : IAsyncLifetime
         Assert.Equal(0, _host.Engine.Snapshot().Running);
     }
 
+    [Fact]
+    public async Task StopAsync_PlainRequestOutlastsTheDrain_Gets503ShuttingDown()
+    {
+        using var http = new HttpClient { BaseAddress = _server.BaseAddress, Timeout = TimeSpan.FromSeconds(120) };
+        var pending = HttpJson.PostAsync(http, "v1/completions", new { prompt = new[] { 1, 5, 9 }, max_tokens = 4000, ignore_eos = true, temperature = 0 });
+        var deadline = Stopwatch.StartNew();
+        while (_host.Engine.Snapshot().Running == 0 && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(10);
+        }
+
+        var clock = Stopwatch.StartNew();
+        await _server.StopAsync();
+        var (status, body) = await pending;
+
+        Assert.True(clock.Elapsed >= DrainTimeout, $"stopped after {clock.Elapsed}, before the drain timeout");
+        Assert.Equal(503, status);
+        Assert.Equal("server_shutting_down", (string?)body!["error"]!["code"]);
+    }
+
     public async Task DisposeAsync()
     {
         await _server.DisposeAsync();
