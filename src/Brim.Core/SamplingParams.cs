@@ -45,28 +45,75 @@ public sealed record SamplingParams
     /// <summary>Return the log probability of each sampled token plus this many top alternatives; null disables.</summary>
     public int? Logprobs { get; init; }
 
+    /// <summary>
+    /// OpenAI <c>logit_bias</c>: token id → a bias in [-100, 100] added to that token's logit before penalties and
+    /// sampling (-100 in effect bans the token, +100 in effect forces it). Null or empty: no bias.
+    /// </summary>
+    public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
+
     public bool IsGreedy => Temperature == 0f;
 
-    /// <summary>True when the sampler needs nothing beyond the logits of this step (no penalties, no logprobs).</summary>
+    public bool HasLogitBias => LogitBias is { Count: > 0 };
+
+    /// <summary>
+    /// True when the sampler needs nothing beyond the logits of this step (no penalties, no logprobs, no logit bias): only
+    /// such sequences may be sampled on the device, which knows temperature, top-k, top-p and min-p and nothing else.
+    /// </summary>
     public bool IsStateless =>
-        PresencePenalty == 0f && FrequencyPenalty == 0f && RepetitionPenalty == 1f && Logprobs is null;
+        PresencePenalty == 0f && FrequencyPenalty == 0f && RepetitionPenalty == 1f && Logprobs is null && !HasLogitBias;
 
     public const int MaxLogprobs = 20;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the offending field (the server maps it to a 400).</summary>
-    public void Validate()
+    public const int MaxStopStrings = 16;
+
+    /// <summary>OpenAI's limits: at most 300 biased tokens, each bias in [-100, 100].</summary>
+    public const int MaxLogitBiasEntries = 300;
+
+    public const float MaxLogitBias = 100f;
+
+    /// <summary>Validates without a vocabulary size (logit_bias ids are then only checked to be non-negative).</summary>
+    public void Validate() => Validate(null);
+
+    /// <summary>
+    /// The one place the ranges of these fields are checked (the server's parser only checks JSON shapes). Throws
+    /// <see cref="ArgumentException"/> whose ParamName is the offending property (the server maps it to a 400 naming the
+    /// request field). <paramref name="vocabSize"/>, when known, bounds the token ids of <see cref="LogitBias"/>.
+    /// </summary>
+    public void Validate(int? vocabSize)
     {
-        Require(float.IsFinite(Temperature) && Temperature >= 0f && Temperature <= 2f, nameof(Temperature), "temperature must be between 0 and 2");
-        Require(float.IsFinite(TopP) && TopP > 0f && TopP <= 1f, nameof(TopP), "top_p must be in (0, 1]");
-        Require(TopK >= 0, nameof(TopK), "top_k must be 0 (disabled) or positive");
-        Require(float.IsFinite(MinP) && MinP >= 0f && MinP <= 1f, nameof(MinP), "min_p must be in [0, 1]");
-        Require(MaxTokens > 0, nameof(MaxTokens), "max_tokens must be at least 1");
-        Require(float.IsFinite(PresencePenalty) && PresencePenalty >= -2f && PresencePenalty <= 2f, nameof(PresencePenalty), "presence_penalty must be between -2 and 2");
-        Require(float.IsFinite(FrequencyPenalty) && FrequencyPenalty >= -2f && FrequencyPenalty <= 2f, nameof(FrequencyPenalty), "frequency_penalty must be between -2 and 2");
-        Require(float.IsFinite(RepetitionPenalty) && RepetitionPenalty > 0f && RepetitionPenalty <= 10f, nameof(RepetitionPenalty), "repetition_penalty must be in (0, 10]");
-        Require(Logprobs is null || (Logprobs >= 0 && Logprobs <= MaxLogprobs), nameof(Logprobs), $"logprobs must be between 0 and {MaxLogprobs}");
-        Require(Stop.Count <= 16 && Stop.All(s => !string.IsNullOrEmpty(s)), nameof(Stop), "stop takes at most 16 non-empty strings");
+        Require(float.IsFinite(Temperature) && Temperature >= 0f && Temperature <= 2f, nameof(Temperature), $"temperature must be between 0 and 2, got {Show(Temperature)}");
+        Require(float.IsFinite(TopP) && TopP > 0f && TopP <= 1f, nameof(TopP), $"top_p must be greater than 0 and at most 1, got {Show(TopP)}");
+        Require(TopK >= 0, nameof(TopK), $"top_k must be 0 or -1 (disabled) or positive, got {TopK}");
+        Require(float.IsFinite(MinP) && MinP >= 0f && MinP <= 1f, nameof(MinP), $"min_p must be between 0 and 1, got {Show(MinP)}");
+        Require(MaxTokens > 0, nameof(MaxTokens), $"max_tokens must be at least 1, got {MaxTokens}");
+        Require(float.IsFinite(PresencePenalty) && PresencePenalty >= -2f && PresencePenalty <= 2f, nameof(PresencePenalty), $"presence_penalty must be between -2 and 2, got {Show(PresencePenalty)}");
+        Require(float.IsFinite(FrequencyPenalty) && FrequencyPenalty >= -2f && FrequencyPenalty <= 2f, nameof(FrequencyPenalty), $"frequency_penalty must be between -2 and 2, got {Show(FrequencyPenalty)}");
+        Require(float.IsFinite(RepetitionPenalty) && RepetitionPenalty > 0f && RepetitionPenalty <= 10f, nameof(RepetitionPenalty), $"repetition_penalty must be greater than 0 and at most 10, got {Show(RepetitionPenalty)}");
+        Require(Logprobs is null || (Logprobs >= 0 && Logprobs <= MaxLogprobs), nameof(Logprobs), $"the number of top logprobs must be between 0 and {MaxLogprobs}, got {Logprobs}");
+        Require(Stop.Count <= MaxStopStrings, nameof(Stop), $"stop takes at most {MaxStopStrings} strings, got {Stop.Count}");
+        Require(Stop.All(s => !string.IsNullOrEmpty(s)), nameof(Stop), "stop strings must not be empty");
+        ValidateLogitBias(vocabSize);
     }
+
+    private void ValidateLogitBias(int? vocabSize)
+    {
+        if (LogitBias is not { } bias)
+        {
+            return;
+        }
+
+        Require(bias.Count <= MaxLogitBiasEntries, nameof(LogitBias), $"logit_bias takes at most {MaxLogitBiasEntries} tokens, got {bias.Count}");
+        foreach (var (token, value) in bias)
+        {
+            var maxId = vocabSize is { } v ? v - 1 : int.MaxValue;
+            Require(token >= 0 && token <= maxId, nameof(LogitBias),
+                vocabSize is null ? $"logit_bias keys must be token ids (0 or more), got {token}" : $"logit_bias keys must be token ids between 0 and {maxId}, got {token}");
+            Require(float.IsFinite(value) && value >= -MaxLogitBias && value <= MaxLogitBias, nameof(LogitBias),
+                $"logit_bias values must be between -100 and 100, got {Show(value)} for token {token}");
+        }
+    }
+
+    private static string Show(float value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static void Require(bool condition, string field, string message)
     {

@@ -58,7 +58,8 @@ public sealed class BrimServer : IAsyncDisposable
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         ServerLogging.Configure(builder.Logging, options);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout);
+        // The drain (ShutdownDrain) runs inside the host's stop; Kestrel's own stop comes after it and finds nothing open.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout + ShutdownDrain.Grace + TimeSpan.FromSeconds(5));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -82,6 +83,7 @@ public sealed class BrimServer : IAsyncDisposable
         builder.Services.AddSingleton(meter); // disposed with the app's services
         var context = new ServerContext(host, options, metrics);
         builder.Services.AddBrimTelemetry(TelemetrySetup.OptionsFor(host, options));
+        builder.Services.AddSingleton<IHostedService>(new ShutdownDrain(context));
         if (options.DataDirectory is { } dataDirectory)
         {
             BatchApi.AddServices(builder.Services, context, dataDirectory);
@@ -196,12 +198,19 @@ public sealed class BrimServer : IAsyncDisposable
         await _app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops accepting, lets in-flight requests finish for up to the drain timeout, then cancels the rest.</summary>
+    /// <summary>
+    /// Stops accepting (/ready 503, new generation requests 503), lets in-flight requests finish for up to the drain
+    /// timeout, ends the rest with an in-band error (streams) or a 503, then stops Kestrel.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         _context.Accepting = false;
         await _app.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync() => await _app.DisposeAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _context.InFlight.Dispose();
+    }
 }

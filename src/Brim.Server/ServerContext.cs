@@ -28,6 +28,9 @@ internal sealed class ServerContext(ModelHost host, ServerOptions options, Serve
 
     public ChatPromptEncoder Prompts { get; } = new(host.ChatTemplate, host.Tokenizer);
 
+    /// <summary>The generation requests being answered, which shutdown drains.</summary>
+    public Generation.InFlightRequests InFlight { get; } = new();
+
     /// <summary>Unix seconds when the server was built, the <c>created</c> of the model object.</summary>
     public long StartedAt { get; } = UnixNow();
 

@@ -29,6 +29,18 @@ public sealed record ServerOptions
     /// <summary>Largest <c>n</c> (choices per prompt).</summary>
     public int MaxChoices { get; init; } = 16;
 
+    /// <summary>
+    /// Most sequences (prompts × n) one request may start: a 410-byte request of 64 prompts × n 16 would otherwise be
+    /// 1,024 sequences that hold the queue and build a response of hundreds of MB.
+    /// </summary>
+    public int MaxSequencesPerRequest { get; init; } = 128;
+
+    /// <summary>
+    /// Most output tokens one request may ask for, summed over its sequences (max_tokens × sequences). A request that sets
+    /// max_tokens above it is refused; one that leaves max_tokens out has its default cut to fit.
+    /// </summary>
+    public int MaxTokensPerRequest { get; init; } = 262_144;
+
     /// <summary>How long SIGTERM waits for in-flight requests before cancelling them.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -70,6 +82,8 @@ public sealed record ServerOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Port, 65535, nameof(Port));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBodyBytes, 1024, nameof(MaxRequestBodyBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxChoices, 1, nameof(MaxChoices));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxSequencesPerRequest, 1, nameof(MaxSequencesPerRequest));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxTokensPerRequest, 1, nameof(MaxTokensPerRequest));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxFileBytes, 1, nameof(MaxFileBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchCompletionWindow, TimeSpan.FromSeconds(1), nameof(BatchCompletionWindow));
         ArgumentNullException.ThrowIfNull(TimeProvider);

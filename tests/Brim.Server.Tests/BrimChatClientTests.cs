@@ -29,6 +29,18 @@ public class BrimChatClientTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task GetResponseAsync_ToolsOrJsonFormat_ThrowsNotSupported()
+    {
+        using IChatClient client = new BrimChatClient(fixture.Host);
+        var tool = AIFunctionFactory.Create(() => 42, "answer");
+
+        await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(Conversation, new ChatOptions { Tools = [tool], MaxOutputTokens = 2 }));
+        await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(Conversation, new ChatOptions { ResponseFormat = ChatResponseFormat.Json, MaxOutputTokens = 2 }));
+        var text = await client.GetResponseAsync(Conversation, new ChatOptions { ResponseFormat = ChatResponseFormat.Text, Tools = [], MaxOutputTokens = 2 });
+        Assert.Equal(2, text.Usage!.OutputTokenCount);
+    }
+
+    [Fact]
     public async Task GetStreamingResponseAsync_Greedy_ConcatenatesToTheNonStreamingText()
     {
         using IChatClient client = new BrimChatClient(fixture.Host);

@@ -4,7 +4,7 @@ using Brim.Core;
 namespace Brim.Engine.Sampling;
 
 /// <summary>
-/// Picks the next token from a row of logits on the host: penalties, then greedy or temperature / top-k / min-p / top-p
+/// Picks the next token from a row of logits on the host: logit bias, penalties, then greedy or temperature / top-k / min-p / top-p
 /// sampling driven by one uniform draw from the sequence's own stream. The walk is defined so device samplers can
 /// reproduce it: with no truncation (top_k 0, top_p 1, min_p 0) walk the distribution in id order; otherwise walk the
 /// kept candidates from most to least likely (ties: smaller id first); return the first token whose cumulative mass
@@ -17,21 +17,40 @@ public sealed class Sampler
     private int[] _order = [];
     private int[] _heap = [];
 
-    /// <summary>Samples from <paramref name="logits"/> (modified in place by penalties).</summary>
+    /// <summary>Samples from <paramref name="logits"/> (modified in place by the logit bias and penalties).</summary>
     public int Sample(Span<float> logits, SamplingParams p, PenaltyState penalties, float uniform, out TokenLogprobs? logprobs)
     {
         var n = logits.Length;
         EnsureScratch(n);
         if (p.Logprobs is not null)
         {
-            // OpenAI and vLLM report the model's own distribution, before penalties and temperature.
+            // OpenAI and vLLM report the model's own distribution, before bias, penalties and temperature.
             logits.CopyTo(_raw);
         }
 
+        // Bias before penalties, in vLLM's order; the two only interact through the multiplicative repetition penalty.
+        ApplyLogitBias(logits, p);
         penalties.Apply(logits, p);
         var token = p.IsGreedy ? TensorPrimitives.IndexOfMax(logits) : SampleFiltered(logits, p, uniform);
         logprobs = p.Logprobs is { } topN ? BuildLogprobs(_raw.AsSpan(0, n), token, topN) : null;
         return token;
+    }
+
+    private static void ApplyLogitBias(Span<float> logits, SamplingParams p)
+    {
+        if (p.LogitBias is not { Count: > 0 } bias)
+        {
+            return;
+        }
+
+        foreach (var (token, value) in bias)
+        {
+            // Ids are validated against the tokenizer's vocabulary; a model whose logit rows are fewer has no such token.
+            if ((uint)token < (uint)logits.Length)
+            {
+                logits[token] += value;
+            }
+        }
     }
 
     private int SampleFiltered(ReadOnlySpan<float> logits, SamplingParams p, float uniform)
@@ -39,6 +58,9 @@ public sealed class Sampler
         var n = logits.Length;
         var probs = _probs.AsSpan(0, n);
         TensorPrimitives.Divide(logits, p.Temperature, probs);
+        // SoftMax exponentiates as given: a scaled logit above ~88 (a +100 logit bias, or 20 at temperature 0.2) would
+        // overflow to infinity and turn the row into NaN. Shifting by the maximum keeps every exponent at most 0.
+        TensorPrimitives.Subtract(probs, TensorPrimitives.Max(probs), probs);
         TensorPrimitives.SoftMax(probs, probs);
 
         if (p.TopK == 0 && p.TopP >= 1f && p.MinP == 0f)

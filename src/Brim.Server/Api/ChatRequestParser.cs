@@ -13,6 +13,7 @@ internal static class ChatRequestParser
 
     public static GenerationSpec Parse(JsonElement root, ServerContext server)
     {
+        RequestFieldPolicy.Check(root, ApiKind.Chat);
         var messages = ParseMessages(root);
         int[] prompt;
         try

@@ -27,10 +27,8 @@ internal sealed record GenerationSpec
     /// <summary>Sampling shared by every choice; max_tokens and the seed are set per choice by <see cref="SamplingFor"/>.</summary>
     public required SamplingParams Sampling { get; init; }
 
-    /// <summary>max_tokens as requested; null takes <see cref="DefaultMaxTokens"/> limited to the context left.</summary>
-    public int? MaxTokens { get; init; }
-
-    public required int DefaultMaxTokens { get; init; }
+    /// <summary>The max_tokens each prompt's choices run with (requested, or the default cut to the context left).</summary>
+    public required IReadOnlyList<int> MaxTokensPerPrompt { get; init; }
 
     public int N { get; init; } = 1;
 
@@ -50,10 +48,9 @@ internal sealed record GenerationSpec
 
     public int ChoiceCount => Prompts.Count * N;
 
-    public SamplingParams SamplingFor(int choice, int maxModelLength)
+    public SamplingParams SamplingFor(int choice)
     {
-        var prompt = Prompts[choice / N];
-        var maxTokens = MaxTokens ?? Math.Min(DefaultMaxTokens, maxModelLength - prompt.Length);
+        var maxTokens = MaxTokensPerPrompt[choice / N];
         var seed = Sampling.Seed is { } s ? s + (choice % N) : (long?)null;
         return Sampling with { MaxTokens = maxTokens, Seed = seed };
     }

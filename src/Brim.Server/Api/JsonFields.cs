@@ -3,9 +3,8 @@ using System.Text.Json;
 namespace Brim.Server.Api;
 
 /// <summary>
-/// Typed access to the fields of a request object. A field that is absent or JSON null reads as null (unknown
-/// fields are never looked at, as the OpenAI API ignores them); a field of the wrong type or out of range is a 400
-/// naming the field.
+/// Typed access to the fields of a request object. A field that is absent or JSON null reads as null; a field of the
+/// wrong type is a 400 naming the field. Which fields a request may carry at all is <see cref="RequestFieldPolicy"/>'s.
 /// </summary>
 internal static class JsonFields
 {
@@ -97,6 +96,24 @@ internal static class JsonFields
         }
 
         return (float)x;
+    }
+
+    /// <summary>Any finite number; its range is for the field's owner to check.</summary>
+    public static float? Number(JsonElement obj, string name)
+    {
+        if (Get(obj, name) is not { } value)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            throw WrongType(name, "a number", value);
+        }
+
+        return value.TryGetDouble(out var x) && double.IsFinite(x)
+            ? (float)x
+            : throw ApiException.BadRequest($"'{name}' must be a finite number, got {value.GetRawText()}", name);
     }
 
     /// <summary>A string or a list of strings (as <c>stop</c> takes).</summary>

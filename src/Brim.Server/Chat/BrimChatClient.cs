@@ -103,6 +103,7 @@ public sealed class BrimChatClient : IChatClient
     private GenerationRequest CreateRequest(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages, ChatOptions? options)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        RefuseUnsupported(options);
         var converted = messages.Select(Convert).ToList();
         if (converted.Count == 0)
         {
@@ -110,12 +111,8 @@ public sealed class BrimChatClient : IChatClient
         }
 
         var prompt = _prompts.Encode(converted);
-        var room = _host.Engine.MaxModelLength - prompt.Length;
-        if (room < 1)
-        {
-            throw new ArgumentException(
-                $"the messages take {prompt.Length} tokens but this model's context is {_host.Engine.MaxModelLength} tokens", nameof(messages));
-        }
+        var window = new ContextWindow(_host.Engine.MaxModelLength);
+        window.CheckPrompt(prompt.Length);
 
         var sampling = new SamplingParams
         {
@@ -123,12 +120,26 @@ public sealed class BrimChatClient : IChatClient
             TopP = options?.TopP ?? 1f,
             TopK = options?.TopK ?? 0,
             Seed = options?.Seed,
-            MaxTokens = Math.Min(options?.MaxOutputTokens ?? room, room),
+            MaxTokens = window.MaxTokensFor(prompt.Length, options?.MaxOutputTokens, int.MaxValue), // chat's default: the rest of the context
             Stop = options?.StopSequences is { } stop ? [.. stop] : [],
             PresencePenalty = options?.PresencePenalty ?? 0f,
             FrequencyPenalty = options?.FrequencyPenalty ?? 0f,
         };
         return new GenerationRequest { Id = new RequestId("chat-" + Guid.NewGuid().ToString("N")), PromptTokens = prompt, Sampling = sampling };
+    }
+
+    /// <summary>As the HTTP server refuses them (docs/api.md): an answer that ignored tools or a JSON schema would be wrong, not partial.</summary>
+    private static void RefuseUnsupported(ChatOptions? options)
+    {
+        if (options?.Tools is { Count: > 0 })
+        {
+            throw new NotSupportedException("Brim does not implement tool calling: ChatOptions.Tools must be empty");
+        }
+
+        if (options?.ResponseFormat is ChatResponseFormatJson)
+        {
+            throw new NotSupportedException("Brim does not constrain output to JSON: ChatOptions.ResponseFormat must be text");
+        }
     }
 
     private static BrimMessage Convert(Microsoft.Extensions.AI.ChatMessage message)

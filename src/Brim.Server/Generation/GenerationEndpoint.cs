@@ -23,6 +23,14 @@ internal static class GenerationEndpoint
     {
         var arrival = Stopwatch.GetTimestamp();
         var aborted = context.RequestAborted;
+
+        // Counted before the check, so a drain that saw no request open cannot miss one that passed it.
+        using var inFlight = server.InFlight.Enter();
+        if (!server.Accepting)
+        {
+            throw ShuttingDown(server);
+        }
+
         GenerationSpec spec;
         using (var body = await RequestBody.ReadJsonAsync(context.Request, server.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false))
         {
@@ -34,19 +42,36 @@ internal static class GenerationEndpoint
         var id = ResponseFormat.NewId(kind);
         var format = ResponseFormat.For(spec, id, server.Tokenizer);
         using var run = GenerationRun.Start(server, spec, id, arrival);
+
+        // Waiting for the engine also ends when the shutdown drain times out; writing to the client only on its abort.
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(aborted, server.InFlight.Expired);
         if (spec.Stream)
         {
-            await StreamAsync(context, spec, format, run).ConfigureAwait(false);
+            await StreamAsync(context, spec, format, run, waiting.Token).ConfigureAwait(false);
+            return;
         }
-        else
+
+        ChoiceResult[] choices;
+        try
         {
-            await RespondAsync(context, spec, format, run).ConfigureAwait(false);
+            choices = await CollectAsync(spec, run, waiting.Token).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (server.InFlight.Expired.IsCancellationRequested && !aborted.IsCancellationRequested)
+        {
+            throw DrainExpired();
+        }
+
+        await RespondAsync(context, format, choices).ConfigureAwait(false);
     }
 
-    private static async Task RespondAsync(HttpContext context, GenerationSpec spec, ResponseFormat format, GenerationRun run)
+    private static ApiException ShuttingDown(ServerContext server) =>
+        new(503, "the server is shutting down and takes no new requests", code: "server_shutting_down") { RetryAfterSeconds = server.Options.RetryAfterSeconds };
+
+    private static ApiException DrainExpired() =>
+        new(503, "the server shut down before the request finished (the drain timeout passed)", code: "server_shutting_down");
+
+    private static async Task RespondAsync(HttpContext context, ResponseFormat format, ChoiceResult[] choices)
     {
-        var choices = await CollectAsync(spec, run, context.RequestAborted).ConfigureAwait(false);
         var response = context.Response;
         response.ContentType = "application/json";
         using (var json = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
@@ -89,7 +114,7 @@ internal static class GenerationEndpoint
     /// Writes one SSE event per update. All updates already waiting are written before one flush, so a client that
     /// falls behind gets fewer, larger writes instead of slowing the engine.
     /// </summary>
-    private static async Task StreamAsync(HttpContext context, GenerationSpec spec, ResponseFormat format, GenerationRun run)
+    private static async Task StreamAsync(HttpContext context, GenerationSpec spec, ResponseFormat format, GenerationRun run, CancellationToken waiting)
     {
         var response = context.Response;
         var aborted = context.RequestAborted;
@@ -113,7 +138,7 @@ internal static class GenerationEndpoint
             await pipe.FlushAsync(aborted).ConfigureAwait(false);
         }
 
-        while (await run.WaitToReadAsync(aborted).ConfigureAwait(false))
+        while (await WaitOrDrainedAsync(run, waiting, aborted).ConfigureAwait(false))
         {
             while (run.TryRead(out var item))
             {
@@ -139,7 +164,13 @@ internal static class GenerationEndpoint
             await pipe.FlushAsync(aborted).ConfigureAwait(false);
         }
 
-        if (spec.IncludeUsage)
+        if (!run.AllFinished)
+        {
+            // The drain timeout ended the stream: say so in-band, then end it as every stream ends.
+            var error = DrainExpired();
+            WriteEvent(pipe, json, j => ErrorResponses.WriteEnvelope(j, error.Message, error.Type, error.Param, error.Code));
+        }
+        else if (spec.IncludeUsage)
         {
             var prompt = format.PromptTokens();
             WriteEvent(pipe, json, j => format.WriteUsageChunk(j, prompt, completionTokens, format.CachedPromptTokens(cached)));
@@ -147,6 +178,19 @@ internal static class GenerationEndpoint
 
         pipe.Write(Done);
         await pipe.FlushAsync(aborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Like <see cref="GenerationRun.WaitToReadAsync"/>, but false (leaving the run unfinished) once the drain timed out.</summary>
+    private static async Task<bool> WaitOrDrainedAsync(GenerationRun run, CancellationToken waiting, CancellationToken aborted)
+    {
+        try
+        {
+            return await run.WaitToReadAsync(waiting).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     private static void WriteChunk(System.IO.Pipelines.PipeWriter pipe, Utf8JsonWriter json, ResponseFormat format, int choice, Engine.GenerationUpdate u, bool first)

@@ -72,7 +72,7 @@ internal sealed class GenerationRun : IDisposable
                     {
                         Id = id,
                         PromptTokens = spec.Prompts[choice / spec.N],
-                        Sampling = spec.SamplingFor(choice, server.Engine.MaxModelLength),
+                        Sampling = spec.SamplingFor(choice),
                         TrafficClass = spec.TrafficClass,
                         Priority = spec.Priority,
                     },
