@@ -449,18 +449,14 @@ public sealed class LlmEngine : IDisposable
 
     private void Validate(GenerationRequest request)
     {
-        request.Sampling.Validate();
+        // The same owners the server's parser uses (SamplingParams, ContextWindow), so the checks cannot drift apart.
+        request.Sampling.Validate(_backend.VocabSize);
         if (request.PromptTokens.Count == 0)
         {
             throw new ArgumentException("the prompt must contain at least one token", nameof(request));
         }
 
-        if (request.PromptTokens.Count >= MaxModelLength)
-        {
-            throw new ArgumentException(
-                $"the prompt has {request.PromptTokens.Count} tokens but this model's context holds {MaxModelLength} (prompt plus at least one output token)",
-                nameof(request));
-        }
+        new ContextWindow(MaxModelLength).CheckPrompt(request.PromptTokens.Count);
 
         foreach (var t in request.PromptTokens)
         {

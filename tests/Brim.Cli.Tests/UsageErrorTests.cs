@@ -12,9 +12,9 @@ namespace Brim.Cli.Tests;
 public class UsageErrorTests
 {
     [Theory]
-    [InlineData("--temperature", "3", "--temperature must be between 0 and 2")]
-    [InlineData("--max-tokens", "0", "--max-tokens must be at least 1")]
-    [InlineData("--top-p", "0", "--top-p must be in (0, 1]")]
+    [InlineData("--temperature", "3", "--temperature must be between 0 and 2, got 3")]
+    [InlineData("--max-tokens", "0", "--max-tokens must be at least 1, got 0")]
+    [InlineData("--top-p", "0", "--top-p must be greater than 0 and at most 1, got 0")]
     public async Task Generate_SamplingValueOutOfRange_ExitsTwoNamingTheOption(string option, string value, string message)
     {
         var (code, output, error) = await CommandLine.RunAsync("generate", "hi", option, value, "--model", "/nonexistent/never-loaded");

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text;
 using OpenAI.Chat;
 using ChatMessage = OpenAI.Chat.ChatMessage;
@@ -91,5 +92,33 @@ public class PrefixCacheServerTests : IAsyncLifetime
 
         var after = (await Chat.CompleteChatAsync(Conversation, options)).Value;
         Assert.Equal(0, after.Usage.InputTokenDetails.CachedTokenCount);
+    }
+
+    [Fact]
+    public async Task Completions_CacheSalt_SharesOnlyWithTheSameSalt()
+    {
+        var prompt = "Once upon a time there was a little girl named Lily who loved her dog Max and the big red ball.";
+        async Task<int> Cached(string? salt)
+        {
+            var body = new Dictionary<string, object?> { ["model"] = ServerFixture.ModelName, ["prompt"] = prompt, ["max_tokens"] = 4, ["temperature"] = 0 };
+            if (salt is not null)
+            {
+                body["cache_salt"] = salt;
+            }
+
+            using var response = await _server.Http.PostAsJsonAsync("v1/completions", body);
+            var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.True(response.IsSuccessStatusCode, json.ToString());
+            return json.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32();
+        }
+
+        Assert.Equal(0, await Cached("tenant-a"));
+        Assert.Equal(0, await Cached("tenant-b")); // same prompt, other salt: nothing shared
+        Assert.Equal(0, await Cached(null));
+        Assert.True(await Cached("tenant-a") > 0);
+
+        using var bad = await _server.Http.PostAsJsonAsync("v1/completions", new { model = ServerFixture.ModelName, prompt, cache_salt = "" });
+        Assert.Equal(400, (int)bad.StatusCode);
+        Assert.Contains("cache_salt", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 }

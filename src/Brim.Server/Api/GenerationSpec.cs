@@ -46,6 +46,9 @@ internal sealed record GenerationSpec
     /// <summary>The service_tier as the client sent it, echoed in responses.</summary>
     public string? ServiceTier { get; init; }
 
+    /// <summary>vLLM's cache_salt: only requests with the same salt share cached prompt blocks; null shares with every unsalted request.</summary>
+    public string? CacheSalt { get; init; }
+
     public int ChoiceCount => Prompts.Count * N;
 
     public SamplingParams SamplingFor(int choice)

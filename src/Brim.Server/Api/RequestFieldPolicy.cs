@@ -49,6 +49,7 @@ internal static class RequestFieldPolicy
         ["repetition_penalty"] = new(Treatment.Supported),
         ["ignore_eos"] = new(Treatment.Supported),
         ["priority"] = new(Treatment.Supported),
+        ["cache_salt"] = new(Treatment.Supported),
 
         // Labels for the caller's own bookkeeping or OpenAI's abuse monitoring and cache routing: they never change the
         // output, so accepting them keeps clients that always send them working.

@@ -80,7 +80,23 @@ internal static class SamplingFields
             TrafficClass = trafficClass,
             Priority = JsonFields.Int(root, "priority", int.MinValue, int.MaxValue) ?? 0,
             ServiceTier = tier,
+            CacheSalt = ParseCacheSalt(root),
         };
+    }
+
+    /// <summary>
+    /// vLLM's cache_salt: a non-empty string of at most 256 characters; requests share cached prompt blocks only with
+    /// requests of the same salt (so a tenant cannot probe another's prompts by timing).
+    /// </summary>
+    private static string? ParseCacheSalt(JsonElement root)
+    {
+        var salt = JsonFields.String(root, "cache_salt");
+        if (salt is not null && (salt.Length == 0 || salt.Length > 256))
+        {
+            throw ApiException.BadRequest("'cache_salt' must be a non-empty string of at most 256 characters", "cache_salt");
+        }
+
+        return salt;
     }
 
     private static bool ParseStreamOptions(JsonElement root, bool stream)

@@ -75,6 +75,7 @@ internal sealed class GenerationRun : IDisposable
                         Sampling = spec.SamplingFor(choice),
                         TrafficClass = spec.TrafficClass,
                         Priority = spec.Priority,
+                        CacheSalt = spec.CacheSalt,
                     },
                     update => run._updates.Writer.TryWrite(new ChoiceUpdate(index, update)));
                 run._submitted++;
