@@ -17,6 +17,14 @@ public sealed record GenerationRequest
     public int Priority { get; init; }
 
     /// <summary>
+    /// This sequence's place among the sequences one client request submitted together (its choice index: prompt × n).
+    /// Within a priority, waiting sequences are served by this rank first, then by arrival: every request's first
+    /// sequence before any request's second, so one request of hundreds of sequences cannot hold the queue while a
+    /// one-sequence request that arrived after it waits for all of them.
+    /// </summary>
+    public int FairShareRank { get; init; }
+
+    /// <summary>
     /// Mixed into the prefix cache's block hashes (vLLM's cache_salt): only requests with the same salt share cached
     /// prompt blocks, so one tenant cannot learn from timing what another tenant's prompts were. Null shares with all unsalted.
     /// </summary>

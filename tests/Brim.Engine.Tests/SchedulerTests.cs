@@ -167,6 +167,22 @@ public class SchedulerTests
         Assert.Equal(40, blocks.FreeBlocks);
     }
 
+    [Fact]
+    public void Schedule_OneRequestOfManySequences_ALaterOneSequenceRequestTakesItsTurn()
+    {
+        // 12 sequences of one request (choices 0..11) arrive first, then a one-sequence request; 3 slots.
+        var (scheduler, _) = Create(maxBatchTokens: 256, blocks: 64, maxRunning: 3);
+        var big = Enumerable.Range(0, 12).Select(choice => NewSequence(promptLength: 4, maxTokens: 20, fairShareRank: choice)).ToList();
+        var small = NewSequence(promptLength: 4, maxTokens: 20);
+        big.ForEach(scheduler.Add);
+        scheduler.Add(small);
+
+        var first = scheduler.Schedule().Chunks.Select(c => c.Sequence).ToList();
+
+        // The big request's first choice, the small request, then the big one's second: not the big one's first three.
+        Assert.Equal([big[0], small, big[1]], first);
+    }
+
     private (Scheduler, BlockManager) Create(
         int maxBatchTokens, int blocks, int blockSize = 16, double watermark = 0.0, BatchingMode mode = BatchingMode.Continuous, int maxRunning = 64)
     {
@@ -182,13 +198,14 @@ public class SchedulerTests
         return (new Scheduler(options, manager), manager);
     }
 
-    private Sequence NewSequence(int promptLength, int maxTokens)
+    private Sequence NewSequence(int promptLength, int maxTokens, int fairShareRank = 0)
     {
         var request = new GenerationRequest
         {
             Id = new RequestId($"r{_arrivals}"),
             PromptTokens = Enumerable.Range(1, promptLength).ToArray(),
             Sampling = SamplingParams.Greedy(maxTokens),
+            FairShareRank = fairShareRank,
         };
         return new Sequence(request, _arrivals++, text: null);
     }

@@ -339,7 +339,7 @@ public sealed partial class Scheduler
         }
     }
 
-    /// <summary>Lower priority value first, then first come first served.</summary>
+    /// <summary>Lower priority value first, then the lower fair-share rank (requests take turns), then first come first served.</summary>
     private sealed class WaitingOrder : IComparer<Sequence>
     {
         public static readonly WaitingOrder Instance = new();
@@ -352,6 +352,11 @@ public sealed partial class Scheduler
             }
 
             var c = x!.Request.Priority.CompareTo(y!.Request.Priority);
+            if (c == 0)
+            {
+                c = x.Request.FairShareRank.CompareTo(y.Request.FairShareRank);
+            }
+
             return c != 0 ? c : x.ArrivalOrder.CompareTo(y.ArrivalOrder);
         }
     }

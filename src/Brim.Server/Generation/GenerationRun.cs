@@ -76,6 +76,7 @@ internal sealed class GenerationRun : IDisposable
                         TrafficClass = spec.TrafficClass,
                         Priority = spec.Priority,
                         CacheSalt = spec.CacheSalt,
+                        FairShareRank = choice,
                     },
                     update => run._updates.Writer.TryWrite(new ChoiceUpdate(index, update)));
                 run._submitted++;
