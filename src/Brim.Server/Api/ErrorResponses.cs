@@ -29,7 +29,7 @@ public static class ErrorResponses
             response.Headers.RetryAfter = retry.ToString(CultureInfo.InvariantCulture);
         }
 
-        using (var json = new Utf8JsonWriter(response.BodyWriter))
+        using (var json = new Utf8JsonWriter(response.BodyWriter, ResponseJson.Options))
         {
             WriteEnvelope(json, error.Message, error.Type, error.Param, error.Code);
         }

@@ -54,7 +54,7 @@ internal static class InfoEndpoints
     private static async Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write)
     {
         context.Response.ContentType = "application/json";
-        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        using (var json = new Utf8JsonWriter(context.Response.BodyWriter, ResponseJson.Options))
         {
             write(json);
         }

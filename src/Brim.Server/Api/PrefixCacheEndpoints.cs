@@ -13,7 +13,7 @@ internal static class PrefixCacheEndpoints
     {
         var forgotten = await server.Engine.ResetPrefixCacheAsync().WaitAsync(context.RequestAborted).ConfigureAwait(false);
         context.Response.ContentType = "application/json";
-        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        using (var json = new Utf8JsonWriter(context.Response.BodyWriter, ResponseJson.Options))
         {
             json.WriteStartObject();
             json.WriteString("object", "prefix_cache.reset");

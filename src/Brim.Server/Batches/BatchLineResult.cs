@@ -56,13 +56,13 @@ internal static class BatchLineResult
     {
         // The response formats write a whole document, so the body is written on its own and embedded raw.
         var body = new ArrayBufferWriter<byte>(1024);
-        using (var bodyJson = new Utf8JsonWriter(body))
+        using (var bodyJson = new Utf8JsonWriter(body, Api.ResponseJson.Options))
         {
             writeBody(bodyJson);
         }
 
         var line = new ArrayBufferWriter<byte>(body.WrittenCount + 256);
-        using (var json = new Utf8JsonWriter(line))
+        using (var json = new Utf8JsonWriter(line, Api.ResponseJson.Options))
         {
             json.WriteStartObject();
             json.WriteString("id", NewRequestId());

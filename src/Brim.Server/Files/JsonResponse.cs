@@ -10,7 +10,7 @@ internal static class JsonResponse
     {
         context.Response.StatusCode = statusCode;
         context.Response.ContentType = "application/json";
-        using (var json = new Utf8JsonWriter(context.Response.BodyWriter))
+        using (var json = new Utf8JsonWriter(context.Response.BodyWriter, Api.ResponseJson.Options))
         {
             write(json);
         }

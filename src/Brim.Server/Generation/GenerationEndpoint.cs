@@ -17,7 +17,7 @@ internal static class GenerationEndpoint
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+    private static readonly JsonWriterOptions WriterOptions = ResponseJson.Unvalidated;
 
     public static async Task HandleAsync(HttpContext context, ServerContext server, ApiKind kind)
     {
