@@ -63,14 +63,21 @@ public class PrefixSharingTests
         }
     }
 
+    /// <summary>
+    /// The engine on CUDA, cache on (small cache, chunking, preemption both ways, cancellation, eviction) against cache off
+    /// with room for all. CUDA kernels are not batch-invariant (a GEMM's rounding depends on the rows in the step), so a
+    /// greedy run may fork where the two best tokens are within bf16 noise; the test allows exactly that: every request
+    /// equal to its reference, or forking first at a position whose top-2 logprobs in the reference are within 0.1.
+    /// A wrong block read gives garbage logits, forks at clear choices and fails it (the CPU test is bitwise).
+    /// </summary>
     [Fact]
-    public void Engine_Stories260K_CacheOnGivesTheTokensOfCacheOff()
+    public void Engine_Stories260K_CacheOnGivesTheTokensOfCacheOffUpToNearTies()
     {
         Gpu.Require();
         var dir = Path.Combine(AppContext.BaseDirectory, "Models");
         using var model = ModelLoader.Load(Path.Combine(dir, "stories260K.bin"));
         var tokenizer = TokenizerLoader.Load(dir);
-        var workload = PrefixWorkload.Create(seed: 7, count: 160, vocab: model.Config.VocabSize);
+        var workload = PrefixWorkload.Create(seed: 7, count: 160, vocab: model.Config.VocabSize, greedyWithLogprobs: true);
 
         Dictionary<RequestId, PrefixWorkload.Outcome> Run(bool caching, bool chaos, out EngineSnapshot snapshot)
         {
@@ -93,12 +100,23 @@ public class PrefixSharingTests
         var actual = Run(caching: true, chaos: true, out var cached);
 
         Assert.True(cached.PrefixCacheHitTokens > 0 && cached.PrefixCacheEvictions > 0 && cached.Preemptions > 0);
-        var mismatches = workload.Requests
-            .Where(r => actual[r.Id].Finish == FinishReason.Cancelled
-                ? !expected[r.Id].Tokens.Take(actual[r.Id].Tokens.Count).SequenceEqual(actual[r.Id].Tokens)
-                : !expected[r.Id].Tokens.SequenceEqual(actual[r.Id].Tokens))
-            .Select(r => r.Id.Value)
-            .ToList();
-        Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {workload.Requests.Count} requests differ: {string.Join(", ", mismatches.Take(10))}");
+        var forks = new List<string>();
+        foreach (var r in workload.Requests)
+        {
+            var (want, got) = (expected[r.Id].Tokens, actual[r.Id].Tokens);
+            var compared = actual[r.Id].Finish == FinishReason.Cancelled ? got.Count : Math.Max(want.Count, got.Count);
+            var fork = Enumerable.Range(0, compared).FirstOrDefault(i => i >= want.Count || i >= got.Count || want[i] != got[i], -1);
+            if (fork < 0)
+            {
+                continue;
+            }
+
+            var top = expected[r.Id].Logprobs[Math.Min(fork, want.Count - 1)].Top;
+            var gap = top.Count < 2 ? double.PositiveInfinity : top[0].Logprob - top[1].Logprob;
+            forks.Add($"{r.Id} at token {fork}, top-2 gap {gap:F4}");
+            Assert.True(gap < 0.1, $"{r.Id} forks at token {fork} where the reference's top-2 logprobs differ by {gap:F4}: not a near tie");
+        }
+
+        Assert.True(forks.Count <= workload.Requests.Count / 10, $"{forks.Count} of {workload.Requests.Count} requests fork: {string.Join("; ", forks)}");
     }
 }

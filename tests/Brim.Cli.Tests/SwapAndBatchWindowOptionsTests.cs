@@ -105,7 +105,7 @@ public class SwapAndBatchWindowOptionsTests
         return JsonDocument.Parse(body).RootElement.Clone();
     }
 
-    private static async Task WaitUntilHealthyAsync(HttpClient http, Task<(int Code, string Output, string Error)> serve)
+    internal static async Task WaitUntilHealthyAsync(HttpClient http, Task<(int Code, string Output, string Error)> serve)
     {
         for (var deadline = DateTime.UtcNow.AddSeconds(60); DateTime.UtcNow < deadline; await Task.Delay(50))
         {
@@ -131,7 +131,7 @@ public class SwapAndBatchWindowOptionsTests
         Assert.Fail("brim serve did not become healthy in 60 s");
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

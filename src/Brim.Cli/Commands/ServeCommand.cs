@@ -21,6 +21,10 @@ internal static class ServeCommand
         var port = new Option<int>("--port", "-p") { Description = "TCP port, 0 for any free one (or $BRIM_PORT)", DefaultValueFactory = _ => 8000, CustomParser = OptionValues.Port };
         var servedName = new Option<string?>("--served-model-name") { Description = "The name clients send as 'model'; default: the model directory's name" };
         var apiKeys = new Option<string[]>("--api-key") { Description = "Bearer key required on /v1 routes (repeatable, or $BRIM_API_KEY); none: no authentication" };
+        var allowedHosts = new Option<string[]>("--allowed-hosts")
+        {
+            Description = "Host header names the server answers (repeatable; * for any); default: only localhost, 127.0.0.1 and [::1] when bound to loopback, any otherwise",
+        };
         var maxWaiting = new Option<int>("--max-waiting")
         {
             Description = "Requests that may wait for a batch slot; beyond it clients get 429", DefaultValueFactory = _ => 4096, CustomParser = OptionValues.AtLeastOne,
@@ -48,7 +52,7 @@ internal static class ServeCommand
         var logFormat = EnumOption.Create<LogFormat>("--log-format", "Log lines as text or one JSON object each");
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /metrics)")
         {
-            host, port, servedName, apiKeys, logLevel, logFormat, maxWaiting, maxBody, drain, dataDir, completionWindow, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
+            host, port, servedName, apiKeys, allowedHosts, logLevel, logFormat, maxWaiting, maxBody, drain, dataDir, completionWindow, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
         };
         model.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
@@ -79,6 +83,7 @@ internal static class ServeCommand
                 Host = result.GetValue(host)!,
                 Port = result.GetValue(port),
                 ApiKeys = result.GetValue(apiKeys) ?? [],
+                AllowedHosts = result.GetValue(allowedHosts) is { Length: > 0 } names ? names : null,
                 MaxRequestBodyBytes = result.GetValue(maxBody),
                 DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
                 DataDirectory = Path.GetFullPath(result.GetValue(dataDir)!),

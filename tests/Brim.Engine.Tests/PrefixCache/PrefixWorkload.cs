@@ -17,7 +17,8 @@ internal sealed class PrefixWorkload
     /// <summary>Requests cancelled at a step after their arrival.</summary>
     public required Dictionary<RequestId, int> CancelStep { get; init; }
 
-    public static PrefixWorkload Create(int seed, int count, int vocab)
+    /// <param name="greedyWithLogprobs">Every request greedy with the top-2 logprobs (to tell a near tie from a wrong answer).</param>
+    public static PrefixWorkload Create(int seed, int count, int vocab, bool greedyWithLogprobs = false)
     {
         var random = new Random(seed);
         int[] RandomTokens(int n) => Enumerable.Range(0, n).Select(_ => random.Next(3, vocab)).ToArray();
@@ -58,6 +59,11 @@ internal sealed class PrefixWorkload
             var sampling = random.Next(2) == 0
                 ? SamplingParams.Greedy(random.Next(4, 48))
                 : new SamplingParams { Temperature = 0.9f, TopP = 0.95f, Seed = random.Next(), MaxTokens = random.Next(4, 48) };
+            if (greedyWithLogprobs)
+            {
+                sampling = sampling with { Temperature = 0f, Seed = null, Logprobs = 2 };
+            }
+
             var id = new RequestId($"r{i}");
             requests.Add(new GenerationRequest
             {
@@ -77,7 +83,11 @@ internal sealed class PrefixWorkload
     }
 
     /// <summary>What one request produced: its tokens, why it finished, and the prompt tokens the cache supplied.</summary>
-    public sealed record Outcome(List<int> Tokens, FinishReason? Finish, int CachedPromptTokens);
+    public sealed record Outcome(List<int> Tokens, FinishReason? Finish, int CachedPromptTokens)
+    {
+        /// <summary>Per token, when the request asked for logprobs.</summary>
+        public List<TokenLogprobs> Logprobs { get; } = [];
+    }
 
     /// <summary>
     /// Drives <paramref name="engine"/> step by step, submitting and cancelling as scheduled (or every request at once
@@ -86,6 +96,7 @@ internal sealed class PrefixWorkload
     public (Dictionary<RequestId, Outcome> Outcomes, int Steps) Run(LlmEngine engine, bool chaos)
     {
         var outcomes = Requests.ToDictionary(r => r.Id, _ => new Outcome([], null, 0));
+        var logprobs = Requests.ToDictionary(r => r.Id, _ => new List<TokenLogprobs>());
         var lastArrival = chaos ? ArrivalStep.Values.Max() : 0;
         var steps = 0;
         for (var step = 0; step <= lastArrival || engine.Snapshot() is { Running: > 0 } or { Waiting: > 0 }; step++)
@@ -97,6 +108,7 @@ internal sealed class PrefixWorkload
                     Assert.Null(u.Error);
                     var o = outcomes[u.Id];
                     o.Tokens.AddRange(u.NewTokens);
+                    logprobs[u.Id].AddRange(u.Logprobs ?? []);
                     outcomes[u.Id] = o with { Finish = u.FinishReason ?? o.Finish, CachedPromptTokens = u.CachedPromptTokenCount };
                 });
             }
@@ -114,6 +126,11 @@ internal sealed class PrefixWorkload
         }
 
         Assert.All(outcomes.Values, o => Assert.NotNull(o.Finish));
+        foreach (var (id, o) in outcomes)
+        {
+            o.Logprobs.AddRange(logprobs[id]);
+        }
+
         return (outcomes, steps);
     }
 }
