@@ -1,3 +1,4 @@
+using Brim.Core.Statistics;
 using System.Diagnostics;
 using Brim.Engine;
 
@@ -20,9 +21,9 @@ internal sealed record OfflineRunResult(
 {
     public double OutputTokensPerSecond => OutputTokens / Seconds;
 
-    public double LatencyP50(Func<int, bool> filter) => Percentiles.Of(Latencies.Where(l => filter(l.OutputTokens)).Select(l => l.LatencySeconds).ToList(), 0.5);
+    public double LatencyP50(Func<int, bool> filter) => Quantile.Of(Latencies.Where(l => filter(l.OutputTokens)).Select(l => l.LatencySeconds).ToList(), 0.5);
 
-    public double LatencyP99(Func<int, bool> filter) => Percentiles.Of(Latencies.Where(l => filter(l.OutputTokens)).Select(l => l.LatencySeconds).ToList(), 0.99);
+    public double LatencyP99(Func<int, bool> filter) => Quantile.Of(Latencies.Where(l => filter(l.OutputTokens)).Select(l => l.LatencySeconds).ToList(), 0.99);
 }
 
 internal static class OfflineRun

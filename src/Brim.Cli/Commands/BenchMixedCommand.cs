@@ -1,3 +1,4 @@
+using Brim.Core.Statistics;
 using System.CommandLine;
 using System.Globalization;
 using Brim.Cli.Bench;
@@ -72,7 +73,7 @@ internal static class BenchMixedCommand
             var rate = result.GetValue(onlineShare) * capacity / meanOnlineOutput;
             var onlineOnly = Run("online-only", rate, offline: false);
             var budgetChoice = result.GetValue(stepBudget);
-            var budget = budgetChoice.Resolve(Percentiles.Of(onlineOnly.Online.Ttft, 0.99));
+            var budget = budgetChoice.Resolve(Quantile.Of(onlineOnly.Online.Ttft, 0.99));
             var unified = Run("unified", rate, offline: true, budget);
             var overload = Run("online overload + offline", 1.5 * capacity / meanOnlineOutput, offline: true, budget);
 
@@ -96,8 +97,8 @@ internal static class BenchMixedCommand
             }
 
             var gain = unified.TotalTokensPerSecond / onlineOnly.TotalTokensPerSecond;
-            var ttftLimit = (1.1 * Percentiles.Of(onlineOnly.Online.Ttft, 0.99)) + (result.GetValue(windowMs) / 1e3);
-            var ttft = Percentiles.Of(unified.Online.Ttft, 0.99);
+            var ttftLimit = (1.1 * Quantile.Of(onlineOnly.Online.Ttft, 0.99)) + (result.GetValue(windowMs) / 1e3);
+            var ttft = Quantile.Of(unified.Online.Ttft, 0.99);
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"unified / online-only total throughput: {gain:F2}x (target ≥ 3x) {Verdict(gain >= 3)}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"online p99 TTFT unified {ttft * 1e3:F1} ms vs limit 1.1 × online-only + window = {ttftLimit * 1e3:F1} ms {Verdict(ttft <= ttftLimit)}"));
@@ -108,7 +109,7 @@ internal static class BenchMixedCommand
     }
 
     private static string Ms(IReadOnlyList<double> samples, double q) =>
-        samples.Count == 0 ? "n/a" : (Percentiles.Of(samples, q) * 1e3).ToString("F1", CultureInfo.InvariantCulture);
+        samples.Count == 0 ? "n/a" : (Quantile.Of(samples, q) * 1e3).ToString("F1", CultureInfo.InvariantCulture);
 
     private static string Verdict(bool met) => met ? "— met" : "— NOT met";
 }

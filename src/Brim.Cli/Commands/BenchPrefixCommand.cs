@@ -1,3 +1,4 @@
+using Brim.Core.Statistics;
 using System.CommandLine;
 using System.Globalization;
 using Brim.Cli.Bench;
@@ -81,7 +82,7 @@ internal static class BenchPrefixCommand
             {
                 var (off, on) = (rows[i], rows[i + half]);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{on.Label[..on.Label.LastIndexOf(',')]}: cache on / off {on.OutputTokensPerSecond / off.OutputTokensPerSecond:F2}x output tok/s, TTFT p50 {Percentiles.Of(off.Ttft, 0.5) / Percentiles.Of(on.Ttft, 0.5):F1}x lower, p99 {Percentiles.Of(off.Ttft, 0.99) / Percentiles.Of(on.Ttft, 0.99):F1}x lower, hit rate {on.HitRate:P1}"));
+                    $"{on.Label[..on.Label.LastIndexOf(',')]}: cache on / off {on.OutputTokensPerSecond / off.OutputTokensPerSecond:F2}x output tok/s, TTFT p50 {Quantile.Of(off.Ttft, 0.5) / Quantile.Of(on.Ttft, 0.5):F1}x lower, p99 {Quantile.Of(off.Ttft, 0.99) / Quantile.Of(on.Ttft, 0.99):F1}x lower, hit rate {on.HitRate:P1}"));
             }
 
             return 0;
@@ -110,5 +111,5 @@ internal static class BenchPrefixCommand
     }
 
     private static string Ms(IReadOnlyList<double> samples, double q) =>
-        samples.Count == 0 ? "n/a" : (Percentiles.Of(samples, q) * 1e3).ToString("F1", CultureInfo.InvariantCulture);
+        samples.Count == 0 ? "n/a" : (Quantile.Of(samples, q) * 1e3).ToString("F1", CultureInfo.InvariantCulture);
 }

@@ -1,3 +1,4 @@
+using Brim.Core.Statistics;
 using System.CommandLine;
 using System.Globalization;
 using Brim.Cli.Bench;
@@ -110,7 +111,7 @@ internal static class BenchReportCommand
             var unified = Mixed("unified (online + offline backfill)", rate, offline: true);
             var mix = new[] { online, capacity, unified }.Select(r => new TrafficMixRow(
                 r.Label, r.Online.OutputTokens / r.Seconds, r.OfflineTokensPerSecond,
-                r.Online.Ttft.Count == 0 ? null : Percentiles.Of(r.Online.Ttft, 0.5), r.Occupancy)).ToList();
+                r.Online.Ttft.Count == 0 ? null : Quantile.Of(r.Online.Ttft, 0.5), r.Occupancy)).ToList();
 
             var card = GpuCatalog.Find(device);
             var cost = result.GetValue(hourlyCost) ?? card?.HourlyCost;

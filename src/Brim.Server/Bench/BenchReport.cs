@@ -55,5 +55,5 @@ public readonly record struct Percentiles(double Mean, double P50, double P90, d
         return new Percentiles(sorted.Average(), Rank(sorted, 0.50), Rank(sorted, 0.90), Rank(sorted, 0.99));
     }
 
-    private static double Rank(double[] sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+    private static double Rank(double[] sorted, double q) => Core.Statistics.Quantile.OfSorted(sorted, q);
 }

@@ -23,9 +23,9 @@ public sealed record LatencyStats(
             Quantile(ttft, 0.5), Quantile(ttft, 0.95), Quantile(tpot, 0.5), Quantile(tpot, 0.95), Quantile(e2e, 0.5), Quantile(e2e, 0.95));
     }
 
-    /// <summary>Nearest-rank quantile of sorted values.</summary>
+    /// <summary>Nearest-rank quantile of sorted values (Brim's one definition), null when there are none.</summary>
     internal static double? Quantile(double[] sorted, double q) =>
-        sorted.Length == 0 ? null : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+        sorted.Length == 0 ? null : Core.Statistics.Quantile.OfSorted(sorted, q);
 }
 
 /// <summary>A finished request as the server reports it.</summary>
