@@ -15,9 +15,9 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
 work=/tmp/brim-cli; mkdir -p "$work"
-tar -C "$work" -xJf "$here/brim.tar.xz"
-brim="$work/brim/brim"
-export BRIM_KERNEL_CACHE="$work/kernel-cache"
+if [ -n "${BRIM_CLI_DIR:-}" ]; then brim="$BRIM_CLI_DIR/brim"   # unpacked by scripts/gpu/publish_bundle.sh's run.sh
+else tar -C "$work" -xJf "$here/brim.tar.xz"; brim="$work/brim/brim"; fi
+export BRIM_KERNEL_CACHE="${BRIM_KERNEL_CACHE:-$work/kernel-cache}"
 model=bench/configs/llama-3.1-8b
 steps="${*:-story decode offline peer}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
