@@ -13,6 +13,7 @@ namespace Brim.Engine.KvCache;
 public sealed partial class BlockManager
 {
     private readonly string? _cacheKey;
+    private readonly BlockHash _unsaltedRoot;
     private readonly PrefixIndex? _index;
     private readonly EvictionOrder? _evictable;
 
@@ -177,7 +178,8 @@ public sealed partial class BlockManager
         var hashes = seq.BlockHashes;
         while (hashes.Count <= blockIndex)
         {
-            var parent = hashes.Count == 0 ? BlockHash.Root(_cacheKey!, seq.Request.CacheSalt) : hashes[^1];
+            var parent = hashes.Count > 0 ? hashes[^1]
+                : seq.Request.CacheSalt is null ? _unsaltedRoot : BlockHash.Root(_cacheKey!, seq.Request.CacheSalt);
             hashes.Add(BlockHash.Chain(parent, seq.TokenSpan(hashes.Count * BlockSize, BlockSize)));
         }
 

@@ -32,6 +32,7 @@ public sealed partial class BlockManager
         if (prefixCacheKey is not null)
         {
             _cacheKey = prefixCacheKey;
+            _unsaltedRoot = BlockHash.Root(prefixCacheKey, salt: null);
             _index = new PrefixIndex(totalBlocks, blockSize);
             _evictable = new EvictionOrder(totalBlocks, eviction);
         }

@@ -40,6 +40,12 @@ public sealed partial class Scheduler
                 continue;
             }
 
+            var slotFree = _running.Count < SlotLimit(c);
+            if (!slotFree && c == TrafficClass.Offline)
+            {
+                break; // offline never displaces anyone: no slot, no need to look up its prefix
+            }
+
             var unreferenced = _blocks.MatchPrefix(seq, _blocks.MaxPrefixBlocks(seq), _prefixHits);
             if (NextBlockInFlight(seq))
             {
@@ -56,7 +62,7 @@ public sealed partial class Scheduler
             }
 
             var blocks = _blocks.BlocksFor(cached + n) - _prefixHits.Count + unreferenced;
-            if (_running.Count < SlotLimit(c) && CanStart(blocks))
+            if (slotFree && CanStart(blocks))
             {
                 Start(seq, queue, cached, n);
                 continue;

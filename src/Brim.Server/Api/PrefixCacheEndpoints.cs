@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Brim.Server.Files;
 using Microsoft.AspNetCore.Http;
 
 namespace Brim.Server.Api;
@@ -12,15 +12,12 @@ internal static class PrefixCacheEndpoints
     public static async Task ResetAsync(HttpContext context, ServerContext server)
     {
         var forgotten = await server.Engine.ResetPrefixCacheAsync().WaitAsync(context.RequestAborted).ConfigureAwait(false);
-        context.Response.ContentType = "application/json";
-        using (var json = new Utf8JsonWriter(context.Response.BodyWriter, ResponseJson.Options))
+        await JsonResponse.WriteAsync(context, json =>
         {
             json.WriteStartObject();
             json.WriteString("object", "prefix_cache.reset");
             json.WriteNumber("forgotten_blocks", forgotten);
             json.WriteEndObject();
-        }
-
-        await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        }).ConfigureAwait(false);
     }
 }
