@@ -31,6 +31,7 @@ internal sealed class BatchDatabase : IDisposable
 
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
+    private bool _disposed;
 
     public BatchDatabase(string dataDirectory)
     {
@@ -48,6 +49,7 @@ internal sealed class BatchDatabase : IDisposable
     {
         lock (_lock)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             using var transaction = _connection.BeginTransaction();
             var result = work(_connection, transaction);
             transaction.Commit();
@@ -67,6 +69,7 @@ internal sealed class BatchDatabase : IDisposable
     {
         lock (_lock)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             return read(_connection);
         }
     }
@@ -87,7 +90,19 @@ internal sealed class BatchDatabase : IDisposable
         command.ExecuteNonQuery();
     }
 
-    public void Dispose() => _connection.Dispose();
+    /// <summary>
+    /// Closes the connection under the lock: a line result still being written on another thread (an engine callback
+    /// at shutdown) finishes its transaction first, instead of the connection closing under it; later calls throw
+    /// ObjectDisposedException rather than failing inside SQLite.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            _connection.Dispose();
+        }
+    }
 }
 
 /// <summary>Small helpers that keep the SQL call sites short.</summary>
