@@ -1,3 +1,5 @@
+using Brim.Core.Execution;
+
 namespace Brim.Backends.Cuda;
 
 /// <summary>Settings of a <see cref="CudaBackend"/>.</summary>
@@ -22,4 +24,10 @@ public sealed record CudaBackendOptions
 
     /// <summary>Where compiled kernels are cached; null for the default (~/.cache/brim/kernels or $BRIM_KERNEL_CACHE).</summary>
     public string? KernelCacheDirectory { get; init; }
+
+    /// <summary>
+    /// How the KV cache is stored: <see cref="KvCacheDType.Auto"/> (bf16) or <see cref="KvCacheDType.Fp8"/> (E4M3
+    /// with a float scale per token and KV head, sm_89+); int8 is refused by name.
+    /// </summary>
+    public KvCacheDType KvCacheDType { get; init; } = KvCacheDType.Auto;
 }
