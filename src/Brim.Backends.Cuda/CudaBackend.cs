@@ -10,7 +10,8 @@ namespace Brim.Backends.Cuda;
 /// <summary>
 /// Runs Llama-family models (Llama 2/3, Mistral, Qwen2, llama2.c) on one NVIDIA GPU: bf16 weights and activations
 /// with fp32 accumulation and an fp32 residual stream, cuBLAS for the projections, NVRTC-compiled kernels for the
-/// rest, a paged bf16 KV cache, decode steps replayed as CUDA graphs and sampling on the device.
+/// rest, a paged KV cache in bf16 or FP8 (E4M3, a scale per token and KV head), decode steps replayed as CUDA graphs
+/// and sampling on the device.
 /// </summary>
 public sealed unsafe class CudaBackend : IModelBackend
 {
@@ -47,11 +48,22 @@ public sealed unsafe class CudaBackend : IModelBackend
 
         _config = config;
         _options = options ?? new CudaBackendOptions();
-        _shape = AttentionShape.From(config);
+        if (_options.KvCacheDType == KvCacheDType.Int8)
+        {
+            throw new NotSupportedException("--kv-cache-dtype int8 is the CPU backend's format; the CUDA backend supports auto (bf16) and fp8");
+        }
+
+        _shape = AttentionShape.From(config, kvFp8: _options.KvCacheDType == KvCacheDType.Fp8);
         _shape.Validate();
         _device = CudaDevice.Open(_options.DeviceOrdinal);
         try
         {
+            if (_shape.KvFp8 && _device.ComputeCapability < MinFp8ComputeCapability)
+            {
+                throw new NotSupportedException(
+                    $"--kv-cache-dtype fp8 needs a GPU of compute capability 8.9 or newer (Ada, Hopper) for E4M3 conversion; {_device.Name} is {_device.ComputeCapability / 10}.{_device.ComputeCapability % 10}");
+            }
+
             _stream = new CudaStream(_device);
             _blas = new CublasHandle(_device, _stream);
             var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory());
@@ -81,14 +93,20 @@ public sealed unsafe class CudaBackend : IModelBackend
         }
     }
 
+    /// <summary>E4M3 conversion instructions (cvt.*.e4m3x2) arrived with sm_89.</summary>
+    public const int MinFp8ComputeCapability = 89;
+
     public string DeviceName => _device.Name;
+
+    /// <summary>How the KV cache is stored (auto: bf16, or fp8).</summary>
+    public KvCacheDType KvCacheDType => _shape.KvFp8 ? KvCacheDType.Fp8 : KvCacheDType.Auto;
 
     public int VocabSize => _config.VocabSize;
 
     public bool SupportsDeviceSampling => true;
 
     /// <summary>Pinned host swap space, copies ordered on the compute stream (<see cref="KvSwapSpace"/>).</summary>
-    public IKvSwapSpace SwapSpace => _swap ??= new KvSwapSpace(_device, _stream, _config, () => _cache);
+    public IKvSwapSpace SwapSpace => _swap ??= new KvSwapSpace(_device, _stream, _config, _shape, () => _cache);
 
     /// <summary>Measures the device's copy bandwidth and bf16 GEMM rate (about a second; allocates ~3 GB transiently).</summary>
     public Ceilings MeasureCeilings() => Ceilings.Measure(_device, _stream);
@@ -177,7 +195,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         return true;
     }
 
-    public long KvBytesPerBlock(int blockSize) => PagedKvCache.BytesPerBlock(_config, blockSize);
+    public long KvBytesPerBlock(int blockSize) => PagedKvCache.BytesPerBlock(_config, _shape, blockSize);
 
     public long AvailableKvCacheBytes(double memoryUtilization)
     {
@@ -199,7 +217,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         }
 
         _device.MakeCurrent();
-        _cache = new PagedKvCache(_device, _config, numBlocks, blockSize);
+        _cache = new PagedKvCache(_device, _config, _shape, numBlocks, blockSize);
     }
 
     public void Forward(ForwardBatch batch, ForwardOutput output)

@@ -15,16 +15,18 @@ public class KvSwapSpaceTests
     private const int BlockSize = 16;
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void SwapOutClobberSwapIn_Continuation_EqualsUnpreemptedRun(bool graphs)
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void SwapOutClobberSwapIn_Continuation_EqualsUnpreemptedRun(bool graphs, bool fp8Cache)
     {
         Gpu.Require();
+        Assert.SkipWhen(fp8Cache && !Gpu.SupportsFp8, "FP8 KV needs sm_89+");
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
         var config = RandomModels.Llama3Like();
         using var weights = RandomModels.Create(config, random);
-        using var backend = new CudaBackend(config, weights, new CudaBackendOptions { UseCudaGraphs = graphs });
+        using var backend = new CudaBackend(config, weights, new CudaBackendOptions { UseCudaGraphs = graphs, KvCacheDType = fp8Cache ? KvCacheDType.Fp8 : KvCacheDType.Auto });
         var swap = backend.SwapSpace;
         Assert.Equal(4L << 30, swap.DefaultBytes);
         swap.Allocate(8, BlockSize);

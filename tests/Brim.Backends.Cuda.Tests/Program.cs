@@ -7,6 +7,7 @@ namespace Brim.Backends.Cuda.Tests;
 /// are harnesses for the GPU host, which has no .NET SDK:
 ///   bench-kernels                    kernel GB/s against the measured ceilings
 ///   bench-decode [graphs|eager] [batch sizes...]   decode tokens/s at Llama-3.1-8B shape
+///   bench-attention                  decode attention GB/s over batch 1…256 × context 256…8,192, bf16 and FP8 KV
 ///   hf-compare DIR...                logits and greedy tokens against transformers (scripts/gpu/hf_reference.py)
 /// </summary>
 public static class Program
@@ -22,6 +23,8 @@ public static class Program
                 var graphs = args.Length < 2 || args[1] != "eager";
                 var sizes = args.Skip(2).Select(int.Parse).ToArray();
                 return DecodeBench.Run(log, sizes.Length > 0 ? sizes : [1, 4, 8, 16, 32, 64, 128, 256], graphs);
+            case "bench-attention":
+                return AttentionSweep.Run(log, [1, 8, 32, 64, 128, 256], [256, 1024, 2048, 4096, 8192]);
             case "hf-compare":
                 return args.Skip(1).Select(d => HfCompare.Run(d, log)).Max();
             default:

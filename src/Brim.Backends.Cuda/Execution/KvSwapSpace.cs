@@ -1,4 +1,5 @@
 using Brim.Backends.Cuda.Interop;
+using Brim.Backends.Cuda.Kernels;
 using Brim.Core.Execution;
 using Brim.Models;
 
@@ -6,8 +7,8 @@ namespace Brim.Backends.Cuda.Execution;
 
 /// <summary>
 /// The CUDA backend's swap space: one pinned (page-locked) host allocation laid out like <see cref="PagedKvCache"/> —
-/// per layer, K then V, each [block][kv_head][offset][head_dim] — so one block of one layer's K or V is one contiguous
-/// segment on both sides, and a run of consecutive blocks (on both sides) is one copy per layer and tensor.
+/// per layer, K then V, each a run of blocks (data and, for FP8, scales) — so one block of one layer's K or V is one
+/// contiguous segment on both sides, and a run of consecutive blocks (on both sides) is one copy per layer and tensor.
 /// </summary>
 /// <remarks>
 /// Ordering without synchronization: every copy is enqueued asynchronously on the backend's one compute stream, the
@@ -19,7 +20,7 @@ namespace Brim.Backends.Cuda.Execution;
 /// never waits for a swap; Forward's own synchronization on its outputs retires them. The pinned memory is freed only
 /// after <see cref="CudaBackend.Dispose"/> has synchronized the stream.
 /// </remarks>
-internal sealed unsafe class KvSwapSpace(CudaDevice device, CudaStream stream, ModelConfig config, Func<PagedKvCache?> cache) : IKvSwapSpace, IDisposable
+internal sealed unsafe class KvSwapSpace(CudaDevice device, CudaStream stream, ModelConfig config, AttentionShape shape, Func<PagedKvCache?> cache) : IKvSwapSpace, IDisposable
 {
     /// <summary>4 GiB, vLLM's default swap_space: modest beside a GPU host's memory, thousands of 8B-model blocks.</summary>
     public const long DefaultSwapBytes = 4L << 30;
@@ -46,7 +47,7 @@ internal sealed unsafe class KvSwapSpace(CudaDevice device, CudaStream stream, M
             throw new InvalidOperationException("the swap space is already allocated");
         }
 
-        _segmentBytes = PagedKvCache.BytesPerBlock(config, blockSize) / _tensors;
+        _segmentBytes = PagedKvCache.SegmentBytesOf(shape, blockSize);
         _host = new PinnedHostBuffer(device, numBlocks * _tensors * _segmentBytes);
         NumBlocks = numBlocks;
         BlockSize = blockSize;
@@ -66,6 +67,11 @@ internal sealed unsafe class KvSwapSpace(CudaDevice device, CudaStream stream, M
         if (kv.BlockSize != BlockSize)
         {
             throw new InvalidOperationException($"swap blocks of {BlockSize} positions do not match KV blocks of {kv.BlockSize}");
+        }
+
+        if (kv.SegmentBytes != _segmentBytes)
+        {
+            throw new InvalidOperationException($"swap segments of {_segmentBytes} bytes do not match KV segments of {kv.SegmentBytes}");
         }
 
         device.MakeCurrent();

@@ -1,24 +1,28 @@
 using Brim.Backends.Cuda.Interop;
+using Brim.Backends.Cuda.Kernels;
 using Brim.Models;
 
 namespace Brim.Backends.Cuda.Execution;
 
 /// <summary>
-/// The paged bf16 KV cache, one allocation. Per layer, K then V, each laid out [block][kv_head][offset][head_dim]:
-/// a KV head's positions within a block are contiguous, so attention reads whole rows of head_dim.
+/// The paged KV cache, one allocation. Per layer, K then V, each a run of blocks; a block holds
+/// [kv_head][offset][head_dim] values (bf16, or E4M3 followed by a float scale per kv_head and offset: kv_cache.cuh),
+/// so a KV head's positions within a block are contiguous, attention reads whole rows of head_dim, and one block of
+/// one layer's K or V, scales included, is one contiguous segment (what swapping copies).
 /// </summary>
 internal sealed class PagedKvCache : IDisposable
 {
     private readonly DeviceBuffer _buffer;
     private readonly long _bytesPerLayerTensor;
 
-    public PagedKvCache(CudaDevice device, ModelConfig config, int numBlocks, int blockSize)
+    public PagedKvCache(CudaDevice device, ModelConfig config, AttentionShape shape, int numBlocks, int blockSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numBlocks);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blockSize);
         NumBlocks = numBlocks;
         BlockSize = blockSize;
-        _bytesPerLayerTensor = (long)numBlocks * blockSize * config.KvDim * 2;
+        SegmentBytes = SegmentBytesOf(shape, blockSize);
+        _bytesPerLayerTensor = numBlocks * SegmentBytes;
         _buffer = new DeviceBuffer(device, _bytesPerLayerTensor * 2 * config.NumLayers);
     }
 
@@ -26,8 +30,13 @@ internal sealed class PagedKvCache : IDisposable
 
     public int BlockSize { get; }
 
+    /// <summary>Bytes of one block of one layer's K (or V), scales included.</summary>
+    public long SegmentBytes { get; }
+
     /// <summary>Bytes of one block over all layers, K and V.</summary>
-    public static long BytesPerBlock(ModelConfig config, int blockSize) => 2L * config.NumLayers * blockSize * config.KvDim * 2;
+    public static long BytesPerBlock(ModelConfig config, AttentionShape shape, int blockSize) => 2L * config.NumLayers * SegmentBytesOf(shape, blockSize);
+
+    public static long SegmentBytesOf(AttentionShape shape, int blockSize) => (long)blockSize * shape.NumKvHeads * shape.KvBytesPerHeadPosition;
 
     public ulong Keys(int layer) => _buffer.At(2 * layer * _bytesPerLayerTensor);
 

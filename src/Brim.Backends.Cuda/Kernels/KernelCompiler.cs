@@ -13,7 +13,7 @@ namespace Brim.Backends.Cuda.Kernels;
 internal sealed unsafe class KernelCompiler
 {
     private const string ResourcePrefix = "Brim.Kernels.";
-    private static readonly string[] Headers = ["common.cuh", "attention_combine.cuh"];
+    private static readonly string[] Headers = ["common.cuh", "attention_combine.cuh", "kv_cache.cuh"];
     private readonly ConcurrentDictionary<string, byte[]> _memoryCache = new();
 
     public KernelCompiler(int computeCapability, int driverVersion, string? cacheDirectory)

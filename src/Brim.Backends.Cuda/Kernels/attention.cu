@@ -2,8 +2,9 @@
 // to the first row_ctx[row] positions of its sequence through that sequence's block table, so causal masking is
 // the context length itself. One CTA serves all GROUP query heads of one KV head (GQA: K/V are read once per
 // group); long contexts are split into gridDim.z partitions, flash-decoding style, combined by attention_reduce.
-// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM.
+// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM, KV_FP8 (kv_cache.cuh: layout and FP8 format).
 #include "common.cuh"
+#include "kv_cache.cuh"
 
 #define GROUP (NUM_HEADS / NUM_KV_HEADS)
 #define Q_DIM (NUM_HEADS * HEAD_DIM)
@@ -15,7 +16,7 @@
 #define NEG_BIG (-1.0e30f)            // finite "minus infinity": exp(NEG_BIG - NEG_BIG) stays 1, never NaN
 #include "attention_combine.cuh"
 
-__device__ __forceinline__ void load_lane(const bf16_t* __restrict__ p, int d0, float* out)
+__device__ __forceinline__ void load_lane_bf16(const bf16_t* __restrict__ p, int d0, float* out)
 {
 #if HEAD_DIM % 32 == 0 && EPL == 4
     const uint2 v = *reinterpret_cast<const uint2*>(p + d0);
@@ -30,11 +31,22 @@ __device__ __forceinline__ void load_lane(const bf16_t* __restrict__ p, int d0, 
 #endif
 }
 
+// A lane's values of one cached K or V row: bf16 exactly, E4M3 divided by 256 (the scale applied by the caller carries it).
+__device__ __forceinline__ void load_kv_lane(const kv_t* __restrict__ p, int d0, float* out)
+{
+#if KV_FP8
+#pragma unroll
+    for (int e = 0; e < EPL; e++) out[e] = d0 + e < HEAD_DIM ? fp8_to_float_div256(p[d0 + e]) : 0.0f;
+#else
+    load_lane_bf16(p, d0, out);
+#endif
+}
+
 // grid: (NUM_KV_HEADS, rows, partitions), block: NWARPS * 32.
 // qkv: rows of [q | k | v] (q already rotated). out: [rows, Q_DIM] bf16, written when gridDim.z == 1.
 // part_acc: [rows, NUM_HEADS, partitions, HEAD_DIM] unnormalized sums; part_ml: [..., 2] (max, denominator).
 extern "C" __global__ void __launch_bounds__(NWARPS * 32) paged_attention(
-    const bf16_t* __restrict__ qkv, const bf16_t* __restrict__ k_cache, const bf16_t* __restrict__ v_cache,
+    const bf16_t* __restrict__ qkv, const kv_t* __restrict__ k_cache, const kv_t* __restrict__ v_cache,
     const int* __restrict__ block_tables, const int* __restrict__ row_ctx, const int* __restrict__ row_bt_off,
     int block_size, float scale, bf16_t* __restrict__ out, float* __restrict__ part_acc, float* __restrict__ part_ml)
 {
@@ -56,7 +68,7 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) paged_attention(
 #pragma unroll
     for (int g = 0; g < GROUP; g++)
     {
-        load_lane(qrow + g * HEAD_DIM, d0 < HEAD_DIM ? d0 : 0, q[g]);
+        load_lane_bf16(qrow + g * HEAD_DIM, d0 < HEAD_DIM ? d0 : 0, q[g]);
 #pragma unroll
         for (int e = 0; e < EPL; e++) q[g][e] = d0 < HEAD_DIM ? q[g][e] * scale : 0.0f;
     }
@@ -72,17 +84,25 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) paged_attention(
 
     for (int p0 = start + warp * UNROLL; p0 < end; p0 += NWARPS * UNROLL)
     {
-        float k[UNROLL][EPL], v[UNROLL][EPL];
+        float k[UNROLL][EPL], v[UNROLL][EPL], ks[UNROLL], vs[UNROLL];
 #pragma unroll
         for (int u = 0; u < UNROLL; u++)
         {
             const int p = p0 + u;
+            ks[u] = 1.0f; vs[u] = 1.0f;
+            if (p < end)
+            {
+                const int blk = bt[p / block_size], off = p % block_size;
+#if KV_FP8
+                ks[u] = *kv_scale_ptr(k_cache, blk, kh, off, block_size) * 256.0f;
+                vs[u] = *kv_scale_ptr(v_cache, blk, kh, off, block_size) * 256.0f;
+#endif
+            }
             if (p < end && d0 < HEAD_DIM)
             {
-                const int blk = bt[p / block_size];
-                const u64 base = (((u64)blk * NUM_KV_HEADS + kh) * block_size + (p % block_size)) * HEAD_DIM;
-                load_lane(k_cache + base, d0, k[u]);
-                load_lane(v_cache + base, d0, v[u]);
+                const int blk = bt[p / block_size], off = p % block_size;
+                load_kv_lane(kv_row(k_cache, blk, kh, off, block_size), d0, k[u]);
+                load_kv_lane(kv_row(v_cache, blk, kh, off, block_size), d0, v[u]);
             }
             else
             {
@@ -100,12 +120,13 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) paged_attention(
                 float s = 0.0f;
 #pragma unroll
                 for (int e = 0; e < EPL; e++) s += q[g][e] * k[u][e];
-                s = warp_sum(s);
+                s = warp_sum(s) * ks[u];
                 const float mn = fmaxf(m[g], s);
                 const float c = __expf(m[g] - mn), w = __expf(s - mn);
                 l[g] = l[g] * c + w;
+                const float wv = w * vs[u];
 #pragma unroll
-                for (int e = 0; e < EPL; e++) acc[g][e] = acc[g][e] * c + w * v[u][e];
+                for (int e = 0; e < EPL; e++) acc[g][e] = acc[g][e] * c + wv * v[u][e];
                 m[g] = mn;
             }
         }

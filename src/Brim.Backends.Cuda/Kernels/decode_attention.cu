@@ -9,8 +9,11 @@
 // block size 16) are loaded before any is used; the online-softmax rescale happens once per 16 positions, not per
 // position. Each lane accumulates P·V for its own dimensions over the positions of its lane group; the four groups
 // of a warp are summed once at the end, then the warps through shared memory.
-// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM.
+// With KV_FP8 a lane loads half the bytes (8 or 16 E4M3 values), unpacks them by moving bit fields, and the
+// position's scales multiply its score (K) and its probability (V) once instead of every element.
+// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM, KV_FP8.
 #include "common.cuh"
+#include "kv_cache.cuh"
 
 #define GROUP (NUM_HEADS / NUM_KV_HEADS)
 #define Q_DIM (NUM_HEADS * HEAD_DIM)
@@ -19,7 +22,12 @@
 #define LPP 8                  // lanes per position
 #define PPS (32 / LPP)         // positions per warp step
 #define DPL (HEAD_DIM / LPP)   // dimensions per lane
-#define VPL (DPL / 8)          // 16-byte pieces per lane and row
+#define VPL (DPL / 8)          // 16-byte pieces of bf16 per lane and row (the query)
+#if KV_FP8
+#define KV_WORDS (DPL / 4)     // 32-bit words of K (or V) per lane and position: one byte a value
+#else
+#define KV_WORDS (DPL / 2)     // two bytes a value
+#endif
 #define NWARPS 4
 #define STEPS 4                // warp steps whose K/V are in flight together
 #define NEG_BIG (-1.0e30f)
@@ -40,9 +48,43 @@ __device__ __forceinline__ void unpack_piece(uint4 v, float* f)
     f[6] = __uint_as_float(v.w << 16); f[7] = __uint_as_float(v.w & 0xffff0000u);
 }
 
+// This lane's KV_WORDS words of one position (16-byte loads, or 8-byte ones for FP8 at HEAD_DIM 64).
+__device__ __forceinline__ void load_words(const kv_t* __restrict__ p, unsigned* w)
+{
+#if KV_WORDS % 4 == 0
+#pragma unroll
+    for (int j = 0; j < KV_WORDS / 4; j++)
+    {
+        const uint4 v = reinterpret_cast<const uint4*>(p)[j];
+        w[4 * j] = v.x; w[4 * j + 1] = v.y; w[4 * j + 2] = v.z; w[4 * j + 3] = v.w;
+    }
+#else
+#pragma unroll
+    for (int j = 0; j < KV_WORDS / 2; j++)
+    {
+        const uint2 v = reinterpret_cast<const uint2*>(p)[j];
+        w[2 * j] = v.x; w[2 * j + 1] = v.y;
+    }
+#endif
+}
+
+// DPL values from this lane's words: bf16 exactly, E4M3 divided by 256 (the caller's scales carry the 256).
+__device__ __forceinline__ void unpack_words(const unsigned* w, float* f)
+{
+#pragma unroll
+    for (int j = 0; j < KV_WORDS; j++)
+    {
+#if KV_FP8
+        fp8x4_to_float_div256(w[j], f + 4 * j);
+#else
+        f[2 * j] = __uint_as_float(w[j] << 16); f[2 * j + 1] = __uint_as_float(w[j] & 0xffff0000u);
+#endif
+    }
+}
+
 // grid: (NUM_KV_HEADS, rows, partitions), block: NWARPS * 32. Outputs exactly as paged_attention.
 extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention(
-    const bf16_t* __restrict__ qkv, const bf16_t* __restrict__ k_cache, const bf16_t* __restrict__ v_cache,
+    const bf16_t* __restrict__ qkv, const kv_t* __restrict__ k_cache, const kv_t* __restrict__ v_cache,
     const int* __restrict__ block_tables, const int* __restrict__ row_ctx, const int* __restrict__ row_bt_off,
     int block_size, float scale, bf16_t* __restrict__ out, float* __restrict__ part_acc, float* __restrict__ part_ml)
 {
@@ -82,26 +124,27 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention(
 
     for (int p0 = start + warp * (PPS * STEPS); p0 < end; p0 += NWARPS * PPS * STEPS)
     {
-        uint4 kp[STEPS][VPL], vp[STEPS][VPL];
+        unsigned kw[STEPS][KV_WORDS], vw[STEPS][KV_WORDS];
+        float ksc[STEPS], vsc[STEPS]; // per-position dequantization scales (1 for bf16)
 #pragma unroll
         for (int s = 0; s < STEPS; s++)
         {
             const int p = p0 + s * PPS + sub;
+            ksc[s] = 1.0f; vsc[s] = 1.0f;
             if (p < end)
             {
-                const int blk = bt[p / block_size];
-                const u64 base = (((u64)blk * NUM_KV_HEADS + kh) * block_size + (p % block_size)) * HEAD_DIM + d0;
-#pragma unroll
-                for (int j = 0; j < VPL; j++)
-                {
-                    kp[s][j] = *reinterpret_cast<const uint4*>(k_cache + base + j * 8);
-                    vp[s][j] = *reinterpret_cast<const uint4*>(v_cache + base + j * 8);
-                }
+                const int blk = bt[p / block_size], off = p % block_size;
+                load_words(kv_row(k_cache, blk, kh, off, block_size) + d0, kw[s]);
+                load_words(kv_row(v_cache, blk, kh, off, block_size) + d0, vw[s]);
+#if KV_FP8
+                ksc[s] = *kv_scale_ptr(k_cache, blk, kh, off, block_size) * 256.0f;
+                vsc[s] = *kv_scale_ptr(v_cache, blk, kh, off, block_size) * 256.0f;
+#endif
             }
             else
             {
 #pragma unroll
-                for (int j = 0; j < VPL; j++) { kp[s][j] = make_uint4(0, 0, 0, 0); vp[s][j] = make_uint4(0, 0, 0, 0); }
+                for (int j = 0; j < KV_WORDS; j++) { kw[s][j] = 0u; vw[s][j] = 0u; }
             }
         }
 
@@ -112,16 +155,12 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention(
         {
 #pragma unroll
             for (int g = 0; g < GROUP; g++) sc[s][g] = 0.0f;
+            float k[DPL];
+            unpack_words(kw[s], k);
 #pragma unroll
-            for (int j = 0; j < VPL; j++)
-            {
-                float k[8];
-                unpack_piece(kp[s][j], k);
+            for (int g = 0; g < GROUP; g++)
 #pragma unroll
-                for (int g = 0; g < GROUP; g++)
-#pragma unroll
-                    for (int e = 0; e < 8; e++) sc[s][g] = fmaf(q[g][j * 8 + e], k[e], sc[s][g]);
-            }
+                for (int e = 0; e < DPL; e++) sc[s][g] = fmaf(q[g][e], k[e], sc[s][g]);
             const bool valid = p0 + s * PPS + sub < end;
 #pragma unroll
             for (int g = 0; g < GROUP; g++)
@@ -130,7 +169,7 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention(
                 v += __shfl_xor_sync(0xffffffffu, v, 1);
                 v += __shfl_xor_sync(0xffffffffu, v, 2);
                 v += __shfl_xor_sync(0xffffffffu, v, 4);
-                sc[s][g] = valid ? v : NEG_BIG;
+                sc[s][g] = valid ? v * ksc[s] : NEG_BIG;
             }
         }
 
@@ -156,18 +195,16 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention(
 #pragma unroll
         for (int s = 0; s < STEPS; s++)
         {
+            float v[DPL];
+            unpack_words(vw[s], v);
 #pragma unroll
-            for (int j = 0; j < VPL; j++)
+            for (int g = 0; g < GROUP; g++)
             {
-                float v[8];
-                unpack_piece(vp[s][j], v);
+                const float w = sc[s][g] * vsc[s];
 #pragma unroll
-                for (int g = 0; g < GROUP; g++)
-#pragma unroll
-                    for (int e = 0; e < 8; e++) acc[g][j * 8 + e] = fmaf(sc[s][g], v[e], acc[g][j * 8 + e]);
+                for (int e = 0; e < DPL; e++) acc[g][e] = fmaf(w, v[e], acc[g][e]);
+                l[g] += sc[s][g];
             }
-#pragma unroll
-            for (int g = 0; g < GROUP; g++) l[g] += sc[s][g];
         }
     }
 

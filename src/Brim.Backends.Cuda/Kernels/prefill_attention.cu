@@ -4,8 +4,10 @@
 // read from the paged cache once for all query heads sharing it (GQA). Keys advance in tiles of KT positions with an
 // online softmax; row r sees the first row_ctx[r] positions of its sequence (causal masking is the context length).
 // Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM. Needs sm_80+ and HEAD_DIM a multiple of 16 up to 128 (the host
-// checks PrefillAttentionKernel.Supports); other shapes compile to a stub that is never launched.
+// checks PrefillAttentionKernel.Supports); other shapes compile to a stub that is never launched. With KV_FP8 the
+// K/V tiles are dequantized (E4M3 x the position's scale) to bf16 as they are staged in shared memory.
 #include "common.cuh"
+#include "kv_cache.cuh"
 
 #define GROUP (NUM_HEADS / NUM_KV_HEADS)
 #define Q_DIM (NUM_HEADS * HEAD_DIM)
@@ -36,10 +38,29 @@ __device__ __forceinline__ unsigned pack_bf16(float lo, float hi)
 
 __device__ __forceinline__ unsigned pack_raw(bf16_t lo, bf16_t hi) { return (unsigned)lo | ((unsigned)hi << 16); }
 
+#if KV_FP8
+// Sixteen E4M3 values times their scale (which carries the 256 of fp8x4_to_float_div256) as sixteen bf16.
+__device__ __forceinline__ void dequantize16(uint4 q, float scale, uint4* out)
+{
+    const unsigned w[4] = {q.x, q.y, q.z, q.w};
+    unsigned packed[8];
+#pragma unroll
+    for (int j = 0; j < 4; j++)
+    {
+        float f[4];
+        fp8x4_to_float_div256(w[j], f);
+        packed[2 * j] = pack_bf16(f[0] * scale, f[1] * scale);
+        packed[2 * j + 1] = pack_bf16(f[2] * scale, f[3] * scale);
+    }
+    out[0] = make_uint4(packed[0], packed[1], packed[2], packed[3]);
+    out[1] = make_uint4(packed[4], packed[5], packed[6], packed[7]);
+}
+#endif
+
 // grid: (NUM_KV_HEADS, tiles), block: WARPS * 32. tiles[i] = first_row * 128 + row_count (row_count <= QROWS).
 // qkv: rows of [q | k | v] (q already rotated). out: [rows, Q_DIM] bf16.
 extern "C" __global__ void __launch_bounds__(WARPS * 32) prefill_attention(
-    const bf16_t* __restrict__ qkv, const bf16_t* __restrict__ k_cache, const bf16_t* __restrict__ v_cache,
+    const bf16_t* __restrict__ qkv, const kv_t* __restrict__ k_cache, const kv_t* __restrict__ v_cache,
     const int* __restrict__ block_tables, const int* __restrict__ row_ctx, const int* __restrict__ row_bt_off,
     const int* __restrict__ tiles, int block_size, float scale, bf16_t* __restrict__ out)
 {
@@ -95,6 +116,26 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) prefill_attention(
     for (int k0 = 0; k0 < max_ctx; k0 += KT)
     {
         __syncthreads(); // the previous tile's K/V reads are done
+#if KV_FP8
+        for (int i = threadIdx.x; i < KT * (HEAD_DIM / 16); i += WARPS * 32)
+        {
+            const int key = i / (HEAD_DIM / 16), c = i - key * (HEAD_DIM / 16);
+            const int p = k0 + key;
+            uint4 k16[2] = {make_uint4(0u, 0u, 0u, 0u), make_uint4(0u, 0u, 0u, 0u)}, v16[2] = {k16[0], k16[0]};
+            if (p < max_ctx)
+            {
+                const int blk = bt[p / block_size], off = p % block_size;
+                const uint4 kq = *reinterpret_cast<const uint4*>(kv_row(k_cache, blk, kh, off, block_size) + c * 16);
+                const uint4 vq = *reinterpret_cast<const uint4*>(kv_row(v_cache, blk, kh, off, block_size) + c * 16);
+                dequantize16(kq, *kv_scale_ptr(k_cache, blk, kh, off, block_size) * 256.0f, k16);
+                dequantize16(vq, *kv_scale_ptr(v_cache, blk, kh, off, block_size) * 256.0f, v16);
+            }
+            *reinterpret_cast<uint4*>(sk + key * STRIDE + c * 16) = k16[0];
+            *reinterpret_cast<uint4*>(sk + key * STRIDE + c * 16 + 8) = k16[1];
+            *reinterpret_cast<uint4*>(sv + key * STRIDE + c * 16) = v16[0];
+            *reinterpret_cast<uint4*>(sv + key * STRIDE + c * 16 + 8) = v16[1];
+        }
+#else
         for (int i = threadIdx.x; i < KT * (HEAD_DIM / 8); i += WARPS * 32)
         {
             const int key = i / (HEAD_DIM / 8), c = i - key * (HEAD_DIM / 8);
@@ -102,13 +143,14 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) prefill_attention(
             uint4 kv = make_uint4(0u, 0u, 0u, 0u), vv = kv;
             if (p < max_ctx)
             {
-                const u64 base = (((u64)bt[p / block_size] * NUM_KV_HEADS + kh) * block_size + (p % block_size)) * HEAD_DIM + c * 8;
-                kv = *reinterpret_cast<const uint4*>(k_cache + base);
-                vv = *reinterpret_cast<const uint4*>(v_cache + base);
+                const int blk = bt[p / block_size], off = p % block_size;
+                kv = *reinterpret_cast<const uint4*>(kv_row(k_cache, blk, kh, off, block_size) + c * 8);
+                vv = *reinterpret_cast<const uint4*>(kv_row(v_cache, blk, kh, off, block_size) + c * 8);
             }
             *reinterpret_cast<uint4*>(sk + key * STRIDE + c * 8) = kv;
             *reinterpret_cast<uint4*>(sv + key * STRIDE + c * 8) = vv;
         }
+#endif
         __syncthreads();
 
         // S = Q Kᵀ: 16 query slots x KT keys per warp, as KT/8 accumulators of 16x8.
@@ -208,7 +250,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) prefill_attention(
 
 // Unsupported shape or architecture: the host never launches this (PrefillAttentionKernel.Supports).
 extern "C" __global__ void prefill_attention(
-    const bf16_t* qkv, const bf16_t* k_cache, const bf16_t* v_cache, const int* block_tables, const int* row_ctx,
+    const bf16_t* qkv, const kv_t* k_cache, const kv_t* v_cache, const int* block_tables, const int* row_ctx,
     const int* row_bt_off, const int* tiles, int block_size, float scale, bf16_t* out)
 {
     __trap();

@@ -7,28 +7,37 @@ namespace Brim.Backends.Cuda.Tests.Kernels;
 public class AttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
 {
     [Theory]
-    [InlineData(32, 8, 128, 1, true)]
-    [InlineData(32, 8, 128, 1, false)]
-    [InlineData(32, 8, 128, 4, true)]
-    [InlineData(32, 8, 128, 4, false)]
-    [InlineData(14, 2, 64, 2, true)]
-    [InlineData(14, 2, 64, 1, false)]
-    [InlineData(16, 2, 64, 3, true)]
-    [InlineData(8, 4, 8, 1, false)]
-    [InlineData(4, 4, 16, 8, false)]
-    public void Run_RaggedRowsThroughShuffledBlocks_MatchesReference(int heads, int kvHeads, int headDim, int partitions, bool decodeKernel)
+    [InlineData(32, 8, 128, 1, true, false)]
+    [InlineData(32, 8, 128, 1, false, false)]
+    [InlineData(32, 8, 128, 4, true, false)]
+    [InlineData(32, 8, 128, 4, false, false)]
+    [InlineData(14, 2, 64, 2, true, false)]
+    [InlineData(14, 2, 64, 1, false, false)]
+    [InlineData(16, 2, 64, 3, true, false)]
+    [InlineData(8, 4, 8, 1, false, false)]
+    [InlineData(4, 4, 16, 8, false, false)]
+    [InlineData(32, 8, 128, 1, true, true)]
+    [InlineData(32, 8, 128, 4, true, true)]
+    [InlineData(32, 8, 128, 2, false, true)]
+    [InlineData(14, 2, 64, 2, true, true)]
+    [InlineData(16, 2, 64, 1, false, true)]
+    [InlineData(8, 4, 8, 1, false, true)]
+    public void Run_RaggedRowsThroughShuffledBlocks_MatchesReference(int heads, int kvHeads, int headDim, int partitions, bool decodeKernel, bool fp8)
     {
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
-        var shape = new AttentionShape(heads, kvHeads, headDim, false);
+        var shape = new AttentionShape(heads, kvHeads, headDim, false, fp8);
+        Assert.SkipWhen(fp8 && gpu.Device.ComputeCapability < CudaBackend.MinFp8ComputeCapability, "FP8 needs sm_89+");
         using var kernel = new AttentionKernel(gpu.Device, gpu.Compiler, shape, preferDecodeKernel: decodeKernel);
         Assert.Equal(decodeKernel, kernel.UsesDecodeKernel);
         const int blockSize = 16, numBlocks = 40;
         int[] contexts = [1, 37, 130, 0, 64];
         var rows = contexts.Length;
 
-        var keys = Bf16.Random(random, numBlocks * blockSize * shape.KvDim);
-        var values = Bf16.Random(random, numBlocks * blockSize * shape.KvDim);
+        // Keys and values of a few magnitudes, so quantization scales differ per position and head.
+        var keyImage = KvCacheImage.Build(Bf16.Random(random, numBlocks * blockSize * shape.KvDim, 4f), shape, numBlocks, blockSize);
+        var valueImage = KvCacheImage.Build(Bf16.Random(random, numBlocks * blockSize * shape.KvDim, 0.5f), shape, numBlocks, blockSize);
+        var (keys, values) = (keyImage.Values, valueImage.Values);
         var qkv = Bf16.Random(random, rows * shape.QkvDim, 2f);
         var blocks = Enumerable.Range(0, numBlocks).OrderBy(_ => random.Next()).ToArray();
         var tables = new List<int>();
@@ -39,8 +48,8 @@ public class AttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
             tables.AddRange(blocks.Skip(r * 8).Take((contexts[r] + blockSize - 1) / blockSize));
         }
 
-        using var dK = gpu.Upload<ushort>(Bf16.ToBits(keys));
-        using var dV = gpu.Upload<ushort>(Bf16.ToBits(values));
+        using var dK = gpu.Upload<byte>(keyImage.Bytes);
+        using var dV = gpu.Upload<byte>(valueImage.Bytes);
         using var dQkv = gpu.Upload<ushort>(Bf16.ToBits(qkv));
         using var dTables = gpu.Upload<int>(tables.ToArray());
         using var dContext = gpu.Upload<int>(contexts);

@@ -7,15 +7,19 @@ namespace Brim.Backends.Cuda.Tests.Kernels;
 public class PrefillAttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
 {
     [Theory]
-    [InlineData(32, 8, 128)]
-    [InlineData(14, 2, 64)]
-    [InlineData(4, 1, 32)]
-    [InlineData(4, 4, 16)]
-    public void Run_RaggedCausalSlicesThroughShuffledBlocks_MatchesReference(int heads, int kvHeads, int headDim)
+    [InlineData(32, 8, 128, false)]
+    [InlineData(14, 2, 64, false)]
+    [InlineData(4, 1, 32, false)]
+    [InlineData(4, 4, 16, false)]
+    [InlineData(32, 8, 128, true)]
+    [InlineData(14, 2, 64, true)]
+    [InlineData(4, 4, 16, true)]
+    public void Run_RaggedCausalSlicesThroughShuffledBlocks_MatchesReference(int heads, int kvHeads, int headDim, bool fp8)
     {
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
-        var shape = new AttentionShape(heads, kvHeads, headDim, false);
+        var shape = new AttentionShape(heads, kvHeads, headDim, false, fp8);
+        Assert.SkipWhen(fp8 && gpu.Device.ComputeCapability < CudaBackend.MinFp8ComputeCapability, "FP8 needs sm_89+");
         Assert.SkipUnless(PrefillAttentionKernel.Supports(shape, gpu.Device.ComputeCapability), $"{shape} unsupported on sm_{gpu.Device.ComputeCapability}");
         using var kernel = new PrefillAttentionKernel(gpu.Device, gpu.Compiler, shape);
         const int blockSize = 16, numBlocks = 64;
@@ -24,8 +28,9 @@ public class PrefillAttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixt
         // longer than a tile with a ragged last tile, and a one-token prompt.
         (int Start, int Tokens)[] slices = [(0, 37), (50, 21), (90, 1), (0, 70), (0, 1)];
         var rows = slices.Sum(s => s.Tokens);
-        var keys = Bf16.Random(random, numBlocks * blockSize * shape.KvDim);
-        var values = Bf16.Random(random, numBlocks * blockSize * shape.KvDim);
+        var keyImage = KvCacheImage.Build(Bf16.Random(random, numBlocks * blockSize * shape.KvDim, 4f), shape, numBlocks, blockSize);
+        var valueImage = KvCacheImage.Build(Bf16.Random(random, numBlocks * blockSize * shape.KvDim, 0.5f), shape, numBlocks, blockSize);
+        var (keys, values) = (keyImage.Values, valueImage.Values);
         var qkv = Bf16.Random(random, rows * shape.QkvDim, 2f);
         var blocks = Enumerable.Range(0, numBlocks).OrderBy(_ => random.Next()).ToArray();
         var tables = new List<int>();
@@ -51,8 +56,8 @@ public class PrefillAttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixt
             }
         }
 
-        using var dK = gpu.Upload<ushort>(Bf16.ToBits(keys));
-        using var dV = gpu.Upload<ushort>(Bf16.ToBits(values));
+        using var dK = gpu.Upload<byte>(keyImage.Bytes);
+        using var dV = gpu.Upload<byte>(valueImage.Bytes);
         using var dQkv = gpu.Upload<ushort>(Bf16.ToBits(qkv));
         using var dTables = gpu.Upload<int>(tables.ToArray());
         using var dContext = gpu.Upload<int>(rowContext);

@@ -8,7 +8,16 @@ internal static class Gpu
 {
     private static readonly Lazy<(bool Available, string Reason)> Probe = new(() => (CudaBackend.IsAvailable(out var reason), reason));
 
+    private static readonly Lazy<int> ComputeCapability = new(() =>
+    {
+        using var device = CudaDevice.Open(0);
+        return device.ComputeCapability;
+    });
+
     public static void Require() => Assert.SkipUnless(Probe.Value.Available, $"no CUDA device: {Probe.Value.Reason}");
+
+    /// <summary>Whether device 0 can hold an FP8 KV cache (call after <see cref="Require"/>).</summary>
+    public static bool SupportsFp8 => ComputeCapability.Value >= CudaBackend.MinFp8ComputeCapability;
 
     /// <summary>A fresh seed per run, printed on failure through the assertion messages that use it.</summary>
     public static int NewSeed() => Random.Shared.Next();
