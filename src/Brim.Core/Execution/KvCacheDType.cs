@@ -20,12 +20,9 @@ public enum KvCacheDType
     Int8,
 }
 
-/// <summary>Parsing and naming of <see cref="KvCacheDType"/> as the command line and logs spell it.</summary>
+/// <summary>Names of <see cref="KvCacheDType"/> as the command line and logs spell them.</summary>
 public static class KvCacheDTypes
 {
-    /// <summary>The names accepted on the command line, in the order usage text lists them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["auto", "fp8", "int8"];
-
     public static string Name(this KvCacheDType type) => type switch
     {
         KvCacheDType.Auto => "auto",
@@ -33,24 +30,4 @@ public static class KvCacheDTypes
         KvCacheDType.Int8 => "int8",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
-
-    /// <summary>Parses "auto", "fp8" (also "fp8_e4m3", vLLM's alias) or "int8", case-insensitively.</summary>
-    public static bool TryParse(string? text, out KvCacheDType type)
-    {
-        switch (text?.Trim().ToLowerInvariant())
-        {
-            case "auto":
-                type = KvCacheDType.Auto;
-                return true;
-            case "fp8" or "fp8_e4m3":
-                type = KvCacheDType.Fp8;
-                return true;
-            case "int8":
-                type = KvCacheDType.Int8;
-                return true;
-            default:
-                type = KvCacheDType.Auto;
-                return false;
-        }
-    }
 }

@@ -17,7 +17,7 @@ internal static class BackendFactory
                 throw new InvalidOperationException($"--device cuda: {reason}");
             }
 
-            var gpu = new CudaBackend(model);
+            var gpu = new CudaBackend(model, CudaOptions(options));
             return (gpu, $"{gpu.DeviceName} (cuda, requested)");
         }
 
@@ -26,7 +26,7 @@ internal static class BackendFactory
         {
             if (CudaBackend.IsAvailable(out var reason))
             {
-                var gpu = new CudaBackend(model);
+                var gpu = new CudaBackend(model, CudaOptions(options));
                 return (gpu, $"{gpu.DeviceName} (cuda, auto)");
             }
 
@@ -35,6 +35,11 @@ internal static class BackendFactory
         else
         {
             why = "requested";
+        }
+
+        if (options.KvCacheDType == KvCacheDType.Fp8)
+        {
+            throw new NotSupportedException($"--kv-cache-dtype fp8 needs the CUDA backend ({why}); the CPU backend supports auto and int8");
         }
 
         // The CPU backend keeps float32 weights: refuse up front rather than be killed by the OOM killer mid-load.
@@ -47,7 +52,17 @@ internal static class BackendFactory
                 + $"this machine has {memory / 1e9:F1} GB ({why}); run it with --device cuda");
         }
 
-        var cpu = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = options.CpuThreads ?? Environment.ProcessorCount });
+        var cpu = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = options.CpuThreads ?? Environment.ProcessorCount, KvCacheDType = options.KvCacheDType });
         return (cpu, $"{cpu.DeviceName} ({why})");
+    }
+
+    private static CudaBackendOptions CudaOptions(ModelHostOptions options)
+    {
+        if (options.KvCacheDType == KvCacheDType.Int8)
+        {
+            throw new NotSupportedException("--kv-cache-dtype int8 is the CPU backend's format; on CUDA use fp8 (or --device cpu)");
+        }
+
+        return new CudaBackendOptions { KvCacheDType = options.KvCacheDType };
     }
 }

@@ -57,7 +57,13 @@ public sealed class ModelHost : IDisposable
     /// <summary>Which device was chosen and, for auto, why.</summary>
     public string DeviceNote { get; }
 
-    /// <summary>The KV cache's size in GiB and tokens, for the startup line ("0.02 GiB, 32768 tokens (2048 blocks × 16)").</summary>
+    /// <summary>How the KV cache is stored (--kv-cache-dtype).</summary>
+    public KvCacheDType KvCacheDType { get; private init; }
+
+    /// <summary>
+    /// The KV cache's size in GiB and tokens, for the startup line ("0.02 GiB, 32768 tokens (2048 blocks × 16)"); a
+    /// quantized cache also says its format and how many times the blocks of the backend's own precision fit.
+    /// </summary>
     public string KvCacheNote
     {
         get
@@ -65,7 +71,18 @@ public sealed class ModelHost : IDisposable
             var blocks = Engine.TotalKvBlocks;
             var size = Engine.Options.BlockSize;
             var gib = blocks * (double)_backend.KvBytesPerBlock(size) / (1L << 30);
-            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{gib:F2} GiB, {(long)blocks * size} tokens ({blocks} blocks × {size})");
+            var note = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{gib:F2} GiB, {(long)blocks * size} tokens ({blocks} blocks × {size})");
+            if (KvCacheDType == KvCacheDType.Auto)
+            {
+                return note;
+            }
+
+            // Native: bf16 on CUDA, float32 on the CPU; quantized: one byte a value plus a float scale per head vector.
+            var nativeBytes = (_backend is CpuBackend ? sizeof(float) : 2) * Config.HeadDim;
+            var ratio = nativeBytes / (double)(Config.HeadDim + sizeof(float));
+            return string.Create(
+                System.Globalization.CultureInfo.InvariantCulture,
+                $"{KvCacheDType.Name()}: {note}, {ratio:F2}x the blocks {(_backend is CpuBackend ? "float32" : "bf16")} would fit");
         }
     }
 
@@ -100,7 +117,7 @@ public sealed class ModelHost : IDisposable
                 // The prefix cache's root key names the weights, so blocks of one model can never answer for another.
                 if (engineOptions.PrefixCacheKey.Length == 0)
                 {
-                    engineOptions = engineOptions with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}" };
+                    engineOptions = engineOptions with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}|{options.KvCacheDType.Name()}" };
                 }
 
                 engine = new LlmEngine(backend, tokenizer, engineOptions, model.Config.MaxPositions);
@@ -114,7 +131,7 @@ public sealed class ModelHost : IDisposable
             // As vLLM: a repository id is served under that id; a directory under its name.
             var name = options.ServedModelName
                 ?? (options.ModelPath is { } id && !ReferenceEquals(id, path) && HuggingFaceCache.IsRepositoryId(id) ? id : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))));
-            return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note) { Warnings = warnings };
+            return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note) { Warnings = warnings, KvCacheDType = options.KvCacheDType };
         }
         catch
         {

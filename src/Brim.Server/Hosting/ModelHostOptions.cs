@@ -39,6 +39,9 @@ public sealed record ModelHostOptions
     /// </summary>
     public long? KvCacheSpaceBytes { get; init; }
 
+    /// <summary>How the backend stores the KV cache (<c>--kv-cache-dtype</c>): fp8 needs CUDA, int8 the CPU backend.</summary>
+    public Brim.Core.Execution.KvCacheDType KvCacheDType { get; init; } = Brim.Core.Execution.KvCacheDType.Auto;
+
     /// <summary>The bundled model: models/stories260K beside the executable, or in the source tree when run from it.</summary>
     public static string BundledModelPath()
     {
