@@ -45,7 +45,7 @@ public sealed class TelemetryHub : IDisposable
         _time = time ?? TimeProvider.System;
         _startTimestamp = _time.GetTimestamp();
         _startUtc = _time.GetUtcNow();
-        CostModel = new ModelCostModel(options.Model, options.KvDType);
+        CostModel = new ModelCostModel(options.Model, options.KvDType, options.KvBytesPerPosition);
         _nvml = nvml;
         Device = DeviceProfile.Resolve(options, nvml is { IsAvailable: true } ? nvml.DeviceNames[0] : null);
         for (var i = 0; i < _buckets.Length; i++)

@@ -11,6 +11,12 @@ public sealed record TelemetryOptions
     /// <summary>Element type of the KV cache; null means the weight type.</summary>
     public TensorDType? KvDType { get; init; }
 
+    /// <summary>
+    /// Bytes one position of the KV cache takes over all layers, K and V, as the backend stores it (quantized caches
+    /// carry scales); null derives it from <see cref="KvDType"/>.
+    /// </summary>
+    public long? KvBytesPerPosition { get; init; }
+
     /// <summary>The backend's device name (e.g. <c>LlmEngine.DeviceName</c>); NVML's name wins when NVML is present.</summary>
     public string? DeviceName { get; init; }
 

@@ -1,6 +1,7 @@
 using Brim.Core.Statistics;
 using System.Diagnostics;
 using Brim.Engine;
+using Brim.Telemetry.Cost;
 
 namespace Brim.Cli.Bench;
 
@@ -17,7 +18,8 @@ internal sealed record OfflineRunResult(
     long Preemptions,
     long SwapPreemptions,
     double ForwardSeconds,
-    double StepSeconds)
+    double StepSeconds,
+    double? FloorSeconds = null)
 {
     public double OutputTokensPerSecond => OutputTokens / Seconds;
 
@@ -28,14 +30,25 @@ internal sealed record OfflineRunResult(
 
 internal static class OfflineRun
 {
-    public static OfflineRunResult Run(string label, LlmEngine engine, IReadOnlyList<GenerationRequest> requests, bool progress = true)
+    /// <param name="floor">
+    /// The cost model and device peaks (FLOP/s, bytes/s) to sum the physical floor of the steps the engine ran: each at
+    /// the larger of its FLOPs over the GEMM peak and its bytes (weights, the K/V actually read) over the copy bandwidth.
+    /// </param>
+    public static OfflineRunResult Run(
+        string label, LlmEngine engine, IReadOnlyList<GenerationRequest> requests, bool progress = true, (ModelCostModel Cost, double Flops, double Bytes)? floor = null)
     {
         var latencies = new List<(int, double)>(requests.Count);
         var bar = progress ? new ProgressBar(label.PadRight(12), requests.Count) : null;
         long occupancySum = 0, steps = 0, preemptions = 0;
-        double forward = 0, stepTime = 0;
+        double forward = 0, stepTime = 0, floorSeconds = 0;
         void OnStep(StepRecord s)
         {
+            if (floor is { } f)
+            {
+                var c = f.Cost.Estimate(StepShape.FromRecord(s));
+                floorSeconds += Math.Max(c.Flops / f.Flops, c.Bytes / f.Bytes);
+            }
+
             forward += s.ForwardSeconds;
             stepTime += s.StepSeconds;
             occupancySum += s.Sequences;
@@ -65,6 +78,6 @@ internal static class OfflineRun
         engine.StepCompleted -= OnStep;
         var occupancy = steps == 0 ? 0 : (double)occupancySum / steps / engine.Options.MaxRunningSequences;
         return new OfflineRunResult(label, requests.Count, requests.Sum(r => (long)r.PromptTokens.Count), outputTokens, seconds, latencies, occupancy, steps, preemptions,
-            engine.Snapshot().SwapPreemptions - swapsBefore, forward, stepTime);
+            engine.Snapshot().SwapPreemptions - swapsBefore, forward, stepTime, floor is null ? null : floorSeconds);
     }
 }

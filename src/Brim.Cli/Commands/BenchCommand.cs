@@ -104,7 +104,7 @@ internal static class BenchCommand
             foreach (var b in sizes)
             {
                 var r = OfflineRun.Run($"batch {b}", host.Engine, OfflineWorkload.FixedShape(b, p, o, config.VocabSize, b));
-                var floor = ceilings is null ? double.NaN : DecodeFloorSeconds(config, b, p + (o / 2), ceilings.CopyGBps * 1e9);
+                var floor = ceilings is null ? double.NaN : DecodeFloorSeconds(host, b, p + (o / 2), ceilings.CopyGBps * 1e9);
                 var roofline = b / floor;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {b} | {r.OutputTokensPerSecond:F1} | {r.Seconds:F2} | {r.Steps} | {r.ForwardSeconds * 1e3 / r.Steps:F2} | {(r.StepSeconds - r.ForwardSeconds) * 1e3 / r.Steps:F2} | {floor * 1e3:F2} | {roofline:F0} | {r.OutputTokensPerSecond / roofline:P0} |"));
@@ -114,10 +114,17 @@ internal static class BenchCommand
             if (result.GetValue(offlineRequests) is > 0 and var n)
             {
                 using var offline = ModelHost.Load(options);
-                var r = OfflineRun.Run($"{n} requests", offline.Engine, OfflineWorkload.FixedShape(n, p, o, config.VocabSize, 7));
+                var floor = ceilings is null ? ((ModelCostModel, double, double)?)null : (CostModel(offline), ceilings.GemmTflops * 1e12, ceilings.CopyGBps * 1e9);
+                var r = OfflineRun.Run($"{n} requests", offline.Engine, OfflineWorkload.FixedShape(n, p, o, config.VocabSize, 7), floor: floor);
                 Console.WriteLine();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"offline: {n} requests of {p} prompt / {o} output tokens through {slots} slots: {r.OutputTokensPerSecond:F0} output tok/s, {(r.PromptTokens + r.OutputTokens) / r.Seconds:F0} total tok/s, {r.Seconds:F1} s, occupancy {r.MeanOccupancy:P0}, {r.Steps} steps, {r.Preemptions} preemptions ({r.SwapPreemptions} by swap), KV blocks {offline.Engine.TotalKvBlocks} x {offline.Engine.Options.BlockSize}"));
+                    $"offline: {n} requests of {p} prompt / {o} output tokens through {slots} slots: {r.OutputTokensPerSecond:F0} output tok/s, {(r.PromptTokens + r.OutputTokens) / r.Seconds:F0} total tok/s, {r.Seconds:F1} s, occupancy {r.MeanOccupancy:P0}, {r.Steps} steps, {r.Preemptions} preemptions ({r.SwapPreemptions} by swap), KV cache {offline.KvCacheNote}"));
+                if (r.FloorSeconds is { } f)
+                {
+                    // The floor of the steps this engine chose (their batch and context); a better schedule could lower it.
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"floor of these steps (each at max(FLOPs / GEMM peak, weights + K/V read / copy bandwidth)): {f:F1} s = {r.OutputTokens / f:F0} output tok/s; Brim at {f / r.Seconds:P0} of it (forward passes alone {r.ForwardSeconds:F1} s)"));
+                }
             }
 
             return 0;
@@ -130,6 +137,10 @@ internal static class BenchCommand
     /// once, every sequence's K/V read once, new K/V and logits written) over the measured copy bandwidth. Compute is
     /// ignored (it is far below the floor at these batch sizes).
     /// </summary>
-    internal static double DecodeFloorSeconds(Models.ModelConfig config, int batch, int averageContext, double bytesPerSecond) =>
-        new ModelCostModel(config).Estimate(StepShape.Decode(batch, averageContext)).Bytes / bytesPerSecond;
+    internal static double DecodeFloorSeconds(ModelHost host, int batch, int averageContext, double bytesPerSecond) =>
+        CostModel(host).Estimate(StepShape.Decode(batch, averageContext)).Bytes / bytesPerSecond;
+
+    /// <summary>The telemetry's cost model with the KV bytes per position the backend really stores (scales included).</summary>
+    internal static ModelCostModel CostModel(ModelHost host) =>
+        new(host.Config, kvBytesPerPosition: host.Backend.KvBytesPerBlock(host.Engine.Options.BlockSize) / host.Engine.Options.BlockSize);
 }

@@ -42,7 +42,7 @@ internal static class BenchPrefixCommand
                 var w = Fit(new PrefixWorkloads(result.GetValue(prefixLength), result.GetValue(suffixLength), result.GetValue(outputLength), host.Config.VocabSize),
                     engine.MaxModelLength, result.GetValue(turns));
                 shape = $"system prompt {w.PrefixLength} tokens, suffix {w.SuffixLength}, output {w.OutputLength} (EOS ignored); max-num-seqs {engine.Options.MaxRunningSequences}, KV blocks {engine.TotalKvBlocks} x {engine.Options.BlockSize}";
-                var cost = new ModelCostModel(host.Config);
+                var cost = BenchCommand.CostModel(host);
                 var ceilings = host.Backend is Backends.Cuda.CudaBackend cuda ? cuda.MeasureCeilings() : null;
                 (double, double)? peaks = ceilings is null ? null : (ceilings.GemmTflops * 1e12, ceilings.CopyGBps * 1e9);
                 var tag = caching ? "on" : "off";

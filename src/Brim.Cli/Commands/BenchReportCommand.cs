@@ -81,7 +81,7 @@ internal static class BenchReportCommand
                 {
                     var from = DateTimeOffset.UtcNow;
                     var r = OfflineRun.Run($"batch {b}", host.Engine, OfflineWorkload.FixedShape(b, p, o, host.Config.VocabSize, b));
-                    double? mbu = bandwidth is { } bw ? BenchCommand.DecodeFloorSeconds(host.Config, b, p + (o / 2), bw) * r.Steps / r.Seconds : null;
+                    double? mbu = bandwidth is { } bw ? BenchCommand.DecodeFloorSeconds(host, b, p + (o / 2), bw) * r.Steps / r.Seconds : null;
                     sweep.Add(new BatchSweepRow(b, r.OutputTokensPerSecond, mbu, GpuUtilization: NvmlBusy(from)));
                     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batch {b}: {r.OutputTokensPerSecond:F1} tok/s, MBU {mbu:P0}"));
                 }

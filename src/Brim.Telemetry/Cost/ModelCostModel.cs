@@ -27,7 +27,9 @@ public sealed class ModelCostModel
 {
     private const int LogitElementBytes = sizeof(float);
 
-    public ModelCostModel(ModelConfig config, TensorDType? kvDType = null)
+    /// <param name="kvBytesPerPosition">The cache's real bytes per position (all layers, K and V) where it is not plain
+    /// <paramref name="kvDType"/> elements: an FP8 or INT8 cache also stores a scale per head vector.</param>
+    public ModelCostModel(ModelConfig config, TensorDType? kvDType = null, long? kvBytesPerPosition = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -50,7 +52,7 @@ public sealed class ModelCostModel
         DecoderWeightBytes = (LinearParameters + normAndBias) * weightBytes;
         OutputProjectionBytes = OutputProjectionParameters * weightBytes;
         EmbeddingRowBytes = h * weightBytes;
-        KvBytesPerPosition = 2L * config.NumLayers * config.KvDim * KvDType.ByteSize();
+        KvBytesPerPosition = kvBytesPerPosition ?? 2L * config.NumLayers * config.KvDim * KvDType.ByteSize();
         LogitBytesPerRow = v * LogitElementBytes;
     }
 
