@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Builds small random Llama (GQA, llama3 rope scaling, untied) and Qwen2 (q/k/v biases, tied) models with
-transformers, saves them as bf16 safetensors + config.json, and writes reference greedy tokens and per-step logits
-computed in float32 from the same bf16 weights.
+"""Builds small random Llama (GQA, llama3 rope scaling, untied; head_dim 32 and 128) and Qwen2 (q/k/v biases, tied)
+models with transformers, saves them as bf16 safetensors + config.json, and writes reference greedy tokens and
+per-step logits computed in float32 from the same bf16 weights, plus the same steps computed by transformers in bf16
+(teacher-forced on the float32 tokens): the bf16-vs-fp32 drift of transformers itself, the noise floor against which
+a quantized KV cache's drift is judged.
 
 Usage: hf_reference.py OUT_DIR [STEPS]
-Writes OUT_DIR/{llama,qwen2}/model/{config.json,model.safetensors}, reference.json (prompts, greedy tokens) and
-logits.f32 (float32 [steps][prompts][vocab]: step s holds the logits that choose generated token s).
+Writes OUT_DIR/{llama,qwen2,llama128}/model/{config.json,model.safetensors}, reference.json (prompts, greedy tokens),
+logits.f32 and logits_bf16.f32 (float32 [steps][prompts][vocab]: step s holds the logits that choose generated token s).
 """
+import copy
 import json
 import os
 import sys
@@ -21,7 +24,12 @@ def build(kind):
     common = dict(vocab_size=1000, hidden_size=256, intermediate_size=512, num_hidden_layers=3,
                   num_attention_heads=8, num_key_value_heads=2, max_position_embeddings=2048,
                   initializer_range=0.05, bos_token_id=1, eos_token_id=2)
-    if kind == "llama":
+    if kind == "llama128":
+        # head_dim 128 with GQA 4:2: the shape of the decode-attention kernel Brim runs for Llama-3-8B-like models.
+        config = LlamaConfig(**dict(common, hidden_size=512, num_attention_heads=4), head_dim=128, rms_norm_eps=1e-5,
+                             tie_word_embeddings=False, rope_theta=500000.0)
+        model = LlamaForCausalLM(config)
+    elif kind == "llama":
         config = LlamaConfig(**common, head_dim=32, rms_norm_eps=1e-5, tie_word_embeddings=False,
                              rope_theta=500000.0,
                              rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
@@ -57,12 +65,13 @@ def greedy(model, prompt, steps):
 def main():
     out_dir = sys.argv[1]
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 32
-    for kind, seed in (("llama", 1), ("qwen2", 2)):
+    for kind, seed in (("llama", 1), ("qwen2", 2), ("llama128", 3)):
         torch.manual_seed(seed)
         model = build(kind)
         directory = os.path.join(out_dir, kind)
         model.save_pretrained(os.path.join(directory, "model"), safe_serialization=True)
-        reference = model.float().eval()  # the bf16 values, computed in float32
+        bf16_model = model.eval()
+        reference = copy.deepcopy(model).float().eval()  # the bf16 values, computed in float32
         generator = torch.Generator().manual_seed(100 + seed)
         prompts = [torch.randint(3, 1000, (n,), generator=generator).tolist() for n in PROMPT_LENGTHS]
         tokens, logits = [], []
@@ -72,6 +81,13 @@ def main():
             logits.append(l)
         stacked = torch.stack([torch.stack([logits[s][i] for s in range(len(prompts))]) for i in range(steps)])
         stacked.numpy().astype("<f4").tofile(os.path.join(directory, "logits.f32"))
+        with torch.no_grad():
+            bf16_rows = []
+            for prompt, t in zip(prompts, tokens):
+                out = bf16_model(torch.tensor([prompt + t[:-1]])).logits[0, len(prompt) - 1:].float().cpu()
+                bf16_rows.append(out)
+        torch.stack([torch.stack([bf16_rows[s][i] for s in range(len(prompts))]) for i in range(steps)]) \
+            .numpy().astype("<f4").tofile(os.path.join(directory, "logits_bf16.f32"))
         top2 = torch.topk(stacked, 2, dim=-1).values
         margin = float((top2[..., 0] - top2[..., 1]).min())
         with open(os.path.join(directory, "reference.json"), "w") as f:

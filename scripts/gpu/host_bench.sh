@@ -3,7 +3,11 @@
 #   story    stories260K greedy text on CUDA vs CPU
 #   decode   Llama-3.1-8B shape (dummy bf16 weights), batch 1..256, 128 prompt / 128 output tokens, with the
 #            bandwidth floor measured in the same run
-#   offline  1,000 requests of 1,000 prompt / 1,000 output tokens through 256 slots
+#   offline  1,000 requests of 1,000 prompt / 1,000 output tokens through 256 slots (bf16 KV)
+#   offline8 the same with the FP8 KV cache through 512 slots
+#   long     8 requests of 32,000 prompt / 512 output tokens (--max-model-len 33000), bf16 and FP8 KV
+#   attention  the decode-attention kernel sweep (batch x context, bf16 and FP8; needs the CUDA test executable)
+#   drift    transformers references (hf_reference.py), Brim vs transformers (hf-compare) and the FP8 KV drift table
 #   peer     the Hugging Face transformers peer (shared/bench/peer_hf.py) on the same card
 #   report   `brim bench report` on the Llama-3.1-8B shape (Markdown + SVG under $OUT/report)
 #   mixed    `brim bench mixed` on the bundled model: online-only vs offline-only vs unified backfill
@@ -36,6 +40,21 @@ for step in $steps; do
     offline)
       timeout 300 "$brim" bench decode --device cuda --model $model --load-format dummy --batch-sizes 1 --prompt-len 1000 --output-len 1000 \
         --offline-requests 1000 --max-num-seqs 256 --max-num-batched-tokens 8192 2>&1 | tee "$out/offline.md" | grep -v '\[' | tee -a "$out/summary.md" ;;
+    offline8)
+      timeout 300 "$brim" bench decode --device cuda --model $model --load-format dummy --batch-sizes 1 --prompt-len 1000 --output-len 1000 \
+        --offline-requests 1000 --max-num-seqs 512 --max-num-batched-tokens 8192 --kv-cache-dtype fp8 2>&1 | tee "$out/offline8.md" | grep -v '\[' | tee -a "$out/summary.md" ;;
+    long)
+      for dtype in auto fp8; do
+        timeout 240 "$brim" bench decode --device cuda --model $model --load-format dummy --batch-sizes 1 --prompt-len 32000 --output-len 512 \
+          --offline-requests 8 --max-num-seqs 8 --max-num-batched-tokens 8192 --max-model-len 33000 --kv-cache-dtype $dtype 2>&1 \
+          | tee "$out/long_$dtype.md" | grep -v '\[' | tee -a "$out/summary.md"
+      done ;;
+    attention)
+      timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-attention 2>&1 | tee "$out/attention.md" | tee -a "$out/summary.md" ;;
+    drift)
+      PYTHONUNBUFFERED=1 timeout 200 python3 "$here/hf_reference.py" "$work/hf" 32 2>&1 | grep -v -i warn | tee "$out/hf_reference.log"
+      timeout 120 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" hf-compare "$work/hf/llama" "$work/hf/qwen2" "$work/hf/llama128" 2>&1 | tee "$out/hf_compare.log" | tee -a "$out/summary.md"
+      timeout 120 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" kv-drift "$work/hf/llama" "$work/hf/qwen2" "$work/hf/llama128" 2>&1 | tee "$out/kv_drift.md" | tee -a "$out/summary.md" ;;
     peer)
       PYTHONUNBUFFERED=1 timeout 300 python3 "$here/peer_hf.py" "$out" 2>&1 | grep -v -i warn | tee "$out/peer.log" | tail -3
       python3 -c "import json;r=json.load(open('$out/peer_hf.json'));print('HF static tok/s:',{k:round(v['out_tok_s'],1) for k,v in r.get('hf_static_generate',{}).items()});print('HF CB:',r.get('hf_cb',r.get('hf_cb_error')));print('copy TB/s',round(r['copy_TBps_rw'],3),'gemm TFLOP/s',round(r['bf16_gemm_TFLOPs']))" | tee -a "$out/summary.md" ;;
