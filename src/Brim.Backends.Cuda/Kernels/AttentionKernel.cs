@@ -24,10 +24,17 @@ internal sealed class AttentionKernel : IDisposable
         _shape = shape;
         _module = new CudaModule(device, compiler.Compile("attention.cu", shape.Defines), "attention.cu");
         _reduce = _module.GetFunction("attention_reduce");
-        if (preferDecodeKernel && DecodeKernelSupports(shape))
+        if (preferDecodeKernel && TensorCoreFp8Supports(shape, compiler.ComputeCapability))
+        {
+            _decodeModule = new CudaModule(device, compiler.Compile("decode_attention_fp8.cu", shape.Defines), "decode_attention_fp8.cu");
+            _attention = _decodeModule.GetFunction("decode_attention_fp8");
+            KernelName = "decode_attention_fp8";
+        }
+        else if (preferDecodeKernel && DecodeKernelSupports(shape))
         {
             _decodeModule = new CudaModule(device, compiler.Compile("decode_attention.cu", shape.Defines), "decode_attention.cu");
             _attention = _decodeModule.GetFunction("decode_attention");
+            KernelName = "decode_attention";
         }
         else
         {
@@ -35,8 +42,18 @@ internal sealed class AttentionKernel : IDisposable
         }
     }
 
-    /// <summary>Whether this instance runs the throughput kernel (decode_attention.cu) rather than the general one.</summary>
+    /// <summary>Whether this instance runs a throughput kernel (decode_attention.cu or its FP8 tensor-core twin) rather than the general one.</summary>
     public bool UsesDecodeKernel => _decodeModule is not null;
+
+    /// <summary>The kernel that runs: paged_attention, decode_attention or decode_attention_fp8.</summary>
+    public string KernelName { get; } = "paged_attention";
+
+    /// <summary>
+    /// Shapes decode_attention_fp8.cu serves: an FP8 cache, head_dim 128 (a lane's K and V rows are whole 16-byte
+    /// pieces of the mma fragments), at most 8 query heads per KV head (the mma's N side), and sm_89+ tensor cores.
+    /// </summary>
+    public static bool TensorCoreFp8Supports(AttentionShape shape, int computeCapability)
+        => shape.KvFp8 && shape.HeadDim == 128 && shape.Group <= 8 && computeCapability >= 89;
 
     /// <summary>
     /// Shapes decode_attention.cu serves: eight lanes per position must own whole 16-byte pieces (head_dim 64 or 128)

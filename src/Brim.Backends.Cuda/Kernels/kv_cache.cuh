@@ -56,11 +56,19 @@ __device__ __forceinline__ const float* kv_scale_ptr(const kv_t* cache, int bloc
 // E4M3 bits to fp16 bits by moving fields (exact, subnormals included): the fp16 value is the E4M3 value / 256, since
 // fp16's exponent bias (15) exceeds E4M3's (7) by 8. Callers fold the 256 into the scale. Cheaper than cvt
 // instructions, which would bound a kernel that streams FP8 at the copy bandwidth.
-// Four E4M3 bytes of w (element i in byte i) → f[0..3] = value / 256.
+// Four E4M3 bytes of w (element i in byte i) → two fp16x2 words of value / 256: even = (element 0, element 2),
+// odd = (element 1, element 3), the lower element in the lower half.
+__device__ __forceinline__ void fp8x4_to_half2x2_div256(unsigned w, unsigned* even, unsigned* odd)
+{
+    *odd = (w & 0x80008000u) | ((w >> 1) & 0x3f803f80u);
+    *even = ((w << 8) & 0x80008000u) | ((w << 7) & 0x3f803f80u);
+}
+
+// Four E4M3 bytes of w → f[0..3] = value / 256.
 __device__ __forceinline__ void fp8x4_to_float_div256(unsigned w, float* f)
 {
-    const unsigned odd = (w & 0x80008000u) | ((w >> 1) & 0x3f803f80u);         // elements 1 (low half), 3 (high)
-    const unsigned even = ((w << 8) & 0x80008000u) | ((w << 7) & 0x3f803f80u);  // elements 0, 2
+    unsigned even, odd;
+    fp8x4_to_half2x2_div256(w, &even, &odd);
     f[0] = half_bits_to_float((unsigned short)(even & 0xffffu));
     f[1] = half_bits_to_float((unsigned short)(odd & 0xffffu));
     f[2] = half_bits_to_float((unsigned short)(even >> 16));

@@ -40,7 +40,7 @@ internal static class AttentionSweep
             FillFinite(stream, v);
             using var partial = new DeviceBuffer(device, AttentionKernel.PartialFloats(shape) * 4);
             log.WriteLine();
-            log.WriteLine($"## {(fp8 ? "FP8 E4M3 (+ a float scale per position and head)" : "bf16")} KV, {(kernel.UsesDecodeKernel ? "decode_attention" : "paged_attention")}");
+            log.WriteLine($"## {(fp8 ? "FP8 E4M3 (+ a float scale per position and head)" : "bf16")} KV, {kernel.KernelName}");
             log.WriteLine("| batch | context | K+V MB | parts | time (us) | GB/s | % of copy | best parts | best GB/s |");
             log.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var rows in batches)

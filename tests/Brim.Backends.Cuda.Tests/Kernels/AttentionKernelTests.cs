@@ -18,6 +18,8 @@ public class AttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     [InlineData(4, 4, 16, 8, false, false)]
     [InlineData(32, 8, 128, 1, true, true)]
     [InlineData(32, 8, 128, 4, true, true)]
+    [InlineData(28, 4, 128, 2, true, true)]
+    [InlineData(8, 8, 128, 1, true, true)]
     [InlineData(32, 8, 128, 2, false, true)]
     [InlineData(14, 2, 64, 2, true, true)]
     [InlineData(16, 2, 64, 1, false, true)]
@@ -92,6 +94,16 @@ public class AttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     [InlineData(32, 8, 256, false)]
     public void DecodeKernelSupports_Shapes_OnlyWhatFitsItsRegisters(int heads, int kvHeads, int headDim, bool expected)
         => Assert.Equal(expected, AttentionKernel.DecodeKernelSupports(new AttentionShape(heads, kvHeads, headDim, false)));
+
+    [Theory]
+    [InlineData(32, 8, 128, true, 90, true)]
+    [InlineData(28, 4, 128, true, 89, true)]
+    [InlineData(32, 8, 128, false, 90, false)]
+    [InlineData(14, 2, 64, true, 90, false)]
+    [InlineData(72, 8, 128, true, 90, false)]
+    [InlineData(32, 8, 128, true, 86, false)]
+    public void TensorCoreFp8Supports_Shapes_Fp8HeadDim128AtMostEightQueriesSm89(int heads, int kvHeads, int headDim, bool fp8, int sm, bool expected)
+        => Assert.Equal(expected, AttentionKernel.TensorCoreFp8Supports(new AttentionShape(heads, kvHeads, headDim, false, fp8), sm));
 
     [Theory]
     [InlineData(1, 8, 256, 132, 8)]
