@@ -244,17 +244,20 @@ public sealed unsafe class CudaBackend : IModelBackend
         var b = _buffers;
         var meta = b.HostMetadata.AsSpan<int>(0, b.Layout.TotalInts);
         var rowsPerTile = !decode && TensorCorePrefill && HasMultiTokenSlice(batch) ? _kernels.PrefillAttention!.RowsPerTile : 0;
-        var (maxContext, queryTiles, usedInts) = StepMetadata.Write(batch, meta, b.Layout, tokens, logitRows, cache.NumBlocks, _config.VocabSize, rowsPerTile);
+        var (maxContext, queryTiles, decodeRows, usedInts) = StepMetadata.Write(batch, meta, b.Layout, tokens, logitRows, cache.NumBlocks, _config.VocabSize, rowsPerTile);
         _stream.CopyToDevice(b.Metadata.Pointer, b.HostMetadata.Pointer, (long)usedInts * sizeof(int));
 
-        var partitions = AttentionKernel.ChoosePartitions(tokens, _config.NumKvHeads, maxContext, _device.MultiprocessorCount);
+        // Decode rows that share a step with prefill tiles run on the decode kernel, split for their own row count.
+        var attentionRows = queryTiles > 0 ? decodeRows : tokens;
+        var partitions = AttentionKernel.ChoosePartitions(
+            Math.Max(1, attentionRows), _config.NumKvHeads, maxContext, _device.MultiprocessorCount, _kernels.Attention.CtasPerMultiprocessorTarget);
         if (decode)
         {
             _graphs.Run((tokens, partitions, sample), () => _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample));
         }
         else
         {
-            _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample, queryTiles);
+            _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample, queryTiles, decodeRows);
         }
 
         CopyOutputs(batch, output, sample);

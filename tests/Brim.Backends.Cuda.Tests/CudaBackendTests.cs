@@ -64,9 +64,18 @@ public class CudaBackendTests
             worst = Math.Max(worst, CheckRow(first[i], i));
         }
 
-        // Step 2: the rest of sequence 3's prompt, then decode steps for everyone.
-        var second = Step([0, 0, 0, sequences[3].Count - 12]);
-        worst = Math.Max(worst, CheckRow(second[0], 3));
+        // Step 2: decode tokens of sequences 0-2 leading the rest of sequence 3's prompt (a mixed step: the decode rows
+        // run on the decode kernel, the chunk on the prefill tiles), then decode steps for everyone.
+        for (var i = 0; i < 3; i++)
+        {
+            sequences[i].Add(random.Next(config.VocabSize));
+        }
+
+        var second = Step([1, 1, 1, sequences[3].Count - 12]);
+        for (var i = 0; i < 4; i++)
+        {
+            worst = Math.Max(worst, CheckRow(second[i], i));
+        }
         for (var step = 0; step < 6; step++)
         {
             foreach (var s in sequences)

@@ -31,9 +31,10 @@ internal sealed class ForwardPass(
     /// <summary>
     /// Runs <paramref name="tokens"/> token rows through the decoder (K/V written to <paramref name="cache"/>), then
     /// the final norm and output projection for <paramref name="logitRows"/> rows, then sampling when asked. With
-    /// <paramref name="queryTiles"/> &gt; 0 attention runs on the tensor-core prefill kernel over the step's query tiles.
+    /// <paramref name="queryTiles"/> &gt; 0 attention runs on the tensor-core prefill kernel over the step's query tiles,
+    /// and the first <paramref name="decodeRows"/> rows (left out of the tiles) on the decode kernel.
     /// </summary>
-    public void Enqueue(StepBuffers b, PagedKvCache cache, int tokens, int logitRows, int partitions, bool sample, int queryTiles = 0)
+    public void Enqueue(StepBuffers b, PagedKvCache cache, int tokens, int logitRows, int partitions, bool sample, int queryTiles = 0, int decodeRows = 0)
     {
         var prefill = queryTiles > 0 ? kernels.PrefillAttention ?? throw new InvalidOperationException("no tensor-core prefill attention for this model") : null;
         var layout = b.Layout;
@@ -59,6 +60,12 @@ internal sealed class ForwardPass(
                 prefill.Run(
                     stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
                     b.MetadataAt(layout.RowTableOffset), b.MetadataAt(layout.QueryTiles), queryTiles, cache.BlockSize, attention);
+                if (decodeRows > 0)
+                {
+                    kernels.Attention.Run(
+                        stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
+                        b.MetadataAt(layout.RowTableOffset), decodeRows, cache.BlockSize, partitions, attention, b.AttentionPartials.Pointer);
+                }
             }
             else
             {

@@ -23,9 +23,12 @@ internal static class StepMetadata
 
     /// <summary>
     /// Fills <paramref name="meta"/>; returns the longest attention context, the query tiles written (up to
-    /// <paramref name="rowsPerTile"/> rows of one slice each; none when it is 0) and the ints to copy.
+    /// <paramref name="rowsPerTile"/> rows of one slice each; none when it is 0), the leading decode rows left out of
+    /// the tiles, and the ints to copy. With tiles, the leading run of one-token slices (the scheduler puts decode
+    /// tokens first) is not tiled: those rows go to the decode attention kernel, which reads a long context several
+    /// times faster than a tensor-core tile holding one row.
     /// </summary>
-    public static (int MaxContext, int QueryTiles, int UsedInts) Write(
+    public static (int MaxContext, int QueryTiles, int DecodeRows, int UsedInts) Write(
         ForwardBatch batch, Span<int> meta, StepLayout layout, int paddedTokens, int paddedLogitRows, int numBlocks, int vocabSize, int rowsPerTile = 0)
     {
         var tokens = batch.TokenCount;
@@ -45,9 +48,11 @@ internal static class StepMetadata
         var queryTiles = meta.Slice(layout.QueryTiles, paddedTokens);
 
         var blockSize = batch.BlockSize;
-        int tableAt = 0, logitRow = 0, maxContext = 0, tileCount = 0;
+        int tableAt = 0, logitRow = 0, maxContext = 0, tileCount = 0, decodeRows = 0;
         foreach (var slice in batch.Slices)
         {
+            var leadingDecodeRow = rowsPerTile > 0 && slice.TokenCount == 1 && slice.TokenStart == decodeRows && tileCount == 0;
+            decodeRows += leadingDecodeRow ? 1 : 0;
             var table = slice.BlockTable.Span;
             for (var b = 0; b < table.Length; b++)
             {
@@ -77,7 +82,7 @@ internal static class StepMetadata
             }
 
             // Tiles never cross a slice: all rows of a tile share its block table.
-            for (var first = 0; rowsPerTile > 0 && first < slice.TokenCount; first += rowsPerTile)
+            for (var first = 0; rowsPerTile > 0 && !leadingDecodeRow && first < slice.TokenCount; first += rowsPerTile)
             {
                 queryTiles[tileCount++] = Kernels.PrefillAttentionKernel.PackTile(slice.TokenStart + first, Math.Min(rowsPerTile, slice.TokenCount - first));
             }
@@ -116,6 +121,6 @@ internal static class StepMetadata
             p[4] = row.Uniform;
         }
 
-        return (maxContext, tileCount, layout.BlockTables + tableAt);
+        return (maxContext, tileCount, decodeRows, layout.BlockTables + tableAt);
     }
 }

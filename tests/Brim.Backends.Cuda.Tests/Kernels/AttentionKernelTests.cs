@@ -112,4 +112,12 @@ public class AttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     [InlineData(4000, 8, 4096, 132, 1)]
     public void ChoosePartitions_Shapes_PowerOfTwoWithinBudget(int rows, int kvHeads, int context, int sms, int expected)
         => Assert.Equal(expected, AttentionKernel.ChoosePartitions(rows, kvHeads, context, sms));
+
+    [Theory]
+    [InlineData(32, 8192, 4)]
+    [InlineData(64, 8192, 2)]
+    [InlineData(128, 8192, 1)]
+    [InlineData(8, 100, 4)]
+    public void ChoosePartitions_EightCtasPerSm_SplitsUntilAboutEightPerSm(int rows, int context, int expected)
+        => Assert.Equal(expected, AttentionKernel.ChoosePartitions(rows, 8, context, 132, 8));
 }
