@@ -12,15 +12,18 @@ namespace Brim.Backends.Cpu.KvCache;
 /// </summary>
 internal abstract class PagedKvCache
 {
-    protected PagedKvCache(int numBlocks, int blockSize, int numKvHeads, int headDim)
+    protected PagedKvCache(int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(numBlocks, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+        NumLayers = numLayers;
         NumBlocks = numBlocks;
         BlockSize = blockSize;
         NumKvHeads = numKvHeads;
         HeadDim = headDim;
     }
+
+    public int NumLayers { get; }
 
     public int NumBlocks { get; }
 
@@ -69,7 +72,7 @@ internal abstract class PagedKvCache<T> : PagedKvCache
     private readonly T[][] _values;
 
     protected PagedKvCache(int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim, int elementsPerPosition)
-        : base(numBlocks, blockSize, numKvHeads, headDim)
+        : base(numLayers, numBlocks, blockSize, numKvHeads, headDim)
     {
         var perLayer = (long)numBlocks * blockSize * elementsPerPosition;
         if (perLayer > Array.MaxLength)
@@ -98,14 +101,14 @@ internal abstract class PagedKvCache<T> : PagedKvCache
 
     public override void CopyBlock(int block, PagedKvCache destination, int destinationBlock)
     {
-        if (destination is not PagedKvCache<T> to || to.GetType() != GetType() || to.ElementsPerBlock != ElementsPerBlock || to._keys.Length != _keys.Length)
+        if (destination is not PagedKvCache<T> to || to.GetType() != GetType() || to.ElementsPerBlock != ElementsPerBlock || to.NumLayers != NumLayers)
         {
             throw new ArgumentException($"a {GetType().Name} block copies only into a cache of the same format and shape", nameof(destination));
         }
 
         var from = (long)block * ElementsPerBlock;
         var into = (long)destinationBlock * ElementsPerBlock;
-        for (var layer = 0; layer < _keys.Length; layer++)
+        for (var layer = 0; layer < NumLayers; layer++)
         {
             Array.Copy(_keys[layer], from, to._keys[layer], into, ElementsPerBlock);
             Array.Copy(_values[layer], from, to._values[layer], into, ElementsPerBlock);
