@@ -10,8 +10,7 @@ namespace Brim.Backends.Cpu.Kernels;
 /// this step's keys and values). A token at position p attends to positions 0..p of its own sequence. The work items
 /// are (token, query head) pairs; each is computed whole by one thread, visiting positions in increasing order, so
 /// its result depends only on the sequence's keys/values and never on the batch, the chunking or the thread count.
-/// The loop is generic over the cache format's <see cref="IKvHeadReader"/>; an int8 cache widens each head it reads into
-/// a per-chunk scratch vector.
+/// The loop is generic over the cache format's <see cref="IKvHeadReader"/>: one compiled loop per format.
 /// </summary>
 internal sealed class AttentionJob : ParallelJob
 {
@@ -20,7 +19,6 @@ internal sealed class AttentionJob : ParallelJob
     private readonly int _groupSize;
     private readonly float _scale;
     private float[][] _scores = [];
-    private float[][] _widened = [];
     private float[] _queries = [];
     private float[] _output = [];
     private int[] _positions = [];
@@ -86,7 +84,7 @@ internal sealed class AttentionJob : ParallelJob
                 Attend(floats.Reader(_layer), chunk);
                 break;
             case Int8KvCache int8:
-                Attend(int8.Reader(_layer, _widened[chunk]), chunk);
+                Attend(int8.Reader(_layer), chunk);
                 break;
             default:
                 throw new InvalidOperationException($"no attention over a {_cache?.GetType().Name} cache");
@@ -136,10 +134,7 @@ internal sealed class AttentionJob : ParallelJob
         }
     }
 
-    /// <summary>
-    /// Grows the per-chunk score buffers geometrically (a decode batch's context grows by one every step) and keeps one
-    /// head-sized widening buffer per chunk.
-    /// </summary>
+    /// <summary>Grows the per-chunk score buffers geometrically: a decode batch's context grows by one every step.</summary>
     private void EnsureScratch(int chunkCount, int maxContext)
     {
         var length = _scores.Length == 0 ? 0 : _scores[0].Length;
@@ -150,15 +145,6 @@ internal sealed class AttentionJob : ParallelJob
             for (var i = 0; i < _scores.Length; i++)
             {
                 _scores[i] = new float[length];
-            }
-        }
-
-        if (_widened.Length < _scores.Length)
-        {
-            _widened = new float[_scores.Length][];
-            for (var i = 0; i < _widened.Length; i++)
-            {
-                _widened[i] = new float[_headDim];
             }
         }
     }

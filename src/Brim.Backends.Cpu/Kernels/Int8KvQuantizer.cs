@@ -1,6 +1,4 @@
-using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 
 namespace Brim.Backends.Cpu.Kernels;
 
@@ -46,48 +44,16 @@ internal static class Int8KvQuantizer
         return scale;
     }
 
-    /// <summary>x̂ = q · scale, element by element (what attention computes, folded differently; see <see cref="Widen"/>).</summary>
+    /// <summary>
+    /// x̂ = q · scale, element by element. Attention does not call this: it applies the scale once per position to
+    /// the int8 values widened in registers (q·k̂ = (q·int8) · scale, w·v̂ = (w · scale) · int8; see
+    /// <see cref="FixedOrderMath.Dot(ReadOnlySpan{float}, ReadOnlySpan{sbyte})"/>).
+    /// </summary>
     public static void Dequantize(ReadOnlySpan<sbyte> q, float scale, Span<float> x)
     {
-        Widen(q, x);
-        TensorPrimitives.Multiply(x[..q.Length], scale, x[..q.Length]);
-    }
-
-    /// <summary>
-    /// Converts int8 values to float, exactly (every int8 is a float). Attention widens a head vector into scratch and
-    /// applies the scale once per position instead of per element: q·k̂ = scale · (q·int8) and
-    /// p·v̂ = (p · scale) · int8, so the existing fixed-order kernels run on the widened vector unchanged.
-    /// </summary>
-    public static void Widen(ReadOnlySpan<sbyte> q, Span<float> x)
-    {
-        var n = q.Length;
-        if (x.Length < n)
+        for (var i = 0; i < q.Length; i++)
         {
-            throw new ArgumentException("the float span is shorter than the quantized one", nameof(x));
-        }
-
-        ref var source = ref MemoryMarshal.GetReference(q);
-        ref var target = ref MemoryMarshal.GetReference(x);
-        var width = Vector<sbyte>.Count;
-        var floats = Vector<float>.Count;
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            for (; i <= n - width; i += width)
-            {
-                Vector.Widen(Vector.LoadUnsafe(ref source, (nuint)i), out var low, out var high);
-                Vector.Widen(low, out var v0, out var v1);
-                Vector.Widen(high, out var v2, out var v3);
-                Vector.ConvertToSingle(v0).StoreUnsafe(ref target, (nuint)i);
-                Vector.ConvertToSingle(v1).StoreUnsafe(ref target, (nuint)(i + floats));
-                Vector.ConvertToSingle(v2).StoreUnsafe(ref target, (nuint)(i + (2 * floats)));
-                Vector.ConvertToSingle(v3).StoreUnsafe(ref target, (nuint)(i + (3 * floats)));
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            x[i] = q[i];
+            x[i] = q[i] * scale;
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Brim.Backends.Cpu.Kernels;
 
@@ -28,8 +27,7 @@ internal sealed class Int8KvCache(int numLayers, int numBlocks, int blockSize, i
         Store(Values(layer), block, inBlock, value);
     }
 
-    /// <summary>A reader that widens a head into <paramref name="scratch"/> (at least headDim floats, one per thread).</summary>
-    public HeadReader Reader(int layer, float[] scratch) => new(this, Keys(layer), Values(layer), scratch);
+    public HeadReader Reader(int layer) => new(this, Keys(layer), Values(layer));
 
     /// <summary>The quantized head <paramref name="kvHead"/> of a position, in a layer's K or V array.</summary>
     public ReadOnlySpan<sbyte> Data(byte[] layerArray, int block, int inBlock, int kvHead) =>
@@ -55,23 +53,15 @@ internal sealed class Int8KvCache(int numLayers, int numBlocks, int blockSize, i
     }
 
     /// <summary>
-    /// Widens a head's int8 values into scratch (exact) and applies its scale once: q·k̂ = (q·int8) · scale and
-    /// w·v̂ = (w · scale) · int8, so the fixed-order kernels of the float path run unchanged on the widened vector.
+    /// Applies a head's scale once per position: q·k̂ = (q·int8) · scale and w·v̂ = (w · scale) · int8, the int8 values
+    /// widened in registers by the fixed-order kernels (bitwise the float kernels on the widened vector).
     /// </summary>
-    internal readonly struct HeadReader(Int8KvCache cache, byte[] keys, byte[] values, float[] scratch) : IKvHeadReader
+    internal readonly struct HeadReader(Int8KvCache cache, byte[] keys, byte[] values) : IKvHeadReader
     {
-        public float QueryKey(ReadOnlySpan<float> query, int block, int inBlock, int kvHead)
-        {
-            var widened = scratch.AsSpan(0, cache.HeadDim);
-            Int8KvQuantizer.Widen(cache.Data(keys, block, inBlock, kvHead), widened);
-            return FixedOrderMath.Dot(query, widened) * cache.Scale(keys, block, inBlock, kvHead);
-        }
+        public float QueryKey(ReadOnlySpan<float> query, int block, int inBlock, int kvHead) =>
+            FixedOrderMath.Dot(query, cache.Data(keys, block, inBlock, kvHead)) * cache.Scale(keys, block, inBlock, kvHead);
 
-        public void AddWeightedValue(float weight, int block, int inBlock, int kvHead, Span<float> result)
-        {
-            var widened = scratch.AsSpan(0, cache.HeadDim);
-            Int8KvQuantizer.Widen(cache.Data(values, block, inBlock, kvHead), widened);
-            TensorPrimitives.FusedMultiplyAdd(widened, weight * cache.Scale(values, block, inBlock, kvHead), result, result);
-        }
+        public void AddWeightedValue(float weight, int block, int inBlock, int kvHead, Span<float> result) =>
+            FixedOrderMath.FusedMultiplyAdd(cache.Data(values, block, inBlock, kvHead), weight * cache.Scale(values, block, inBlock, kvHead), result);
     }
 }
