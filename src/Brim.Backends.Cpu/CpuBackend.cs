@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Brim.Backends.Cpu.Kernels;
+using Brim.Backends.Cpu.KvCache;
 using Brim.Backends.Cpu.Threading;
 using Brim.Backends.Cpu.Weights;
 using Brim.Core.Execution;
@@ -9,7 +10,7 @@ namespace Brim.Backends.Cpu;
 
 /// <summary>
 /// The Llama-family forward pass (llama2.c, Llama 2/3/3.1, Mistral, Qwen2) in float32 on the CPU, over ragged batches
-/// against a paged KV cache.
+/// against a paged KV cache of float32 or int8 (<see cref="CpuBackendOptions.KvCacheDType"/>).
 /// </summary>
 /// <remarks>
 /// Invariant — batch invariance: the logits of a sequence are bitwise identical whether it runs alone or in any
@@ -17,7 +18,8 @@ namespace Brim.Backends.Cpu;
 /// computed by a sequence of float operations that depends only on that token and its sequence: matmuls are one
 /// fixed-order dot product per output element (<see cref="FixedOrderMath"/>), per-token operations see one row at a
 /// time (<see cref="RowKernels"/>), and attention visits a sequence's positions in order inside one thread
-/// (<see cref="AttentionJob"/>). Tests hold this to bitwise equality; keep it when optimizing.
+/// (<see cref="AttentionJob"/>); an int8 cache quantizes each (token, KV head) vector on its own
+/// (<see cref="Int8KvQuantizer"/>). Tests hold this to bitwise equality; keep it when optimizing.
 /// </remarks>
 public sealed class CpuBackend : IModelBackend
 {
@@ -30,15 +32,16 @@ public sealed class CpuBackend : IModelBackend
     private readonly ForwardBuffers _buffers;
     private PagedKvCache? _cache;
 
-    private CpuBackend(ModelConfig config, CpuModelWeights weights, int threadCount)
+    private CpuBackend(ModelConfig config, CpuModelWeights weights, int threadCount, KvCacheDType kvCacheDType)
     {
         _config = config;
+        KvCacheDType = kvCacheDType;
         _weights = weights;
         _rope = new RotaryEmbedding(config);
         _pool = new WorkerPool(threadCount);
         _attention = new AttentionJob(config.NumHeads, config.NumKvHeads, config.HeadDim);
         _buffers = new ForwardBuffers(config);
-        SwapSpace = new CpuKvSwapSpace(config.NumLayers, config.KvDim, () => _cache);
+        SwapSpace = new CpuKvSwapSpace((blocks, blockSize) => PagedKvCache.Create(kvCacheDType, config, blocks, blockSize), () => _cache);
     }
 
     public string DeviceName => $"cpu ({_pool.ThreadCount} threads)";
@@ -47,21 +50,29 @@ public sealed class CpuBackend : IModelBackend
 
     public bool SupportsDeviceSampling => false;
 
+    /// <summary>How the KV cache stores keys and values: <see cref="KvCacheDType.Auto"/> (float32) or <see cref="KvCacheDType.Int8"/>.</summary>
+    public KvCacheDType KvCacheDType { get; }
+
     /// <summary>Host arrays beside the KV cache; see <see cref="CpuKvSwapSpace"/> for why it defaults to none.</summary>
     public IKvSwapSpace SwapSpace { get; }
 
-    /// <summary>Reads the model's weights as float32 (the model itself stays owned by the caller).</summary>
+    /// <summary>
+    /// Reads the model's weights as float32 (the model itself stays owned by the caller). Throws
+    /// <see cref="NotSupportedException"/> for <see cref="KvCacheDType.Fp8"/>, before reading any weight.
+    /// </summary>
     public static CpuBackend Create(LoadedModel model, CpuBackendOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new CpuBackendOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ThreadCount, 1, nameof(options.ThreadCount));
+        CheckKvCacheDType(options.KvCacheDType);
         model.Config.Validate();
         var weights = CpuModelWeights.Load(model.Config, model.Weights);
-        return new CpuBackend(model.Config, weights, options.ThreadCount);
+        return new CpuBackend(model.Config, weights, options.ThreadCount, options.KvCacheDType);
     }
 
-    public long KvBytesPerBlock(int blockSize) => 2L * _config.NumLayers * blockSize * _config.KvDim * sizeof(float);
+    /// <summary>K and V of every layer: float32 4 bytes per element; int8 1 byte per element and 4 per (position, KV head).</summary>
+    public long KvBytesPerBlock(int blockSize) => 2L * _config.NumLayers * blockSize * PagedKvCache.BytesPerPosition(KvCacheDType, _config);
 
     /// <summary>
     /// <paramref name="memoryUtilization"/> of the memory the process may use (physical memory or its container
@@ -86,7 +97,7 @@ public sealed class CpuBackend : IModelBackend
     {
         // Drop the previous cache before allocating its successor, not after.
         _cache = null;
-        _cache = new PagedKvCache(_config.NumLayers, numBlocks, blockSize, _config.KvDim);
+        _cache = PagedKvCache.Create(KvCacheDType, _config, numBlocks, blockSize);
     }
 
     /// <summary>
@@ -144,9 +155,8 @@ public sealed class CpuBackend : IModelBackend
         _matMul.Run(_pool, w.QueryKeyValue, w.QueryKeyValueBias, stride, h, b.Normalized, tokens, b.QueryKeyValue);
 
         // Rotate q and k, then store every token's k and v in its cache slot before any token attends, so a
-        // prefill chunk sees its own earlier tokens through the cache like any cached position.
-        var keys = cache.Keys(layer);
-        var values = cache.Values(layer);
+        // prefill chunk sees its own earlier tokens through the cache like any cached position (quantized, in an int8
+        // cache, exactly as a later decode step will read them).
         foreach (var slice in batch.Slices)
         {
             var blockTable = slice.BlockTable.Span;
@@ -156,9 +166,7 @@ public sealed class CpuBackend : IModelBackend
                 var position = slice.StartPosition + i;
                 _rope.Apply(row[..q], position);
                 _rope.Apply(row.Slice(q, kv), position);
-                var slot = cache.RowOffset(blockTable, position);
-                row.Slice(q, kv).CopyTo(keys.AsSpan(slot, kv));
-                row.Slice(q + kv, kv).CopyTo(values.AsSpan(slot, kv));
+                cache.Write(layer, blockTable, position, row.Slice(q, kv), row.Slice(q + kv, kv));
             }
         }
 
@@ -211,6 +219,19 @@ public sealed class CpuBackend : IModelBackend
                 _buffers.Positions[slice.TokenStart + i] = slice.StartPosition + i;
                 _buffers.SliceOfToken[slice.TokenStart + i] = s;
             }
+        }
+    }
+
+    private static void CheckKvCacheDType(KvCacheDType type)
+    {
+        switch (type)
+        {
+            case KvCacheDType.Auto or KvCacheDType.Int8:
+                return;
+            case KvCacheDType.Fp8:
+                throw new NotSupportedException("--kv-cache-dtype fp8 needs the CUDA backend; the CPU backend supports auto and int8");
+            default:
+                throw new ArgumentOutOfRangeException(nameof(type), type, "not a KV cache dtype");
         }
     }
 

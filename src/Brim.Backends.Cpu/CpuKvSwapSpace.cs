@@ -1,11 +1,13 @@
+using Brim.Backends.Cpu.KvCache;
 using Brim.Core.Execution;
 
 namespace Brim.Backends.Cpu;
 
 /// <summary>
-/// The CPU backend's swap space: per layer, K and V arrays laid out like <see cref="PagedKvCache"/>'s
-/// ([block, blockSize, kvDim]), and copies of whole blocks between them, done at once on the caller's thread (so they
-/// are ordered with <see cref="CpuBackend.Forward"/> trivially).
+/// The CPU backend's swap space: a second <see cref="PagedKvCache"/> of the cache's own format (float32, or int8 data
+/// with its scales), and copies of whole blocks between the two, done at once on the caller's thread (so they are
+/// ordered with <see cref="CpuBackend.Forward"/> trivially). A block of one layer's K (or V) is one contiguous segment in
+/// either format, so a copy moves it, scales included, as a unit.
 /// </summary>
 /// <remarks>
 /// Here the KV cache and the swap space are the same RAM, so every byte given to swap space could have been a KV block
@@ -13,11 +15,9 @@ namespace Brim.Backends.Cpu;
 /// a forward pass over the same tokens writes at least the K/V bytes a copy moves and runs every matmul besides, so
 /// <see cref="CopyBytesPerSecond"/> is infinite and the engine swaps whenever it has swap blocks free.
 /// </remarks>
-internal sealed class CpuKvSwapSpace(int numLayers, int kvDim, Func<PagedKvCache?> cache) : IKvSwapSpace
+internal sealed class CpuKvSwapSpace(Func<int, int, PagedKvCache> allocate, Func<PagedKvCache?> cache) : IKvSwapSpace
 {
-    private float[][] _keys = [];
-    private float[][] _values = [];
-    private int _blockSize;
+    private PagedKvCache? _host;
 
     public long DefaultBytes => 0;
 
@@ -34,21 +34,7 @@ internal sealed class CpuKvSwapSpace(int numLayers, int kvDim, Func<PagedKvCache
             throw new InvalidOperationException("the swap space is already allocated");
         }
 
-        var perLayer = (long)numBlocks * blockSize * kvDim;
-        if (perLayer > Array.MaxLength)
-        {
-            throw new ArgumentOutOfRangeException(nameof(numBlocks), $"{numBlocks} swap blocks need {perLayer} floats per layer, more than one array can hold");
-        }
-
-        _keys = new float[numLayers][];
-        _values = new float[numLayers][];
-        for (var layer = 0; layer < numLayers; layer++)
-        {
-            _keys[layer] = new float[perLayer];
-            _values[layer] = new float[perLayer];
-        }
-
-        _blockSize = blockSize;
+        _host = allocate(numBlocks, blockSize);
         NumBlocks = numBlocks;
     }
 
@@ -59,17 +45,13 @@ internal sealed class CpuKvSwapSpace(int numLayers, int kvDim, Func<PagedKvCache
     private void Copy(ReadOnlySpan<KvBlockCopy> copies, bool toHost)
     {
         var kv = Cache();
+        var host = _host!;
+        var (from, to) = toHost ? (kv, host) : (host, kv);
         foreach (var (source, destination) in copies)
         {
-            Check(source, toHost ? kv.NumBlocks : NumBlocks, toHost ? "KV cache" : "swap space");
-            Check(destination, toHost ? NumBlocks : kv.NumBlocks, toHost ? "swap space" : "KV cache");
-            for (var layer = 0; layer < numLayers; layer++)
-            {
-                var (keysFrom, keysTo) = toHost ? (kv.Keys(layer), _keys[layer]) : (_keys[layer], kv.Keys(layer));
-                var (valuesFrom, valuesTo) = toHost ? (kv.Values(layer), _values[layer]) : (_values[layer], kv.Values(layer));
-                CopyBlock(keysFrom, source, keysTo, destination);
-                CopyBlock(valuesFrom, source, valuesTo, destination);
-            }
+            Check(source, from.NumBlocks, toHost ? "KV cache" : "swap space");
+            Check(destination, to.NumBlocks, toHost ? "swap space" : "KV cache");
+            from.CopyBlock(source, to, destination);
         }
     }
 
@@ -83,23 +65,17 @@ internal sealed class CpuKvSwapSpace(int numLayers, int kvDim, Func<PagedKvCache
 
     private PagedKvCache Cache()
     {
-        if (NumBlocks == 0)
+        if (_host is null)
         {
             throw new InvalidOperationException("Allocate must be called before swapping");
         }
 
         var kv = cache() ?? throw new InvalidOperationException("AllocateKvCache must be called before swapping");
-        if (kv.BlockSize != _blockSize)
+        if (kv.BlockSize != _host.BlockSize)
         {
-            throw new InvalidOperationException($"swap blocks of {_blockSize} positions do not match KV blocks of {kv.BlockSize}");
+            throw new InvalidOperationException($"swap blocks of {_host.BlockSize} positions do not match KV blocks of {kv.BlockSize}");
         }
 
         return kv;
-    }
-
-    private void CopyBlock(float[] from, int fromBlock, float[] to, int toBlock)
-    {
-        var floats = _blockSize * kvDim;
-        Array.Copy(from, (long)fromBlock * floats, to, (long)toBlock * floats, floats);
     }
 }

@@ -11,11 +11,13 @@ public sealed class CpuBackendAllocationTests
     private static readonly int[] Blocks = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22];
     private static readonly int[] OtherBlocks = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23];
 
-    [Fact]
-    public void Forward_DecodeStepsAfterWarmUp_AllocateNothing()
+    [Theory]
+    [InlineData(KvCacheDType.Auto)]
+    [InlineData(KvCacheDType.Int8)]
+    public void Forward_DecodeStepsAfterWarmUp_AllocateNothing(KvCacheDType kvCacheDType)
     {
         using var model = TestModels.Random(TestModels.Llama31);
-        using var backend = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = 2 });
+        using var backend = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = 2, KvCacheDType = kvCacheDType });
         backend.AllocateKvCache(24, BlockSize);
         var output = new ForwardOutput(backend.VocabSize);
         var prefill = new ForwardBatch(

@@ -5,26 +5,30 @@ namespace Brim.Backends.Cpu.Tests;
 
 /// <summary>
 /// The backend's central invariant: a sequence's logits are bitwise the same alone or in any batch, at any place in
-/// it, under any chunking of its prefill, in shuffled KV blocks, for any thread count.
+/// it, under any chunking of its prefill, in shuffled KV blocks, for any thread count, with a float32 or an int8 KV cache.
 /// </summary>
 public sealed class CpuBackendBatchInvarianceTests(ITestOutputHelper log)
 {
     private const int BlockSize = 4;
 
     [Theory]
-    [InlineData(nameof(TestModels.Llama2c), 1, 11)]
-    [InlineData(nameof(TestModels.Llama31), 3, 12)]
-    [InlineData(nameof(TestModels.Qwen2), 2, 13)]
-    [InlineData(nameof(TestModels.Mistral), 4, 14)]
-    public void Forward_InterleavedChunksAndDecodesOfManySequences_BitwiseEqualsEachSequenceAlone(string configName, int threads, int seed)
+    [InlineData(nameof(TestModels.Llama2c), 1, 11, KvCacheDType.Auto)]
+    [InlineData(nameof(TestModels.Llama31), 3, 12, KvCacheDType.Auto)]
+    [InlineData(nameof(TestModels.Qwen2), 2, 13, KvCacheDType.Auto)]
+    [InlineData(nameof(TestModels.Mistral), 4, 14, KvCacheDType.Auto)]
+    [InlineData(nameof(TestModels.Llama2c), 2, 21, KvCacheDType.Int8)]
+    [InlineData(nameof(TestModels.Llama31), 1, 22, KvCacheDType.Int8)]
+    [InlineData(nameof(TestModels.Qwen2), 4, 23, KvCacheDType.Int8)]
+    [InlineData(nameof(TestModels.Mistral), 3, 24, KvCacheDType.Int8)]
+    public void Forward_InterleavedChunksAndDecodesOfManySequences_BitwiseEqualsEachSequenceAlone(string configName, int threads, int seed, KvCacheDType kvCacheDType)
     {
         var config = TestModels.ByName(configName);
         var random = new Random(seed);
         int[] lengths = [23, 9, 31, 14, 5, 18];
         var sequences = lengths.Select(n => TestModels.RandomTokens(random, n, config.VocabSize)).ToArray();
         using var model = TestModels.Random(config);
-        using var batched = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = threads });
-        using var alone = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = 1 });
+        using var batched = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = threads, KvCacheDType = kvCacheDType });
+        using var alone = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = 1, KvCacheDType = kvCacheDType });
 
         // Each sequence gets blocks scattered over a shuffled pool with spare blocks in between.
         var blocksPerSequence = lengths.Select(n => (n + BlockSize - 1) / BlockSize).ToArray();
@@ -81,16 +85,18 @@ public sealed class CpuBackendBatchInvarianceTests(ITestOutputHelper log)
             }
         }
 
-        log.WriteLine($"{configName}, {threads} threads: {compared} logit rows over {steps} steps bitwise equal to the sequence alone");
+        log.WriteLine($"{configName}, {kvCacheDType.Name()} cache, {threads} threads: {compared} logit rows over {steps} steps bitwise equal to the sequence alone");
         Assert.True(compared > 20);
     }
 
-    [Fact]
-    public void Forward_SameBatchTwiceOnFreshCaches_GivesSameBits()
+    [Theory]
+    [InlineData(KvCacheDType.Auto)]
+    [InlineData(KvCacheDType.Int8)]
+    public void Forward_SameBatchTwiceOnFreshCaches_GivesSameBits(KvCacheDType kvCacheDType)
     {
         var config = TestModels.Llama31;
         using var model = TestModels.Random(config);
-        using var backend = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = 2 });
+        using var backend = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = 2, KvCacheDType = kvCacheDType });
         var tokens = TestModels.RandomTokens(new Random(5), 30, config.VocabSize);
         var first = SequenceRunner.Alone(backend, tokens, BlockSize);
 

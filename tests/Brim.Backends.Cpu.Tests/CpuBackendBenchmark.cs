@@ -7,7 +7,8 @@ namespace Brim.Backends.Cpu.Tests;
 
 /// <summary>
 /// Tokens/s on a Llama-3.2-1B-shaped model with random weights. Not a test: it runs only when BRIM_CPU_BENCH=1,
-/// best in Release (<c>BRIM_CPU_BENCH=1 dotnet test -c Release --filter CpuBackendBenchmark --logger "console;verbosity=detailed"</c>).
+/// best in Release (<c>BRIM_CPU_BENCH=1 dotnet test -c Release --filter CpuBackendBenchmark --logger "console;verbosity=detailed"</c>);
+/// <c>BRIM_CPU_BENCH_KV=int8</c> runs it on the int8 KV cache.
 /// </summary>
 public sealed class CpuBackendBenchmark(ITestOutputHelper log)
 {
@@ -33,14 +34,15 @@ public sealed class CpuBackendBenchmark(ITestOutputHelper log)
         Skip.IfNot(Environment.GetEnvironmentVariable("BRIM_CPU_BENCH") == "1", "set BRIM_CPU_BENCH=1 to run the benchmark");
         var load = Stopwatch.StartNew();
         using var model = new LoadedModel(OneB, new RandomWeightSource(OneB, 1), "random");
-        using var backend = CpuBackend.Create(model);
+        var kv = KvCacheDTypes.TryParse(Environment.GetEnvironmentVariable("BRIM_CPU_BENCH_KV"), out var type) ? type : KvCacheDType.Auto;
+        using var backend = CpuBackend.Create(model, new CpuBackendOptions { KvCacheDType = kv });
         const int blockSize = 16;
         const int prompt = 128;
         const int decodeSteps = 8;
         const int maxBatch = 16;
         var blocksPerSequence = (prompt + decodeSteps + blockSize - 1) / blockSize;
         backend.AllocateKvCache(maxBatch * blocksPerSequence, blockSize);
-        log.WriteLine($"{OneB.ParameterCount / 1e9:F2}B parameters, {backend.DeviceName}, loaded in {load.Elapsed.TotalSeconds:F1} s");
+        log.WriteLine($"{OneB.ParameterCount / 1e9:F2}B parameters, {backend.DeviceName}, {kv.Name()} KV cache, loaded in {load.Elapsed.TotalSeconds:F1} s");
 
         var output = new ForwardOutput(backend.VocabSize);
         var random = new Random(1);

@@ -5,16 +5,20 @@ namespace Brim.Backends.Cpu.Tests;
 /// <summary>
 /// An independent, deliberately plain Llama forward pass: one sequence, recomputed from scratch, dense K/V, double
 /// accumulation, rotary angles in double. Shares nothing with the backend but the weight source and the config.
+/// With <c>quantizeKv</c>, every (token, KV head) vector of K and V is rounded to int8 levels of its own scale
+/// (max|x| / 127, half to even) before attention reads it: the int8 KV cache's contract, written independently.
 /// </summary>
 internal sealed class DenseReferenceModel
 {
     private readonly ModelConfig _c;
     private readonly IWeightSource _w;
+    private readonly bool _quantizeKv;
 
-    public DenseReferenceModel(ModelConfig config, IWeightSource weights)
+    public DenseReferenceModel(ModelConfig config, IWeightSource weights, bool quantizeKv = false)
     {
         _c = config;
         _w = weights;
+        _quantizeKv = quantizeKv;
     }
 
     /// <summary>Logits [position][vocab] of every position of <paramref name="tokens"/>.</summary>
@@ -43,6 +47,11 @@ internal sealed class DenseReferenceModel
             {
                 Rotate(q[t], t);
                 Rotate(k[t], t);
+                if (_quantizeKv)
+                {
+                    QuantizeHeads(k[t]);
+                    QuantizeHeads(v[t]);
+                }
             }
 
             var attention = new double[n][];
@@ -134,6 +143,19 @@ internal sealed class DenseReferenceModel
                 var (x0, x1) = (vector[a], vector[b]);
                 vector[a] = (x0 * Math.Cos(angle)) - (x1 * Math.Sin(angle));
                 vector[b] = (x0 * Math.Sin(angle)) + (x1 * Math.Cos(angle));
+            }
+        }
+    }
+
+    private void QuantizeHeads(double[] row)
+    {
+        for (var start = 0; start < row.Length; start += _c.HeadDim)
+        {
+            var head = row.AsSpan(start, _c.HeadDim);
+            var scale = head.ToArray().Max(Math.Abs) / 127;
+            for (var i = 0; i < head.Length; i++)
+            {
+                head[i] = scale == 0 ? 0 : Math.Clamp(Math.Round(head[i] / scale, MidpointRounding.ToEven), -127, 127) * scale;
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Brim.Backends.Cpu.Kernels;
 
 namespace Brim.Backends.Cpu.Tests;
@@ -44,6 +45,45 @@ public sealed class FixedOrderMathTests
             var exact = a.Zip(b, (x, y) => (double)x * y).Sum();
             Assert.Equal(exact, FixedOrderMath.Dot(a, b), exact * 1e-6);
             Assert.Equal(a.Sum(x => (double)x), FixedOrderMath.Sum(a), length * 1e-6);
+        }
+    }
+
+    [Fact]
+    public void DotInt8_AnyLengthAndOffset_BitwiseEqualsDotOfTheWidenedVector()
+    {
+        var random = new Random(6);
+        var floats = Enumerable.Range(0, 300).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
+        var bytes = Enumerable.Range(0, 300).Select(_ => (sbyte)random.Next(-127, 128)).ToArray();
+        for (var length = 0; length <= 140; length++)
+        {
+            for (var offset = 0; offset < 5; offset++)
+            {
+                var a = floats.AsSpan(offset, length);
+                var b = bytes.AsSpan(offset * 3, length);
+                var widened = b.ToArray().Select(v => (float)v).ToArray();
+                Assert.Equal(FixedOrderMath.Dot(a, widened), FixedOrderMath.Dot(a, b));
+            }
+        }
+    }
+
+    [Fact]
+    public void FusedMultiplyAddInt8_AnyLengthAndOffset_BitwiseEqualsTensorPrimitivesOnTheWidenedVector()
+    {
+        var random = new Random(7);
+        var bytes = Enumerable.Range(0, 300).Select(_ => (sbyte)random.Next(-127, 128)).ToArray();
+        for (var length = 0; length <= 140; length++)
+        {
+            for (var offset = 0; offset < 5; offset++)
+            {
+                var x = bytes.AsSpan(offset, length);
+                var start = Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
+                var weight = (float)random.NextDouble() * 1e-2f;
+                var expected = start.ToArray();
+                TensorPrimitives.FusedMultiplyAdd(x.ToArray().Select(v => (float)v).ToArray(), weight, expected, expected);
+                var actual = start.ToArray();
+                FixedOrderMath.FusedMultiplyAdd(x, weight, actual);
+                Assert.Equal(expected, actual);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 using Brim.Backends.Cpu;
 using Brim.Core;
+using Brim.Core.Execution;
 using Brim.Models;
 using Brim.Tests;
 using Brim.Tokenization;
@@ -19,10 +20,10 @@ internal static class BundledModel
 
     public static ITokenizer Tokenizer => Loaded.Value.Tokenizer;
 
-    /// <summary>An engine over a fresh CPU backend (its own KV cache) of the bundled model.</summary>
-    public static LlmEngine CreateEngine(EngineOptions? options = null, int threads = 2)
+    /// <summary>An engine over a fresh CPU backend (its own KV cache, float32 unless <paramref name="kvCacheDType"/> says) of the bundled model.</summary>
+    public static LlmEngine CreateEngine(EngineOptions? options = null, int threads = 2, KvCacheDType kvCacheDType = KvCacheDType.Auto)
     {
-        var backend = CpuBackend.Create(Model, new CpuBackendOptions { ThreadCount = threads });
+        var backend = CpuBackend.Create(Model, new CpuBackendOptions { ThreadCount = threads, KvCacheDType = kvCacheDType });
         options ??= new EngineOptions { NumKvBlocks = 256, CheckIntegrityEachStep = true };
         return new LlmEngine(backend, Tokenizer, options with { CheckIntegrityEachStep = true }, Model.Config.MaxPositions);
     }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Brim.Backends.Cpu.KvCache;
 using Brim.Backends.Cpu.Threading;
 using Brim.Core.Execution;
 
@@ -9,6 +10,7 @@ namespace Brim.Backends.Cpu.Kernels;
 /// this step's keys and values). A token at position p attends to positions 0..p of its own sequence. The work items
 /// are (token, query head) pairs; each is computed whole by one thread, visiting positions in increasing order, so
 /// its result depends only on the sequence's keys/values and never on the batch, the chunking or the thread count.
+/// The loop is generic over the cache format's <see cref="IKvHeadReader"/>: one compiled loop per format.
 /// </summary>
 internal sealed class AttentionJob : ParallelJob
 {
@@ -19,12 +21,11 @@ internal sealed class AttentionJob : ParallelJob
     private float[][] _scores = [];
     private float[] _queries = [];
     private float[] _output = [];
-    private float[] _keys = [];
-    private float[] _values = [];
     private int[] _positions = [];
     private int[] _sliceOfToken = [];
     private SequenceSlice[] _slices = [];
     private PagedKvCache? _cache;
+    private int _layer;
     private int _queryStride;
     private int _items;
     private int _itemsPerChunk;
@@ -62,8 +63,7 @@ internal sealed class AttentionJob : ParallelJob
         chunkCount = (_items + _itemsPerChunk - 1) / _itemsPerChunk;
         EnsureScratch(chunkCount, maxContext);
         _cache = cache;
-        _keys = cache.Keys(layer);
-        _values = cache.Values(layer);
+        _layer = layer;
         _queries = queries;
         _queryStride = queryStride;
         _output = output;
@@ -73,10 +73,26 @@ internal sealed class AttentionJob : ParallelJob
         pool.Run(this, chunkCount);
         _cache = null;
         _slices = [];
-        _queries = _output = _keys = _values = [];
+        _queries = _output = [];
     }
 
     public override void Execute(int chunk)
+    {
+        switch (_cache)
+        {
+            case Float32KvCache floats:
+                Attend(floats.Reader(_layer), chunk);
+                break;
+            case Int8KvCache int8:
+                Attend(int8.Reader(_layer), chunk);
+                break;
+            default:
+                throw new InvalidOperationException($"no attention over a {_cache?.GetType().Name} cache");
+        }
+    }
+
+    private void Attend<TReader>(TReader reader, int chunk)
+        where TReader : struct, IKvHeadReader
     {
         var scratch = _scores[chunk];
         var end = Math.Min(_items, (chunk + 1) * _itemsPerChunk);
@@ -84,22 +100,23 @@ internal sealed class AttentionJob : ParallelJob
         {
             var token = item / _numHeads;
             var head = item % _numHeads;
-            AttendOne(token, head, scratch);
+            AttendOne(reader, token, head, scratch);
         }
     }
 
-    private void AttendOne(int token, int head, float[] scratch)
+    private void AttendOne<TReader>(TReader reader, int token, int head, float[] scratch)
+        where TReader : struct, IKvHeadReader
     {
         var cache = _cache!;
         var position = _positions[token];
         var blockTable = _slices[_sliceOfToken[token]].BlockTable.Span;
-        var kvOffset = head / _groupSize * _headDim;
+        var kvHead = head / _groupSize;
         var query = _queries.AsSpan((token * _queryStride) + (head * _headDim), _headDim);
         var scores = scratch.AsSpan(0, position + 1);
         for (var p = 0; p <= position; p++)
         {
-            var key = _keys.AsSpan(cache.RowOffset(blockTable, p) + kvOffset, _headDim);
-            scores[p] = FixedOrderMath.Dot(query, key) * _scale;
+            var (block, inBlock) = cache.Locate(blockTable, p);
+            scores[p] = reader.QueryKey(query, block, inBlock, kvHead) * _scale;
         }
 
         // Softmax: max and exp are exact per element, the sum has a fixed order.
@@ -112,8 +129,8 @@ internal sealed class AttentionJob : ParallelJob
         result.Clear();
         for (var p = 0; p <= position; p++)
         {
-            var value = _values.AsSpan(cache.RowOffset(blockTable, p) + kvOffset, _headDim);
-            TensorPrimitives.FusedMultiplyAdd(value, scores[p], result, result);
+            var (block, inBlock) = cache.Locate(blockTable, p);
+            reader.AddWeightedValue(scores[p], block, inBlock, kvHead, result);
         }
     }
 

@@ -20,7 +20,7 @@ namespace Brim.Backends.Cpu.Kernels;
 /// exactly the operations of <see cref="Dot"/>, so a token gets the same bits in a 4-token tile or alone.
 /// </para>
 /// </remarks>
-internal static class FixedOrderMath
+internal static partial class FixedOrderMath
 {
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {

@@ -1,4 +1,6 @@
+using Brim.Backends.Cpu;
 using Brim.Core;
+using Brim.Core.Execution;
 
 namespace Brim.Engine.Tests.PrefixCache;
 
@@ -85,6 +87,40 @@ public class PrefixCacheEquivalenceTests
         var cached = Prefill(true);
         var uncached = Prefill(false);
         Assert.True(cached < uncached * 0.8, $"prefill tokens with the cache {cached}, without {uncached}");
+    }
+
+    /// <summary>
+    /// The same with an int8 KV cache, on a shorter workload: a position's quantized K/V depends on its own vector only,
+    /// so a block reused from the prefix cache, swapped back in or recomputed holds the same bytes, and caching still
+    /// never changes an answer.
+    /// </summary>
+    [Fact]
+    public void Int8KvCache_SmallCacheChaoticRun_EveryRequestMatchesTheUncachedReference()
+    {
+        var workload = PrefixWorkload.Create(seed: 20261208, count: 150, vocab: 512);
+        Dictionary<RequestId, PrefixWorkload.Outcome> reference;
+        using (var engine = BundledModel.CreateEngine(
+            new EngineOptions { NumKvBlocks = 2048, BlockSize = BlockSize, MaxRunningSequences = 256, EnablePrefixCaching = false },
+            kvCacheDType: KvCacheDType.Int8))
+        {
+            reference = workload.Run(engine, chaos: false).Outcomes;
+        }
+
+        using var backend = CpuBackend.Create(BundledModel.Model, new CpuBackendOptions { ThreadCount = 1, KvCacheDType = KvCacheDType.Int8 });
+        var options = SmallCache(prefixCaching: true) with { SwapSpaceBytes = 10 * backend.KvBytesPerBlock(BlockSize) };
+        using var cached = BundledModel.CreateEngine(options, kvCacheDType: KvCacheDType.Int8);
+        var (outcomes, _) = workload.Run(cached, chaos: true);
+
+        foreach (var r in workload.Requests)
+        {
+            var (expected, actual) = (reference[r.Id].Tokens, outcomes[r.Id]);
+            Assert.Equal(actual.Finish == FinishReason.Cancelled ? expected.Take(actual.Tokens.Count) : expected, actual.Tokens);
+        }
+
+        var snapshot = cached.Snapshot();
+        Assert.True(snapshot.PrefixCacheHitTokens > snapshot.PrefixCacheQueriedTokens / 5, $"hits {snapshot.PrefixCacheHitTokens} of {snapshot.PrefixCacheQueriedTokens}");
+        Assert.True(snapshot.SwapPreemptions > 0 && snapshot.Preemptions > snapshot.SwapPreemptions, "preemption both ways");
+        Assert.Equal(0, cached.UsedKvBlocks);
     }
 
     /// <summary>
