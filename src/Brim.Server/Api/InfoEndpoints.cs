@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Brim.Server.Metrics;
+using Brim.Telemetry.Exposition;
 using Microsoft.AspNetCore.Http;
 
 namespace Brim.Server.Api;
@@ -33,9 +34,11 @@ internal static class InfoEndpoints
 
     public static Task MetricsAsync(HttpContext context, ServerContext server)
     {
-        context.Response.ContentType = PrometheusExposition.ContentType;
-        var text = new System.Text.StringBuilder(PrometheusExposition.Write(server.Metrics, server.Engine.Snapshot(), server.ModelName));
-        server.Telemetry?.AppendPrometheus(text, $"model_name=\"{server.ModelName}\"");
+        context.Response.ContentType = PrometheusText.ContentType;
+        var text = new PrometheusText(("model_name", server.ModelName));
+        ServerFamilies.Write(text, server.Metrics, server.Engine.Snapshot());
+        server.Metrics.AppendFeatureMetrics?.Invoke(text);
+        server.Telemetry?.WriteTo(text);
         return context.Response.WriteAsync(text.ToString(), context.RequestAborted);
     }
 

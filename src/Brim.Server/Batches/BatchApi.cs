@@ -36,7 +36,7 @@ internal static class BatchApi
 
         var batchStore = services.GetRequiredService<BatchStore>();
         var metrics = services.GetRequiredService<BatchMetrics>();
-        server.Metrics.AppendFeatureMetrics = metrics.Append;
+        server.Metrics.AppendFeatureMetrics = metrics.WriteTo;
 
         var files = new FileEndpoints(fileStore, server.Options.MaxFileBytes);
         app.MapPost("/v1/files", files.UploadAsync);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Text;
 using Brim.Core;
+using Brim.Telemetry.Exposition;
 
 namespace Brim.Server.Metrics;
 
@@ -15,7 +15,7 @@ public sealed class ServerMetrics
     private readonly TrafficClassMetrics[] _classes = [new(TrafficClass.Online), new(TrafficClass.Offline)];
 
     /// <summary>Writes the metrics of an optional feature (the Batch API) after the server's own; given the model label.</summary>
-    public Action<StringBuilder, string>? AppendFeatureMetrics { get; set; }
+    public Action<PrometheusText>? AppendFeatureMetrics { get; set; }
 
     /// <summary>The classes in label order (online, offline).</summary>
     public IReadOnlyList<TrafficClassMetrics> Classes => _classes;
