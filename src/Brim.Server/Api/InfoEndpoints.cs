@@ -32,14 +32,10 @@ internal static class InfoEndpoints
         await WriteJsonAsync(context, json => WriteModel(json, server)).ConfigureAwait(false);
     }
 
-    public static Task MetricsAsync(HttpContext context, ServerContext server)
+    public static Task MetricsAsync(HttpContext context, MetricsExposition metrics)
     {
         context.Response.ContentType = PrometheusText.ContentType;
-        var text = new PrometheusText(("model_name", server.ModelName));
-        ServerFamilies.Write(text, server.Metrics, server.Engine.Snapshot());
-        server.Metrics.AppendFeatureMetrics?.Invoke(text);
-        server.Telemetry?.WriteTo(text);
-        return context.Response.WriteAsync(text.ToString(), context.RequestAborted);
+        return context.Response.WriteAsync(metrics.Write(), context.RequestAborted);
     }
 
     private static void WriteModel(Utf8JsonWriter json, ServerContext server)

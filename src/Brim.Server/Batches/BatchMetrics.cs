@@ -6,7 +6,7 @@ namespace Brim.Server.Batches;
 /// The offline (Batch API) metrics on /metrics: lines finished since start by outcome, the backlog of lines waiting
 /// in running batches, and batches by status (both read from the database at scrape time, so they are right after a restart).
 /// </summary>
-internal sealed class BatchMetrics(BatchStore batches)
+internal sealed class BatchMetrics(BatchStore batches) : IPrometheusSource
 {
     private long _linesCompleted;
     private long _linesFailed;

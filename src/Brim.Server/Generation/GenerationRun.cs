@@ -144,7 +144,7 @@ internal sealed class GenerationRun : IDisposable
                     _classMetrics.TimePerOutputToken.Observe(tpot.TotalSeconds);
                 }
 
-                _metrics.Completed?.Invoke(_trafficClass, Stopwatch.GetElapsedTime(_arrival, first), tpot, Stopwatch.GetElapsedTime(_arrival, now), tokens);
+                _metrics.GenerationCompleted(new CompletedGeneration(_trafficClass, Stopwatch.GetElapsedTime(_arrival, first), tpot, Stopwatch.GetElapsedTime(_arrival, now), tokens));
             }
         }
 
