@@ -96,6 +96,10 @@ public sealed class BrimServer : IAsyncDisposable
         // After the Batch API's source: /metrics keeps the server's, the batch and then the telemetry families in that order.
         services.AddSingleton<IPrometheusSource>(sp => sp.GetRequiredService<TelemetryHub>());
         services.AddSingleton<MetricsExposition>();
+        if (options.Tracing is { } tracing)
+        {
+            BrimTracing.AddTo(services, tracing);
+        }
 
         var app = builder.Build();
         var context = app.Services.GetRequiredService<ServerContext>();
