@@ -17,7 +17,7 @@ internal static class BackendFactory
                 throw new InvalidOperationException($"--device cuda: {reason}");
             }
 
-            var gpu = new CudaBackend(model);
+            var gpu = new CudaBackend(model, new CudaBackendOptions { Progress = options.Progress });
             return (gpu, $"{gpu.DeviceName} (cuda, requested)");
         }
 
@@ -26,7 +26,7 @@ internal static class BackendFactory
         {
             if (CudaBackend.IsAvailable(out var reason))
             {
-                var gpu = new CudaBackend(model);
+                var gpu = new CudaBackend(model, new CudaBackendOptions { Progress = options.Progress });
                 return (gpu, $"{gpu.DeviceName} (cuda, auto)");
             }
 

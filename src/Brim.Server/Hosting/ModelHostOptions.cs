@@ -39,6 +39,12 @@ public sealed record ModelHostOptions
     /// </summary>
     public long? KvCacheSpaceBytes { get; init; }
 
+    /// <summary>
+    /// Told how loading goes: weight bytes read, GPU kernels compiled, then <see cref="LoadPhase.Finished"/> (also when
+    /// loading fails); the CLI draws it on a terminal. Null: nobody, and nothing is counted.
+    /// </summary>
+    public IProgress<LoadProgress>? Progress { get; init; }
+
     /// <summary>The bundled model: models/stories260K beside the executable, or in the source tree when run from it.</summary>
     public static string BundledModelPath()
     {
