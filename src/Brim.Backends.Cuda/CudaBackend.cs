@@ -66,7 +66,7 @@ public sealed unsafe class CudaBackend : IModelBackend
 
             _stream = new CudaStream(_device);
             _blas = new CublasHandle(_device, _stream);
-            var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory());
+            var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory(), _options.Progress);
             _kernels = new ModelKernels(_device, compiler, _shape);
             using (var weightKernels = new WeightKernels(_device, compiler))
             using (var uploader = new WeightUploader(_device, _stream, weightKernels, config, weights))

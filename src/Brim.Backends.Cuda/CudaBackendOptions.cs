@@ -1,4 +1,5 @@
 using Brim.Core.Execution;
+using Brim.Models;
 
 namespace Brim.Backends.Cuda;
 
@@ -24,6 +25,9 @@ public sealed record CudaBackendOptions
 
     /// <summary>Where compiled kernels are cached; null for the default (~/.cache/brim/kernels or $BRIM_KERNEL_CACHE).</summary>
     public string? KernelCacheDirectory { get; init; }
+
+    /// <summary>Told of each kernel source compiled at startup (cache misses only), for a progress line; null: nobody.</summary>
+    public IProgress<LoadProgress>? Progress { get; init; }
 
     /// <summary>
     /// How the KV cache is stored: <see cref="KvCacheDType.Auto"/> (bf16) or <see cref="KvCacheDType.Fp8"/> (E4M3

@@ -7,9 +7,16 @@ public static class ModelLoader
     /// Loads a model from <paramref name="path"/>: a Hugging Face directory (config.json + model.safetensors or sharded
     /// safetensors with model.safetensors.index.json), a llama2.c checkpoint file, or a directory holding one.
     /// With <see cref="LoadFormat.Dummy"/> only the configuration is read and the weights are generated from
-    /// <paramref name="dummySeed"/> (see <see cref="DummyWeights"/>).
+    /// <paramref name="dummySeed"/> (see <see cref="DummyWeights"/>). With <paramref name="progress"/>, the weights
+    /// report the bytes a backend reads from them as it loads them.
     /// </summary>
-    public static LoadedModel Load(string path, LoadFormat format = LoadFormat.Auto, int dummySeed = 0)
+    public static LoadedModel Load(string path, LoadFormat format = LoadFormat.Auto, int dummySeed = 0, IProgress<LoadProgress>? progress = null)
+    {
+        var model = LoadUnreported(path, format, dummySeed);
+        return progress is null ? model : new LoadedModel(model.Config, new ReportingWeightSource(model.Weights, model.Config, progress), model.Path);
+    }
+
+    private static LoadedModel LoadUnreported(string path, LoadFormat format, int dummySeed)
     {
         if (File.Exists(path))
         {

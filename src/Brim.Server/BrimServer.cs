@@ -78,27 +78,32 @@ public sealed class BrimServer : IAsyncDisposable
             }
         });
 
-        var metrics = new ServerMetrics();
-        var meter = new BrimMeter();
-        builder.Services.AddSingleton(meter); // disposed with the app's services
-        var context = new ServerContext(host, options, metrics);
-        builder.Services.AddBrimTelemetry(TelemetrySetup.OptionsFor(host, options));
-        builder.Services.AddSingleton<IHostedService>(new ShutdownDrain(context));
+        // The server's parts are services: each gets what it depends on at construction (no hooks set afterwards).
+        var services = builder.Services;
+        services.AddSingleton<BrimMeter>(); // disposed with the app's services
+        services.AddSingleton<IGenerationObserver>(sp => sp.GetRequiredService<BrimMeter>());
+        services.AddSingleton<IGenerationObserver, AccessLogObserver>();
+        services.AddSingleton<IGenerationObserver>(sp => new TelemetryObserver(sp.GetRequiredService<TelemetryHub>()));
+        services.AddSingleton<ServerMetrics>();
+        services.AddSingleton(sp => new ServerContext(host, options, sp.GetRequiredService<ServerMetrics>()));
+        services.AddBrimTelemetry(TelemetrySetup.OptionsFor(host, options));
+        services.AddSingleton<IHostedService>(sp => new ShutdownDrain(sp.GetRequiredService<ServerContext>()));
         if (options.DataDirectory is { } dataDirectory)
         {
-            BatchApi.AddServices(builder.Services, context, dataDirectory);
+            BatchApi.AddServices(services, options, dataDirectory);
+        }
+
+        // After the Batch API's source: /metrics keeps the server's, the batch and then the telemetry families in that order.
+        services.AddSingleton<IPrometheusSource>(sp => sp.GetRequiredService<TelemetryHub>());
+        services.AddSingleton<MetricsExposition>();
+        if (options.Tracing is { } tracing)
+        {
+            BrimTracing.AddTo(services, tracing);
         }
 
         var app = builder.Build();
-        var telemetry = app.Services.GetRequiredService<TelemetryHub>();
-        telemetry.Attach(host.Engine);
-        metrics.Completed = (trafficClass, ttft, tpot, e2e, tokens) =>
-        {
-            telemetry.RecordRequest(trafficClass, ttft, tpot, e2e, tokens);
-            AccessLog.RecordGeneration(ttft, tokens);
-            meter.RecordGeneration(trafficClass, ttft, tokens);
-        };
-        context.Telemetry = telemetry;
+        var context = app.Services.GetRequiredService<ServerContext>();
+        app.Services.GetRequiredService<TelemetryHub>().Attach(host.Engine);
         Configure(app, context, app.Logger);
         if (options.DataDirectory is not null)
         {
@@ -168,7 +173,8 @@ public sealed class BrimServer : IAsyncDisposable
 
         // The public routes (no API key): probes, scrapers and the dashboard. Everything else needs a key.
         var open = app.MapGroup(string.Empty).AllowAnonymous();
-        open.MapGet("/metrics", http => InfoEndpoints.MetricsAsync(http, server));
+        var metrics = app.Services.GetRequiredService<MetricsExposition>();
+        open.MapGet("/metrics", http => InfoEndpoints.MetricsAsync(http, metrics));
         open.MapBrimTelemetry(); // the dashboard at /, its assets, and GET /v1/stats
         open.MapGet("/health", http => http.Response.WriteAsync("ok"));
         open.MapGet("/ready", http =>

@@ -17,9 +17,6 @@ internal sealed class ServerContext(ModelHost host, ServerOptions options, Serve
 
     public ServerMetrics Metrics { get; } = metrics;
 
-    /// <summary>Utilization, MFU/MBU and cost (the dashboard and part of /metrics).</summary>
-    public Brim.Telemetry.TelemetryHub? Telemetry { get; set; }
-
     public LlmEngine Engine => Host.Engine;
 
     public ITokenizer Tokenizer => Host.Tokenizer;

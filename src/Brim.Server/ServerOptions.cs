@@ -76,6 +76,12 @@ public sealed record ServerOptions
     /// <summary>Measure the GPU's copy bandwidth and GEMM rate at startup (about a second) for MFU/MBU; else datasheet values.</summary>
     public bool MeasureCeilings { get; init; } = true;
 
+    /// <summary>
+    /// Where OpenTelemetry traces go (a span per HTTP request, a child span per generation); null, the default, registers
+    /// no tracer. `brim serve` reads it from the OTEL_* variables (<see cref="Observability.TraceExport.FromEnvironment"/>).
+    /// </summary>
+    public Observability.TraceExport? Tracing { get; init; }
+
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Port, 0, nameof(Port));

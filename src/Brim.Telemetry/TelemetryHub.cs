@@ -1,4 +1,3 @@
-using System.Text;
 using Brim.Core;
 using Brim.Engine;
 using Brim.Telemetry.Cost;
@@ -14,7 +13,7 @@ namespace Brim.Telemetry;
 /// (an hour of them), and answers snapshots for /v1/stats, /metrics and the dashboard. Recording is a lock and a few
 /// additions — cheap enough for the engine's step thread.
 /// </summary>
-public sealed class TelemetryHub : IDisposable
+public sealed class TelemetryHub : IPrometheusSource, IDisposable
 {
     public const int HistorySeconds = 3600;
     public const int SeriesSeconds = 300;
@@ -147,8 +146,8 @@ public sealed class TelemetryHub : IDisposable
         }
     }
 
-    /// <summary>Appends the telemetry metrics in Prometheus text format; <paramref name="labels"/> (e.g. model_name="x") go on every sample.</summary>
-    public void AppendPrometheus(StringBuilder text, string? labels = null) => PrometheusWriter.Append(text, Snapshot(), labels);
+    /// <summary>Writes the telemetry families of a snapshot taken now (/metrics).</summary>
+    public void WriteTo(PrometheusText text) => TelemetryFamilies.Write(text, Snapshot());
 
     /// <summary>Everything known now; safe from any thread.</summary>
     public TelemetrySnapshot Snapshot()

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Brim.Backends.Cuda.Interop;
+using Brim.Models;
 
 namespace Brim.Backends.Cuda.Kernels;
 
@@ -15,9 +16,13 @@ internal sealed unsafe class KernelCompiler
     private const string ResourcePrefix = "Brim.Kernels.";
     private static readonly string[] Headers = ["common.cuh", "attention_combine.cuh", "kv_cache.cuh"];
     private readonly ConcurrentDictionary<string, byte[]> _memoryCache = new();
+    private readonly IProgress<LoadProgress>? _progress;
+    private int _compiled;
 
-    public KernelCompiler(int computeCapability, int driverVersion, string? cacheDirectory)
+    /// <param name="progress">Told of each source compiled with NVRTC (not of those the caches hold): a first start compiles for a minute or more.</param>
+    public KernelCompiler(int computeCapability, int driverVersion, string? cacheDirectory, IProgress<LoadProgress>? progress = null)
     {
+        _progress = progress;
         ComputeCapability = computeCapability;
         DriverVersion = driverVersion;
         CacheDirectory = cacheDirectory;
@@ -87,6 +92,7 @@ internal sealed unsafe class KernelCompiler
             return _memoryCache[key] = File.ReadAllBytes(path);
         }
 
+        _progress?.Report(new LoadProgress(LoadPhase.Kernels, Interlocked.Increment(ref _compiled), 0, fileName));
         var cubin = CompileWithNvrtc(fileName, source, headerSources, options);
         if (path is not null)
         {

@@ -73,6 +73,7 @@ internal static class BenchServeCommand
                     MaxWaitingRequests = Math.Max(4096, workload.Requests),
                     SwapSpaceBytes = result.GetValue(swapSpace),
                 },
+                Progress = Terminal.LoadProgressLine.ForStderr(),
             });
             Console.WriteLine($"model: {host.ServedModelName} on {host.DeviceNote}; {Environment.ProcessorCount} CPU cores");
 

@@ -87,6 +87,7 @@ internal sealed class ModelOptions
 
     public ModelHostOptions Read(ParseResult result, BatchingMode mode = BatchingMode.Continuous) => new()
     {
+        Progress = Terminal.LoadProgressLine.ForStderr(), // a line on a terminal; nothing when stderr is redirected
         ModelPath = result.GetValue(Model),
         TokenizerPath = result.GetValue(Tokenizer),
         ChatTemplatePath = result.GetValue(ChatTemplate),

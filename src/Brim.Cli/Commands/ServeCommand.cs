@@ -3,6 +3,7 @@ using Brim.Engine;
 using Brim.Server;
 using Brim.Server.Hosting;
 using Brim.Server.Logging;
+using Brim.Server.Observability;
 using Microsoft.Extensions.Logging;
 
 namespace Brim.Cli.Commands;
@@ -64,6 +65,8 @@ internal static class ServeCommand
                 return 1;
             }
 
+            // Also before the model loads: an OTEL_TRACES_EXPORTER Brim does not have is an error now, not after minutes.
+            var tracing = TraceExport.FromEnvironment(Environment.GetEnvironmentVariable);
             var hostOptions = model.Read(result);
             using var modelHost = ModelHost.Load(hostOptions with
             {
@@ -91,6 +94,7 @@ internal static class ServeCommand
                 BatchCompletionWindow = result.GetValue(completionWindow) ?? TimeSpan.FromHours(24),
                 MinimumLogLevel = result.GetValue(logLevel) ?? LogLevel.Information,
                 LogFormat = result.GetValue(logFormat),
+                Tracing = tracing,
             };
             await using var server = BrimServer.Create(modelHost, options);
             await server.StartAsync(cancellationToken);
@@ -104,6 +108,12 @@ internal static class ServeCommand
             }
 
             await Console.Error.WriteLineAsync($"brim: OpenAI API at {server.BaseAddress}v1 (keys {(options.ApiKeys.Count > 0 ? "required" : "off")}); Ctrl+C to stop");
+            if (tracing is not null)
+            {
+                var to = string.Join(" and ", new[] { tracing.Otlp ? "OTLP" : null, tracing.Console ? "stdout" : null }.OfType<string>());
+                await Console.Error.WriteLineAsync($"brim: traces of each request go to {to} as service '{tracing.ServiceName}'");
+            }
+
             await Console.Error.WriteLineAsync($"brim: Files and Batch APIs keep their data in {options.DataDirectory}; batches expire after {DurationText.ToText(options.BatchCompletionWindow)}");
             await server.WaitForShutdownAsync(cancellationToken);
             return 0;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Brim.Server.Metrics;
+using Brim.Telemetry.Exposition;
 using Microsoft.AspNetCore.Http;
 
 namespace Brim.Server.Api;
@@ -31,12 +32,10 @@ internal static class InfoEndpoints
         await WriteJsonAsync(context, json => WriteModel(json, server)).ConfigureAwait(false);
     }
 
-    public static Task MetricsAsync(HttpContext context, ServerContext server)
+    public static Task MetricsAsync(HttpContext context, MetricsExposition metrics)
     {
-        context.Response.ContentType = PrometheusExposition.ContentType;
-        var text = new System.Text.StringBuilder(PrometheusExposition.Write(server.Metrics, server.Engine.Snapshot(), server.ModelName));
-        server.Telemetry?.AppendPrometheus(text, $"model_name=\"{server.ModelName}\"");
-        return context.Response.WriteAsync(text.ToString(), context.RequestAborted);
+        context.Response.ContentType = PrometheusText.ContentType;
+        return context.Response.WriteAsync(metrics.Write(), context.RequestAborted);
     }
 
     private static void WriteModel(Utf8JsonWriter json, ServerContext server)

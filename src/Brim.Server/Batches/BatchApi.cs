@@ -1,4 +1,5 @@
 using Brim.Server.Files;
+using Brim.Telemetry.Exposition;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,18 +10,19 @@ namespace Brim.Server.Batches;
 
 /// <summary>
 /// Wires the Files and Batch APIs into the server: the database and file store under the data directory, the
-/// background <see cref="BatchRunner"/>, the routes and the offline metrics. Present only when a data directory is set.
+/// background <see cref="BatchRunner"/>, the routes and the offline metrics (an <see cref="IPrometheusSource"/> on /metrics). Present only when a data directory is set.
 /// </summary>
 internal static class BatchApi
 {
-    public static void AddServices(IServiceCollection services, ServerContext server, string dataDirectory)
+    public static void AddServices(IServiceCollection services, ServerOptions options, string dataDirectory)
     {
         services.AddSingleton(_ => new BatchDatabase(dataDirectory));
         services.AddSingleton(sp => new FileStore(sp.GetRequiredService<BatchDatabase>(), dataDirectory));
-        services.AddSingleton(sp => new BatchStore(sp.GetRequiredService<BatchDatabase>(), server.Options.TimeProvider));
+        services.AddSingleton(sp => new BatchStore(sp.GetRequiredService<BatchDatabase>(), options.TimeProvider));
         services.AddSingleton(sp => new BatchMetrics(sp.GetRequiredService<BatchStore>()));
+        services.AddSingleton<IPrometheusSource>(sp => sp.GetRequiredService<BatchMetrics>());
         services.AddSingleton(sp => new BatchRunner(
-            server, sp.GetRequiredService<BatchStore>(), sp.GetRequiredService<FileStore>(), sp.GetRequiredService<BatchMetrics>(),
+            sp.GetRequiredService<ServerContext>(), sp.GetRequiredService<BatchStore>(), sp.GetRequiredService<FileStore>(), sp.GetRequiredService<BatchMetrics>(),
             sp.GetRequiredService<ILogger<BatchRunner>>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<BatchRunner>());
     }
@@ -35,8 +37,6 @@ internal static class BatchApi
         }
 
         var batchStore = services.GetRequiredService<BatchStore>();
-        var metrics = services.GetRequiredService<BatchMetrics>();
-        server.Metrics.AppendFeatureMetrics = metrics.Append;
 
         var files = new FileEndpoints(fileStore, server.Options.MaxFileBytes);
         app.MapPost("/v1/files", files.UploadAsync);

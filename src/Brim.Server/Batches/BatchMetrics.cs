@@ -1,5 +1,4 @@
-using System.Text;
-using Brim.Server.Metrics;
+using Brim.Telemetry.Exposition;
 
 namespace Brim.Server.Batches;
 
@@ -7,7 +6,7 @@ namespace Brim.Server.Batches;
 /// The offline (Batch API) metrics on /metrics: lines finished since start by outcome, the backlog of lines waiting
 /// in running batches, and batches by status (both read from the database at scrape time, so they are right after a restart).
 /// </summary>
-internal sealed class BatchMetrics(BatchStore batches)
+internal sealed class BatchMetrics(BatchStore batches) : IPrometheusSource
 {
     private long _linesCompleted;
     private long _linesFailed;
@@ -31,17 +30,17 @@ internal sealed class BatchMetrics(BatchStore batches)
     /// <summary>Counts lines refused at validation (they go to the error file without running).</summary>
     public void LinesFailed(int count) => Interlocked.Add(ref _linesFailed, count);
 
-    public void Append(StringBuilder text, string labels)
+    public void WriteTo(PrometheusText text)
     {
         var (byStatus, pending) = batches.Gauges();
-        PrometheusExposition.Gauge(text, "brim:offline_backlog_lines", "Batch lines waiting to run or running (offline traffic).", labels, pending);
-        PrometheusExposition.Header(text, "brim:batch_lines_total", "Batch lines finished since start, by outcome.", "counter");
-        PrometheusExposition.Sample(text, "brim:batch_lines_total", $"{labels},outcome=\"completed\"", LinesCompleted);
-        PrometheusExposition.Sample(text, "brim:batch_lines_total", $"{labels},outcome=\"failed\"", LinesFailedTotal);
-        PrometheusExposition.Header(text, "brim:batches", "Batches by status.", "gauge");
+        text.Gauge("brim:offline_backlog_lines", "Batch lines waiting to run or running (offline traffic).", pending);
+        text.Family("brim:batch_lines_total", "counter", "Batch lines finished since start, by outcome.");
+        text.Sample("brim:batch_lines_total", LinesCompleted, ("outcome", "completed"));
+        text.Sample("brim:batch_lines_total", LinesFailedTotal, ("outcome", "failed"));
+        text.Family("brim:batches", "gauge", "Batches by status.");
         foreach (var status in BatchStatus.All)
         {
-            PrometheusExposition.Sample(text, "brim:batches", $"{labels},status=\"{status}\"", byStatus.GetValueOrDefault(status));
+            text.Sample("brim:batches", byStatus.GetValueOrDefault(status), ("status", status));
         }
     }
 }

@@ -4,6 +4,7 @@ using Brim.Core;
 using Brim.Engine;
 using Brim.Server.Api;
 using Brim.Server.Metrics;
+using Brim.Server.Observability;
 
 namespace Brim.Server.Generation;
 
@@ -12,7 +13,7 @@ internal readonly record struct ChoiceUpdate(int Choice, GenerationUpdate Update
 
 /// <summary>
 /// The engine requests behind one HTTP request (one per choice) merged into a single stream of updates ordered as the
-/// engine produced them. Records the request metrics as updates are read. Disposing it before every choice finished
+/// engine produced them. Records the request metrics (and its span, when traced) as updates are read. Disposing it before every choice finished
 /// (a client that went away, an error) cancels the rest, which frees their KV blocks before the engine's next step.
 /// </summary>
 internal sealed class GenerationRun : IDisposable
@@ -28,6 +29,7 @@ internal sealed class GenerationRun : IDisposable
     private readonly int[] _generated;
     private readonly long _arrival;
     private readonly long[] _firstTokenAt;
+    private GenerationSpan? _span;
     private int _submitted;
     private int _open;
 
@@ -58,7 +60,10 @@ internal sealed class GenerationRun : IDisposable
     /// </summary>
     public static GenerationRun Start(ServerContext server, GenerationSpec spec, string responseId, long arrivalTimestamp)
     {
-        var run = new GenerationRun(server.Engine, server.Metrics, spec.TrafficClass, spec.ChoiceCount, arrivalTimestamp);
+        var run = new GenerationRun(server.Engine, server.Metrics, spec.TrafficClass, spec.ChoiceCount, arrivalTimestamp)
+        {
+            _span = GenerationSpan.Start(spec, server.ModelName, responseId),
+        };
         try
         {
             for (var choice = 0; choice < spec.ChoiceCount; choice++)
@@ -117,7 +122,9 @@ internal sealed class GenerationRun : IDisposable
         {
             if (_lastTokenAt[choice] == 0)
             {
-                _classMetrics.TimeToFirstToken.Observe(Stopwatch.GetElapsedTime(_arrival, now).TotalSeconds);
+                var timeToFirstToken = Stopwatch.GetElapsedTime(_arrival, now);
+                _classMetrics.TimeToFirstToken.Observe(timeToFirstToken.TotalSeconds);
+                _span?.FirstToken(timeToFirstToken);
                 _firstTokenAt[choice] = now;
             }
             else
@@ -134,6 +141,7 @@ internal sealed class GenerationRun : IDisposable
             _finished[choice] = true;
             _open--;
             _metrics.RequestFinished(_trafficClass, u.PromptTokenCount, u.CompletionTokenCount, reason, _arrival);
+            _span?.ChoiceFinished(choice, u);
             if (reason is FinishReason.Stop or FinishReason.Length && _firstTokenAt[choice] != 0)
             {
                 var first = _firstTokenAt[choice];
@@ -144,7 +152,12 @@ internal sealed class GenerationRun : IDisposable
                     _classMetrics.TimePerOutputToken.Observe(tpot.TotalSeconds);
                 }
 
-                _metrics.Completed?.Invoke(_trafficClass, Stopwatch.GetElapsedTime(_arrival, first), tpot, Stopwatch.GetElapsedTime(_arrival, now), tokens);
+                _metrics.GenerationCompleted(new CompletedGeneration(_trafficClass, Stopwatch.GetElapsedTime(_arrival, first), tpot, Stopwatch.GetElapsedTime(_arrival, now), tokens));
+            }
+
+            if (_open == 0)
+            {
+                _span?.End();
             }
         }
 
@@ -165,5 +178,6 @@ internal sealed class GenerationRun : IDisposable
         }
 
         _open = 0;
+        _span?.End();
     }
 }

@@ -63,6 +63,6 @@ internal static class BackendFactory
             throw new NotSupportedException("--kv-cache-dtype int8 is the CPU backend's format; on CUDA use fp8 (or --device cpu)");
         }
 
-        return new CudaBackendOptions { KvCacheDType = options.KvCacheDType };
+        return new CudaBackendOptions { KvCacheDType = options.KvCacheDType, Progress = options.Progress };
     }
 }

@@ -98,7 +98,7 @@ public sealed class ModelHost : IDisposable
     public static ModelHost Load(ModelHostOptions options)
     {
         var path = options.ModelPath is { } given ? HuggingFaceCache.Resolve(given) : ModelHostOptions.BundledModelPath();
-        var model = ModelLoader.Load(path, options.LoadFormat, options.DummySeed);
+        var model = ModelLoader.Load(path, options.LoadFormat, options.DummySeed, options.Progress);
         try
         {
             var tokenizer = LoadTokenizer(options, path, model.Config);
@@ -137,6 +137,10 @@ public sealed class ModelHost : IDisposable
         {
             model.Dispose();
             throw;
+        }
+        finally
+        {
+            options.Progress?.Report(LoadProgress.Finished);
         }
     }
 

@@ -42,6 +42,12 @@ public sealed record ModelHostOptions
     /// <summary>How the backend stores the KV cache (<c>--kv-cache-dtype</c>): fp8 needs CUDA, int8 the CPU backend.</summary>
     public Brim.Core.Execution.KvCacheDType KvCacheDType { get; init; } = Brim.Core.Execution.KvCacheDType.Auto;
 
+    /// <summary>
+    /// Told how loading goes: weight bytes read, GPU kernels compiled, then <see cref="LoadPhase.Finished"/> (also when
+    /// loading fails); the CLI draws it on a terminal. Null: nobody, and nothing is counted.
+    /// </summary>
+    public IProgress<LoadProgress>? Progress { get; init; }
+
     /// <summary>The bundled model: models/stories260K beside the executable, or in the source tree when run from it.</summary>
     public static string BundledModelPath()
     {

@@ -47,15 +47,21 @@ public sealed class Histogram
         while (Interlocked.CompareExchange(ref _sumBits, next, seen) != seen);
     }
 
-    /// <summary>Cumulative count of observations ≤ bound i (i == bounds count: all of them).</summary>
-    public long CumulativeCount(int i)
+    /// <summary>
+    /// The count, then the cumulative bucket counts (the last is +Inf) and the sum, read in that order: a scrape racing
+    /// an observation may show the count one behind the buckets, never a +Inf bucket below the count.
+    /// </summary>
+    public (long Count, long[] Cumulative, double Sum) Read()
     {
+        var count = Count;
+        var cumulative = new long[_counts.Length];
         long total = 0;
-        for (var b = 0; b <= i; b++)
+        for (var b = 0; b < _counts.Length; b++)
         {
             total += Interlocked.Read(ref _counts[b]);
+            cumulative[b] = total;
         }
 
-        return total;
+        return (count, cumulative, Sum);
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Brim.Core;
 
 namespace Brim.Server.Metrics;
@@ -10,21 +9,13 @@ namespace Brim.Server.Metrics;
 /// follow vLLM's so dashboards carry over. Online HTTP requests, flex/priority requests and Batch API lines all finish
 /// through <see cref="Generation.GenerationRun"/>, which records here, so every class is counted the same way.
 /// </summary>
-public sealed class ServerMetrics
+public sealed class ServerMetrics(IEnumerable<IGenerationObserver> observers)
 {
     private readonly TrafficClassMetrics[] _classes = [new(TrafficClass.Online), new(TrafficClass.Offline)];
-
-    /// <summary>Writes the metrics of an optional feature (the Batch API) after the server's own; given the model label.</summary>
-    public Action<StringBuilder, string>? AppendFeatureMetrics { get; set; }
+    private readonly IGenerationObserver[] _observers = [.. observers];
 
     /// <summary>The classes in label order (online, offline).</summary>
     public IReadOnlyList<TrafficClassMetrics> Classes => _classes;
-
-    /// <summary>
-    /// Called when a request finishes normally, with its traffic class, time to first token, time per output token,
-    /// end-to-end latency and output tokens (the dashboard's per-class latency).
-    /// </summary>
-    public Action<TrafficClass, TimeSpan, TimeSpan, TimeSpan, int>? Completed { get; set; }
 
     public TrafficClassMetrics For(TrafficClass trafficClass) => _classes[(int)trafficClass];
 
@@ -34,5 +25,14 @@ public sealed class ServerMetrics
         var metrics = For(trafficClass);
         metrics.AddFinished(promptTokens, generatedTokens, reason);
         metrics.EndToEndLatency.Observe(Stopwatch.GetElapsedTime(arrivalTimestamp).TotalSeconds);
+    }
+
+    /// <summary>Tells every observer of a generation that finished normally.</summary>
+    public void GenerationCompleted(CompletedGeneration generation)
+    {
+        foreach (var observer in _observers)
+        {
+            observer.GenerationCompleted(generation);
+        }
     }
 }

@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using Brim.Core;
+using Brim.Server.Metrics;
 
 namespace Brim.Server.Observability;
 
@@ -8,7 +8,7 @@ namespace Brim.Server.Observability;
 /// so `dotnet-counters monitor -n brim --counters Brim` and OpenTelemetry's .NET exporters see them without scraping
 /// /metrics. One meter per server (tests run several servers in one process; listeners tell them apart by instance).
 /// </summary>
-public sealed class BrimMeter : IDisposable
+public sealed class BrimMeter : IGenerationObserver, IDisposable
 {
     public const string Name = "Brim";
 
@@ -27,12 +27,12 @@ public sealed class BrimMeter : IDisposable
     /// <summary>The underlying meter (a listener enables this instance's instruments to tell servers apart).</summary>
     public Meter Source => _meter;
 
-    public void RecordGeneration(TrafficClass trafficClass, TimeSpan timeToFirstToken, int outputTokens)
+    public void GenerationCompleted(CompletedGeneration generation)
     {
-        var tag = new KeyValuePair<string, object?>("traffic_class", trafficClass.ToString().ToLowerInvariant());
+        var tag = new KeyValuePair<string, object?>("traffic_class", generation.TrafficClass.ToString().ToLowerInvariant());
         _requests.Add(1, tag);
-        _outputTokens.Add(outputTokens, tag);
-        _timeToFirstToken.Record(timeToFirstToken.TotalSeconds, tag);
+        _outputTokens.Add(generation.OutputTokens, tag);
+        _timeToFirstToken.Record(generation.TimeToFirstToken.TotalSeconds, tag);
     }
 
     public void Dispose() => _meter.Dispose();

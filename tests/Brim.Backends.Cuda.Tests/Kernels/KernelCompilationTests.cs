@@ -1,5 +1,6 @@
 using Brim.Backends.Cuda.Interop;
 using Brim.Backends.Cuda.Kernels;
+using Brim.Models;
 
 namespace Brim.Backends.Cuda.Tests.Kernels;
 
@@ -38,5 +39,34 @@ public class KernelCompilationTests
         var error = Assert.Throws<CudaException>(() => compiler.Compile("attention.cu", new Dictionary<string, int> { ["NUM_HEADS"] = 4 }));
         Assert.Contains("nvrtcCompileProgram(attention.cu", error.Message, StringComparison.Ordinal);
         Assert.Contains("HEAD_DIM", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compile_MissThenHits_ReportsOnlyTheNvrtcCompile()
+    {
+        Assert.SkipUnless(NativeLibraries.TryLoad(NativeLibraries.Nvrtc, out _, out var reason), $"no NVRTC: {reason}");
+        var cache = Directory.CreateTempSubdirectory("brim-kernels-");
+        try
+        {
+            var reports = new List<LoadProgress>();
+            var progress = new SyncProgress(reports.Add);
+            var compiler = new KernelCompiler(80, 0, cache.FullName, progress);
+
+            compiler.Compile("rmsnorm.cu");
+            compiler.Compile("rmsnorm.cu"); // memory cache
+            new KernelCompiler(80, 0, cache.FullName, progress).Compile("rmsnorm.cu"); // disk cache
+
+            Assert.Equal([new LoadProgress(LoadPhase.Kernels, 1, 0, "rmsnorm.cu")], reports);
+        }
+        finally
+        {
+            cache.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Reports on the caller's thread (System.Progress posts to the thread pool).</summary>
+    private sealed class SyncProgress(Action<LoadProgress> report) : IProgress<LoadProgress>
+    {
+        public void Report(LoadProgress value) => report(value);
     }
 }

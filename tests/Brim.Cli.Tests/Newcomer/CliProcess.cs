@@ -32,8 +32,8 @@ internal sealed partial class CliProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts `brim ARGS` (ARGS shell-quoted, as in the README) in the repository root.</summary>
-    public static CliProcess Start(string brimArguments)
+    /// <summary>Starts `brim ARGS` (ARGS shell-quoted, as in the README) in the repository root, with <paramref name="environment"/> added.</summary>
+    public static CliProcess Start(string brimArguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("bash", ["-c", $"exec dotnet \"{BrimDll}\" {brimArguments}"])
         {
@@ -43,10 +43,15 @@ internal sealed partial class CliProcess : IDisposable
             UseShellExecute = false,
         };
 
-        // The environment a newcomer has: none of Brim's own variables, no test-run settings leaking in.
-        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("BRIM_", StringComparison.Ordinal)).ToList())
+        // The environment a newcomer has: none of Brim's own variables, no tracing, no test-run settings leaking in.
+        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("BRIM_", StringComparison.Ordinal) || k.StartsWith("OTEL_", StringComparison.Ordinal)).ToList())
         {
             info.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         return new CliProcess(Process.Start(info) ?? throw new InvalidOperationException("bash did not start"));

@@ -5,7 +5,8 @@ namespace Brim.Cli.Tests.Newcomer;
 
 /// <summary>
 /// What `brim serve` writes while it serves: one access line per request on stderr (status, tokens, TTFT, duration in
-/// human units), nothing on stdout, none of ASP.NET Core's per-request lines; --log-format json makes each a JSON object.
+/// human units), nothing on stdout, none of ASP.NET Core's per-request lines; --log-format json makes each a JSON object;
+/// OTEL_TRACES_EXPORTER=console puts each request's spans on stdout.
 /// </summary>
 public class ServeLogTests
 {
@@ -39,13 +40,28 @@ public class ServeLogTests
         }
     }
 
-    private static async Task<(string Output, string Error)> ServeTwoChatsAsync(bool stream, string flags)
+    [Fact]
+    public async Task Serve_OtelTracesExporterConsole_WritesEachGenerationSpanToStdout()
+    {
+        var environment = new Dictionary<string, string> { ["OTEL_TRACES_EXPORTER"] = "console", ["OTEL_SERVICE_NAME"] = "brim-console-test" };
+
+        var (output, error) = await ServeTwoChatsAsync(stream: false, "", environment);
+
+        Assert.Contains("brim: traces of each request go to stdout as service 'brim-console-test'", error, StringComparison.Ordinal);
+        Assert.Equal(2, Occurrences(output, "Activity.DisplayName:        chat stories260K"));
+        Assert.Equal(2, Occurrences(output, "gen_ai.usage.output_tokens: 4"));
+        Assert.Contains("service.name: brim-console-test", output, StringComparison.Ordinal);
+    }
+
+    private static int Occurrences(string text, string value) => text.Split(value).Length - 1;
+
+    private static async Task<(string Output, string Error)> ServeTwoChatsAsync(bool stream, string flags, IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = ReadmeCommandTests.FreePort();
         var data = Directory.CreateTempSubdirectory("brim-log-");
         try
         {
-            using var brim = CliProcess.Start($"serve --port {port} --data-dir {data.FullName} --device cpu --threads 1 {flags}");
+            using var brim = CliProcess.Start($"serve --port {port} --data-dir {data.FullName} --device cpu --threads 1 {flags}", environment);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
             await brim.WaitReadyAsync(http);
             for (var i = 0; i < 2; i++)

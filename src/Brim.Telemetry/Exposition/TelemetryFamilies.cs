@@ -1,19 +1,16 @@
 using System.Globalization;
-using System.Text;
 using Brim.Telemetry.Recording;
 
 namespace Brim.Telemetry.Exposition;
 
 /// <summary>
-/// Writes a snapshot in the Prometheus text exposition format (0.0.4), every family with HELP and TYPE lines. A value
-/// that is unknown (no ceiling, no price, no NVML, no request yet) is left out rather than written as NaN or 0.
+/// The telemetry snapshot's families on /metrics: throughput, occupancy, MFU/MBU and cost per window, the totals, the
+/// device's ceilings and price, NVML counters and per-class latency quantiles. The format is <see cref="PrometheusText"/>'s.
 /// </summary>
-internal static class PrometheusWriter
+internal static class TelemetryFamilies
 {
-    public static void Append(StringBuilder text, TelemetrySnapshot s, string? labels)
+    public static void Write(PrometheusText w, TelemetrySnapshot s)
     {
-        var w = new Writer(text, labels);
-
         w.Family("brim:output_tokens_per_second", "gauge", "Output (sampled) tokens per wall-clock second over the window, idle time included.");
         Each(w, s, "brim:output_tokens_per_second", x => x.OutputTokensPerSecond);
         w.Family("brim:output_tokens_per_second_per_device", "gauge", "Output tokens per wall-clock second per device over the window.");
@@ -34,13 +31,13 @@ internal static class PrometheusWriter
         w.Family("brim:projected_output_tokens_per_second", "gauge", "Output tokens/s extrapolated to a batch occupancy (see /v1/stats economics.assumption).");
         foreach (var row in s.Economics.Rows.Where(r => r.Projected))
         {
-            w.Sample("brim:projected_output_tokens_per_second", Occupancy(row), row.OutputTokensPerSecond);
+            w.Sample("brim:projected_output_tokens_per_second", row.OutputTokensPerSecond, Occupancy(row));
         }
 
         w.Family("brim:projected_cost_per_million_output_tokens_dollars", "gauge", "Cost per 1M output tokens extrapolated to a batch occupancy.");
         foreach (var row in s.Economics.Rows.Where(r => r.Projected))
         {
-            w.Sample("brim:projected_cost_per_million_output_tokens_dollars", Occupancy(row), row.CostPerMillionOutputTokens);
+            w.Sample("brim:projected_cost_per_million_output_tokens_dollars", row.CostPerMillionOutputTokens, Occupancy(row));
         }
 
         var t = s.Totals;
@@ -55,17 +52,17 @@ internal static class PrometheusWriter
         if (s.LastStep?.Record is { } last)
         {
             w.Family("brim:requests_running_by_class", "gauge", "Sequences in the batch after the last step, by traffic class.");
-            w.Sample("brim:requests_running_by_class", "traffic_class=\"online\"", last.Running - last.RunningOffline);
-            w.Sample("brim:requests_running_by_class", "traffic_class=\"offline\"", last.RunningOffline);
+            w.Sample("brim:requests_running_by_class", last.Running - last.RunningOffline, ("traffic_class", "online"));
+            w.Sample("brim:requests_running_by_class", last.RunningOffline, ("traffic_class", "offline"));
             w.Family("brim:requests_waiting_by_class", "gauge", "Sequences waiting for a slot after the last step, by traffic class.");
-            w.Sample("brim:requests_waiting_by_class", "traffic_class=\"online\"", last.Waiting - last.WaitingOffline);
-            w.Sample("brim:requests_waiting_by_class", "traffic_class=\"offline\"", last.WaitingOffline);
+            w.Sample("brim:requests_waiting_by_class", last.Waiting - last.WaitingOffline, ("traffic_class", "online"));
+            w.Sample("brim:requests_waiting_by_class", last.WaitingOffline, ("traffic_class", "offline"));
         }
 
         var device = s.Device;
-        w.Gauge("brim:device_peak_flops_per_second", "Peak FLOP/s of one device: the MFU denominator.", device.Ceilings.PeakFlopsPerSecond, $"source=\"{Escape(device.Ceilings.Source)}\"");
-        w.Gauge("brim:device_peak_bytes_per_second", "Peak memory bytes/s of one device: the MBU denominator.", device.Ceilings.PeakBytesPerSecond, $"source=\"{Escape(device.Ceilings.Source)}\"");
-        w.Gauge("brim:device_hourly_cost_dollars", "Cost of one device-hour.", device.HourlyCost, $"source=\"{Escape(device.HourlyCostSource)}\"");
+        w.Gauge("brim:device_peak_flops_per_second", "Peak FLOP/s of one device: the MFU denominator.", device.Ceilings.PeakFlopsPerSecond, ("source", device.Ceilings.Source));
+        w.Gauge("brim:device_peak_bytes_per_second", "Peak memory bytes/s of one device: the MBU denominator.", device.Ceilings.PeakBytesPerSecond, ("source", device.Ceilings.Source));
+        w.Gauge("brim:device_hourly_cost_dollars", "Cost of one device-hour.", device.HourlyCost, ("source", device.HourlyCostSource));
         w.Gauge("brim:device_count", "Devices the engine runs on.", device.DeviceCount);
 
         w.Gauge("brim:nvml_available", "1 when GPU counters are read through NVML, 0 when NVML is not available.", s.Gpu.Available ? 1 : 0);
@@ -81,79 +78,41 @@ internal static class PrometheusWriter
         LatencyFamily(w, s, "brim:traffic_class_e2e_latency_seconds", "End-to-end request latency over the last 5 minutes by traffic class.", l => (l.E2eP50, l.E2eP95));
     }
 
-    private static string Occupancy(EconomicsRow row) => $"occupancy=\"{row.Occupancy.ToString("0.##", CultureInfo.InvariantCulture)}\"";
+    // Two decimals at most: the label names a projection target (0.25, 0.5, ...), not a measured number.
+    private static (string, string) Occupancy(EconomicsRow row) => ("occupancy", row.Occupancy.ToString("0.##", CultureInfo.InvariantCulture));
 
-    private static void Each(Writer w, TelemetrySnapshot s, string name, Func<WindowStats, double?> value)
+    private static void Each(PrometheusText w, TelemetrySnapshot s, string name, Func<WindowStats, double?> value)
     {
         foreach (var window in s.Windows)
         {
-            w.Sample(name, $"window=\"{window.Name}\"", value(window));
+            w.Sample(name, value(window), ("window", window.Name));
         }
     }
 
-    private static void GpuFamily(Writer w, TelemetrySnapshot s, string name, string help, Func<Nvml.GpuSample, double?> value)
+    private static void GpuFamily(PrometheusText w, TelemetrySnapshot s, string name, string help, Func<Nvml.GpuSample, double?> value)
     {
         w.Family(name, "gauge", help);
         foreach (var g in s.Gpu.Latest)
         {
-            w.Sample(name, $"gpu=\"{g.Device}\",gpu_name=\"{Escape(s.Gpu.DeviceNames[g.Device])}\"", value(g));
+            w.Sample(name, value(g), ("gpu", g.Device.ToString(CultureInfo.InvariantCulture)), ("gpu_name", s.Gpu.DeviceNames[g.Device]));
         }
     }
 
-    private static void LatencyFamily(Writer w, TelemetrySnapshot s, string name, string help, Func<LatencyStats, (double? P50, double? P95)>? quantiles)
+    private static void LatencyFamily(PrometheusText w, TelemetrySnapshot s, string name, string help, Func<LatencyStats, (double? P50, double? P95)>? quantiles)
     {
         w.Family(name, "gauge", help);
         foreach (var l in s.Latency)
         {
-            var cls = $"traffic_class=\"{l.TrafficClass.ToString().ToLowerInvariant()}\"";
+            var cls = ("traffic_class", l.TrafficClass.ToString().ToLowerInvariant());
             if (quantiles is null)
             {
-                w.Sample(name, cls, l.Requests);
+                w.Sample(name, l.Requests, cls);
                 continue;
             }
 
             var (p50, p95) = quantiles(l);
-            w.Sample(name, $"{cls},quantile=\"0.5\"", p50);
-            w.Sample(name, $"{cls},quantile=\"0.95\"", p95);
-        }
-    }
-
-    internal static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal)
-        .Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
-
-    private readonly struct Writer(StringBuilder text, string? labels)
-    {
-        public void Family(string name, string type, string help) =>
-            text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
-                .Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
-
-        public void Gauge(string name, string help, double? value, string? ownLabels = null)
-        {
-            Family(name, "gauge", help);
-            Sample(name, ownLabels, value);
-        }
-
-        public void Counter(string name, string help, double value)
-        {
-            Family(name, "counter", help);
-            Sample(name, null, value);
-        }
-
-        public void Sample(string name, string? ownLabels, double? value)
-        {
-            if (value is not { } v || !double.IsFinite(v))
-            {
-                return;
-            }
-
-            text.Append(name);
-            var all = string.Join(',', new[] { labels, ownLabels }.Where(l => !string.IsNullOrEmpty(l)));
-            if (all.Length > 0)
-            {
-                text.Append('{').Append(all).Append('}');
-            }
-
-            text.Append(' ').Append(v.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+            w.Sample(name, p50, cls, ("quantile", "0.5"));
+            w.Sample(name, p95, cls, ("quantile", "0.95"));
         }
     }
 }
