@@ -5,6 +5,7 @@
 #            bandwidth floor measured in the same run
 #   offline  1,000 requests of 1,000 prompt / 1,000 output tokens through 256 slots (bf16 KV)
 #   offline8 the same with the FP8 KV cache through 512 slots
+#   decode8  the decode sweep with the FP8 KV cache
 #   long     8 requests of 32,000 prompt / 512 output tokens (--max-model-len 33000), bf16 and FP8 KV
 #   attention  the decode-attention kernel sweep (batch x context, bf16 and FP8; needs the CUDA test executable)
 #   drift    transformers references (hf_reference.py), Brim vs transformers (hf-compare) and the FP8 KV drift table
@@ -40,6 +41,8 @@ for step in $steps; do
     offline)
       timeout 300 "$brim" bench decode --device cuda --model $model --load-format dummy --batch-sizes 1 --prompt-len 1000 --output-len 1000 \
         --offline-requests 1000 --max-num-seqs 256 --max-num-batched-tokens 8192 2>&1 | tee "$out/offline.md" | grep -v '\[' | tee -a "$out/summary.md" ;;
+    decode8)
+      timeout 240 "$brim" bench decode --device cuda --model $model --load-format dummy --max-num-batched-tokens 16384 --kv-cache-dtype fp8 2>&1 | tee "$out/decode8.md" | grep -v '\[' | tee -a "$out/summary.md" ;;
     offline8)
       timeout 300 "$brim" bench decode --device cuda --model $model --load-format dummy --batch-sizes 1 --prompt-len 1000 --output-len 1000 \
         --offline-requests 1000 --max-num-seqs 512 --max-num-batched-tokens 8192 --kv-cache-dtype fp8 2>&1 | tee "$out/offline8.md" | grep -v '\[' | tee -a "$out/summary.md" ;;

@@ -250,7 +250,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         // Decode rows that share a step with prefill tiles run on the decode kernel, split for their own row count.
         var attentionRows = queryTiles > 0 ? decodeRows : tokens;
         var partitions = AttentionKernel.ChoosePartitions(
-            Math.Max(1, attentionRows), _config.NumKvHeads, maxContext, _device.MultiprocessorCount, _kernels.Attention.CtasPerMultiprocessorTarget);
+            Math.Max(1, attentionRows), _config.NumKvHeads, maxContext, _device.MultiprocessorCount, _kernels.Attention.CtasPerMultiprocessorTarget, _kernels.Attention.MinPositionsPerPartition);
         if (decode)
         {
             _graphs.Run((tokens, partitions, sample), () => _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample));

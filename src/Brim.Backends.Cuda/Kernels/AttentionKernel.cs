@@ -68,18 +68,22 @@ internal sealed class AttentionKernel : IDisposable
     /// <summary>CTAs per multiprocessor the split aims for with this instance's kernel (see <see cref="ChoosePartitions"/>).</summary>
     public int CtasPerMultiprocessorTarget => KernelName == "decode_attention_fp8" ? 8 : 2;
 
+    /// <summary>Fewest positions a partition of this instance's kernel gets (its warps take 128 positions a round).</summary>
+    public int MinPositionsPerPartition => KernelName == "decode_attention_fp8" ? 512 : 32;
+
     /// <summary>
     /// Partitions per row: enough CTAs to cover the GPU <paramref name="ctasPerMultiprocessor"/> times when rows x kv
     /// heads alone do not, never under 32 positions a partition, a power of two (few distinct values, so few CUDA
     /// graphs). Measured on an H100 (bench-attention): the bf16 decode kernel (two CTAs resident per SM) is best at
     /// about 2 CTAs per SM; the FP8 tensor-core kernel (three resident, less work per byte) at about 8: 32 rows x 8,192
-    /// positions read 1,984 GB/s with 4 partitions against 1,680 with 1.
+    /// positions read 1,984 GB/s with 4 partitions against 1,680 with 1, but short partitions cost it more than they
+    /// gain (32 x 1,024: 1,575 GB/s whole, 1,372 in 4), hence at least 512 positions each.
     /// </summary>
-    public static int ChoosePartitions(int rows, int numKvHeads, int maxContext, int multiprocessors, int ctasPerMultiprocessor = 2)
+    public static int ChoosePartitions(int rows, int numKvHeads, int maxContext, int multiprocessors, int ctasPerMultiprocessor = 2, int minPositionsPerPartition = 32)
     {
         var ctas = rows * numKvHeads;
         var byOccupancy = Math.Max(1, ctasPerMultiprocessor * multiprocessors / Math.Max(1, ctas));
-        var byWork = Math.Max(1, (maxContext + 31) / 32);
+        var byWork = Math.Max(1, (maxContext + minPositionsPerPartition - 1) / minPositionsPerPartition);
         var parts = Math.Min(Math.Min(byOccupancy, byWork), 64);
         parts = 1 << System.Numerics.BitOperations.Log2((uint)parts); // round down to a power of two
         return ctas * parts > MaxPartitionSlotsPerHead ? 1 : parts;

@@ -57,7 +57,7 @@ internal static class AttentionSweep
                     var bytes = 2.0 * rows * context * shape.NumKvHeads * shape.KvBytesPerHeadPosition;
                     double Time(int parts) => Timing.MedianMs(device, stream, 2, 10, () => kernel.Run(
                         stream, qkv.Pointer, k.Pointer, v.Pointer, tables.Pointer, lengths.Pointer, offsets.Pointer, rows, BlockSize, parts, output.Pointer, partial.Pointer));
-                    var chosen = AttentionKernel.ChoosePartitions(rows, shape.NumKvHeads, context, device.MultiprocessorCount, kernel.CtasPerMultiprocessorTarget);
+                    var chosen = AttentionKernel.ChoosePartitions(rows, shape.NumKvHeads, context, device.MultiprocessorCount, kernel.CtasPerMultiprocessorTarget, kernel.MinPositionsPerPartition);
                     var ms = Time(chosen);
                     var (bestParts, bestMs) = (chosen, ms);
                     for (var parts = 1; parts <= 64; parts *= 2)

@@ -117,7 +117,8 @@ public class AttentionKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     [InlineData(32, 8192, 4)]
     [InlineData(64, 8192, 2)]
     [InlineData(128, 8192, 1)]
-    [InlineData(8, 100, 4)]
-    public void ChoosePartitions_EightCtasPerSm_SplitsUntilAboutEightPerSm(int rows, int context, int expected)
-        => Assert.Equal(expected, AttentionKernel.ChoosePartitions(rows, 8, context, 132, 8));
+    [InlineData(8, 1024, 2)]
+    [InlineData(8, 100, 1)]
+    public void ChoosePartitions_Fp8Kernel_AboutEightCtasPerSmAndAtLeast512Positions(int rows, int context, int expected)
+        => Assert.Equal(expected, AttentionKernel.ChoosePartitions(rows, 8, context, 132, 8, 512));
 }
