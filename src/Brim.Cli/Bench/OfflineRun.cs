@@ -19,13 +19,22 @@ internal sealed record OfflineRunResult(
     long SwapPreemptions,
     double ForwardSeconds,
     double StepSeconds,
-    double? FloorSeconds = null)
+    double? FloorSeconds = null,
+    StepMix? Mix = null)
 {
     public double OutputTokensPerSecond => OutputTokens / Seconds;
 
     public double LatencyP50(Func<int, bool> filter) => Quantile.Of(Latencies.Where(l => filter(l.OutputTokens)).Select(l => l.LatencySeconds).ToList(), 0.5);
 
     public double LatencyP99(Func<int, bool> filter) => Quantile.Of(Latencies.Where(l => filter(l.OutputTokens)).Select(l => l.LatencySeconds).ToList(), 0.99);
+}
+
+/// <summary>How the forward time splits between steps that only decode and steps that also prefill.</summary>
+internal sealed record StepMix(long DecodeSteps, double DecodeSeconds, long DecodeRows, long MixedSteps, double MixedSeconds, long MixedPrefillTokens)
+{
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"decode-only steps {DecodeSteps} ({DecodeSeconds:F1} s, {1e3 * DecodeSeconds / Math.Max(1, DecodeSteps):F1} ms each at {(double)DecodeRows / Math.Max(1, DecodeSteps):F0} rows); "
+        + $"steps with prefill {MixedSteps} ({MixedSeconds:F1} s, {MixedPrefillTokens} prompt tokens: {MixedPrefillTokens / Math.Max(1e-9, MixedSeconds):F0} tok/s incl. their decode rows)");
 }
 
 internal static class OfflineRun
@@ -40,9 +49,23 @@ internal static class OfflineRun
         var latencies = new List<(int, double)>(requests.Count);
         var bar = progress ? new ProgressBar(label.PadRight(12), requests.Count) : null;
         long occupancySum = 0, steps = 0, preemptions = 0;
-        double forward = 0, stepTime = 0, floorSeconds = 0;
+        double forward = 0, stepTime = 0, floorSeconds = 0, decodeSeconds = 0, mixedSeconds = 0;
+        long decodeSteps = 0, decodeRows = 0, mixedSteps = 0, mixedPrefill = 0;
         void OnStep(StepRecord s)
         {
+            if (s.PrefillTokens == 0)
+            {
+                decodeSteps++;
+                decodeSeconds += s.ForwardSeconds;
+                decodeRows += s.DecodeTokens;
+            }
+            else
+            {
+                mixedSteps++;
+                mixedSeconds += s.ForwardSeconds;
+                mixedPrefill += s.PrefillTokens;
+            }
+
             if (floor is { } f)
             {
                 var c = f.Cost.Estimate(StepShape.FromRecord(s));
@@ -78,6 +101,7 @@ internal static class OfflineRun
         engine.StepCompleted -= OnStep;
         var occupancy = steps == 0 ? 0 : (double)occupancySum / steps / engine.Options.MaxRunningSequences;
         return new OfflineRunResult(label, requests.Count, requests.Sum(r => (long)r.PromptTokens.Count), outputTokens, seconds, latencies, occupancy, steps, preemptions,
-            engine.Snapshot().SwapPreemptions - swapsBefore, forward, stepTime, floor is null ? null : floorSeconds);
+            engine.Snapshot().SwapPreemptions - swapsBefore, forward, stepTime, floor is null ? null : floorSeconds,
+            new StepMix(decodeSteps, decodeSeconds, decodeRows, mixedSteps, mixedSeconds, mixedPrefill));
     }
 }

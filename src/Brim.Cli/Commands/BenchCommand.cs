@@ -119,6 +119,7 @@ internal static class BenchCommand
                 Console.WriteLine();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"offline: {n} requests of {p} prompt / {o} output tokens through {slots} slots: {r.OutputTokensPerSecond:F0} output tok/s, {(r.PromptTokens + r.OutputTokens) / r.Seconds:F0} total tok/s, {r.Seconds:F1} s, occupancy {r.MeanOccupancy:P0}, {r.Steps} steps, {r.Preemptions} preemptions ({r.SwapPreemptions} by swap), KV cache {offline.KvCacheNote}"));
+                Console.WriteLine($"where the forward time went: {r.Mix}");
                 if (r.FloorSeconds is { } f)
                 {
                     // The floor of the steps this engine chose (their batch and context); a better schedule could lower it.
