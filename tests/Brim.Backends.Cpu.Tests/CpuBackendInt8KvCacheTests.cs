@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Brim.Backends.Cpu.KvCache;
 using Brim.Core.Execution;
 using Brim.Models;
@@ -105,14 +106,14 @@ public sealed class CpuBackendInt8KvCacheTests(ITestOutputHelper log)
             var actual = int8Runner.Step([token]);
             errors.Add(RelativeL2(expected, actual));
             var (best, gap) = TopTwo(expected);
-            if (ArgMax(actual) == best)
+            if (TensorPrimitives.IndexOfMax(actual) == best)
             {
                 agreed++;
             }
             else
             {
                 firstDifference = Math.Min(firstDifference, step);
-                Assert.True(gap < nearTie, $"step {step}: int8 picked {ArgMax(actual)}, float32 {best} ahead by {gap}");
+                Assert.True(gap < nearTie, $"step {step}: int8 picked {TensorPrimitives.IndexOfMax(actual)}, float32 {best} ahead by {gap}");
             }
 
             token = best;
@@ -201,7 +202,7 @@ public sealed class CpuBackendInt8KvCacheTests(ITestOutputHelper log)
 
     private static (int Best, float Gap) TopTwo(ReadOnlySpan<float> values)
     {
-        var best = ArgMax(values);
+        var best = TensorPrimitives.IndexOfMax(values);
         var second = float.NegativeInfinity;
         for (var i = 0; i < values.Length; i++)
         {
@@ -212,19 +213,5 @@ public sealed class CpuBackendInt8KvCacheTests(ITestOutputHelper log)
         }
 
         return (best, values[best] - second);
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 }

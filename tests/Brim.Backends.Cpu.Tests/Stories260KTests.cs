@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Brim.Core.Execution;
 using Brim.Models;
 
@@ -27,7 +28,7 @@ public sealed class Stories260KTests
         {
             var slice = new SequenceSlice(0, 1, position, blockTable, NeedsLogits: true);
             backend.Forward(new ForwardBatch([token], [slice], blockSize), output);
-            var next = ArgMax(output.LogitRow(0));
+            var next = TensorPrimitives.IndexOfMax(output.LogitRow(0));
             if (next == Bos)
             {
                 break;
@@ -40,19 +41,5 @@ public sealed class Stories260KTests
         var text = new Llama2cPieces(Path.Combine(ModelDirectory, "tok512.bin"), backend.VocabSize).Decode(generated);
         var expected = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "stories260K_expected.txt"));
         Assert.Equal(expected, text);
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 }
