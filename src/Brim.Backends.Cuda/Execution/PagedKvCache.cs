@@ -19,6 +19,7 @@ internal sealed class PagedKvCache : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numBlocks);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blockSize);
+        CheckAlignment(shape, blockSize);
         NumBlocks = numBlocks;
         BlockSize = blockSize;
         SegmentBytes = SegmentBytesOf(shape, blockSize);
@@ -37,6 +38,19 @@ internal sealed class PagedKvCache : IDisposable
     public static long BytesPerBlock(ModelConfig config, AttentionShape shape, int blockSize) => 2L * config.NumLayers * SegmentBytesOf(shape, blockSize);
 
     public static long SegmentBytesOf(AttentionShape shape, int blockSize) => (long)blockSize * shape.NumKvHeads * shape.KvBytesPerHeadPosition;
+
+    /// <summary>
+    /// The kernels load K/V rows 16 bytes at a time from every block, so a block must start 16-byte aligned: always true
+    /// for bf16 (head_dim a multiple of 8), for FP8 only where block size × kv heads × (head_dim + 4) is a multiple of 16.
+    /// </summary>
+    public static void CheckAlignment(AttentionShape shape, int blockSize)
+    {
+        if (SegmentBytesOf(shape, blockSize) % 16 != 0)
+        {
+            throw new ArgumentException(
+                $"--block-size {blockSize} with --kv-cache-dtype fp8 gives blocks of {SegmentBytesOf(shape, blockSize)} bytes per layer; the kernels need a multiple of 16 (use a block size of 16)");
+        }
+    }
 
     public ulong Keys(int layer) => _buffer.At(2 * layer * _bytesPerLayerTensor);
 
