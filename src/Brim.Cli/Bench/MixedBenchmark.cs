@@ -28,8 +28,8 @@ internal sealed record MixedRunResult(string Label, double Seconds, ClassResult 
     /// <summary>The engine's offline step-time budget in this run (null: no cap).</summary>
     public TimeSpan? StepBudget { get; init; }
 
-    /// <summary>Step time against tokens per step, fitted from this run's step records as the engine fits it.</summary>
-    public (double FixedSeconds, double SecondsPerToken)? StepCost { get; init; }
+    /// <summary>Step time by kind of work, fitted from this run's step records with the engine's model (null: too few steps to fit).</summary>
+    public StepCostModel? StepCost { get; init; }
 }
 
 /// <summary>
@@ -65,7 +65,9 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
             lock (gate)
             {
                 stepSeconds.Add(s.StepSeconds);
-                stepCost.Observe(s.PrefillTokens + s.DecodeTokens, s.StepSeconds);
+                // The record's context tokens (Σ positions each chunk ends at) stand in for attention positions: exact for
+                // decode rows, a lower bound for prefill chunks. Good enough to report; the engine fits exact shapes.
+                stepCost.Observe(new StepShape(s.DecodeTokens, s.PrefillTokens, s.ContextTokens), s.StepSeconds);
             }
         }
 
@@ -177,7 +179,7 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
             {
                 StepSeconds = [.. stepSeconds],
                 StepBudget = engine.Options.EffectiveStepTimeBudget,
-                StepCost = stepCost.IsFitted ? (stepCost.FixedSeconds, stepCost.SecondsPerToken) : null,
+                StepCost = stepCost.IsFitted ? stepCost : null,
             };
         }
     }

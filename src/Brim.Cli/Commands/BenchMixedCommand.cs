@@ -92,7 +92,7 @@ internal static class BenchMixedCommand
             foreach (var r in new[] { offlineOnly, unified })
             {
                 Console.WriteLine(r.StepCost is { } c
-                    ? FormattableString.Invariant($"step cost fitted in the {r.Label} run: {c.FixedSeconds * 1e3:F3} ms + {c.SecondsPerToken * 1e6:F2} µs/token")
+                    ? FormattableString.Invariant($"step cost fitted in the {r.Label} run ({c.FitTerms}): {c.FixedSeconds * 1e3:F3} ms + {c.DecodeSecondsPerToken * 1e6:F2} µs/decode row + {c.PrefillSecondsPerToken * 1e6:F2} µs/prefill token + {c.SecondsPerAttentionPosition * 1e9:F3} ns/attention position")
                     : $"step cost in the {r.Label} run: too few steps of different sizes to fit");
             }
 
