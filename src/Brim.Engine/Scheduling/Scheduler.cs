@@ -255,7 +255,11 @@ public sealed partial class Scheduler
             return _budget;
         }
 
-        var allowed = Math.Min(_offlineAllowanceLeft, Policy.Cap.TokensWithin(_offlineSecondsLeft, start, Math.Min(pending, _budget)));
+        // The reserved sequences still to come get a token whatever is left: hold that back now, so the step's offline
+        // work stays within the allowance, or within the reserve's own minimum where that is more.
+        var owed = Math.Max(0, Policy.ReservedOfflineSlots - _offlineSequencesPlaced - 1);
+        var seconds = _offlineSecondsLeft - (owed * Policy.Cap.Model.SecondsPerToken);
+        var allowed = Math.Min(_offlineAllowanceLeft, Policy.Cap.TokensWithin(seconds, start, Math.Min(pending, _budget)));
         return Math.Min(_budget, Policy.OfflineTokensFor(allowed, _offlineSequencesPlaced));
     }
 
