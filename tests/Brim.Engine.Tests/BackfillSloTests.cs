@@ -1,4 +1,6 @@
+using Brim.Core;
 using Brim.Core.Statistics;
+using Brim.Engine.KvCache;
 using Brim.Engine.Scheduling;
 
 namespace Brim.Engine.Tests;
@@ -81,6 +83,32 @@ public class BackfillSloTests
         var oneToken = PerPrefill + (PerPosition * 1000);
         var reserve = offlineOnly.ReservedOfflineSlots;
         Assert.All(fitted, s => Assert.InRange(s.Seconds, budget.TotalSeconds - oneToken, budget.TotalSeconds + (reserve * oneToken)));
+    }
+
+    [Fact]
+    public void Schedule_OnlineDecoding_OfflinePrefillChunkShrinksToTheTpotAllowanceInsteadOfDropping()
+    {
+        var scheduler = new Scheduler(Options() with { StepTimeBudget = TimeSpan.FromMilliseconds(50) }, new BlockManager(6000, 16, 0));
+        var random = new Random(9);
+        for (var i = 0; i < 64; i++)
+        {
+            var shape = new StepShape(random.Next(0, 64), random.Next(0, 512), random.Next(0, 100_000));
+            scheduler.Policy.Cap.Model.Observe(shape, Cost(shape));
+        }
+
+        var sequences = new TestSequences();
+        var online = sequences.New(TrafficClass.Online, 4, 1000);
+        scheduler.Add(online);
+        SchedulerSimulator.Advance(scheduler, scheduler.Schedule()); // its prompt: from now on it decodes
+        scheduler.Add(sequences.New(TrafficClass.Offline, 400, 10));
+
+        var plan = scheduler.Schedule();
+        var offline = Assert.Single(plan.Chunks, c => c.Sequence.TrafficClass == TrafficClass.Offline);
+        var onlineAlone = Cost(StepShape.Chunk(4, 1, decode: true));
+
+        // 5 % of a ~4 ms step is ~200 µs: some 10-µs prefill tokens, far fewer than the 400 the 50 ms budget would take.
+        Assert.InRange(offline.TokenCount, 5, 30);
+        Assert.True(Cost(plan.Shape) <= 1.05 * onlineAlone * (1 + 1e-9), $"{Cost(plan.Shape) * 1e3:F4} ms against {onlineAlone * 1e3:F4} ms alone");
     }
 
     /// <summary>Offline-only capacity (uncapped), the online arrivals at <paramref name="onlineShare"/> of it, online alone, and the auto step budget.</summary>
