@@ -59,7 +59,11 @@ public sealed record EngineOptions
     /// </summary>
     public int OnlineHeadroomSlots { get; init; }
 
-    /// <summary>Online time-per-output-token target; offline admission backs off as the recent TPOT nears it.</summary>
+    /// <summary>
+    /// Online time-per-output-token target: offline work may not push the predicted time of a step that carries online
+    /// decode rows above it (<see cref="Scheduling.OfflineTokenCap"/>), and offline admission backs off as the recent TPOT
+    /// nears it. Null: with a step-time budget, such steps are held to 1.05 × the online work's own predicted step.
+    /// </summary>
     public TimeSpan? OnlineTpotSlo { get; init; }
 
     /// <summary>

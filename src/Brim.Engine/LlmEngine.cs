@@ -240,7 +240,6 @@ public sealed class LlmEngine : IDisposable
         var forwardStart = Stopwatch.GetTimestamp();
         _backend.Forward(batch, _output);
         var forwardSeconds = Stopwatch.GetElapsedTime(forwardStart).TotalSeconds;
-        _preemption?.ObserveForward(prefillTokens, decodeTokens, forwardSeconds);
 
         var row = 0;
         var sampled = 0;

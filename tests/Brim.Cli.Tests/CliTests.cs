@@ -70,6 +70,32 @@ public class CliTests
     }
 
     [Fact]
+    public async Task BenchMixed_BurstyTrafficAndTpotTarget_ReportsTheTargetAndThePhases()
+    {
+        var (code, output, error) = await RunAsync(
+            "bench", "mixed", "--duration", "0.4", "--traffic", "bursty", "--online-tpot-slo-ms", "5", "--max-num-seqs", "8", "--threads", "1",
+            "--num-kv-blocks", "256", "--device", "cpu");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("online traffic bursty", output, StringComparison.Ordinal);
+        Assert.Contains("online TPOT target in the mixed runs: --online-tpot-slo-ms 5", output, StringComparison.Ordinal);
+        Assert.Contains("unified run by phase of the bursty traffic", output, StringComparison.Ordinal);
+        Assert.Contains("| burst |", output, StringComparison.Ordinal); // a trace starts with a burst
+        Assert.Contains("online p99 TPOT", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--traffic", "weekly", "--traffic")]
+    [InlineData("--online-tpot-slo-ms", "0", "--online-tpot-slo-ms must be milliseconds")]
+    public async Task BenchMixed_BadTrafficOption_FailsWithoutRunning(string option, string value, string message)
+    {
+        var (code, _, error) = await RunAsync("bench", "mixed", option, value);
+
+        Assert.Equal(2, code);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BenchMixed_BadStepBudget_FailsWithoutRunning()
     {
         var (code, _, error) = await RunAsync("bench", "mixed", "--step-budget-ms", "-3");

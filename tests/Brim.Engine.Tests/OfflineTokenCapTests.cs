@@ -18,44 +18,60 @@ public class OfflineTokenCapTests
     private readonly TestSequences _sequences = new();
 
     [Fact]
-    public void Allowance_FittedLinearCost_FillsTheBudgetLeftByOnline()
+    public void OfflineSeconds_FittedLinearCost_FillsTheBudgetLeftByOnline()
     {
-        var cap = new OfflineTokenCap(TimeSpan.FromMilliseconds(3.05), reservedTokens: 2);
-        var reserveOf8 = new OfflineTokenCap(TimeSpan.FromMilliseconds(3.05), reservedTokens: 8);
+        var cap = new OfflineTokenCap(TimeSpan.FromMilliseconds(3.05), null, tpotEnabled: false, reservedTokens: 2, new StepCostModel());
         Train(cap.Model, fixedSeconds: 1e-3, perToken: 0.1e-3);
-        Train(reserveOf8.Model, fixedSeconds: 1e-3, perToken: 0.1e-3);
 
-        Assert.Equal(15, cap.OfflineTokens(onlineTokens: 5)); // (3.05 − 1 − 0.5) ms / 0.1 ms, whole tokens
+        // (3.05 − 1 − 0.5) ms / 0.1 ms, whole tokens: a prefill chunk shrinks to 15 of its 100 tokens.
+        Assert.Equal(15, cap.TokensWithin(cap.OfflineSeconds(Decode(5), onlineDecoding: false), start: 0, pending: 100));
 
-        // Online alone (5.5 ms) is over budget: offline may still add 10 % of it (5 tokens), or its reserve if larger.
-        Assert.Equal(5, cap.OfflineTokens(onlineTokens: 45));
-        Assert.Equal(8, reserveOf8.OfflineTokens(onlineTokens: 45));
+        // Online alone (5.5 ms) is over budget: offline may still add 10 % of it (5 tokens).
+        Assert.Equal(5, cap.TokensWithin(cap.OfflineSeconds(Decode(45), onlineDecoding: false), start: 0, pending: 100));
     }
 
     [Fact]
-    public void Allowance_NoBudget_DoesNotBind()
+    public void OfflineSeconds_OnlineDecoding_HeldToTheTpotTargetNotTheBudget()
     {
-        var noBudget = new OfflineTokenCap(null, reservedTokens: 1);
+        var cap = new OfflineTokenCap(TimeSpan.FromMilliseconds(3.05), null, tpotEnabled: true, reservedTokens: 2, new StepCostModel());
+        var explicitTarget = new OfflineTokenCap(TimeSpan.FromMilliseconds(3.05), TimeSpan.FromMilliseconds(1.85), tpotEnabled: true, reservedTokens: 2, new StepCostModel());
+        Train(cap.Model, fixedSeconds: 1e-3, perToken: 0.1e-3);
+        Train(explicitTarget.Model, fixedSeconds: 1e-3, perToken: 0.1e-3);
+
+        // Online decoding alone: 1.5 ms. Default target 1.05 × that leaves 0.075 ms: no token (the scheduler still gives
+        // the reserve its own); 1.85 ms leaves 0.35 ms: three.
+        Assert.Equal(0, cap.TokensWithin(cap.OfflineSeconds(Decode(5), onlineDecoding: true), start: 0, pending: 100));
+        Assert.Equal(3, explicitTarget.TokensWithin(explicitTarget.OfflineSeconds(Decode(5), onlineDecoding: true), start: 0, pending: 100));
+
+        // Online idle (or only prefilling): the step budget alone binds.
+        Assert.Equal(15, cap.TokensWithin(cap.OfflineSeconds(Decode(5), onlineDecoding: false), start: 0, pending: 100));
+    }
+
+    [Fact]
+    public void OfflineSeconds_NoBudgetNoTarget_DoesNotBind()
+    {
+        var noBudget = new OfflineTokenCap(null, null, tpotEnabled: false, reservedTokens: 1, new StepCostModel());
         Train(noBudget.Model, CpuFixed, CpuPerToken);
 
-        Assert.Equal(int.MaxValue, noBudget.OfflineTokens(3));
+        Assert.False(noBudget.IsEnabled);
+        Assert.Equal(double.PositiveInfinity, noBudget.OfflineSeconds(Decode(3), onlineDecoding: true));
     }
 
     [Fact]
-    public void Allowance_NotFittedYet_StartsAtTheReserveAndGrowsByOnePerStep()
+    public void SlowStartTokens_NotFittedYet_StartsAtTheReserveAndGrowsByOnePerStep()
     {
-        var cap = new OfflineTokenCap(Budget, reservedTokens: 3);
-        var noReserve = new OfflineTokenCap(Budget, reservedTokens: 0);
+        var cap = new OfflineTokenCap(Budget, null, tpotEnabled: true, reservedTokens: 3, new StepCostModel());
+        var noReserve = new OfflineTokenCap(Budget, null, tpotEnabled: true, reservedTokens: 0, new StepCostModel());
 
-        Assert.Equal(3, cap.OfflineTokens(0));
-        Assert.Equal(1, noReserve.OfflineTokens(0)); // never zero: offline alone must still advance
+        Assert.Equal(3, cap.SlowStartTokens);
+        Assert.Equal(1, noReserve.SlowStartTokens); // never zero: offline alone must still advance
         for (var i = 0; i < 5; i++)
         {
-            cap.Model.Observe(10, 1e-3); // one size only: no fit
+            cap.Model.Observe(Decode(10), 1e-3); // one size only: no fit
         }
 
         Assert.False(cap.Model.IsFitted);
-        Assert.Equal(8, cap.OfflineTokens(0));
+        Assert.Equal(8, cap.SlowStartTokens);
     }
 
     [Fact]
@@ -87,7 +103,8 @@ public class OfflineTokenCapTests
     [Fact]
     public void Schedule_LinearStepCost_PredictedStepTimeStaysWithinTheBudget()
     {
-        var (scheduler, _) = Create(maxRunning: 64, reserve: 0.1, blocks: 4000);
+        // A loose TPOT target (10 ms), so the step budget is what binds while the online sequences decode.
+        var (scheduler, _) = Create(maxRunning: 64, reserve: 0.1, blocks: 4000, tpotMs: 10);
         for (var i = 0; i < 3; i++)
         {
             scheduler.Add(_sequences.New(TrafficClass.Online, 4, 2000));
@@ -204,7 +221,8 @@ public class OfflineTokenCapTests
         }
 
         Assert.True(capped.Policy.Cap.Model.IsFitted);
-        Assert.True(capped.Policy.OfflineTokenAllowance(32) > 400); // 10 % of a 5 ms step buys 500 tokens at 1 µs each
+        // 5 % of a 5 ms step buys 250 tokens at 1 µs each.
+        Assert.True(capped.Policy.Cap.TokensWithin(capped.Policy.Cap.OfflineSeconds(Decode(32), onlineDecoding: true), 0, 1000) > 200);
     }
 
     [Fact]
@@ -256,16 +274,18 @@ public class OfflineTokenCapTests
 
     private static double StepSeconds(int tokens) => CpuFixed + (CpuPerToken * tokens);
 
+    private static StepShape Decode(int tokens) => new(tokens, 0, 0);
+
     /// <summary>Feeds the model steps of every size from 1 to 64 tokens at the given exact cost.</summary>
     private static void Train(StepCostModel model, double fixedSeconds, double perToken)
     {
         for (var tokens = 1; tokens <= 64; tokens++)
         {
-            model.Observe(tokens, fixedSeconds + (perToken * tokens));
+            model.Observe(Decode(tokens), fixedSeconds + (perToken * tokens));
         }
     }
 
-    private (Scheduler, BlockManager) Create(int maxRunning, double reserve, int blocks, int blockSize = 16, double? budgetMs = 2.05)
+    private (Scheduler, BlockManager) Create(int maxRunning, double reserve, int blocks, int blockSize = 16, double? budgetMs = 2.05, double? tpotMs = null)
     {
         var options = new EngineOptions
         {
@@ -276,6 +296,7 @@ public class OfflineTokenCapTests
             OfflineReservedShare = reserve,
             BatchWindow = TimeSpan.Zero,
             StepTimeBudget = budgetMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+            OnlineTpotSlo = tpotMs is { } t ? TimeSpan.FromMilliseconds(t) : null,
         };
         var manager = new BlockManager(blocks, blockSize, 0);
         return (new Scheduler(options, manager), manager);

@@ -27,7 +27,7 @@ public class PreemptionPolicyTests
     public void Choose_BeforeAnyPrefillMeasurement_Swaps()
     {
         var policy = Policy(hostBlocks: 8, copyBytesPerSecond: 1e3); // absurdly slow link, but nothing to compare it with
-        Assert.Null(policy.PrefillSecondsPerToken);
+        Assert.Null(policy.RecomputeSeconds(16));
         Assert.Equal(PreemptionMode.Swap, policy.Choose(computedTokens: 16, blocks: 1));
     }
 
@@ -36,26 +36,28 @@ public class PreemptionPolicyTests
     {
         // One block out and back over 1 GB/s: 2 ms. 16 tokens at 10 µs each: 0.16 ms; at 1 ms each: 16 ms.
         var fastPrefill = Policy(hostBlocks: 8, copyBytesPerSecond: 1e9);
-        fastPrefill.ObserveForward(prefillTokens: 1000, decodeTokens: 0, forwardSeconds: 0.01);
+        TrainPrefill(fastPrefill.Cost, secondsPerToken: 10e-6);
         Assert.Equal(2e-3, fastPrefill.SwapSeconds(1), 9);
         Assert.Equal(PreemptionMode.Recompute, fastPrefill.Choose(computedTokens: 16, blocks: 1));
 
         var slowPrefill = Policy(hostBlocks: 8, copyBytesPerSecond: 1e9);
-        slowPrefill.ObserveForward(prefillTokens: 1000, decodeTokens: 0, forwardSeconds: 1.0);
+        TrainPrefill(slowPrefill.Cost, secondsPerToken: 1e-3);
         Assert.Equal(PreemptionMode.Swap, slowPrefill.Choose(computedTokens: 16, blocks: 1));
     }
 
     [Fact]
-    public void ObserveForward_MostlyDecodeSteps_AreIgnored_BigStepsWeighMore()
+    public void RecomputeSeconds_SharedStepCostModel_PricesPrefillByItsPerKindFit()
     {
+        // Decode rows cheap, prefill dear: the recompute price follows the prefill coefficient, not the average token.
         var policy = Policy(hostBlocks: 8, copyBytesPerSecond: 1e9);
-        policy.ObserveForward(prefillTokens: 1, decodeTokens: 30, forwardSeconds: 1.0);
-        Assert.Null(policy.PrefillSecondsPerToken);
+        for (var i = 0; i < 64; i++)
+        {
+            var decode = (i * 7) % 50;
+            var prefill = (i * 13) % 200;
+            policy.Cost.Observe(new StepShape(decode, prefill, 0), 1e-3 + (1e-6 * decode) + (1e-4 * prefill));
+        }
 
-        policy.ObserveForward(prefillTokens: 1000, decodeTokens: 0, forwardSeconds: 0.1);
-        policy.ObserveForward(prefillTokens: 10, decodeTokens: 0, forwardSeconds: 0.1);
-        var perToken = policy.PrefillSecondsPerToken!.Value;
-        Assert.InRange(perToken, 1e-4, 2.5e-4); // near the big step's 0.1 ms, far from the small one's 10 ms
+        Assert.InRange(policy.RecomputeSeconds(100)!.Value, 0.99e-2, 1.01e-2);
     }
 
     [Fact]
@@ -67,4 +69,13 @@ public class PreemptionPolicyTests
 
     private static PreemptionPolicy Policy(int hostBlocks, double copyBytesPerSecond) =>
         new(new BlockManager(hostBlocks, 16, 0), BytesPerBlock, copyBytesPerSecond);
+
+    /// <summary>Steps of 1..64 prefill tokens at an exact cost: 1 ms fixed plus <paramref name="secondsPerToken"/> each.</summary>
+    private static void TrainPrefill(StepCostModel cost, double secondsPerToken)
+    {
+        for (var tokens = 1; tokens <= 64; tokens++)
+        {
+            cost.Observe(new StepShape(0, tokens, 0), 1e-3 + (secondsPerToken * tokens));
+        }
+    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Brim.Core;
 using Brim.Engine;
 using Brim.Engine.Scheduling;
+using Brim.Server.Bench.Traffic;
 using Brim.Tokenization;
 
 namespace Brim.Cli.Bench;
@@ -28,25 +29,33 @@ internal sealed record MixedRunResult(string Label, double Seconds, ClassResult 
     /// <summary>The engine's offline step-time budget in this run (null: no cap).</summary>
     public TimeSpan? StepBudget { get; init; }
 
-    /// <summary>Step time against tokens per step, fitted from this run's step records as the engine fits it.</summary>
-    public (double FixedSeconds, double SecondsPerToken)? StepCost { get; init; }
+    /// <summary>The run by phase of its online traffic (one phase for steady Poisson traffic).</summary>
+    public IReadOnlyList<PhaseResult> Phases { get; init; } = [];
+
+    /// <summary>Step time by kind of work, fitted from this run's step records with the engine's model (null: too few steps to fit).</summary>
+    public StepCostModel? StepCost { get; init; }
 }
 
 /// <summary>
-/// Online Poisson arrivals plus an offline backlog on one engine for a fixed time. Online requests are submitted by a
-/// driver thread at exponential inter-arrival times; offline requests are kept topped up so the backlog never runs dry.
-/// Tokens count when they are produced inside the window, so runs of the same length compare directly.
+/// Online traffic from a trace (<see cref="TrafficGenerator"/>: arrival times and ShareGPT-like lengths) plus an offline
+/// backlog on one engine for a fixed time. Online requests are submitted by a driver thread when the trace says, with
+/// seeded random token ids of the trace's length (random ids: no prefix is shared, so prefix caching does not flatter
+/// online prefill); offline requests are kept topped up so the backlog never runs dry. Tokens count when they are
+/// produced inside the window, so runs of the same length compare directly; online latencies count by the phase their
+/// request arrived in, offline tokens by the phase they were produced in.
 /// </summary>
 internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
 {
     private static readonly string[] Openings = ["Once upon a time", "The little dog", "Tom and Sue went to the park", "One day, a bird", "Lily wanted"];
 
-    public MixedRunResult Run(string label, LlmEngine engine, double onlineRate, bool offlineBacklog, TimeSpan duration, int offlineBacklogSize)
+    public MixedRunResult Run(string label, LlmEngine engine, TrafficTrace onlineTraffic, bool offlineBacklog, TimeSpan duration, int offlineBacklogSize)
     {
         var random = new Random(seed);
+        var promptIds = new Random(seed + 1);
         var gate = new object();
         var online = new Tally();
         var offline = new Tally();
+        var phases = onlineTraffic.PhaseNames.ToDictionary(p => p, _ => (Online: new Tally(), Offline: new Tally()));
         long occupancySum = 0, steps = 0, offlineSlots = 0, allSlots = 0;
         var stepSeconds = new List<double>();
         var stepCost = new StepCostModel();
@@ -65,26 +74,31 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
             lock (gate)
             {
                 stepSeconds.Add(s.StepSeconds);
-                stepCost.Observe(s.PrefillTokens + s.DecodeTokens, s.StepSeconds);
+                // The record's context tokens (Σ positions each chunk ends at) stand in for attention positions: exact for
+                // decode rows, a lower bound for prefill chunks. Good enough to report; the engine fits exact shapes.
+                stepCost.Observe(new StepShape(s.DecodeTokens, s.PrefillTokens, s.ContextTokens), s.StepSeconds);
             }
         }
 
         engine.StepCompleted += OnStep;
         engine.Start();
 
-        void Submit(TrafficClass cls)
+        double Elapsed(long timestamp) => (timestamp - started) / (double)Stopwatch.Frequency;
+
+        void Submit(TrafficClass cls, TrafficArrival? arrival = null)
         {
             var id = Interlocked.Increment(ref submitted);
-            var output = cls == TrafficClass.Online ? random.Next(32, 129) : random.Next(64, 257);
+            var output = arrival?.OutputTokens ?? random.Next(64, 257);
             var request = new GenerationRequest
             {
                 Id = new RequestId($"{cls}-{id}"),
-                PromptTokens = tokenizer.Encode(Openings[random.Next(Openings.Length)]),
+                PromptTokens = arrival is { } a ? RandomPrompt(promptIds, a.PromptTokens) : tokenizer.Encode(Openings[random.Next(Openings.Length)]),
                 Sampling = SamplingParams.Greedy(output) with { IgnoreEos = true },
                 TrafficClass = cls,
             };
             var tally = cls == TrafficClass.Online ? online : offline;
             var submittedAt = Stopwatch.GetTimestamp();
+            var arrivalPhase = phases[onlineTraffic.PhaseAt(Elapsed(submittedAt))].Online;
             long firstAt = 0;
             if (cls == TrafficClass.Offline)
             {
@@ -101,6 +115,8 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
                     if (now <= end && running)
                     {
                         tally.Tokens += u.NewTokens.Count;
+                        var phase = phases[onlineTraffic.PhaseAt(Elapsed(now))];
+                        (cls == TrafficClass.Online ? phase.Online : phase.Offline).Tokens += u.NewTokens.Count;
                     }
 
                     if (firstAt == 0 && u.NewTokens.Count > 0)
@@ -109,6 +125,7 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
                         if (now <= end)
                         {
                             tally.Ttft.Add((now - submittedAt) / (double)Stopwatch.Frequency);
+                            arrivalPhase.Ttft.Add(tally.Ttft[^1]);
                         }
                     }
 
@@ -118,6 +135,10 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
                         if (u.CompletionTokenCount > 1)
                         {
                             tally.Tpot.Add((now - firstAt) / (double)Stopwatch.Frequency / (u.CompletionTokenCount - 1));
+                            if (cls == TrafficClass.Online)
+                            {
+                                arrivalPhase.Tpot.Add(tally.Tpot[^1]);
+                            }
                         }
                     }
                 }
@@ -143,14 +164,13 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
             }
         }
 
-        var nextOnline = started + NextGap(random, onlineRate);
+        var next = 0;
         while (Stopwatch.GetTimestamp() < end)
         {
             var now = Stopwatch.GetTimestamp();
-            if (onlineRate > 0 && now >= nextOnline)
+            if (next < onlineTraffic.Arrivals.Count && Elapsed(now) >= onlineTraffic.Arrivals[next].AtSeconds)
             {
-                Submit(TrafficClass.Online);
-                nextOnline += NextGap(random, onlineRate);
+                Submit(TrafficClass.Online, onlineTraffic.Arrivals[next++]);
                 continue;
             }
 
@@ -177,15 +197,47 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
             {
                 StepSeconds = [.. stepSeconds],
                 StepBudget = engine.Options.EffectiveStepTimeBudget,
-                StepCost = stepCost.IsFitted ? (stepCost.FixedSeconds, stepCost.SecondsPerToken) : null,
+                StepCost = stepCost.IsFitted ? stepCost : null,
+                Phases = [.. phases.Select(p => new PhaseResult(
+                    p.Key, Math.Min(onlineTraffic.SecondsIn(p.Key), seconds), p.Value.Online.ToResult(), p.Value.Offline.Tokens))],
             };
         }
     }
 
     private static void SubmitTo(LlmEngine engine, GenerationRequest request, Action<GenerationUpdate> observer) => engine.Submit(request, observer);
 
-    private static long NextGap(Random random, double rate) =>
-        rate <= 0 ? long.MaxValue / 4 : (long)(-Math.Log(1 - random.NextDouble()) / rate * Stopwatch.Frequency);
+    /// <summary>A trace without online requests (offline-only runs, the warm-up).</summary>
+    public static TrafficTrace NoOnline(TimeSpan span) => new([], [new TrafficPhase(TrafficGenerator.Steady, 0, span.TotalSeconds)]);
+
+    /// <summary>Online traffic of <paramref name="shape"/> for a run of <paramref name="span"/>; none at a rate of 0.</summary>
+    public static TrafficTrace Traffic(TrafficShape shape, double rate, TimeSpan span, int seed, int maxModelLength) =>
+        rate > 0
+            ? TrafficGenerator.Generate(new TrafficOptions { Shape = shape, Rate = rate, Seconds = span.TotalSeconds, Seed = seed, MaxModelLength = maxModelLength })
+            : NoOnline(span);
+
+    /// <summary>The mean online output the rates are scaled by: ShareGPT-like lengths clipped to this model's context.</summary>
+    public static double MeanOnlineOutput(int maxModelLength, int seed)
+    {
+        var lengths = new ShareGptLengths(new Random(seed), maxModelLength);
+        return Enumerable.Range(0, 4000).Average(_ => lengths.Next().Output);
+    }
+
+    /// <summary>Seeded random ids (above the ids small vocabularies reserve for unk/bos/eos), BOS first where the model has one.</summary>
+    private int[] RandomPrompt(Random random, int length)
+    {
+        var prompt = new int[length];
+        for (var i = 0; i < length; i++)
+        {
+            prompt[i] = random.Next(3, tokenizer.VocabSize);
+        }
+
+        if (tokenizer.BosTokenId is { } bos)
+        {
+            prompt[0] = bos;
+        }
+
+        return prompt;
+    }
 
     private sealed class Tally
     {

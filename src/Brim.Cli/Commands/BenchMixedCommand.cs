@@ -2,14 +2,17 @@ using Brim.Core.Statistics;
 using System.CommandLine;
 using System.Globalization;
 using Brim.Cli.Bench;
+using Brim.Server.Bench.Traffic;
 using Brim.Server.Hosting;
 
 namespace Brim.Cli.Commands;
 
 /// <summary>
-/// `brim bench mixed`: online Poisson traffic at ~20 % of the engine's capacity plus an offline backlog, compared
-/// with online alone and offline alone, and an online overload that shows the offline reserve at work. The runs that mix
-/// both classes use the engine's offline token cap under <c>--step-budget-ms</c> (auto: derived from the online-only run).
+/// `brim bench mixed`: online traffic (<c>--traffic</c>: Poisson, on/off bursts or a compressed day, ShareGPT-like
+/// lengths) at ~20 % of the engine's capacity plus an offline backlog, compared with online alone and offline alone, and
+/// an online overload that shows the offline reserve at work. The runs that mix both classes use the engine's offline
+/// cap under <c>--step-budget-ms</c> (auto: derived from the online-only run) and <c>--online-tpot-slo-ms</c>; the
+/// unified run is also reported by phase of the traffic against the online-only run of the same trace.
 /// </summary>
 internal static class BenchMixedCommand
 {
@@ -37,7 +40,27 @@ internal static class BenchMixedCommand
                 return StepBudgetChoice.Off;
             },
         };
-        var command = new Command("mixed", "Online + offline on one engine: online-only vs offline-only vs unified backfill") { duration, onlineShare, windowMs, reserve, seed, headroom, stepBudget };
+        var traffic = new Option<TrafficShape>("--traffic")
+        {
+            Description = "Online arrivals: poisson; bursty (on 1 s / off 3 s on average, the same mean rate); diurnal (one day compressed into the run: its peak at 90 % of capacity, night at 5 % of the peak; --online-share does not apply)",
+            DefaultValueFactory = _ => TrafficShape.Poisson,
+        };
+        var tpotSlo = new Option<double?>("--online-tpot-slo-ms")
+        {
+            Description = "Online TPOT target in the mixed runs: offline work may not push a step with online decode rows above it (default: 1.05 × the step the online work alone takes, learned)",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count == 1 ? r.Tokens[0].Value : string.Empty;
+                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && double.IsFinite(ms) && ms > 0 && ms <= 10_000)
+                {
+                    return ms;
+                }
+
+                r.AddError($"--online-tpot-slo-ms must be milliseconds in (0, 10000]; got '{text}'");
+                return null;
+            },
+        };
+        var command = new Command("mixed", "Online + offline on one engine: online-only vs offline-only vs unified backfill") { duration, onlineShare, windowMs, reserve, seed, headroom, stepBudget, traffic, tpotSlo };
         model.AddTo(command);
         command.SetAction(result =>
         {
@@ -53,31 +76,38 @@ internal static class BenchMixedCommand
             };
             var span = TimeSpan.FromSeconds(result.GetValue(duration));
             var backlog = options.Engine.MaxRunningSequences * 2;
-            const double meanOnlineOutput = 80; // online outputs are uniform in 32..128 tokens
+            var shape = result.GetValue(traffic);
+            var tpotTarget = result.GetValue(tpotSlo) is { } tpotMs ? TimeSpan.FromMilliseconds(tpotMs) : (TimeSpan?)null;
+            var maxModelLength = 0;
 
-            MixedRunResult Run(string label, double rate, bool offline, TimeSpan? budget = null)
+            MixedRunResult Run(string label, TrafficTrace online, bool offline, TimeSpan? budget = null, bool mixed = false)
             {
-                using var host = ModelHost.Load(options with { Engine = options.Engine with { StepTimeBudget = budget } });
-                Console.Error.WriteLine($"{label}: {rate:F1} online req/s{(offline ? " + offline backlog" : "")} for {span.TotalSeconds:F0} s on {host.DeviceNote}");
-                return new MixedBenchmark(host.Tokenizer, result.GetValue(seed)).Run(label, host.Engine, rate, offline, span, backlog);
+                var engine = options.Engine with { StepTimeBudget = budget, OnlineTpotSlo = mixed ? tpotTarget : null };
+                using var host = ModelHost.Load(options with { Engine = engine });
+                Console.Error.WriteLine($"{label}: {online.Arrivals.Count / span.TotalSeconds:F1} online req/s{(offline ? " + offline backlog" : "")} for {span.TotalSeconds:F0} s on {host.DeviceNote}");
+                return new MixedBenchmark(host.Tokenizer, result.GetValue(seed)).Run(label, host.Engine, online, offline, span, backlog);
             }
 
             // A discarded warm-up first: a cold runtime (JIT, caches) would understate the capacity everything is scaled by.
             using (var warm = ModelHost.Load(options))
             {
-                new MixedBenchmark(warm.Tokenizer, 0).Run("warm-up", warm.Engine, 0, offlineBacklog: true, TimeSpan.FromSeconds(Math.Min(3, span.TotalSeconds)), backlog);
+                maxModelLength = warm.Engine.MaxModelLength;
+                new MixedBenchmark(warm.Tokenizer, 0).Run("warm-up", warm.Engine, MixedBenchmark.NoOnline(span), offlineBacklog: true, TimeSpan.FromSeconds(Math.Min(3, span.TotalSeconds)), backlog);
             }
 
-            var offlineOnly = Run("offline-only", 0, offline: true);
+            var meanOnlineOutput = MixedBenchmark.MeanOnlineOutput(maxModelLength, result.GetValue(seed));
+            var offlineOnly = Run("offline-only", MixedBenchmark.NoOnline(span), offline: true);
             var capacity = offlineOnly.TotalTokensPerSecond;
-            var rate = result.GetValue(onlineShare) * capacity / meanOnlineOutput;
-            var onlineOnly = Run("online-only", rate, offline: false);
+            var rate = (shape == TrafficShape.Diurnal ? 0.9 : result.GetValue(onlineShare)) * capacity / meanOnlineOutput;
+            var trace = MixedBenchmark.Traffic(shape, rate, span, result.GetValue(seed), maxModelLength);
+            var onlineOnly = Run("online-only", trace, offline: false);
             var budgetChoice = result.GetValue(stepBudget);
             var budget = budgetChoice.Resolve(Quantile.Of(onlineOnly.Online.Ttft, 0.99));
-            var unified = Run("unified", rate, offline: true, budget);
-            var overload = Run("online overload + offline", 1.5 * capacity / meanOnlineOutput, offline: true, budget);
+            var unified = Run("unified", trace, offline: true, budget, mixed: true);
+            var overload = Run("online overload + offline", MixedBenchmark.Traffic(TrafficShape.Poisson, 1.5 * capacity / meanOnlineOutput, span, result.GetValue(seed), maxModelLength), offline: true, budget, mixed: true);
 
-            Console.WriteLine($"engine: max-num-seqs {options.Engine.MaxRunningSequences}, window {result.GetValue(windowMs)} ms, online headroom {result.GetValue(headroom)} slots, offline reserve {result.GetValue(reserve):P0}; capacity (offline-only) {capacity:F0} output tok/s; online rate {rate:F2} req/s ≈ {result.GetValue(onlineShare):P0} of capacity");
+            Console.WriteLine($"engine: max-num-seqs {options.Engine.MaxRunningSequences}, window {result.GetValue(windowMs)} ms, online headroom {result.GetValue(headroom)} slots, offline reserve {result.GetValue(reserve):P0}; capacity (offline-only) {capacity:F0} output tok/s; online traffic {shape.ToString().ToLowerInvariant()}, {(shape == TrafficShape.Diurnal ? "peak " : "")}rate {rate:F2} req/s ≈ {(shape == TrafficShape.Diurnal ? 0.9 : result.GetValue(onlineShare)):P0} of capacity (mean online output {meanOnlineOutput:F0} tokens)");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"online TPOT target in the mixed runs: {(tpotTarget is { } tt ? $"--online-tpot-slo-ms {tt.TotalMilliseconds:G4}" : "1.05 × the online work's own step (learned)")}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"offline token cap in the mixed runs: --step-budget-ms {budgetChoice} → {(budget is { } b ? $"{b.TotalMilliseconds:F2} ms per step" : "off")}{(budgetChoice.IsAuto ? " (1.1 × online-only p99 TTFT / 2)" : "")}"));
             Console.WriteLine();
             Console.WriteLine("| run | total tok/s | occupancy | online tok/s | online TTFT p50 / p99 (ms) | online TPOT p50 / p99 (ms) | offline tok/s | offline slot share | online refused (429) | step p50 / p99 (ms) | step budget (ms) |");
@@ -92,9 +122,13 @@ internal static class BenchMixedCommand
             foreach (var r in new[] { offlineOnly, unified })
             {
                 Console.WriteLine(r.StepCost is { } c
-                    ? FormattableString.Invariant($"step cost fitted in the {r.Label} run: {c.FixedSeconds * 1e3:F3} ms + {c.SecondsPerToken * 1e6:F2} µs/token")
+                    ? FormattableString.Invariant($"step cost fitted in the {r.Label} run ({c.FitTerms}): {c.FixedSeconds * 1e3:F3} ms + {c.DecodeSecondsPerToken * 1e6:F2} µs/decode row + {c.PrefillSecondsPerToken * 1e6:F2} µs/prefill token + {c.SecondsPerAttentionPosition * 1e9:F3} ns/attention position")
                     : $"step cost in the {r.Label} run: too few steps of different sizes to fit");
             }
+
+            Console.WriteLine();
+            Console.WriteLine($"unified run by phase of the {shape.ToString().ToLowerInvariant()} traffic, against online-only on the same trace:");
+            PhaseReport.Write(Console.Out, unified, onlineOnly);
 
             var gain = unified.TotalTokensPerSecond / onlineOnly.TotalTokensPerSecond;
             var ttftLimit = (1.1 * Quantile.Of(onlineOnly.Online.Ttft, 0.99)) + (result.GetValue(windowMs) / 1e3);
@@ -102,14 +136,18 @@ internal static class BenchMixedCommand
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"unified / online-only total throughput: {gain:F2}x (target ≥ 3x) {Verdict(gain >= 3)}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"online p99 TTFT unified {ttft * 1e3:F1} ms vs limit 1.1 × online-only + window = {ttftLimit * 1e3:F1} ms {Verdict(ttft <= ttftLimit)}"));
+            var tpotLimit = 1.1 * Quantile.Of(onlineOnly.Online.Tpot, 0.99);
+            var tpot = Quantile.Of(unified.Online.Tpot, 0.99);
+            Console.WriteLine(double.IsNaN(tpot) || double.IsNaN(tpotLimit)
+                ? "online p99 TPOT: no online request finished within the run in both runs (a longer --duration compares them)"
+                : string.Create(CultureInfo.InvariantCulture, $"online p99 TPOT unified {tpot * 1e3:F1} ms vs limit 1.1 × online-only = {tpotLimit * 1e3:F1} ms {Verdict(tpot <= tpotLimit)}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"offline slot share under online overload: {overload.OfflineSlotShare:P1} (reserve {result.GetValue(reserve):P0}) {Verdict(overload.OfflineSlotShare >= result.GetValue(reserve) * 0.999)}"));
             return 0;
         });
         return command;
     }
 
-    private static string Ms(IReadOnlyList<double> samples, double q) =>
-        samples.Count == 0 ? "n/a" : (Quantile.Of(samples, q) * 1e3).ToString("F1", CultureInfo.InvariantCulture);
+    private static string Ms(IReadOnlyList<double> samples, double q) => PhaseReport.Ms(samples, q);
 
     private static string Verdict(bool met) => met ? "— met" : "— NOT met";
 }

@@ -2,6 +2,7 @@ using Brim.Core.Statistics;
 using System.CommandLine;
 using System.Globalization;
 using Brim.Cli.Bench;
+using Brim.Server.Bench.Traffic;
 using Brim.Engine;
 using Brim.Server.Hosting;
 using Brim.Telemetry.Devices;
@@ -99,14 +100,17 @@ internal static class BenchReportCommand
 
             // 3. Online only vs unified backfill (online at ~20 % of capacity).
             var span = TimeSpan.FromSeconds(result.GetValue(mixedSeconds));
+            double? meanOutput = null;
             MixedRunResult Mixed(string label, double rate, bool offline)
             {
                 using var host = ModelHost.Load(options);
-                return new MixedBenchmark(host.Tokenizer, 1).Run(label, host.Engine, rate, offline, span, options.Engine.MaxRunningSequences * 2);
+                var online = MixedBenchmark.Traffic(TrafficShape.Poisson, rate, span, 1, host.Engine.MaxModelLength);
+                meanOutput ??= MixedBenchmark.MeanOnlineOutput(host.Engine.MaxModelLength, 1);
+                return new MixedBenchmark(host.Tokenizer, 1).Run(label, host.Engine, online, offline, span, options.Engine.MaxRunningSequences * 2);
             }
 
             var capacity = Mixed("offline only", 0, offline: true);
-            var rate = 0.2 * capacity.TotalTokensPerSecond / 80;
+            var rate = 0.2 * capacity.TotalTokensPerSecond / meanOutput!.Value;
             var online = Mixed("online only", rate, offline: false);
             var unified = Mixed("unified (online + offline backfill)", rate, offline: true);
             var mix = new[] { online, capacity, unified }.Select(r => new TrafficMixRow(

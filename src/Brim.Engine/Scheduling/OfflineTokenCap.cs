@@ -1,81 +1,148 @@
 namespace Brim.Engine.Scheduling;
 
 /// <summary>
-/// How many offline tokens a step may carry so that online time to first token stays within target. An online request
-/// that arrives during a step waits for that step and then runs its own first step, so its TTFT is about two step
-/// times: where step time grows with the tokens in a step (a CPU backend), a step stuffed with offline work delays online
-/// twice. The cap keeps the predicted step time — from the <see cref="StepCostModel"/> the engine fits to its own steps —
-/// within a budget:
-/// <c>offline tokens ≤ (budget − predicted(online tokens)) / secondsPerToken</c>.
-/// Offline may always add <see cref="Tolerance"/> of the online work's own step time; where step time barely depends on
-/// the tokens (a GPU at small batch) that allowance is huge and the cap never binds, since fewer tokens would not make
-/// the step shorter. The cap never goes below the reserved share, nor below one token (offline never starves), and does
-/// nothing when no budget is set. Until the model is fitted the allowance starts at that floor and grows by one token per
-/// observed step (a slow start): offline does not fill every slot before the engine knows what a token costs, and the
-/// growing steps give the fit the spread of sizes it needs.
+/// How much offline work a step may carry so that online users cannot feel it, from both online SLOs and the
+/// <see cref="StepCostModel"/> the engine fits to its own steps:
+/// <list type="bullet">
+/// <item>time to first token: an online request that arrives during a step waits for that step and then runs its own, so
+/// no step's predicted time may exceed the step budget (<see cref="Budget"/>, half the TTFT target by default) — though
+/// offline may always add <see cref="Tolerance"/> of the online work's own step time (where step time barely depends
+/// on the tokens that allowance is huge and the cap never binds, since fewer tokens would not make the step shorter);</item>
+/// <item>time per output token: while online sequences are decoding, every step is one token of theirs, so offline work
+/// may not push the predicted step above <see cref="TpotTarget"/>, by default 1 + <see cref="TpotTolerance"/> times the step
+/// the online work alone would take, which keeps p99 TPOT within 1.1 × online alone (issue 14: a step budget alone let every online decode step grow to it, +28 % TPOT on the H100).</item>
+/// </list>
+/// With online idle only the step budget binds, so offline gets the whole step. The scheduler spends the allowance on
+/// offline decode rows first (cheap on a GPU) and shrinks offline prefill chunks to what is left, and the reserved share
+/// advances whatever the allowance (never below one token a step). Until the model is fitted the allowance is a token
+/// count starting at the reserve and growing by one per observed step (a slow start): offline does not fill every slot
+/// before the engine knows what a token costs, and the growing steps give the fit the spread of sizes it needs.
 /// Not thread-safe: the engine's step loop owns it.
 /// </summary>
 public sealed class OfflineTokenCap
 {
     /// <summary>
-    /// The slowdown offline work may always cause an online step, whatever the budget: the 10 % of issue 5's target
-    /// (online p99 TTFT within 1.1× of online alone).
+    /// The slowdown offline work may always cause an online step: the 10 % of issues 5 and 14 (online p99 TTFT and TPOT
+    /// within 1.1× of online alone).
     /// </summary>
     public const double Tolerance = 0.1;
 
-    private readonly double _budgetSeconds;
+    /// <summary>
+    /// The share of the online work's own step offline may add while online decodes, when no TPOT target is given: half
+    /// the 10 %. A request's TPOT is its decode steps plus its share of the other online requests' prefills that land
+    /// during its life; steps 10 % longer make that life 10 % longer, so it also sees about 10 % more of those prefills,
+    /// and p99 TPOT grows by more than the per-step slowdown (in simulation, 10 % per step ended at 11 % on p99, 5 % well
+    /// within 10 %).
+    /// </summary>
+    public const double TpotTolerance = 0.05;
 
-    /// <param name="budget">The longest a step should take while online traffic shares it; null disables the cap.</param>
+
+    /// <param name="budget">The longest a step should take while online traffic may arrive (the TTFT side); null: no step budget.</param>
+    /// <param name="tpotTarget">The longest a step may take while online sequences decode; null: 1.05 × their own step.</param>
+    /// <param name="tpotEnabled">Whether the TPOT side is on (with a budget or an explicit target it is).</param>
     /// <param name="reservedTokens">Offline tokens every step keeps regardless (the reserved slots' decode tokens); at least one is kept.</param>
-    public OfflineTokenCap(TimeSpan? budget, int reservedTokens)
+    /// <param name="model">The engine's one step cost model.</param>
+    public OfflineTokenCap(TimeSpan? budget, TimeSpan? tpotTarget, bool tpotEnabled, int reservedTokens, StepCostModel model)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(reservedTokens);
+        ArgumentNullException.ThrowIfNull(model);
         if (budget is { } b && b <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(budget), "a step-time budget must be positive");
         }
 
+        if (tpotTarget is { } t && t <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tpotTarget), "a TPOT target must be positive");
+        }
+
         Budget = budget;
-        _budgetSeconds = budget?.TotalSeconds ?? 0;
+        TpotTarget = tpotTarget;
+        ProtectsTpot = tpotEnabled || tpotTarget is not null;
         ReservedTokens = Math.Max(1, reservedTokens);
+        Model = model;
     }
 
-    /// <summary>The step-time budget, or null when the cap is off.</summary>
+    /// <summary>The step-time budget (TTFT side), or null.</summary>
     public TimeSpan? Budget { get; }
+
+    /// <summary>The explicit online TPOT target, or null for 1.05 × the online work's own predicted step.</summary>
+    public TimeSpan? TpotTarget { get; }
+
+    /// <summary>Whether steps with online decode rows are held to the TPOT target.</summary>
+    public bool ProtectsTpot { get; }
 
     /// <summary>Offline tokens every step keeps whatever the budget says (at least one, so offline always advances).</summary>
     public int ReservedTokens { get; }
 
-    /// <summary>The step cost learned from observed steps.</summary>
-    public StepCostModel Model { get; } = new();
+    /// <summary>The step cost learned from observed steps (shared with the swap-or-recompute choice).</summary>
+    public StepCostModel Model { get; }
 
-    /// <summary>Whether the cap is on (a budget is set).</summary>
-    public bool IsEnabled => Budget is not null;
+    /// <summary>Whether the cap is on (a step budget or the TPOT side).</summary>
+    public bool IsEnabled => Budget is not null || ProtectsTpot;
+
+    /// <summary>Offline tokens a step may carry before the model is fitted: the reserve, plus one per observed step.</summary>
+    public int SlowStartTokens => ReservedTokens + Model.Observations;
 
     /// <summary>
-    /// The most offline tokens a step that carries <paramref name="onlineTokens"/> online tokens may add;
-    /// <see cref="int.MaxValue"/> when the cap does not bind.
+    /// Predicted seconds offline work may add to a step whose online work is <paramref name="online"/>
+    /// (<paramref name="onlineDecoding"/>: some of it is online decode rows); +∞ when nothing binds or before the fit.
     /// </summary>
-    public int OfflineTokens(int onlineTokens)
+    public double OfflineSeconds(in StepShape online, bool onlineDecoding)
     {
-        if (!IsEnabled)
+        if (!IsEnabled || !Model.IsFitted)
         {
-            return int.MaxValue;
+            return double.PositiveInfinity;
         }
 
-        if (!Model.IsFitted)
+        var onlineSeconds = Model.PredictSeconds(online);
+        var spare = Budget is { } budget
+            ? Math.Max(budget.TotalSeconds - onlineSeconds, Tolerance * onlineSeconds)
+            : double.PositiveInfinity;
+        if (onlineDecoding && ProtectsTpot)
         {
-            return ReservedTokens + Model.Observations;
+            var limit = TpotTarget?.TotalSeconds ?? ((1 + TpotTolerance) * onlineSeconds);
+            spare = Math.Min(spare, Math.Max(0, limit - onlineSeconds));
         }
 
-        if (Model.SecondsPerToken <= 0)
+        return spare;
+    }
+
+    /// <summary>
+    /// The most tokens (≤ <paramref name="pending"/>) of a chunk starting at <paramref name="start"/> that add at most
+    /// <paramref name="seconds"/> to the step: a prefill chunk shrinks to fit instead of being dropped.
+    /// </summary>
+    public int TokensWithin(double seconds, int start, int pending)
+    {
+        if (double.IsPositiveInfinity(seconds) || !Model.IsFitted)
         {
-            return int.MaxValue;
+            return pending;
         }
 
-        var online = Model.PredictSeconds(onlineTokens);
-        var spare = Math.Max(_budgetSeconds - online, Tolerance * online);
-        var tokens = spare / Model.SecondsPerToken;
-        return tokens >= int.MaxValue ? int.MaxValue : Math.Max(ReservedTokens, (int)tokens);
+        if (!(seconds > 0) || pending <= 0)
+        {
+            return 0;
+        }
+
+        var decode = pending == 1 && start > 0;
+        if (decode)
+        {
+            return Model.MarginalSeconds(StepShape.Chunk(start, 1, decode: true)) <= seconds ? 1 : 0;
+        }
+
+        // b·n + c·(n·start + n(n+1)/2) ≤ seconds: the positive root of (c/2)n² + (b + c(start + ½))n − seconds.
+        var b = Model.PrefillSecondsPerToken;
+        var c = Model.SecondsPerAttentionPosition;
+        var linear = b + (c * (start + 0.5));
+        double n = c > 0
+            ? (-linear + Math.Sqrt((linear * linear) + (2 * c * seconds))) / c
+            : linear > 0 ? seconds / linear : double.PositiveInfinity;
+        var tokens = n >= pending ? pending : (int)n;
+        while (tokens > 0 && Model.MarginalSeconds(StepShape.Chunk(start, tokens, decode: false)) > seconds * (1 + 1e-12))
+        {
+            tokens--; // rounding at the boundary
+        }
+
+        return tokens;
     }
 }

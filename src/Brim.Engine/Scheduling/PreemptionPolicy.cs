@@ -19,20 +19,19 @@ public enum PreemptionMode
 /// </summary>
 /// <remarks>
 /// Cost model: both ways cost time on the device's one stream of work. Swapping moves every block twice (out now, in
-/// on resume): <c>2 × blocks × bytesPerBlock / copyBytesPerSecond</c>. Recomputing prefills the tokens again:
-/// <c>tokens × prefillSecondsPerToken</c>, measured by <see cref="ObserveForward"/> over steps that are mostly prefill
-/// (a token-weighted, decaying average, so big throughput-bound steps dominate; the per-step fixed cost it keeps makes
-/// recompute look dearer, never cheaper). Until a prefill step has been seen, or when the backend says copies always
-/// win (infinite bandwidth, the CPU), swapping is chosen. Either way it needs enough free host blocks.
+/// on resume): <c>2 × blocks × bytesPerBlock / copyBytesPerSecond</c>. Recomputing prefills the tokens again, priced by
+/// the engine's one <see cref="StepCostModel"/> (<see cref="StepCostModel.PrefillSeconds"/>: per prefill token plus the
+/// attention positions a prefill from zero reads) — the same fit the offline step cap uses, so the two never disagree
+/// about what a prefill token costs. Until the model is fitted, or when the backend says copies always win (infinite
+/// bandwidth, the CPU), swapping is chosen; a tie also swaps (what is computed is kept). Either way it needs enough free
+/// host blocks.
 /// </remarks>
 public sealed class PreemptionPolicy
 {
-    private const double Decay = 0.9;
     private readonly long _bytesPerBlock;
-    private double _prefillSeconds;
-    private double _prefillTokens;
 
-    public PreemptionPolicy(BlockManager hostBlocks, long bytesPerBlock, double copyBytesPerSecond)
+    /// <param name="cost">The engine's step cost model; null: a new one, which the scheduler then shares and feeds.</param>
+    public PreemptionPolicy(BlockManager hostBlocks, long bytesPerBlock, double copyBytesPerSecond, StepCostModel? cost = null)
     {
         ArgumentNullException.ThrowIfNull(hostBlocks);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytesPerBlock);
@@ -44,6 +43,7 @@ public sealed class PreemptionPolicy
         HostBlocks = hostBlocks;
         _bytesPerBlock = bytesPerBlock;
         CopyBytesPerSecond = copyBytesPerSecond;
+        Cost = cost ?? new StepCostModel();
     }
 
     /// <summary>The host swap blocks: free, or held by exactly the swapped sequences.</summary>
@@ -51,26 +51,14 @@ public sealed class PreemptionPolicy
 
     public double CopyBytesPerSecond { get; }
 
-    /// <summary>Measured forward seconds per prefilled token; null until a mostly-prefill step has been observed.</summary>
-    public double? PrefillSecondsPerToken => _prefillTokens > 0 ? _prefillSeconds / _prefillTokens : null;
-
-    /// <summary>Feeds one forward pass into the recompute-rate estimate (steps with more decode than prefill tokens are ignored).</summary>
-    public void ObserveForward(int prefillTokens, int decodeTokens, double forwardSeconds)
-    {
-        if (prefillTokens <= 0 || prefillTokens < decodeTokens || forwardSeconds <= 0)
-        {
-            return;
-        }
-
-        _prefillSeconds = (Decay * _prefillSeconds) + forwardSeconds;
-        _prefillTokens = (Decay * _prefillTokens) + prefillTokens + decodeTokens;
-    }
+    /// <summary>The step cost model recomputing is priced by (the scheduler's, fed by every step).</summary>
+    public StepCostModel Cost { get; }
 
     /// <summary>Device-stream time to move <paramref name="blocks"/> blocks out and back in.</summary>
     public double SwapSeconds(int blocks) => 2.0 * blocks * _bytesPerBlock / CopyBytesPerSecond;
 
-    /// <summary>Time to prefill <paramref name="tokens"/> again; null before any measurement.</summary>
-    public double? RecomputeSeconds(int tokens) => tokens * PrefillSecondsPerToken;
+    /// <summary>Time to prefill <paramref name="tokens"/> again; null until the step cost model is fitted.</summary>
+    public double? RecomputeSeconds(int tokens) => Cost.PrefillSeconds(tokens);
 
     /// <summary>The mode for a victim with <paramref name="computedTokens"/> tokens in <paramref name="blocks"/> KV blocks.</summary>
     public PreemptionMode Choose(int computedTokens, int blocks)
@@ -80,7 +68,7 @@ public sealed class PreemptionPolicy
             return PreemptionMode.Recompute;
         }
 
-        return RecomputeSeconds(computedTokens) is { } recompute && recompute <= SwapSeconds(blocks)
+        return RecomputeSeconds(computedTokens) is { } recompute && recompute < SwapSeconds(blocks)
             ? PreemptionMode.Recompute
             : PreemptionMode.Swap;
     }

@@ -55,7 +55,7 @@ public sealed partial class Scheduler
             }
 
             var cached = _prefixHits.Count * _blocks.BlockSize;
-            var n = Math.Min(seq.Length - cached, TokensFor(seq));
+            var n = Math.Min(seq.Length - cached, TokensFor(seq, cached, seq.Length - cached));
             if (n <= 0)
             {
                 break; // offline beyond this step's allowance

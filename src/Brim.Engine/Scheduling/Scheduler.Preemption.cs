@@ -114,7 +114,7 @@ public sealed partial class Scheduler
                 break;
             }
 
-            var n = Math.Min(seq.PendingTokens, TokensFor(seq));
+            var n = Math.Min(seq.PendingTokens, TokensFor(seq, seq.ComputedTokens, seq.PendingTokens));
             if (n <= 0)
             {
                 break;

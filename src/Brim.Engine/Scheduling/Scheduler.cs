@@ -20,11 +20,12 @@ namespace Brim.Engine.Scheduling;
 ///     reserve step aside;
 /// (3) swapped offline sequences resume, then offline requests backfill the slots left (but the online headroom), or
 ///     only up to their reserve while online latency nears its SLO.
-/// Under a step-time budget, offline chunks (decode, prefill and new admissions alike) also share the step's offline
-/// token allowance (<see cref="TrafficPolicy.OfflineTokenAllowance"/>), computed before anything is placed from the
-/// online tokens this step is expected to carry; offline sequences beyond it sit the step out, and no new offline
-/// sequence is admitted, so offline holds about as many slots as it can advance (a chunk that preemption takes back
-/// does not return to the allowance: that step is only shorter).
+/// Under a step-time budget or a TPOT target, offline chunks (decode, prefill and new admissions alike) also share the
+/// step's offline allowance: predicted seconds (<see cref="OfflineTokenCap.OfflineSeconds"/>) from the one step cost
+/// model, computed before anything is placed from the online work this step is expected to carry (tokens, before the
+/// model is fitted). Offline decode rows come first and prefill chunks shrink to what is left; offline sequences beyond
+/// it sit the step out, and no new offline sequence is admitted, so offline holds about as many slots as it can advance
+/// (a chunk that preemption takes back does not return to the allowance: that step is only shorter).
 /// In static mode (the baseline) a new batch is admitted only when the previous one has finished, regardless of class.
 /// Not thread-safe: the engine's step loop owns it.
 /// </summary>
@@ -40,6 +41,7 @@ public sealed partial class Scheduler
     private long _step;
     private int _budget;
     private int _offlineAllowanceLeft;
+    private double _offlineSecondsLeft;
     private int _offlineSequencesPlaced;
     private bool _memoryPressure;
 
@@ -49,7 +51,7 @@ public sealed partial class Scheduler
         _options = options;
         _blocks = blocks;
         _clock = clock ?? TimeProvider.System;
-        Policy = new TrafficPolicy(options);
+        Policy = new TrafficPolicy(options, preemption?.Cost);
         Preemption = preemption;
     }
 
@@ -113,6 +115,7 @@ public sealed partial class Scheduler
         _output.Clear();
         _budget = _options.MaxBatchTokens;
         _offlineAllowanceLeft = int.MaxValue;
+        _offlineSecondsLeft = double.PositiveInfinity;
         _offlineSequencesPlaced = 0;
         _memoryPressure = false;
         _inFlight.Clear();
@@ -132,7 +135,15 @@ public sealed partial class Scheduler
 
         if (Policy.Cap.IsEnabled)
         {
-            _offlineAllowanceLeft = Policy.OfflineTokenAllowance(ExpectedOnlineTokens());
+            if (Policy.Cap.Model.IsFitted)
+            {
+                var online = ExpectedOnlineWork(out var onlineDecoding);
+                _offlineSecondsLeft = Policy.Cap.OfflineSeconds(online, onlineDecoding);
+            }
+            else
+            {
+                _offlineAllowanceLeft = Policy.Cap.SlowStartTokens;
+            }
         }
 
         // Decode tokens first: one token each keeps every running sequence moving, and a long prefill must not push
@@ -159,10 +170,10 @@ public sealed partial class Scheduler
     }
 
     /// <summary>
-    /// Records how long the step just scheduled took (the TPOT signal of the SLO backoff, and with the step's token
-    /// count a point of the step cost model). Call after the step, before the next <see cref="Schedule"/>.
+    /// Records how long the step just scheduled took (the TPOT signal of the SLO backoff, and with the step's shape a
+    /// point of the step cost model). Call after the step, before the next <see cref="Schedule"/>.
     /// </summary>
-    public void ObserveStep(double seconds) => Policy.ObserveStep(seconds, _output.TokenCount);
+    public void ObserveStep(double seconds) => Policy.ObserveStep(seconds, _output.Shape);
 
     /// <summary>
     /// Records that the forward pass computed <paramref name="chunk"/>: the sequence's computed tokens advance, and its
@@ -184,7 +195,7 @@ public sealed partial class Scheduler
                 continue;
             }
 
-            var n = Math.Min(seq.PendingTokens, TokensFor(seq));
+            var n = Math.Min(seq.PendingTokens, TokensFor(seq, seq.ComputedTokens, seq.PendingTokens));
             if (n <= 0)
             {
                 continue; // offline beyond this step's allowance: it sits the step out
@@ -220,49 +231,72 @@ public sealed partial class Scheduler
         _blocks.CheckWritable(seq.Blocks, seq.ComputedTokens, tokens);
         NoteBlocksInFlight(seq, tokens);
         seq.ScheduledStep = _step;
+        var shape = StepShape.Chunk(seq.ComputedTokens, tokens, decode: tokens == 1 && seq.ComputedTokens > 0);
         _output.Chunks.Add(new ScheduledChunk(seq, tokens));
         _output.TokenCount += tokens;
+        _output.Shape += shape;
         _budget -= tokens;
         if (seq.TrafficClass == TrafficClass.Offline)
         {
             _offlineAllowanceLeft -= tokens;
+            _offlineSecondsLeft -= Policy.Cap.Model.MarginalSeconds(shape);
             _offlineSequencesPlaced++;
         }
     }
 
-    /// <summary>Tokens <paramref name="seq"/> may take now: the step's budget, and for offline the offline allowance.</summary>
-    private int TokensFor(Sequence seq) =>
-        seq.TrafficClass == TrafficClass.Offline
-            ? Math.Min(_budget, Policy.OfflineTokensFor(_offlineAllowanceLeft, _offlineSequencesPlaced))
-            : _budget;
+    /// <summary>
+    /// Tokens <paramref name="seq"/> may take now for a chunk at <paramref name="start"/> of <paramref name="pending"/>
+    /// tokens: the step's budget, and for offline the offline allowance (a prefill chunk shrinks to fit it).
+    /// </summary>
+    private int TokensFor(Sequence seq, int start, int pending)
+    {
+        if (seq.TrafficClass != TrafficClass.Offline)
+        {
+            return _budget;
+        }
+
+        // The reserved sequences still to come get a token whatever is left: hold that back now, so the step's offline
+        // work stays within the allowance, or within the reserve's own minimum where that is more.
+        var owed = Math.Max(0, Policy.ReservedOfflineSlots - _offlineSequencesPlaced - 1);
+        var seconds = _offlineSecondsLeft - (owed * Policy.Cap.Model.SecondsPerToken);
+        var allowed = Math.Min(_offlineAllowanceLeft, Policy.Cap.TokensWithin(seconds, start, Math.Min(pending, _budget)));
+        return Math.Min(_budget, Policy.OfflineTokensFor(allowed, _offlineSequencesPlaced));
+    }
 
     /// <summary>
-    /// Online tokens this step is expected to carry: every running online sequence's pending tokens, and the prompts of
+    /// The online work this step is expected to carry: every running online sequence's next chunk, and the prompts of
     /// the waiting online requests that free slots could take, within the step's token budget.
+    /// <paramref name="decoding"/>: some running online sequence decodes, so this step is one of its output tokens.
     /// </summary>
-    private int ExpectedOnlineTokens()
+    private StepShape ExpectedOnlineWork(out bool decoding)
     {
-        var tokens = 0;
+        var work = default(StepShape);
+        decoding = false;
         foreach (var seq in _running)
         {
-            tokens += seq.TrafficClass == TrafficClass.Online ? seq.PendingTokens : 0;
+            if (seq.TrafficClass != TrafficClass.Online || work.Tokens >= _options.MaxBatchTokens)
+            {
+                continue;
+            }
+
+            var n = Math.Min(seq.PendingTokens, _options.MaxBatchTokens - work.Tokens);
+            var decode = n == 1 && seq.ComputedTokens > 0;
+            decoding |= decode;
+            work += StepShape.Chunk(seq.ComputedTokens, n, decode);
         }
 
         var freeSlots = _options.MaxRunningSequences - _running.Count;
-        if (freeSlots > 0 && _waitingOnline.Count > 0)
+        foreach (var seq in _waitingOnline)
         {
-            foreach (var seq in _waitingOnline)
+            if (freeSlots-- <= 0 || work.Tokens >= _options.MaxBatchTokens)
             {
-                if (freeSlots-- == 0 || tokens >= _options.MaxBatchTokens)
-                {
-                    break;
-                }
-
-                tokens += seq.PendingTokens;
+                break;
             }
+
+            work += StepShape.Chunk(0, Math.Min(seq.PendingTokens, _options.MaxBatchTokens - work.Tokens), decode: false);
         }
 
-        return Math.Min(tokens, _options.MaxBatchTokens);
+        return work;
     }
 
     /// <summary>

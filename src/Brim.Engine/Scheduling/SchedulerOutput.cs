@@ -19,6 +19,9 @@ public sealed class SchedulerOutput
 
     public int TokenCount { get; internal set; }
 
+    /// <summary>The step's work by kind (decode rows, prefill tokens, attention positions): what the step cost model is fed.</summary>
+    public StepShape Shape { get; internal set; }
+
     public bool IsEmpty => Chunks.Count == 0;
 
     internal void Clear()
@@ -28,5 +31,6 @@ public sealed class SchedulerOutput
         Rejected.Clear();
         Swaps.Clear();
         TokenCount = 0;
+        Shape = default;
     }
 }

@@ -5,21 +5,24 @@ namespace Brim.Engine.Scheduling;
 /// <summary>
 /// How online and offline traffic share one engine: online first, offline backfills what online leaves empty, and
 /// offline keeps a reserved share of the batch slots whenever it has work so it never starves. This class only
-/// decides; the <see cref="Scheduler"/> acts. Where step time grows with the tokens in a step, offline tokens per step
-/// are also capped so that online time to first token stays within target (<see cref="OfflineTokenCap"/>).
+/// decides; the <see cref="Scheduler"/> acts. Offline work per step is also capped so that online time to first token
+/// and time per output token stay within target (<see cref="OfflineTokenCap"/>).
 /// </summary>
 public sealed class TrafficPolicy
 {
     private readonly EngineOptions _options;
     private double _stepSecondsAverage;
 
-    public TrafficPolicy(EngineOptions options)
+    /// <param name="costModel">The engine's one step cost model (shared with the swap-or-recompute choice); null: a new one.</param>
+    public TrafficPolicy(EngineOptions options, StepCostModel? costModel = null)
     {
         _options = options;
         ReservedOfflineSlots = options.OfflineReservedShare <= 0
             ? 0
             : Math.Max(1, (int)Math.Ceiling(options.OfflineReservedShare * options.MaxRunningSequences));
-        Cap = new OfflineTokenCap(options.EffectiveStepTimeBudget, ReservedOfflineSlots);
+        Cap = new OfflineTokenCap(
+            options.EffectiveStepTimeBudget, options.OnlineTpotSlo, tpotEnabled: options.EffectiveStepTimeBudget is not null,
+            ReservedOfflineSlots, costModel ?? new StepCostModel());
     }
 
     /// <summary>Slots offline keeps whenever it has work (the reserved share of <see cref="EngineOptions.MaxRunningSequences"/>).</summary>
@@ -31,19 +34,12 @@ public sealed class TrafficPolicy
     /// <summary>The offline token cap and the step cost model it learns.</summary>
     public OfflineTokenCap Cap { get; }
 
-    /// <summary>Records a step: its time feeds the TPOT average, its time and tokens the step cost model.</summary>
-    public void ObserveStep(double seconds, int tokens)
+    /// <summary>Records a step: its time feeds the TPOT average, its time and shape the step cost model.</summary>
+    public void ObserveStep(double seconds, in StepShape shape)
     {
         _stepSecondsAverage = _stepSecondsAverage == 0 ? seconds : (0.9 * _stepSecondsAverage) + (0.1 * seconds);
-        Cap.Model.Observe(tokens, seconds);
+        Cap.Model.Observe(shape, seconds);
     }
-
-    /// <summary>
-    /// The most offline tokens a step may carry when online work brings <paramref name="expectedOnlineTokens"/> tokens
-    /// to it; <see cref="int.MaxValue"/> when the cap does not bind. Whatever it says, the first
-    /// <see cref="ReservedOfflineSlots"/> offline sequences of a step still get a token each (<see cref="OfflineTokensFor"/>).
-    /// </summary>
-    public int OfflineTokenAllowance(int expectedOnlineTokens) => Cap.OfflineTokens(expectedOnlineTokens);
 
     /// <summary>
     /// Tokens an offline sequence may take in this step: what is left of the step's offline allowance, but at least one
