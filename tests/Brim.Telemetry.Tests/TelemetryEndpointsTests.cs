@@ -10,13 +10,22 @@ public class TelemetryEndpointsTests
     public async Task GetStats_WhileRequestsRun_ReportsEngineTruth()
     {
         await using var server = await LiveTelemetryServer.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.Address };
         using var traffic = new CancellationTokenSource();
         var load = server.RunTrafficAsync(concurrency: 10, traffic.Token);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        // Traffic runs until the stats have seen what this test checks (a finished online request, a sampled queue), up
+        // to 30 s: a fixed 2.5 s window was sometimes too short on a busy 2-core machine.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+        while (clock.Elapsed < TimeSpan.FromSeconds(30) && !await SawTrafficAsync(http));
+
         await traffic.CancelAsync();
         await load;
 
-        using var http = new HttpClient { BaseAddress = server.Address };
         using var response = await http.GetAsync(new Uri("/v1/stats", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
@@ -38,6 +47,16 @@ public class TelemetryEndpointsTests
         var online = root.GetProperty("latency").EnumerateArray().Single(l => l.GetProperty("trafficClass").GetString() == "Online");
         Assert.True(online.GetProperty("requests").GetInt32() > 0);
         Assert.True(online.GetProperty("ttftP50").GetDouble() > 0);
+    }
+
+    private static async Task<bool> SawTrafficAsync(HttpClient http)
+    {
+        using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri("/v1/stats", UriKind.Relative)));
+        var root = json.RootElement;
+        var online = root.GetProperty("latency").EnumerateArray().Where(l => l.GetProperty("trafficClass").GetString() == "Online");
+        return online.Any(l => l.GetProperty("requests").GetInt32() > 0)
+            && root.GetProperty("series").GetProperty("waiting").EnumerateArray().Any(v => v.ValueKind == JsonValueKind.Number && v.GetDouble() > 0)
+            && root.GetProperty("series").GetProperty("outputTokensPerSecond").EnumerateArray().Any(v => v.ValueKind == JsonValueKind.Number && v.GetDouble() > 0);
     }
 
     [Fact]
