@@ -86,6 +86,28 @@ public sealed class ModelHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// The weights' format and size for the startup line: "bf16 weights, 1.03 MB", or for a quantized model its format, the
+    /// bytes in that format and, on the CPU backend (which dequantizes on load), the float32 bytes it holds.
+    /// </summary>
+    public string WeightsNote
+    {
+        get
+        {
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            if (_model.Quantization is not { } q)
+            {
+                var stored = WeightManifest.For(Config).Sum(t => _model.Weights.GetInfo(t.Name).ByteCount);
+                return string.Create(inv, $"{Config.WeightDType.ToString().ToLowerInvariant()} weights, {stored / 1e6:F2} MB");
+            }
+
+            var note = string.Create(inv, $"{q.Description} weights, {q.StoredBytes / 1e6:F2} MB");
+            return _backend is CpuBackend
+                ? string.Create(inv, $"{note} ({Config.ParameterCount * sizeof(float) / 1e6:F2} MB float32 on the host: dequantized on load)")
+                : note;
+        }
+    }
+
     /// <summary>Starts the engine's step loop unless it already runs (the server and in-process clients share it).</summary>
     public void StartEngine()
     {
@@ -98,7 +120,7 @@ public sealed class ModelHost : IDisposable
     public static ModelHost Load(ModelHostOptions options)
     {
         var path = options.ModelPath is { } given ? HuggingFaceCache.Resolve(given) : ModelHostOptions.BundledModelPath();
-        var model = ModelLoader.Load(path, options.LoadFormat, options.DummySeed, options.Progress);
+        var model = ModelLoader.Load(path, options.LoadFormat, options.DummySeed, options.Progress, options.Quantization);
         try
         {
             var tokenizer = LoadTokenizer(options, path, model.Config);
@@ -117,7 +139,7 @@ public sealed class ModelHost : IDisposable
                 // The prefix cache's root key names the weights, so blocks of one model can never answer for another.
                 if (engineOptions.PrefixCacheKey.Length == 0)
                 {
-                    engineOptions = engineOptions with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}|{options.KvCacheDType.Name()}" };
+                    engineOptions = engineOptions with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}|{options.KvCacheDType.Name()}|{options.Quantization.Name()}" };
                 }
 
                 engine = new LlmEngine(backend, tokenizer, engineOptions, model.Config.MaxPositions);
