@@ -63,7 +63,7 @@ internal static class HuggingFaceDirectory
             var storedBytes = WeightManifest.For(config).Sum(t => byName.TryGetValue(t.Name, out var l) ? l.StoredBytes(weights) : weights.GetInfo(t.Name).ByteCount);
             return new LoadedModel(config with { WeightDType = StoredDType(config, quantized) }, quantized, directory)
             {
-                Quantization = new ModelQuantization { Kind = scheme.Kind, Scheme = scheme, StoredBytes = storedBytes, Linears = linears, Packed = weights },
+                Quantization = new ModelQuantization { Kind = scheme.Kind, Scheme = scheme, Description = scheme.Description, StoredBytes = storedBytes, Linears = linears, Packed = weights },
             };
         }
         catch

@@ -21,5 +21,5 @@ public sealed record ModelQuantization
     public IWeightSource? Packed { get; init; }
 
     /// <summary>For logs: "awq int4 g128" or "int4 g128, quantized on load".</summary>
-    public string Description => Scheme?.Description ?? $"{Kind.Name()}{(Kind == WeightQuantization.Int4 ? $" g{WeightQuantizer.Int4GroupSize}" : string.Empty)}, quantized on load";
+    public required string Description { get; init; }
 }

@@ -27,7 +27,20 @@ internal static class QuantizeOnLoad
             : model.Weights.GetInfo(t.Name).ByteCount);
         return new LoadedModel(config, new QuantizeOnLoadWeightSource(model.Weights, config, kind), model.Path)
         {
-            Quantization = new ModelQuantization { Kind = kind, StoredBytes = storedBytes },
+            Quantization = new ModelQuantization { Kind = kind, StoredBytes = storedBytes, Description = $"{Describe(kind, config)}, quantized on load" },
         };
+    }
+
+    /// <summary>int4's groups: 128 inputs, or whole rows in layers whose input width 128 does not divide.</summary>
+    private static string Describe(WeightQuantization kind, ModelConfig config)
+    {
+        if (kind != WeightQuantization.Int4)
+        {
+            return kind.Name();
+        }
+
+        var grouped = new[] { config.HiddenSize, config.QueryDim, config.IntermediateSize }.Select(width => WeightQuantizer.Int4Group(width) == WeightQuantizer.Int4GroupSize).Distinct().ToArray();
+        return grouped.Length == 2 ? $"int4 g{WeightQuantizer.Int4GroupSize} (per-row where 128 does not divide the inputs)"
+            : grouped[0] ? $"int4 g{WeightQuantizer.Int4GroupSize}" : "int4 per-row (128 does not divide the inputs)";
     }
 }

@@ -12,14 +12,14 @@ internal static class BackendFactory
     {
         if (options.Device == DeviceKind.Cuda)
         {
-            if (!CudaBackend.IsAvailable(out var reason))
-            {
-                throw new InvalidOperationException($"--device cuda: {reason}");
-            }
-
             if (QuantizedNote(model) is { } quantized)
             {
                 throw new NotSupportedException($"{quantized}: the CUDA backend does not run quantized weights yet; use --device cpu");
+            }
+
+            if (!CudaBackend.IsAvailable(out var reason))
+            {
+                throw new InvalidOperationException($"--device cuda: {reason}");
             }
 
             var gpu = new CudaBackend(model, CudaOptions(options));
@@ -72,7 +72,7 @@ internal static class BackendFactory
     {
         null => null,
         { Scheme: { } scheme } => $"{model.Path} is a quantized checkpoint ({scheme.Description})",
-        { } q => $"--quantization {q.Kind.Name()}",
+        { } q => $"quantized weights ({q.Description})",
     };
 
     private static CudaBackendOptions CudaOptions(ModelHostOptions options)
