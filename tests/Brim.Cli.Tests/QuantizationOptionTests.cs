@@ -24,9 +24,9 @@ public class QuantizationOptionTests
         Assert.StartsWith(SharedOpening, plain, StringComparison.Ordinal);
         Assert.StartsWith(SharedOpening, output, StringComparison.Ordinal);
         Assert.True(output.Length > SharedOpening.Length + 20, output);
-        Assert.Contains($"{format}", error, StringComparison.Ordinal);
-        Assert.Contains("quantized on load weights", error, StringComparison.Ordinal);
-        Assert.Contains("MB float32 on the host: dequantized on load", error, StringComparison.Ordinal);
+        Assert.Contains($"weights {format}", error, StringComparison.Ordinal);
+        Assert.Contains("quantized on load: ", error, StringComparison.Ordinal);
+        Assert.Contains("MB float32 on the host (dequantized on load)", error, StringComparison.Ordinal);
     }
 
     [Fact]

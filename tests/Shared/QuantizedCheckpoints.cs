@@ -53,11 +53,11 @@ internal static class QuantizedCheckpoints
          "tie_word_embeddings": true, "torch_dtype": "{{dtype}}", "eos_token_id": 2, "hidden_act": "silu"{{(quantizationConfig is null ? string.Empty : $", \"quantization_config\": {quantizationConfig}")}}}
         """;
 
-    public static string QuantizationConfig(PackedFormat format) => format switch
+    public static string QuantizationConfig(PackedFormat format, int groupSize = GroupSize) => format switch
     {
-        PackedFormat.Awq => $$"""{"quant_method": "awq", "version": "gemm", "bits": 4, "group_size": {{GroupSize}}, "zero_point": true}""",
-        PackedFormat.Gptq4 => $$"""{"quant_method": "gptq", "bits": 4, "group_size": {{GroupSize}}, "desc_act": false, "sym": true}""",
-        PackedFormat.Gptq8 => $$"""{"quant_method": "gptq", "bits": 8, "group_size": {{GroupSize}}, "desc_act": false, "sym": true}""",
+        PackedFormat.Awq => $$"""{"quant_method": "awq", "version": "gemm", "bits": 4, "group_size": {{groupSize}}, "zero_point": true}""",
+        PackedFormat.Gptq4 => $$"""{"quant_method": "gptq", "bits": 4, "group_size": {{groupSize}}, "desc_act": false, "sym": true}""",
+        PackedFormat.Gptq8 => $$"""{"quant_method": "gptq", "bits": 8, "group_size": {{groupSize}}, "desc_act": false, "sym": true}""",
         PackedFormat.Fp8PerTensor => """{"quant_method": "fp8", "activation_scheme": "dynamic"}""",
         PackedFormat.CompressedTensorsPerChannel => """
             {"quant_method": "compressed-tensors", "format": "float-quantized", "ignore": ["lm_head"],
@@ -70,13 +70,15 @@ internal static class QuantizedCheckpoints
 
     /// <summary>
     /// Writes config.json and model.safetensors of <paramref name="format"/> into <paramref name="directory"/>; returns the
-    /// expected float32 value of every tensor of the manifest. <paramref name="omit"/> leaves one stored tensor out.
+    /// expected float32 value of every tensor of the manifest. <paramref name="omit"/> leaves one stored tensor out;
+    /// <paramref name="tamper"/> replaces the int32 words of a tensor (by name) before they are written.
     /// </summary>
-    public static Dictionary<string, float[]> Write(string directory, PackedFormat format, int seed = 11, string? omit = null, string? quantizationConfig = null)
+    public static Dictionary<string, float[]> Write(
+        string directory, PackedFormat format, int seed = 11, string? omit = null, string? quantizationConfig = null, int groupSize = GroupSize, Func<string, int[], int[]>? tamper = null)
     {
-        File.WriteAllText(Path.Combine(directory, "config.json"), ConfigJson(quantizationConfig ?? QuantizationConfig(format)));
+        File.WriteAllText(Path.Combine(directory, "config.json"), ConfigJson(quantizationConfig ?? QuantizationConfig(format, groupSize)));
         var random = new Random(seed);
-        var writer = new Writer(omit);
+        var writer = new Writer(omit, tamper);
         var expected = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var tensor in WeightManifest.For(Config))
         {
@@ -93,9 +95,9 @@ internal static class QuantizedCheckpoints
             int outFeatures = (int)tensor.Shape[0], inFeatures = (int)tensor.Shape[1];
             expected[tensor.Name] = format switch
             {
-                PackedFormat.Awq => WriteAwq(writer, random, prefix, outFeatures, inFeatures),
-                PackedFormat.Gptq4 => WriteGptq(writer, random, prefix, outFeatures, inFeatures, bits: 4),
-                PackedFormat.Gptq8 => WriteGptq(writer, random, prefix, outFeatures, inFeatures, bits: 8),
+                PackedFormat.Awq => WriteAwq(writer, random, prefix, outFeatures, inFeatures, groupSize == -1 ? inFeatures : groupSize),
+                PackedFormat.Gptq4 => WriteGptq(writer, random, prefix, outFeatures, inFeatures, bits: 4, groupSize == -1 ? inFeatures : groupSize),
+                PackedFormat.Gptq8 => WriteGptq(writer, random, prefix, outFeatures, inFeatures, bits: 8, groupSize == -1 ? inFeatures : groupSize),
                 _ => WriteFp8(writer, random, prefix, outFeatures, inFeatures, perChannel: format == PackedFormat.CompressedTensorsPerChannel),
             };
         }
@@ -181,21 +183,21 @@ internal static class QuantizedCheckpoints
 
     public static float[] RoundToHalf(float[] values) => values.Select(v => (float)(Half)v).ToArray();
 
-    private static float[] WriteAwq(Writer writer, Random random, string prefix, int outFeatures, int inFeatures)
+    private static float[] WriteAwq(Writer writer, Random random, string prefix, int outFeatures, int inFeatures, int group)
     {
-        var groups = inFeatures / GroupSize;
+        var groups = inFeatures / group;
         var codes = RandomCodes(random, inFeatures, outFeatures, 16);
         var zeros = RandomCodes(random, groups, outFeatures, 16);
         var scales = RandomScales(random, groups * outFeatures);
         writer.AddInts(prefix + ".qweight", [inFeatures, outFeatures / 8], PackAwq(codes));
         writer.AddInts(prefix + ".qzeros", [groups, outFeatures / 8], PackAwq(zeros));
         writer.AddHalf(prefix + ".scales", [groups, outFeatures], scales);
-        return Expected(outFeatures, inFeatures, (o, i) => (codes[i, o] - zeros[i / GroupSize, o]) * scales[(i / GroupSize * outFeatures) + o]);
+        return Expected(outFeatures, inFeatures, (o, i) => (codes[i, o] - zeros[i / group, o]) * scales[(i / group * outFeatures) + o]);
     }
 
-    private static float[] WriteGptq(Writer writer, Random random, string prefix, int outFeatures, int inFeatures, int bits)
+    private static float[] WriteGptq(Writer writer, Random random, string prefix, int outFeatures, int inFeatures, int bits, int group)
     {
-        var groups = inFeatures / GroupSize;
+        var groups = inFeatures / group;
         var pack = 32 / bits;
         var codes = RandomCodes(random, inFeatures, outFeatures, 1 << bits);
         var stored = new int[groups, outFeatures];
@@ -212,8 +214,8 @@ internal static class QuantizedCheckpoints
         writer.AddInts(prefix + ".qweight", [inFeatures / pack, outFeatures], PackGptqRows(codes, bits));
         writer.AddInts(prefix + ".qzeros", [groups, outFeatures / pack], PackGptqColumns(stored, bits));
         writer.AddHalf(prefix + ".scales", [groups, outFeatures], scales);
-        writer.AddInts(prefix + ".g_idx", [inFeatures], Enumerable.Range(0, inFeatures).Select(i => i / GroupSize).ToArray());
-        return Expected(outFeatures, inFeatures, (o, i) => (codes[i, o] - zero) * scales[(i / GroupSize * outFeatures) + o]);
+        writer.AddInts(prefix + ".g_idx", [inFeatures], Enumerable.Range(0, inFeatures).Select(i => i / group).ToArray());
+        return Expected(outFeatures, inFeatures, (o, i) => (codes[i, o] - zero) * scales[(i / group * outFeatures) + o]);
     }
 
     private static float[] WriteFp8(Writer writer, Random random, string prefix, int outFeatures, int inFeatures, bool perChannel)
@@ -267,11 +269,12 @@ internal static class QuantizedCheckpoints
     }
 
     /// <summary>A <see cref="SafetensorsWriter"/> that can leave one tensor out (to test a missing one).</summary>
-    private sealed class Writer(string? omit)
+    private sealed class Writer(string? omit, Func<string, int[], int[]>? tamper)
     {
         public SafetensorsWriter Sink { get; } = new();
 
-        public void AddInts(string name, long[] shape, int[] values) => AddRaw(name, TensorDType.I32, shape, MemoryMarshal.AsBytes(values.AsSpan()));
+        public void AddInts(string name, long[] shape, int[] values) =>
+            AddRaw(name, TensorDType.I32, shape, MemoryMarshal.AsBytes((tamper?.Invoke(name, values) ?? values).AsSpan()));
 
         public void AddHalf(string name, long[] shape, float[] values)
         {

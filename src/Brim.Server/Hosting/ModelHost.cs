@@ -87,7 +87,7 @@ public sealed class ModelHost : IDisposable
     }
 
     /// <summary>
-    /// The weights' format and size for the startup line: "bf16 weights, 1.03 MB", or for a quantized model its format, the
+    /// The weights' format and size for the startup line: "weights bf16, 1.03 MB", or for a quantized model its format, the
     /// bytes in that format and, on the CPU backend (which dequantizes on load), the float32 bytes it holds.
     /// </summary>
     public string WeightsNote
@@ -98,12 +98,12 @@ public sealed class ModelHost : IDisposable
             if (_model.Quantization is not { } q)
             {
                 var stored = WeightManifest.For(Config).Sum(t => _model.Weights.GetInfo(t.Name).ByteCount);
-                return string.Create(inv, $"{Config.WeightDType.ToString().ToLowerInvariant()} weights, {stored / 1e6:F2} MB");
+                return string.Create(inv, $"weights {Config.WeightDType.ToString().ToLowerInvariant()}, {stored / 1e6:F2} MB");
             }
 
-            var note = string.Create(inv, $"{q.Description} weights, {q.StoredBytes / 1e6:F2} MB");
+            var note = string.Create(inv, $"weights {q.Description}: {q.StoredBytes / 1e6:F2} MB in that format");
             return _backend is CpuBackend
-                ? string.Create(inv, $"{note} ({Config.ParameterCount * sizeof(float) / 1e6:F2} MB float32 on the host: dequantized on load)")
+                ? string.Create(inv, $"{note}, {Config.ParameterCount * sizeof(float) / 1e6:F2} MB float32 on the host (dequantized on load)")
                 : note;
         }
     }

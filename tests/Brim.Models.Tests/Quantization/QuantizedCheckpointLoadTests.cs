@@ -88,6 +88,47 @@ public class QuantizedCheckpointLoadTests
         Assert.Contains("missing tensor model.layers.1.self_attn.k_proj.scales", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(PackedFormat.Awq)]
+    [InlineData(PackedFormat.Gptq4)]
+    public void Load_GroupSizeMinusOne_OneGroupPerRowEqualsReference(PackedFormat format)
+    {
+        using var temp = new TempDirectory();
+        var expected = QuantizedCheckpoints.Write(temp.Path, format, groupSize: -1);
+
+        using var model = ModelLoader.Load(temp.Path);
+
+        var down = LlamaTensorNames.DownWeight(0);
+        var actual = new float[expected[down].Length];
+        model.Weights.ReadAsFloat32(down, actual);
+        Assert.Equal(expected[down], actual);
+        Assert.Equal(48, model.Quantization!.Linears.Single(l => l.WeightName == down).GroupWidth);
+    }
+
+    [Fact]
+    public void Load_GptqReorderedGIdx_RefusesAsActOrder()
+    {
+        using var temp = new TempDirectory();
+        QuantizedCheckpoints.Write(temp.Path, PackedFormat.Gptq4, tamper: (name, words) => name.EndsWith(".g_idx", StringComparison.Ordinal) ? [.. words.Reverse()] : words);
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(temp.Path));
+
+        Assert.Contains("g_idx[0]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("act-order", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadAsFloat32_GptqZerosOtherThanSymmetric_RefusesNamingQzeros()
+    {
+        using var temp = new TempDirectory();
+        QuantizedCheckpoints.Write(temp.Path, PackedFormat.Gptq4, tamper: (name, words) => name.EndsWith(".qzeros", StringComparison.Ordinal) ? new int[words.Length] : words);
+        using var model = ModelLoader.Load(temp.Path);
+
+        var error = Assert.Throws<ModelLoadException>(() => model.Weights.ReadAsFloat32(LlamaTensorNames.QueryWeight(0), new float[32 * 32]));
+
+        Assert.Contains("model.layers.0.self_attn.q_proj.qzeros: zero point 1", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Load_QuantizedCheckpointWithOtherQuantization_RefusesNamingBoth()
     {
