@@ -87,24 +87,20 @@ public sealed class ModelHost : IDisposable
     }
 
     /// <summary>
-    /// The weights' format and size for the startup line: "weights bf16, 1.03 MB", or for a quantized model its format, the
-    /// bytes in that format and, on the CPU backend (which dequantizes on load), the float32 bytes it holds.
+    /// The weights' format and size for the startup line: the format (the checkpoint's dtype, or its quantization) and the
+    /// bytes in it, then what the backend holds when that differs: float32 on the CPU, bf16 on CUDA
+    /// ("weights awq int4 g128: 4.21 GB, 32.12 GB float32 on the host").
     /// </summary>
     public string WeightsNote
     {
         get
         {
-            var inv = System.Globalization.CultureInfo.InvariantCulture;
-            if (_model.Quantization is not { } q)
-            {
-                var stored = WeightManifest.For(Config).Sum(t => _model.Weights.GetInfo(t.Name).ByteCount);
-                return string.Create(inv, $"weights {Config.WeightDType.ToString().ToLowerInvariant()}, {stored / 1e6:F2} MB");
-            }
-
-            var note = string.Create(inv, $"weights {q.Description}: {q.StoredBytes / 1e6:F2} MB in that format");
-            return _backend is CpuBackend
-                ? string.Create(inv, $"{note}, {Config.ParameterCount * sizeof(float) / 1e6:F2} MB float32 on the host (dequantized on load)")
-                : note;
+            var format = _model.Quantization?.Description ?? Config.WeightDType.ToString().ToLowerInvariant();
+            var stored = _model.Quantization?.StoredBytes ?? WeightManifest.For(Config).Sum(t => _model.Weights.GetInfo(t.Name).ByteCount);
+            var (held, where) = _backend is CpuBackend
+                ? (Config.ParameterCount * sizeof(float), "float32 on the host" + (_model.Quantization is null ? string.Empty : " (dequantized on load)"))
+                : (Config.ParameterCount * 2, "bf16 on the device");
+            return held == stored ? $"weights {format}: {Size(stored)}" : $"weights {format}: {Size(stored)}, {Size(held)} {where}";
         }
     }
 
@@ -182,6 +178,10 @@ public sealed class ModelHost : IDisposable
             throw new TokenizerLoadException(e.FilePath, e.Message[(e.Message.IndexOf("': ", StringComparison.Ordinal) + 3)..] + "; give the tokenizer's directory or file with --tokenizer", e);
         }
     }
+
+    private static string Size(long bytes) => bytes >= 1e9
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1e9:F2} GB")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1e6:F2} MB");
 
     public void Dispose()
     {

@@ -76,6 +76,23 @@ public class WeightQuantizerTests
         Assert.Equal(before.Length, after.Length);
     }
 
+    [Fact]
+    public void Load_DummyFormatWithInt4_RoundsTheGeneratedWeights()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("config.json"), Brim.Tests.QuantizedCheckpoints.ConfigJson(null));
+
+        using var plain = ModelLoader.Load(temp.Path, LoadFormat.Dummy, dummySeed: 3);
+        using var quantized = ModelLoader.Load(temp.Path, LoadFormat.Dummy, dummySeed: 3, quantization: WeightQuantization.Int4);
+
+        var before = Read(plain, LlamaTensorNames.UpWeight(1));
+        var after = Read(quantized, LlamaTensorNames.UpWeight(1));
+        Assert.Equal("int4 per-row (128 does not divide the inputs), quantized on load", quantized.Quantization!.Description);
+        Assert.Null(quantized.Weights.DummySeed);
+        Assert.False(before.SequenceEqual(after));
+        Assert.All(after.Chunk(32), row => Assert.InRange(row.Distinct().Count(), 2, 16));
+    }
+
     private static float[] Read(LoadedModel model, string name)
     {
         var values = new float[model.Weights.GetInfo(name).ElementCount];
