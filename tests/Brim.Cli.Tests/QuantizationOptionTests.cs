@@ -1,3 +1,5 @@
+using Brim.Tests;
+
 namespace Brim.Cli.Tests;
 
 /// <summary>`--quantization` through the real command line on the bundled model (dimensions 64 and 172: int4 groups are whole rows).</summary>
@@ -27,6 +29,38 @@ public class QuantizationOptionTests
         Assert.Contains($"weights {format}", error, StringComparison.Ordinal);
         Assert.Contains("quantized on load: ", error, StringComparison.Ordinal);
         Assert.Contains("MB float32 on the host (dequantized on load)", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A tiny random checkpoint written packed (vocabulary 512, so the bundled tokenizer fits it).</summary>
+    [Theory]
+    [InlineData(PackedFormat.Awq, "weights awq int4 g16")]
+    [InlineData(PackedFormat.Gptq4, "weights gptq int4 g16")]
+    [InlineData(PackedFormat.Fp8PerTensor, "weights fp8 e4m3 (dynamic activations)")]
+    public async Task Generate_QuantizedCheckpointOnCpu_RunsAndNamesTheFormat(PackedFormat format, string note)
+    {
+        var directory = Directory.CreateTempSubdirectory("brim-cli-quantized-").FullName;
+        try
+        {
+            QuantizedCheckpoints.Write(directory, format);
+            var tokenizer = Path.Combine(RepoPaths.BundledModel, "tok512.bin");
+
+            var (code, output, error) = await CommandLine.RunAsync(
+                "generate", "Once upon a time", "-t", "0", "-n", "8", "--model", directory, "--tokenizer", tokenizer, "--device", "cpu", "--stats");
+            var (cudaCode, _, cudaError) = await CommandLine.RunAsync(
+                "generate", "Once", "-n", "2", "--model", directory, "--tokenizer", tokenizer, "--device", "cuda");
+
+            Assert.Equal(0, code);
+            Assert.StartsWith("Once upon a time", output, StringComparison.Ordinal);
+            Assert.Contains(note, error, StringComparison.Ordinal);
+            Assert.Contains("float32 on the host (dequantized on load)", error, StringComparison.Ordinal);
+            Assert.Equal(1, cudaCode);
+            Assert.Contains("is a quantized checkpoint", cudaError, StringComparison.Ordinal);
+            Assert.Contains("the CUDA backend does not run quantized weights yet; use --device cpu", cudaError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]

@@ -37,7 +37,7 @@ internal static class QuantizedCheckpoints
         NumHeads = 4,
         NumKvHeads = 2,
         HeadDim = 8,
-        VocabSize = 100,
+        VocabSize = 512,
         MaxPositions = 64,
         RmsNormEps = 1e-5f,
         TieWordEmbeddings = true,
@@ -49,7 +49,7 @@ internal static class QuantizedCheckpoints
 
     public static string ConfigJson(string? quantizationConfig, string dtype = "float16") => $$"""
         {"architectures": ["LlamaForCausalLM"], "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
-         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100, "max_position_embeddings": 64, "rms_norm_eps": 1e-05,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "max_position_embeddings": 64, "rms_norm_eps": 1e-05,
          "tie_word_embeddings": true, "torch_dtype": "{{dtype}}", "eos_token_id": 2, "hidden_act": "silu"{{(quantizationConfig is null ? string.Empty : $", \"quantization_config\": {quantizationConfig}")}}}
         """;
 
