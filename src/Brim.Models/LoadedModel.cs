@@ -20,5 +20,8 @@ public sealed class LoadedModel(ModelConfig config, IWeightSource weights, strin
     /// <summary>The file or directory the model came from.</summary>
     public string Path { get; } = path;
 
+    /// <summary>How the linear weights are quantized (a quantized checkpoint, or <c>--quantization</c>); null: as stored, in float.</summary>
+    public ModelQuantization? Quantization { get; init; }
+
     public void Dispose() => Weights.Dispose();
 }

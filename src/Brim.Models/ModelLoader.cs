@@ -8,12 +8,29 @@ public static class ModelLoader
     /// safetensors with model.safetensors.index.json), a llama2.c checkpoint file, or a directory holding one.
     /// With <see cref="LoadFormat.Dummy"/> only the configuration is read and the weights are generated from
     /// <paramref name="dummySeed"/> (see <see cref="DummyWeights"/>). With <paramref name="progress"/>, the weights
-    /// report the bytes a backend reads from them as it loads them.
+    /// report the bytes a backend reads from them as it loads them. A quantized checkpoint (config.json's
+    /// quantization_config) reads as float32 linear weights dequantized from its packed tensors; with
+    /// <paramref name="quantization"/> a float checkpoint's linear weights are rounded through that format (see
+    /// <see cref="LoadedModel.Quantization"/>).
     /// </summary>
-    public static LoadedModel Load(string path, LoadFormat format = LoadFormat.Auto, int dummySeed = 0, IProgress<LoadProgress>? progress = null)
+    public static LoadedModel Load(
+        string path, LoadFormat format = LoadFormat.Auto, int dummySeed = 0, IProgress<LoadProgress>? progress = null, WeightQuantization quantization = WeightQuantization.None)
     {
-        var model = LoadUnreported(path, format, dummySeed);
-        return progress is null ? model : new LoadedModel(model.Config, new ReportingWeightSource(model.Weights, model.Config, progress), model.Path);
+        var loaded = LoadUnreported(path, format, dummySeed);
+        LoadedModel model;
+        try
+        {
+            model = QuantizeOnLoad.Apply(loaded, quantization);
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
+
+        return progress is null
+            ? model
+            : new LoadedModel(model.Config, new ReportingWeightSource(model.Weights, model.Config, progress), model.Path) { Quantization = model.Quantization };
     }
 
     private static LoadedModel LoadUnreported(string path, LoadFormat format, int dummySeed)

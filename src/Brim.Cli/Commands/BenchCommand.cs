@@ -91,7 +91,7 @@ internal static class BenchCommand
             var p = result.GetValue(promptLength);
             var o = result.GetValue(outputLength);
             var ceilings = host.Backend is Backends.Cuda.CudaBackend cuda ? cuda.MeasureCeilings() : null;
-            Console.WriteLine($"model: {host.ModelPath} ({config.ParameterCount / 1e9:F2} B parameters, {config.WeightDType})  device: {host.DeviceNote}");
+            Console.WriteLine($"model: {host.ModelPath} ({config.ParameterCount / 1e9:F2} B parameters, {host.WeightsNote})  device: {host.DeviceNote}");
             Console.WriteLine($"workload: prompt {p} tokens, output {o} tokens (EOS ignored), end to end incl. prefill; KV blocks: {host.Engine.TotalKvBlocks} x {host.Engine.Options.BlockSize}");
             if (ceilings is not null)
             {

@@ -80,7 +80,7 @@ internal static class GenerateCommand
             if (result.GetValue(stats))
             {
                 var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
-                await Console.Error.WriteLineAsync($"{generated} tokens in {seconds:F2} s ({generated / seconds:F1} tokens/s) on {host.DeviceNote}");
+                await Console.Error.WriteLineAsync($"{generated} tokens in {seconds:F2} s ({generated / seconds:F1} tokens/s) on {host.DeviceNote}; {host.WeightsNote}");
             }
 
             return 0;

@@ -53,6 +53,12 @@ internal sealed class ModelOptions
         "--kv-cache-dtype",
         "KV cache storage: auto (bf16 on CUDA, float32 on the CPU), fp8 (CUDA: E4M3, about twice the blocks of bf16) or int8 (CPU: about 3.8x the blocks of float32); both quantize each token's K and V per head with its own scale");
 
+    /// <summary>vLLM's --quantization, for a float checkpoint: its linear weights rounded through the format on load.</summary>
+    public Option<WeightQuantization> Quantization { get; } = EnumOption.Create<WeightQuantization>(
+        "--quantization",
+        "Quantize a float checkpoint's linear weights on load: fp8 (E4M3, a scale per output channel), int8 (symmetric, per output channel) or int4 (asymmetric, groups of 128 inputs); "
+        + "the CPU backend runs the dequantized values (the format's accuracy cost, not its speed). Quantized checkpoints (fp8, awq, gptq) are detected from config.json");
+
     public Option<int> BlockSize { get; } = new("--block-size") { Description = "Positions per KV block", DefaultValueFactory = _ => 16, CustomParser = OptionValues.AtLeastOne };
 
     public Option<double> MemoryUtilization { get; } = new("--gpu-memory-utilization")
@@ -79,7 +85,7 @@ internal sealed class ModelOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Tokenizer, ChatTemplate, AllowFallbackTemplate, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, KvCacheDType, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching })
+        foreach (var option in new Option[] { Model, Tokenizer, ChatTemplate, AllowFallbackTemplate, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, KvCacheDType, Quantization, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching })
         {
             command.Options.Add(option);
         }
@@ -97,6 +103,7 @@ internal sealed class ModelOptions
         CpuThreads = result.GetValue(Threads),
         KvCacheSpaceBytes = result.GetValue(KvCacheSpace),
         KvCacheDType = result.GetValue(KvCacheDType),
+        Quantization = result.GetValue(Quantization),
         Engine = new EngineOptions
         {
             BatchingMode = mode,

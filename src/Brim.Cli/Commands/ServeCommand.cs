@@ -100,7 +100,7 @@ internal static class ServeCommand
             await server.StartAsync(cancellationToken);
             var engine = modelHost.Engine;
             await Console.Error.WriteLineAsync(
-                $"brim: serving '{modelHost.ServedModelName}' from {modelHost.ModelPath} on {modelHost.DeviceNote}; "
+                $"brim: serving '{modelHost.ServedModelName}' from {modelHost.ModelPath} on {modelHost.DeviceNote}; {modelHost.WeightsNote}; "
                 + $"context {engine.MaxModelLength}, KV cache {modelHost.KvCacheNote}, {engine.TotalSwapBlocks} host swap blocks, {engine.Options.MaxRunningSequences} batch slots");
             foreach (var warning in modelHost.Warnings)
             {

@@ -63,6 +63,13 @@ internal static class HuggingFaceConfig
         return result;
     }
 
+    /// <summary>config.json's quantization_config, checked; null when the checkpoint is not quantized.</summary>
+    public static QuantizationScheme? ParseQuantization(string configJson, string origin)
+    {
+        using var config = ParseJson(configJson, $"{origin}/config.json");
+        return QuantizationConfigReader.Read(new JsonFields(config.RootElement, $"{origin}/config.json"));
+    }
+
     /// <summary>Without head_dim, transformers uses hidden_size / num_attention_heads, which must then divide evenly.</summary>
     private static int DefaultHeadDim(JsonFields reader, int hidden, int heads) =>
         heads > 0 && hidden % heads == 0

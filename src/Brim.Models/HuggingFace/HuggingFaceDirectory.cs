@@ -22,9 +22,14 @@ internal static class HuggingFaceDirectory
     public static LoadedModel Load(string directory, LoadFormat format, int dummySeed)
     {
         var config = ReadConfig(directory);
+        var scheme = HuggingFaceConfig.ParseQuantization(File.ReadAllText(Path.Combine(directory, ConfigFileName)), directory);
         if (format == LoadFormat.Dummy)
         {
-            return new LoadedModel(config, new DummyWeightSource(config, dummySeed), directory);
+            var dummy = new LoadedModel(config, new DummyWeightSource(config, dummySeed), directory);
+
+            // Random codes would not be a checkpoint anyone packed: dummy weights of a quantized config get the same
+            // format's values through the on-load rounding instead.
+            return scheme is null ? dummy : QuantizeOnLoad.Apply(dummy, scheme.Kind);
         }
 
         if (!SafetensorsCheckpoint.IsPresent(directory))
@@ -43,13 +48,38 @@ internal static class HuggingFaceDirectory
                 throw new ModelLoadException($"{tensor.File}: tensor {tensor.Name} has dtype {tensor.DType}; supported: F32, F16, BF16");
             }
 
-            WeightManifest.Validate(config, weights, directory);
-            return new LoadedModel(config with { WeightDType = StoredDType(config, weights) }, weights, directory);
+            if (scheme is null)
+            {
+                WeightManifest.Validate(config, weights, directory);
+                CheckFloat(config, weights, directory);
+                return new LoadedModel(config with { WeightDType = StoredDType(config, weights) }, weights, directory);
+            }
+
+            var linears = QuantizedLayout.Find(weights, config, scheme, directory);
+            var quantized = new QuantizedWeightSource(weights, linears);
+            WeightManifest.Validate(config, quantized, directory);
+            CheckFloat(config, quantized, directory);
+            var byName = linears.ToDictionary(l => l.WeightName, StringComparer.Ordinal);
+            var storedBytes = WeightManifest.For(config).Sum(t => byName.TryGetValue(t.Name, out var l) ? l.StoredBytes(weights) : weights.GetInfo(t.Name).ByteCount);
+            return new LoadedModel(config with { WeightDType = StoredDType(config, quantized) }, quantized, directory)
+            {
+                Quantization = new ModelQuantization { Kind = scheme.Kind, Scheme = scheme, Description = scheme.Description, StoredBytes = storedBytes, Linears = linears, Packed = weights },
+            };
         }
         catch
         {
             weights.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>A packed tensor (I32, F8_E4M3) where a float one is needed means nothing without a quantization_config that says how to read it.</summary>
+    private static void CheckFloat(ModelConfig config, IWeightSource weights, string directory)
+    {
+        foreach (var tensor in WeightManifest.For(config).Select(t => weights.GetInfo(t.Name)).Where(t => !t.DType.IsFloat()))
+        {
+            throw new ModelLoadException(
+                $"{directory}: tensor {tensor.Name} has dtype {tensor.DType.SafetensorsName()}, which config.json's quantization_config does not explain; supported: F32, F16, BF16");
         }
     }
 

@@ -37,6 +37,26 @@ internal sealed class JsonFields(JsonElement element, string origin)
         return Read(name, JsonValueKind.Object, e => new JsonFields(e, $"{Origin} ({name})"));
     }
 
+    /// <summary>The members of an object whose values are objects (compressed-tensors' config_groups), in file order.</summary>
+    public IReadOnlyList<(string Name, JsonFields Value)>? OptionalObjectMembers(string name)
+    {
+        var value = Get(name);
+        if (value is not { } v)
+        {
+            return null;
+        }
+
+        if (v.ValueKind != JsonValueKind.Object || v.EnumerateObject().Any(m => m.Value.ValueKind != JsonValueKind.Object))
+        {
+            throw WrongType(name, "an object of objects");
+        }
+
+        return v.EnumerateObject().Select(m => (m.Name, new JsonFields(m.Value, $"{Origin} ({name}.{m.Name})"))).ToArray();
+    }
+
+    /// <summary>Whether the field is given (not missing, not null).</summary>
+    public bool Has(string name) => Get(name) is not null;
+
     /// <summary>An int or a list of ints (eos_token_id is either).</summary>
     public IReadOnlyList<int>? OptionalIntList(string name)
     {

@@ -30,7 +30,8 @@ public static class DTypeConversion
                 BFloat16ToFloat32(MemoryMarshal.Cast<byte, ushort>(source), destination);
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype");
+                // I32 and F8_E4M3 hold packed codes: their values mean something only with their scales (Quantization/).
+                throw new ModelLoadException($"{dtype.SafetensorsName()} tensors are quantized codes and cannot be read as float32 by themselves");
         }
     }
 

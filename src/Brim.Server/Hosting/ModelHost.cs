@@ -86,6 +86,24 @@ public sealed class ModelHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// The weights' format and size for the startup line: the format (the checkpoint's dtype, or its quantization) and the
+    /// bytes in it, then what the backend holds when that differs: float32 on the CPU, bf16 on CUDA
+    /// ("weights awq int4 g128: 4.21 GB, 32.12 GB float32 on the host").
+    /// </summary>
+    public string WeightsNote
+    {
+        get
+        {
+            var format = _model.Quantization?.Description ?? Config.WeightDType.ToString().ToLowerInvariant();
+            var stored = _model.Quantization?.StoredBytes ?? WeightManifest.For(Config).Sum(t => _model.Weights.GetInfo(t.Name).ByteCount);
+            var (held, where) = _backend is CpuBackend
+                ? (Config.ParameterCount * sizeof(float), "float32 on the host" + (_model.Quantization is null ? string.Empty : " (dequantized on load)"))
+                : (Config.ParameterCount * 2, "bf16 on the device");
+            return held == stored ? $"weights {format}: {Size(stored)}" : $"weights {format}: {Size(stored)}, {Size(held)} {where}";
+        }
+    }
+
     /// <summary>Starts the engine's step loop unless it already runs (the server and in-process clients share it).</summary>
     public void StartEngine()
     {
@@ -98,7 +116,7 @@ public sealed class ModelHost : IDisposable
     public static ModelHost Load(ModelHostOptions options)
     {
         var path = options.ModelPath is { } given ? HuggingFaceCache.Resolve(given) : ModelHostOptions.BundledModelPath();
-        var model = ModelLoader.Load(path, options.LoadFormat, options.DummySeed, options.Progress);
+        var model = ModelLoader.Load(path, options.LoadFormat, options.DummySeed, options.Progress, options.Quantization);
         try
         {
             var tokenizer = LoadTokenizer(options, path, model.Config);
@@ -117,7 +135,7 @@ public sealed class ModelHost : IDisposable
                 // The prefix cache's root key names the weights, so blocks of one model can never answer for another.
                 if (engineOptions.PrefixCacheKey.Length == 0)
                 {
-                    engineOptions = engineOptions with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}|{options.KvCacheDType.Name()}" };
+                    engineOptions = engineOptions with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}|{options.KvCacheDType.Name()}|{options.Quantization.Name()}" };
                 }
 
                 engine = new LlmEngine(backend, tokenizer, engineOptions, model.Config.MaxPositions);
@@ -160,6 +178,10 @@ public sealed class ModelHost : IDisposable
             throw new TokenizerLoadException(e.FilePath, e.Message[(e.Message.IndexOf("': ", StringComparison.Ordinal) + 3)..] + "; give the tokenizer's directory or file with --tokenizer", e);
         }
     }
+
+    private static string Size(long bytes) => bytes >= 1e9
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1e9:F2} GB")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1e6:F2} MB");
 
     public void Dispose()
     {

@@ -43,6 +43,12 @@ public sealed record ModelHostOptions
     public Brim.Core.Execution.KvCacheDType KvCacheDType { get; init; } = Brim.Core.Execution.KvCacheDType.Auto;
 
     /// <summary>
+    /// Linear weights rounded through a quantized format on load (<c>--quantization</c>); the CPU backend then runs the
+    /// dequantized values. A checkpoint quantized another way is refused.
+    /// </summary>
+    public WeightQuantization Quantization { get; init; } = WeightQuantization.None;
+
+    /// <summary>
     /// Told how loading goes: weight bytes read, GPU kernels compiled, then <see cref="LoadPhase.Finished"/> (also when
     /// loading fails); the CLI draws it on a terminal. Null: nobody, and nothing is counted.
     /// </summary>

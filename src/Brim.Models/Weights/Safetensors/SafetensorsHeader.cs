@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Brim.Models;
 
-/// <summary>One entry of a safetensors header whose dtype Brim cannot read (I8, F8_E4M3, ...): an error only if it is needed.</summary>
+/// <summary>One entry of a safetensors header whose dtype Brim cannot read (I8, I64, F8_E5M2, ...): an error only if it is needed.</summary>
 internal sealed record UnsupportedTensor(string Name, string DType, string File);
 
 /// <summary>
@@ -76,6 +76,8 @@ internal static class SafetensorsHeader
             "F32" => (true, TensorDType.F32),
             "F16" => (true, TensorDType.F16),
             "BF16" => (true, TensorDType.BF16),
+            "I32" => (true, TensorDType.I32),
+            "F8_E4M3" => (true, TensorDType.F8E4M3),
             _ => (false, default),
         };
         return known;

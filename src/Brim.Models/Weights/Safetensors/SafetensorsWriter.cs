@@ -5,7 +5,8 @@ using System.Text.Json;
 namespace Brim.Models;
 
 /// <summary>
-/// Writes safetensors files that transformers and <see cref="ModelLoader"/> read: F32, F16 and BF16 tensors, the header
+/// Writes safetensors files that transformers and <see cref="ModelLoader"/> read: F32, F16 and BF16 tensors (and, raw, the I32
+/// and F8_E4M3 tensors of quantized checkpoints), the header
 /// padded with spaces to 8 bytes and tensors ordered by element size (4-byte first) so every tensor starts aligned to its
 /// element size, with no holes between them (the format forbids holes). Tensors are held in memory until written: meant
 /// for tools and tests that build small or medium checkpoints.
@@ -139,7 +140,7 @@ public sealed class SafetensorsWriter
             foreach (var (info, bytes) in ordered)
             {
                 json.WriteStartObject(info.Name);
-                json.WriteString("dtype", info.DType.ToString());
+                json.WriteString("dtype", info.DType.SafetensorsName());
                 json.WriteStartArray("shape");
                 Array.ForEach(info.Shape, json.WriteNumberValue);
                 json.WriteEndArray();
