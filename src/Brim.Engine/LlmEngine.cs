@@ -8,6 +8,7 @@ using Brim.Engine.KvCache;
 using Brim.Engine.Output;
 using Brim.Engine.Sampling;
 using Brim.Engine.Scheduling;
+using Brim.Engine.Stepping;
 using Brim.Tokenization;
 
 namespace Brim.Engine;
@@ -26,6 +27,7 @@ public sealed class LlmEngine : IDisposable
     private readonly BlockManager _blocks;
     private readonly SwapCopier? _swapCopier;
     private readonly PreemptionPolicy? _preemption;
+    private readonly StepBatchBuilder _batchBuilder;
     private readonly ForwardOutput _output;
     private readonly Sampler _sampler = new();
     private readonly ConcurrentQueue<InboxItem> _inbox = new();
@@ -72,6 +74,7 @@ public sealed class LlmEngine : IDisposable
             numBlocks, options.BlockSize, options.KvWatermark,
             options.EnablePrefixCaching ? options.PrefixCacheKey : null, options.PrefixEviction);
         _scheduler = new Scheduler(options, _blocks, preemption: _preemption);
+        _batchBuilder = new StepBatchBuilder(options.BlockSize, backend.SupportsDeviceSampling);
         _output = new ForwardOutput(backend.VocabSize);
         _eos = [.. tokenizer.EosTokenIds];
 #if DEBUG
@@ -236,18 +239,16 @@ public sealed class LlmEngine : IDisposable
             return _scheduler.HasWork;
         }
 
-        var batch = BuildBatch(plan, out var prefillTokens, out var decodeTokens, out var contextTokens);
+        var batch = _batchBuilder.Build(plan);
         var forwardStart = Stopwatch.GetTimestamp();
-        _backend.Forward(batch, _output);
+        _backend.Forward(batch.Batch, _output);
         var forwardSeconds = Stopwatch.GetElapsedTime(forwardStart).TotalSeconds;
 
         var row = 0;
         var sampled = 0;
-        var offlineTokens = 0;
         foreach (var chunk in plan.Chunks)
         {
             var seq = chunk.Sequence;
-            offlineTokens += seq.TrafficClass == TrafficClass.Offline ? chunk.TokenCount : 0;
             var samples = chunk.SamplesNextToken;
             _scheduler.Computed(chunk);
             if (samples)
@@ -265,13 +266,13 @@ public sealed class LlmEngine : IDisposable
         var step = Interlocked.Increment(ref _step);
         _scheduler.ObserveStep(Stopwatch.GetElapsedTime(started).TotalSeconds);
         StepCompleted?.Invoke(new StepRecord(
-            step, plan.Chunks.Count, prefillTokens, decodeTokens, sampled, _scheduler.Running.Count, _scheduler.WaitingCount,
+            step, plan.Chunks.Count, batch.PrefillTokens, batch.DecodeTokens, sampled, _scheduler.Running.Count, _scheduler.WaitingCount,
             Options.MaxRunningSequences, _blocks.UsedBlocks, _blocks.TotalBlocks, plan.Preempted.Count, forwardSeconds,
-            Stopwatch.GetElapsedTime(started).TotalSeconds, contextTokens)
+            Stopwatch.GetElapsedTime(started).TotalSeconds, batch.ContextTokens)
         {
             RunningOffline = _scheduler.RunningOf(TrafficClass.Offline),
             WaitingOffline = _scheduler.WaitingOf(TrafficClass.Offline),
-            OfflineTokens = offlineTokens,
+            OfflineTokens = batch.OfflineTokens,
             SwappedOutBlocks = swappedOut,
             SwappedInBlocks = swappedIn,
             SwapPreemptions = _scheduler.SwapPreemptions,
@@ -286,52 +287,6 @@ public sealed class LlmEngine : IDisposable
 
     /// <summary>KV blocks in use (0 once every request has finished).</summary>
     public int UsedKvBlocks => _blocks.UsedBlocks;
-
-    private ForwardBatch BuildBatch(SchedulerOutput plan, out int prefillTokens, out int decodeTokens, out long contextTokens)
-    {
-        var tokens = new int[plan.TokenCount];
-        var slices = new SequenceSlice[plan.Chunks.Count];
-        var deviceSampling = _backend.SupportsDeviceSampling ? new List<DeviceSamplingRow>() : null;
-        prefillTokens = decodeTokens = 0;
-        contextTokens = 0;
-        var at = 0;
-        for (var i = 0; i < plan.Chunks.Count; i++)
-        {
-            var (seq, n) = plan.Chunks[i];
-            for (var t = 0; t < n; t++)
-            {
-                tokens[at + t] = seq.Tokens[seq.ComputedTokens + t];
-            }
-
-            var samples = plan.Chunks[i].SamplesNextToken;
-            slices[i] = new SequenceSlice(at, n, seq.ComputedTokens, seq.Blocks.AsMemory(), samples);
-            at += n;
-            contextTokens += seq.ComputedTokens + n;
-            if (n == 1 && seq.ComputedTokens > 0)
-            {
-                decodeTokens++;
-            }
-            else
-            {
-                prefillTokens += n;
-            }
-
-            if (samples && deviceSampling is not null)
-            {
-                var p = seq.Sampling;
-                if (p.IsStateless)
-                {
-                    deviceSampling.Add(new DeviceSamplingRow(p.Temperature, p.TopK, p.TopP, p.MinP, p.IsGreedy ? 0f : seq.Random.NextUniform()));
-                }
-                else
-                {
-                    deviceSampling = null; // one row needs the logits on the host: sample every row there this step
-                }
-            }
-        }
-
-        return new ForwardBatch(tokens, slices, Options.BlockSize, deviceSampling?.ToArray());
-    }
 
     private void AcceptToken(Sequence seq, int row)
     {
