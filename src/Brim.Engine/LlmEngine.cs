@@ -6,7 +6,6 @@ using Brim.Core;
 using Brim.Core.Execution;
 using Brim.Engine.KvCache;
 using Brim.Engine.Output;
-using Brim.Engine.Sampling;
 using Brim.Engine.Scheduling;
 using Brim.Engine.Stepping;
 using Brim.Tokenization;
@@ -29,11 +28,10 @@ public sealed class LlmEngine : IDisposable
     private readonly PreemptionPolicy? _preemption;
     private readonly StepBatchBuilder _batchBuilder;
     private readonly ForwardOutput _output;
-    private readonly Sampler _sampler = new();
     private readonly ConcurrentQueue<InboxItem> _inbox = new();
-    private readonly Dictionary<RequestId, (Sequence Sequence, Action<GenerationUpdate> Observer)> _live = [];
+    private readonly LiveRequests _live;
+    private readonly TokenAcceptor _acceptor;
     private readonly SemaphoreSlim _wake = new(0);
-    private readonly HashSet<int> _eos;
     private readonly bool _checkIntegrity;
     private long _arrivals;
     private int _queued;
@@ -76,7 +74,8 @@ public sealed class LlmEngine : IDisposable
         _scheduler = new Scheduler(options, _blocks, preemption: _preemption);
         _batchBuilder = new StepBatchBuilder(options.BlockSize, backend.SupportsDeviceSampling);
         _output = new ForwardOutput(backend.VocabSize);
-        _eos = [.. tokenizer.EosTokenIds];
+        _live = new LiveRequests(_scheduler, () => Interlocked.Decrement(ref _queued));
+        _acceptor = new TokenAcceptor(_scheduler, _live, tokenizer.EosTokenIds, MaxModelLength);
 #if DEBUG
         _checkIntegrity = true;
 #else
@@ -227,7 +226,7 @@ public sealed class LlmEngine : IDisposable
         var plan = _scheduler.Schedule();
         foreach (var seq in plan.Rejected)
         {
-            Complete(seq, [], string.Empty, FinishReason.Error, null,
+            _live.Complete(seq, [], string.Empty, FinishReason.Error, null,
                 $"the prompt needs {_blocks.BlocksFor(seq.Length)} KV blocks but the cache has {_blocks.TotalBlocks}",
                 GenerationErrorKind.PromptExceedsKvCache);
         }
@@ -244,19 +243,7 @@ public sealed class LlmEngine : IDisposable
         _backend.Forward(batch.Batch, _output);
         var forwardSeconds = Stopwatch.GetElapsedTime(forwardStart).TotalSeconds;
 
-        var row = 0;
-        var sampled = 0;
-        foreach (var chunk in plan.Chunks)
-        {
-            var seq = chunk.Sequence;
-            var samples = chunk.SamplesNextToken;
-            _scheduler.Computed(chunk);
-            if (samples)
-            {
-                AcceptToken(seq, row++);
-                sampled++;
-            }
-        }
+        var sampled = _acceptor.Accept(plan, _output);
 
         if (_checkIntegrity)
         {
@@ -288,91 +275,13 @@ public sealed class LlmEngine : IDisposable
     /// <summary>KV blocks in use (0 once every request has finished).</summary>
     public int UsedKvBlocks => _blocks.UsedBlocks;
 
-    private void AcceptToken(Sequence seq, int row)
-    {
-        int token;
-        TokenLogprobs? logprobs = null;
-        if (_output.Sampled)
-        {
-            token = _output.SampledTokens[row];
-        }
-        else
-        {
-            var uniform = seq.Sampling.IsGreedy ? 0f : seq.Random.NextUniform();
-            token = _sampler.Sample(_output.LogitRow(row), seq.Sampling, seq.Penalties, uniform, out logprobs);
-        }
-
-        seq.Append(token);
-        seq.FirstTokenTimestamp ??= Stopwatch.GetTimestamp();
-        var p = seq.Sampling;
-        var logprobList = logprobs is null ? null : new[] { logprobs };
-
-        if ((!p.IgnoreEos && _eos.Contains(token)) || p.StopTokenIds.Contains(token))
-        {
-            Complete(seq, [token], seq.Text?.Flush() ?? string.Empty, FinishReason.Stop, logprobList);
-            return;
-        }
-
-        var stopped = false;
-        var text = seq.Text is { } output ? output.Push(token, out stopped) : string.Empty;
-        if (stopped)
-        {
-            Complete(seq, [token], text, FinishReason.Stop, logprobList);
-        }
-        else if (seq.OutputLength >= p.MaxTokens || seq.Length >= MaxModelLength)
-        {
-            Complete(seq, [token], text + (seq.Text?.Flush() ?? string.Empty), FinishReason.Length, logprobList);
-        }
-        else if (_live.TryGetValue(seq.Id, out var entry))
-        {
-            entry.Observer(new GenerationUpdate
-            {
-                Id = seq.Id,
-                NewTokens = [token],
-                TextDelta = text,
-                Logprobs = logprobList,
-                PromptTokenCount = seq.PromptLength,
-                CompletionTokenCount = seq.OutputLength,
-                CachedPromptTokenCount = seq.CachedPromptTokens ?? 0,
-            });
-        }
-    }
-
-    private void Complete(
-        Sequence seq, int[] newTokens, string text, FinishReason reason, IReadOnlyList<TokenLogprobs>? logprobs, string? error = null,
-        GenerationErrorKind errorKind = GenerationErrorKind.Internal)
-    {
-        if (seq.Status != SequenceStatus.Finished)
-        {
-            _scheduler.Finish(seq);
-        }
-
-        if (_live.Remove(seq.Id, out var entry))
-        {
-            Interlocked.Decrement(ref _queued);
-            entry.Observer(new GenerationUpdate
-            {
-                Id = seq.Id,
-                NewTokens = newTokens,
-                TextDelta = text,
-                Logprobs = logprobs,
-                FinishReason = reason,
-                Error = error,
-                ErrorKind = error is null ? null : errorKind,
-                PromptTokenCount = seq.PromptLength,
-                CompletionTokenCount = seq.OutputLength,
-                CachedPromptTokenCount = seq.CachedPromptTokens ?? 0,
-            });
-        }
-    }
-
     private void DrainInbox()
     {
         while (_inbox.TryDequeue(out var item))
         {
             if (item.Request is { } request)
             {
-                if (_live.ContainsKey(request.Id))
+                if (_live.Contains(request.Id))
                 {
                     Interlocked.Decrement(ref _queued);
                     item.Observer!(new GenerationUpdate
@@ -387,12 +296,12 @@ public sealed class LlmEngine : IDisposable
 
                 var text = new TextOutput(_tokenizer, request.PromptTokens, request.Sampling.Stop);
                 var seq = new Sequence(request, _arrivals++, text);
-                _live[request.Id] = (seq, item.Observer!);
+                _live.Add(seq, item.Observer!);
                 _scheduler.Add(seq);
             }
-            else if (item.Cancel is { } id && _live.TryGetValue(id, out var entry))
+            else if (item.Cancel is { } id && _live.TryGet(id, out var cancelled))
             {
-                Complete(entry.Sequence, [], string.Empty, FinishReason.Cancelled, null);
+                _live.Complete(cancelled, [], string.Empty, FinishReason.Cancelled, null);
             }
             else if (item.PrefixCacheReset is { } reset)
             {
@@ -442,9 +351,9 @@ public sealed class LlmEngine : IDisposable
     /// <summary>A backend failure fails every live request with the reason instead of hanging their callers.</summary>
     private void FailAll(Exception ex)
     {
-        foreach (var (seq, _) in _live.Values.ToList())
+        foreach (var seq in _live.ToList())
         {
-            Complete(seq, [], string.Empty, FinishReason.Error, null, $"engine step failed: {ex.Message}");
+            _live.Complete(seq, [], string.Empty, FinishReason.Error, null, $"engine step failed: {ex.Message}");
         }
     }
 
@@ -460,9 +369,9 @@ public sealed class LlmEngine : IDisposable
         _wake.Release();
         _loop?.Join();
         DrainInbox();
-        foreach (var (seq, _) in _live.Values.ToList())
+        foreach (var seq in _live.ToList())
         {
-            Complete(seq, [], string.Empty, FinishReason.Cancelled, null);
+            _live.Complete(seq, [], string.Empty, FinishReason.Cancelled, null);
         }
 
         _wake.Dispose();
