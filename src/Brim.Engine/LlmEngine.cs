@@ -16,7 +16,10 @@ namespace Brim.Engine;
 /// Turns many requests into batched forward passes. Submissions and cancellations are thread-safe and land in an inbox;
 /// the step loop (a dedicated thread after <see cref="Start"/>, or the caller's thread through <see cref="Step"/>) drains
 /// the inbox, asks the scheduler for this step's chunks, runs the backend once, samples, and reports each sequence's
-/// progress to its observer. Observers run on the step thread and must not block.
+/// progress to its observer. Observers run on the step thread and must not block. The step's parts live in
+/// <c>Stepping/</c>: <see cref="StepBatchBuilder"/> lays the schedule out as a forward batch, <see cref="TokenAcceptor"/>
+/// turns the backend's output into tokens, updates and finished sequences, <see cref="LiveRequests"/> holds the
+/// requests and sends each one's final update, <see cref="StepRecorder"/> writes the step's record.
 /// </summary>
 public sealed class LlmEngine : IDisposable
 {
@@ -31,6 +34,7 @@ public sealed class LlmEngine : IDisposable
     private readonly ConcurrentQueue<InboxItem> _inbox = new();
     private readonly LiveRequests _live;
     private readonly TokenAcceptor _acceptor;
+    private readonly StepRecorder _recorder;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly bool _checkIntegrity;
     private long _arrivals;
@@ -76,6 +80,7 @@ public sealed class LlmEngine : IDisposable
         _output = new ForwardOutput(backend.VocabSize);
         _live = new LiveRequests(_scheduler, () => Interlocked.Decrement(ref _queued));
         _acceptor = new TokenAcceptor(_scheduler, _live, tokenizer.EosTokenIds, MaxModelLength);
+        _recorder = new StepRecorder(_scheduler, _blocks, options.MaxRunningSequences);
 #if DEBUG
         _checkIntegrity = true;
 #else
@@ -211,7 +216,8 @@ public sealed class LlmEngine : IDisposable
     }
 
     /// <summary>
-    /// One iteration: drain the inbox, schedule, run the model, sample, report. Returns false when there is no work.
+    /// One iteration: drain the inbox, schedule, copy swapped blocks, build the batch, run the model, accept the tokens,
+    /// record the step. Returns false when there is no work.
     /// </summary>
     public bool Step()
     {
@@ -221,8 +227,7 @@ public sealed class LlmEngine : IDisposable
             return false;
         }
 
-        var started = Stopwatch.GetTimestamp();
-        var (queriedBefore, hitBefore) = (_blocks.QueriedTokens, _blocks.HitTokens);
+        _recorder.Start();
         var plan = _scheduler.Schedule();
         foreach (var seq in plan.Rejected)
         {
@@ -251,21 +256,8 @@ public sealed class LlmEngine : IDisposable
         }
 
         var step = Interlocked.Increment(ref _step);
-        _scheduler.ObserveStep(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        StepCompleted?.Invoke(new StepRecord(
-            step, plan.Chunks.Count, batch.PrefillTokens, batch.DecodeTokens, sampled, _scheduler.Running.Count, _scheduler.WaitingCount,
-            Options.MaxRunningSequences, _blocks.UsedBlocks, _blocks.TotalBlocks, plan.Preempted.Count, forwardSeconds,
-            Stopwatch.GetElapsedTime(started).TotalSeconds, batch.ContextTokens)
-        {
-            RunningOffline = _scheduler.RunningOf(TrafficClass.Offline),
-            WaitingOffline = _scheduler.WaitingOf(TrafficClass.Offline),
-            OfflineTokens = batch.OfflineTokens,
-            SwappedOutBlocks = swappedOut,
-            SwappedInBlocks = swappedIn,
-            SwapPreemptions = _scheduler.SwapPreemptions,
-            PrefixQueriedTokens = (int)(_blocks.QueriedTokens - queriedBefore),
-            PrefixHitTokens = (int)(_blocks.HitTokens - hitBefore),
-        });
+        _scheduler.ObserveStep(_recorder.ElapsedSeconds);
+        StepCompleted?.Invoke(_recorder.Record(step, plan, batch, sampled, forwardSeconds, swappedOut, swappedIn));
         return true;
     }
 
