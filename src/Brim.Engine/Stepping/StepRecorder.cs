@@ -27,18 +27,20 @@ internal sealed class StepRecorder(Scheduler scheduler, BlockManager blocks, int
     }
 
     /// <summary>The record of a step that ran the model, read after its tokens were accepted.</summary>
-    public StepRecord Record(
-        long step, SchedulerOutput plan, StepBatch batch, int sampled, double forwardSeconds, int swappedOut, int swappedIn) => new(
-        step, plan.Chunks.Count, batch.PrefillTokens, batch.DecodeTokens, sampled, scheduler.Running.Count, scheduler.WaitingCount,
-        maxRunning, blocks.UsedBlocks, blocks.TotalBlocks, plan.Preempted.Count, forwardSeconds, ElapsedSeconds, batch.ContextTokens)
+    public StepRecord Record(long step, SchedulerOutput plan, StepBatch batch, int sampled, double forwardSeconds, int swappedOut, int swappedIn)
     {
-        RunningOffline = scheduler.RunningOf(TrafficClass.Offline),
-        WaitingOffline = scheduler.WaitingOf(TrafficClass.Offline),
-        OfflineTokens = batch.OfflineTokens,
-        SwappedOutBlocks = swappedOut,
-        SwappedInBlocks = swappedIn,
-        SwapPreemptions = scheduler.SwapPreemptions,
-        PrefixQueriedTokens = (int)(blocks.QueriedTokens - _queriedBefore),
-        PrefixHitTokens = (int)(blocks.HitTokens - _hitBefore),
-    };
+        return new StepRecord(
+            step, plan.Chunks.Count, batch.PrefillTokens, batch.DecodeTokens, sampled, scheduler.Running.Count, scheduler.WaitingCount,
+            maxRunning, blocks.UsedBlocks, blocks.TotalBlocks, plan.Preempted.Count, forwardSeconds, ElapsedSeconds, batch.ContextTokens)
+        {
+            RunningOffline = scheduler.RunningOf(TrafficClass.Offline),
+            WaitingOffline = scheduler.WaitingOf(TrafficClass.Offline),
+            OfflineTokens = batch.OfflineTokens,
+            SwappedOutBlocks = swappedOut,
+            SwappedInBlocks = swappedIn,
+            SwapPreemptions = scheduler.SwapPreemptions,
+            PrefixQueriedTokens = (int)(blocks.QueriedTokens - _queriedBefore),
+            PrefixHitTokens = (int)(blocks.HitTokens - _hitBefore),
+        };
+    }
 }
