@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Brim.Core;
 using Brim.Engine.Scheduling;
 
@@ -18,10 +19,10 @@ internal sealed class LiveRequests(Scheduler scheduler, Action released)
 
     public void Add(Sequence seq, Action<GenerationUpdate> observer) => _live[seq.Id] = (seq, observer);
 
-    public bool TryGet(RequestId id, out Sequence seq)
+    public bool TryGet(RequestId id, [MaybeNullWhen(false)] out Sequence seq)
     {
         var found = _live.TryGetValue(id, out var entry);
-        seq = entry.Sequence;
+        seq = found ? entry.Sequence : null;
         return found;
     }
 
