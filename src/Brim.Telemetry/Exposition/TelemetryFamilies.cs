@@ -9,24 +9,26 @@ namespace Brim.Telemetry.Exposition;
 /// </summary>
 internal static class TelemetryFamilies
 {
+    // One gauge per window (label window="..."), in the order /metrics has always listed them.
+    private static readonly (string Name, string Help, Func<WindowStats, double?> Value)[] WindowGauges =
+    [
+        ("brim:output_tokens_per_second", "Output (sampled) tokens per wall-clock second over the window, idle time included.", x => x.OutputTokensPerSecond),
+        ("brim:output_tokens_per_second_per_device", "Output tokens per wall-clock second per device over the window.", x => x.OutputTokensPerSecondPerDevice),
+        ("brim:prefill_tokens_per_second", "Prompt tokens prefilled per wall-clock second over the window.", x => x.PrefillTokensPerSecond),
+        ("brim:batch_occupancy_ratio", "Sequences per step / batch slots, weighted by step time, while steps ran.", x => x.Occupancy),
+        ("brim:engine_busy_ratio", "Share of wall time the engine spent inside steps.", x => x.BusyFraction),
+        ("brim:model_flops_utilization_ratio", "MFU: model FLOPs (from the architecture) / (wall time x peak FLOP/s).", x => x.Mfu),
+        ("brim:model_bandwidth_utilization_ratio", "MBU: model bytes moved (weights, KV, logits) / (wall time x peak bytes/s).", x => x.Mbu),
+        ("brim:cost_per_million_output_tokens_dollars", "Device cost over the window / output tokens in it, per 1M tokens.", x => x.CostPerMillionOutputTokens),
+    ];
+
     public static void Write(PrometheusText w, TelemetrySnapshot s)
     {
-        w.Family("brim:output_tokens_per_second", "gauge", "Output (sampled) tokens per wall-clock second over the window, idle time included.");
-        Each(w, s, "brim:output_tokens_per_second", x => x.OutputTokensPerSecond);
-        w.Family("brim:output_tokens_per_second_per_device", "gauge", "Output tokens per wall-clock second per device over the window.");
-        Each(w, s, "brim:output_tokens_per_second_per_device", x => x.OutputTokensPerSecondPerDevice);
-        w.Family("brim:prefill_tokens_per_second", "gauge", "Prompt tokens prefilled per wall-clock second over the window.");
-        Each(w, s, "brim:prefill_tokens_per_second", x => x.PrefillTokensPerSecond);
-        w.Family("brim:batch_occupancy_ratio", "gauge", "Sequences per step / batch slots, weighted by step time, while steps ran.");
-        Each(w, s, "brim:batch_occupancy_ratio", x => x.Occupancy);
-        w.Family("brim:engine_busy_ratio", "gauge", "Share of wall time the engine spent inside steps.");
-        Each(w, s, "brim:engine_busy_ratio", x => x.BusyFraction);
-        w.Family("brim:model_flops_utilization_ratio", "gauge", "MFU: model FLOPs (from the architecture) / (wall time x peak FLOP/s).");
-        Each(w, s, "brim:model_flops_utilization_ratio", x => x.Mfu);
-        w.Family("brim:model_bandwidth_utilization_ratio", "gauge", "MBU: model bytes moved (weights, KV, logits) / (wall time x peak bytes/s).");
-        Each(w, s, "brim:model_bandwidth_utilization_ratio", x => x.Mbu);
-        w.Family("brim:cost_per_million_output_tokens_dollars", "gauge", "Device cost over the window / output tokens in it, per 1M tokens.");
-        Each(w, s, "brim:cost_per_million_output_tokens_dollars", x => x.CostPerMillionOutputTokens);
+        foreach (var (name, help, value) in WindowGauges)
+        {
+            w.Family(name, "gauge", help);
+            Each(w, s, name, value);
+        }
 
         w.Family("brim:projected_output_tokens_per_second", "gauge", "Output tokens/s extrapolated to a batch occupancy (see /v1/stats economics.assumption).");
         foreach (var row in s.Economics.Rows.Where(r => r.Projected))
