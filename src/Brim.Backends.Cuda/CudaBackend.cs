@@ -98,9 +98,6 @@ public sealed unsafe class CudaBackend : IModelBackend
 
     public string DeviceName => _device.Name;
 
-    /// <summary>How the KV cache is stored (auto: bf16, or fp8).</summary>
-    public KvCacheDType KvCacheDType => _shape.KvFp8 ? KvCacheDType.Fp8 : KvCacheDType.Auto;
-
     public int VocabSize => _config.VocabSize;
 
     public bool SupportsDeviceSampling => true;

@@ -14,7 +14,7 @@ internal static class TelemetrySetup
             Model = host.Config,
             DeviceName = host.Engine.DeviceName,
             GpuHourlyCost = options.GpuHourlyCost,
-            KvBytesPerPosition = host.Backend.KvBytesPerBlock(host.Engine.Options.BlockSize) / host.Engine.Options.BlockSize,
+            KvBytesPerPosition = host.KvBytesPerPosition,
         };
         if (options.MeasureCeilings && host.Backend is CudaBackend cuda)
         {

@@ -14,6 +14,7 @@ internal sealed class AttentionKernel : IDisposable
     private readonly KernelFunction _attention;
     private readonly KernelFunction _reduce;
     private readonly AttentionShape _shape;
+    private readonly bool _tensorCoreFp8;
 
     /// <param name="preferDecodeKernel">
     /// Use decode_attention.cu where the shape fits it (false keeps the general kernel, for comparisons).
@@ -29,6 +30,7 @@ internal sealed class AttentionKernel : IDisposable
             _decodeModule = new CudaModule(device, compiler.Compile("decode_attention_fp8.cu", shape.Defines), "decode_attention_fp8.cu");
             _attention = _decodeModule.GetFunction("decode_attention_fp8");
             KernelName = "decode_attention_fp8";
+            _tensorCoreFp8 = true;
         }
         else if (preferDecodeKernel && DecodeKernelSupports(shape))
         {
@@ -66,10 +68,10 @@ internal sealed class AttentionKernel : IDisposable
     public static long PartialFloats(AttentionShape shape) => (long)MaxPartitionSlotsPerHead * shape.Group * (shape.HeadDim + 2);
 
     /// <summary>CTAs per multiprocessor the split aims for with this instance's kernel (see <see cref="ChoosePartitions"/>).</summary>
-    public int CtasPerMultiprocessorTarget => KernelName == "decode_attention_fp8" ? 8 : 2;
+    public int CtasPerMultiprocessorTarget => _tensorCoreFp8 ? 8 : 2;
 
     /// <summary>Fewest positions a partition of this instance's kernel gets (its warps take 128 positions a round).</summary>
-    public int MinPositionsPerPartition => KernelName == "decode_attention_fp8" ? 512 : 32;
+    public int MinPositionsPerPartition => _tensorCoreFp8 ? 512 : 32;
 
     /// <summary>
     /// Partitions per row: enough CTAs to cover the GPU <paramref name="ctasPerMultiprocessor"/> times when rows x kv

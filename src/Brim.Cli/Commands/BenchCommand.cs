@@ -143,5 +143,5 @@ internal static class BenchCommand
 
     /// <summary>The telemetry's cost model with the KV bytes per position the backend really stores (scales included).</summary>
     internal static ModelCostModel CostModel(ModelHost host) =>
-        new(host.Config, kvBytesPerPosition: host.Backend.KvBytesPerBlock(host.Engine.Options.BlockSize) / host.Engine.Options.BlockSize);
+        new(host.Config, kvBytesPerPosition: host.KvBytesPerPosition);
 }

@@ -57,6 +57,9 @@ public sealed class ModelHost : IDisposable
     /// <summary>Which device was chosen and, for auto, why.</summary>
     public string DeviceNote { get; }
 
+    /// <summary>Bytes one position takes in the KV cache over all layers, K and V, as the backend stores it (scales included).</summary>
+    public long KvBytesPerPosition => _backend.KvBytesPerBlock(Engine.Options.BlockSize) / Engine.Options.BlockSize;
+
     /// <summary>How the KV cache is stored (--kv-cache-dtype).</summary>
     public KvCacheDType KvCacheDType { get; private init; }
 

@@ -135,7 +135,7 @@ internal static class HfCompare
         return first - second;
     }
 
-    private static float[] ReadFloats(string path, int count)
+    internal static float[] ReadFloats(string path, int count)
     {
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length != count * sizeof(float))

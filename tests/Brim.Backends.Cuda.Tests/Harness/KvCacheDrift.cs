@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics.Tensors;
 using System.Text.Json;
 using Brim.Core.Execution;
 using Brim.Models;
@@ -28,8 +29,9 @@ internal static class KvCacheDrift
             using var model = ModelLoader.Load(Path.Combine(directory, "model"));
             var vocab = model.Config.VocabSize;
             var steps = tokens[0].Length;
-            var hf32 = Rows(ReadFloats(Path.Combine(directory, "logits.f32")), steps, prompts.Length, vocab);
-            var hf16 = Rows(ReadFloats(Path.Combine(directory, "logits_bf16.f32")), steps, prompts.Length, vocab);
+            var count = steps * prompts.Length * vocab;
+            var hf32 = Rows(HfCompare.ReadFloats(Path.Combine(directory, "logits.f32"), count), steps, prompts.Length, vocab);
+            var hf16 = Rows(HfCompare.ReadFloats(Path.Combine(directory, "logits_bf16.f32"), count), steps, prompts.Length, vocab);
             var bf16Cache = TeacherForced(model, prompts, tokens, KvCacheDType.Auto);
             var fp8Cache = TeacherForced(model, prompts, tokens, KvCacheDType.Fp8);
             var name = Path.GetFileName(directory.TrimEnd('/'));
@@ -71,7 +73,7 @@ internal static class KvCacheDrift
                     topCount++;
                 }
 
-                agree += ArgMax(a) == ArgMax(e) ? 1 : 0;
+                agree += TensorPrimitives.IndexOfMax<double>(a) == TensorPrimitives.IndexOfMax<double>(e) ? 1 : 0;
                 rows++;
             }
         }
@@ -115,19 +117,6 @@ internal static class KvCacheDrift
         return logits.Select(v => v - log).ToArray();
     }
 
-    private static int ArgMax(double[] values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            best = values[i] > values[best] ? i : best;
-        }
-
-        return best;
-    }
-
     private static float[][][] Rows(float[] flat, int steps, int prompts, int vocab)
         => Enumerable.Range(0, steps).Select(step => Enumerable.Range(0, prompts).Select(s => flat.AsSpan(((step * prompts) + s) * vocab, vocab).ToArray()).ToArray()).ToArray();
-
-    private static float[] ReadFloats(string path) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(path)).ToArray();
 }
