@@ -25,6 +25,10 @@ public sealed unsafe class CudaBackend : IModelBackend
     private readonly DeviceWeights _weights;
     private readonly DeviceBuffer _inverseFrequencies;
     private readonly ForwardPass _pass;
+    private readonly QuantizeKernels _quantize;
+    private readonly QuantGemvKernel? _quantGemv;
+    private readonly DeviceBuffer? _dequantScratch;
+    private readonly LinearLayers _linears;
     private readonly DecodeGraphs _graphs;
     private StepBuffers _buffers;
     private PagedKvCache? _cache;
@@ -33,12 +37,16 @@ public sealed unsafe class CudaBackend : IModelBackend
     private bool _disposed;
     private bool _tensorCorePrefill;
 
+    /// <summary>
+    /// Loads <paramref name="model"/>: float weights as bf16; weights quantized on load (<c>--quantization</c>) are
+    /// quantized on the device from the unrounded floats; a quantized checkpoint is repacked into the device layouts.
+    /// </summary>
     public CudaBackend(LoadedModel model, CudaBackendOptions? options = null)
-        : this(model.Config, model.Weights, options)
+        : this(model.Config, model.Quantization?.Unquantized ?? model.Weights, options, model.Quantization)
     {
     }
 
-    public CudaBackend(ModelConfig config, IWeightSource weights, CudaBackendOptions? options = null)
+    public CudaBackend(ModelConfig config, IWeightSource weights, CudaBackendOptions? options = null, ModelQuantization? quantization = null)
     {
         config.Validate();
         if (config.AttentionOutputBias)
@@ -68,16 +76,27 @@ public sealed unsafe class CudaBackend : IModelBackend
             _blas = new CublasHandle(_device, _stream);
             var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory(), _options.Progress);
             _kernels = new ModelKernels(_device, compiler, _shape);
+            var plan = ProjectionPlan.For(config, quantization);
+            _quantize = new QuantizeKernels(_device, compiler);
             using (var weightKernels = new WeightKernels(_device, compiler))
             using (var uploader = new WeightUploader(_device, _stream, weightKernels, config, weights))
             {
-                _weights = DeviceWeights.Load(_device, _stream, uploader, config, weights);
+                _weights = DeviceWeights.Load(_device, _stream, uploader, _quantize, config, plan);
             }
+
+            if (_weights.ProjectionFormat != WeightFormat.Bf16)
+            {
+                _quantGemv = new QuantGemvKernel(_device, compiler, _weights.ProjectionFormat);
+                var largest = ProjectionPlan.Projections(config, 0).Max(p => p.Members.Sum(m => (long)m.Rows) * p.InFeatures);
+                _dequantScratch = new DeviceBuffer(_device, largest * 2);
+            }
+
+            _linears = new LinearLayers(_stream, _blas, _kernels.Gemv, _quantGemv, _quantize, _dequantScratch);
 
             var frequencies = RopeFrequencies.Compute(config);
             _inverseFrequencies = new DeviceBuffer(_device, frequencies.Length * sizeof(float));
             _stream.Upload<float>(_inverseFrequencies.Pointer, frequencies);
-            _pass = new ForwardPass(config, _shape, _stream, _blas, _kernels, _weights, _inverseFrequencies.Pointer);
+            _pass = new ForwardPass(config, _shape, _stream, _linears, _kernels, _weights, _inverseFrequencies.Pointer);
             _graphs = new DecodeGraphs(_device, _stream);
             _tensorCorePrefill = _options.UseTensorCorePrefillAttention;
             var initial = new StepCapacity(
@@ -127,17 +146,35 @@ public sealed unsafe class CudaBackend : IModelBackend
     /// </summary>
     internal int GemvMaxRows
     {
-        get => _pass.GemvMaxRows;
+        get => _linears.GemvMaxRows;
         set
         {
-            if (value != _pass.GemvMaxRows)
+            if (value != _linears.GemvMaxRows)
             {
                 _stream.Synchronize();
                 _graphs.Clear();
-                _pass.GemvMaxRows = Math.Clamp(value, 0, GemvKernel.MaxRows);
+                _linears.GemvMaxRows = Math.Clamp(value, 0, GemvKernel.MaxRows);
             }
         }
     }
+
+    /// <summary>As <see cref="GemvMaxRows"/> for quantized projections (quant_gemv.cu); settable for the harness. Drops captured graphs.</summary>
+    internal int QuantGemvMaxRows
+    {
+        get => _linears.QuantGemvMaxRows;
+        set
+        {
+            if (value != _linears.QuantGemvMaxRows)
+            {
+                _stream.Synchronize();
+                _graphs.Clear();
+                _linears.QuantGemvMaxRows = Math.Clamp(value, 0, QuantGemvKernel.MaxRows);
+            }
+        }
+    }
+
+    /// <summary>How the decoder's projections are held on the device, and their bytes (what a decode step streams besides lm_head).</summary>
+    public (string Format, long Bytes) Projections => (_weights.ProjectionFormat.ToString().ToLowerInvariant(), _weights.ProjectionBytes);
 
     /// <summary>CUDA graphs captured so far (decode buckets seen twice).</summary>
     public int CapturedGraphs => _graphs.Count;
@@ -276,6 +313,9 @@ public sealed unsafe class CudaBackend : IModelBackend
         _swap?.Dispose();
         _hostLogits?.Dispose();
         _weights.Dispose();
+        _dequantScratch?.Dispose();
+        _quantGemv?.Dispose();
+        _quantize.Dispose();
         _inverseFrequencies.Dispose();
         _kernels.Dispose();
         _blas.Dispose();

@@ -28,9 +28,16 @@ public static class ModelLoader
             throw;
         }
 
-        return progress is null
-            ? model
-            : new LoadedModel(model.Config, new ReportingWeightSource(model.Weights, model.Config, progress), model.Path) { Quantization = model.Quantization };
+        if (progress is null)
+        {
+            return model;
+        }
+
+        // A backend that quantizes on its device reads the unrounded weights: they report the progress then.
+        var quantized = model.Quantization is { Unquantized: { } floats } q
+            ? q with { Unquantized = new ReportingWeightSource(floats, model.Config, progress) }
+            : model.Quantization;
+        return new LoadedModel(model.Config, new ReportingWeightSource(model.Weights, model.Config, progress), model.Path) { Quantization = quantized };
     }
 
     private static LoadedModel LoadUnreported(string path, LoadFormat format, int dummySeed)

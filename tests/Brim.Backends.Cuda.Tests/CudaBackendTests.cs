@@ -90,7 +90,7 @@ public class CudaBackendTests
             }
         }
 
-        // Steps of two rows, then one: the gemv path (ForwardPass.DefaultGemvMaxRows), eager, captured and replayed.
+        // Steps of two rows, then one: the gemv path (LinearLayers.DefaultGemvMaxRows), eager, captured and replayed.
         foreach (var active in new[] { new[] { 0, 2 }, [0, 2], [0, 2], [1], [1], [1] })
         {
             foreach (var i in active)

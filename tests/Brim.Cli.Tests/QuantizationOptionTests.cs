@@ -46,16 +46,11 @@ public class QuantizationOptionTests
 
             var (code, output, error) = await CommandLine.RunAsync(
                 "generate", "Once upon a time", "-t", "0", "-n", "8", "--model", directory, "--tokenizer", tokenizer, "--device", "cpu", "--stats");
-            var (cudaCode, _, cudaError) = await CommandLine.RunAsync(
-                "generate", "Once", "-n", "2", "--model", directory, "--tokenizer", tokenizer, "--device", "cuda");
 
             Assert.Equal(0, code);
             Assert.StartsWith("Once upon a time", output, StringComparison.Ordinal);
             Assert.Contains(note, error, StringComparison.Ordinal);
             Assert.Contains("float32 on the host (dequantized on load)", error, StringComparison.Ordinal);
-            Assert.Equal(1, cudaCode);
-            Assert.Contains("is a quantized checkpoint", cudaError, StringComparison.Ordinal);
-            Assert.Contains("the CUDA backend does not run quantized weights yet; use --device cpu", cudaError, StringComparison.Ordinal);
         }
         finally
         {
@@ -72,13 +67,20 @@ public class QuantizationOptionTests
         Assert.Contains("--quantization must be one of none, fp8, int8, int4; got 'fp4'", error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The bundled model's feed-forward width (172) is no multiple of the int4 kernels' 32-input chunks: on a GPU the
+    /// layout is refused naming the width; without one, the missing device is. One line either way, exit code 1.
+    /// </summary>
     [Fact]
-    public async Task Generate_QuantizationOnCuda_RefusedPointingToTheCpu()
+    public async Task Generate_Int4OnCudaWithAnUnfitShape_OneLineError()
     {
         var (code, _, error) = await CommandLine.RunAsync("generate", "Once", "-n", "2", "--device", "cuda", "--quantization", "int4");
 
         Assert.Equal(1, code);
-        Assert.Contains("the CUDA backend does not run quantized weights yet; use --device cpu", error, StringComparison.Ordinal);
+        Assert.True(
+            error.Contains("int4 weights on CUDA need input widths that are multiples of 32", StringComparison.Ordinal)
+            || error.Contains("--device cuda: ", StringComparison.Ordinal),
+            error);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 }

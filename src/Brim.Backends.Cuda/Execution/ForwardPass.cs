@@ -13,20 +13,13 @@ internal sealed class ForwardPass(
     ModelConfig config,
     AttentionShape shape,
     CudaStream stream,
-    CublasHandle blas,
+    LinearLayers linears,
     ModelKernels kernels,
     DeviceWeights weights,
     ulong inverseFrequencies)
 {
-    /// <summary>
-    /// Steps of at most this many token rows run their linear layers on the gemv kernel, which streams weights faster
-    /// than cuBLAS at one or two rows (H100 decode steps: 6.01 against 6.42 ms at one row, 6.14 against 6.45 at two; at four
-    /// rows cuBLAS wins, 6.48 against 6.90 ms, because each extra row adds fp32 work per weight byte).
-    /// </summary>
-    public const int DefaultGemvMaxRows = 2;
-
-    /// <summary>Settable so the benchmark harness can time both paths; changing it invalidates captured graphs.</summary>
-    public int GemvMaxRows { get; set; } = DefaultGemvMaxRows;
+    /// <summary>The linear layers' kernels (the harness sets their row limits; changing them invalidates captured graphs).</summary>
+    public LinearLayers Linears => linears;
 
     /// <summary>
     /// Runs <paramref name="tokens"/> token rows through the decoder (K/V written to <paramref name="cache"/>), then
@@ -44,14 +37,14 @@ internal sealed class ForwardPass(
         ulong projection = b.Projection.Pointer, gateUp = b.GateUp.Pointer, activated = b.Activated.Pointer;
 
         // With gemv the output projections add straight into the residual stream, so the norms have nothing to add.
-        var gemv = tokens <= GemvMaxRows && GemvKernel.Fits(tokens, h) && GemvKernel.Fits(tokens, shape.QueryDim) && GemvKernel.Fits(tokens, ff);
+        var gemv = tokens <= StreamRows();
         var pending = gemv ? 0 : projection;
         kernels.Embedding.Gather(stream, weights.Embedding, b.MetadataAt(layout.TokenIds), x, tokens, h);
         for (var l = 0; l < config.NumLayers; l++)
         {
             var w = weights.Layers[l];
             kernels.RmsNorm.AddRmsNorm(stream, x, l == 0 ? 0 : pending, w.InputNorm, normed, 0, tokens, h, eps);
-            Project(gemv, w.Qkv, normed, qkv, tokens, h, shape.QkvDim);
+            linears.Project(gemv, w.Qkv, normed, qkv, tokens, h, shape.QkvDim);
             kernels.Rope.Apply(
                 stream, qkv, w.QkvBias, b.MetadataAt(layout.Positions), b.MetadataAt(layout.Slots), inverseFrequencies,
                 cache.Keys(l), cache.Values(l), tokens, cache.BlockSize);
@@ -75,18 +68,18 @@ internal sealed class ForwardPass(
             }
             if (gemv)
             {
-                kernels.Gemv.AddInto(stream, w.Output, attention, x, tokens, shape.QueryDim, h);
+                linears.AddInto(w.Output, attention, x, tokens, shape.QueryDim, h);
                 kernels.RmsNorm.AddRmsNorm(stream, x, 0, w.PostAttentionNorm, normed, 0, tokens, h, eps);
-                kernels.Gemv.GateUpSilu(stream, w.GateUp, normed, activated, tokens, h, ff);
-                kernels.Gemv.AddInto(stream, w.Down, activated, x, tokens, ff, h);
+                linears.GateUpSilu(w.GateUp, normed, activated, tokens, h, ff);
+                linears.AddInto(w.Down, activated, x, tokens, ff, h);
             }
             else
             {
-                blas.Linear(w.Output, attention, projection, tokens, shape.QueryDim, h);
+                linears.Gemm(w.Output, attention, projection, tokens, shape.QueryDim, h);
                 kernels.RmsNorm.AddRmsNorm(stream, x, projection, w.PostAttentionNorm, normed, 0, tokens, h, eps);
-                blas.Linear(w.GateUp, normed, gateUp, tokens, h, 2 * ff);
+                linears.Gemm(w.GateUp, normed, gateUp, tokens, h, 2 * ff);
                 kernels.SwiGlu.Apply(stream, gateUp, activated, tokens, ff);
-                blas.Linear(w.Down, activated, projection, tokens, ff, h);
+                linears.Gemm(w.Down, activated, projection, tokens, ff, h);
             }
         }
 
@@ -97,22 +90,29 @@ internal sealed class ForwardPass(
 
         // Only the sampled rows need the last residual add, the final norm and the (large) output projection.
         kernels.RmsNorm.AddRmsNorm(stream, x, pending, weights.FinalNorm, b.FinalHidden.Pointer, b.MetadataAt(layout.LogitRowTokens), logitRows, h, eps);
-        Project(logitRows <= GemvMaxRows && GemvKernel.Fits(logitRows, h), weights.LmHead, b.FinalHidden.Pointer, b.Logits.Pointer, logitRows, h, config.VocabSize, fp32Output: true);
+        var lmHead = LinearWeight.Bf16(weights.LmHead);
+        linears.Project(logitRows <= linears.StreamRows(lmHead, h, config.VocabSize), lmHead, b.FinalHidden.Pointer, b.Logits.Pointer, logitRows, h, config.VocabSize, fp32Output: true);
         if (sample)
         {
             kernels.Sampling.Sample(stream, b.Logits.Pointer, config.VocabSize, b.MetadataAt(layout.Sampling), b.SampledTokens.Pointer, logitRows);
         }
     }
 
-    private void Project(bool gemv, ulong w, ulong x, ulong y, int rows, int inFeatures, int outFeatures, bool fp32Output = false)
+    /// <summary>
+    /// Most rows for which every projection of every layer streams: the step's structure (output projections adding
+    /// straight into the residual stream) is one for all layers.
+    /// </summary>
+    private int StreamRows()
     {
-        if (gemv)
+        int h = config.HiddenSize, ff = config.IntermediateSize;
+        var rows = int.MaxValue;
+        foreach (var w in weights.Layers)
         {
-            kernels.Gemv.Linear(stream, w, x, y, rows, inFeatures, outFeatures, fp32Output);
+            rows = Math.Min(rows, Math.Min(
+                Math.Min(linears.StreamRows(w.Qkv, h, shape.QkvDim), linears.StreamRows(w.Output, shape.QueryDim, h)),
+                Math.Min(linears.StreamRows(w.GateUp, h, ff, gated: true), linears.StreamRows(w.Down, ff, h))));
         }
-        else
-        {
-            blas.Linear(w, x, y, rows, inFeatures, outFeatures, fp32Output);
-        }
+
+        return rows;
     }
 }

@@ -1,11 +1,14 @@
 namespace Brim.Backends.Cuda.Weights;
 
-/// <summary>Device addresses of one decoder layer's bf16 weights (projections fused where they share an input).</summary>
+/// <summary>
+/// Device addresses of one decoder layer's weights: norms and biases in bf16, the projections (fused where they share
+/// an input) bf16 or quantized.
+/// </summary>
 internal readonly record struct LayerWeights(
     ulong InputNorm,
-    ulong Qkv,
+    LinearWeight Qkv,
     ulong QkvBias,
-    ulong Output,
+    LinearWeight Output,
     ulong PostAttentionNorm,
-    ulong GateUp,
-    ulong Down);
+    LinearWeight GateUp,
+    LinearWeight Down);

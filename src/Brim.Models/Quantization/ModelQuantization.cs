@@ -20,6 +20,12 @@ public sealed record ModelQuantization
     /// <summary>The checkpoint's raw tensors (qweight, scales, ...); null when quantized on load.</summary>
     public IWeightSource? Packed { get; init; }
 
+    /// <summary>
+    /// Quantized on load: the float weights before rounding (with their dummy seed, if any), for a backend that quantizes
+    /// on its own device; null for a quantized checkpoint.
+    /// </summary>
+    public IWeightSource? Unquantized { get; init; }
+
     /// <summary>For logs: "awq int4 g128" or "int4 g128, quantized on load".</summary>
     public required string Description { get; init; }
 }

@@ -27,7 +27,7 @@ internal static class QuantizeOnLoad
             : model.Weights.GetInfo(t.Name).ByteCount);
         return new LoadedModel(config, new QuantizeOnLoadWeightSource(model.Weights, config, kind), model.Path)
         {
-            Quantization = new ModelQuantization { Kind = kind, StoredBytes = storedBytes, Description = $"{Describe(kind, config)}, quantized on load" },
+            Quantization = new ModelQuantization { Kind = kind, StoredBytes = storedBytes, Unquantized = model.Weights, Description = $"{Describe(kind, config)}, quantized on load" },
         };
     }
 

@@ -63,7 +63,8 @@ public sealed record QuantizedLinear
     public long StoredBytes(IWeightSource raw) =>
         new[] { Codes, Scales, Zeros, GroupIndex, InputScale }.OfType<string>().Sum(name => raw.GetInfo(name).ByteCount);
 
-    internal static int[] ReadInts(IWeightSource raw, string name)
+    /// <summary>An int32 tensor (qweight, qzeros, g_idx) as it is stored.</summary>
+    public static int[] ReadInts(IWeightSource raw, string name)
     {
         var values = new int[raw.GetInfo(name).ElementCount];
         raw.ReadRaw(name, 0, MemoryMarshal.AsBytes(values.AsSpan()));

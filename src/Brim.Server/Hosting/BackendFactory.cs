@@ -12,11 +12,6 @@ internal static class BackendFactory
     {
         if (options.Device == DeviceKind.Cuda)
         {
-            if (QuantizedNote(model) is { } quantized)
-            {
-                throw new NotSupportedException($"{quantized}: the CUDA backend does not run quantized weights yet; use --device cpu");
-            }
-
             if (!CudaBackend.IsAvailable(out var reason))
             {
                 throw new InvalidOperationException($"--device cuda: {reason}");
@@ -29,11 +24,7 @@ internal static class BackendFactory
         string why;
         if (options.Device == DeviceKind.Auto)
         {
-            if (QuantizedNote(model) is { } quantized)
-            {
-                why = $"auto: {quantized}, which the CUDA backend does not run yet";
-            }
-            else if (CudaBackend.IsAvailable(out var reason))
+            if (CudaBackend.IsAvailable(out var reason))
             {
                 var gpu = new CudaBackend(model, CudaOptions(options));
                 return (gpu, $"{gpu.DeviceName} (cuda, auto)");
@@ -66,14 +57,6 @@ internal static class BackendFactory
         var cpu = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = options.CpuThreads ?? Environment.ProcessorCount, KvCacheDType = options.KvCacheDType });
         return (cpu, $"{cpu.DeviceName} ({why})");
     }
-
-    /// <summary>What makes the weights quantized (a checkpoint's format or --quantization), or null.</summary>
-    private static string? QuantizedNote(LoadedModel model) => model.Quantization switch
-    {
-        null => null,
-        { Scheme: { } scheme } => $"{model.Path} is a quantized checkpoint ({scheme.Description})",
-        { } q => $"quantized weights ({q.Description})",
-    };
 
     private static CudaBackendOptions CudaOptions(ModelHostOptions options)
     {

@@ -57,7 +57,7 @@ internal static class DecodeBench
         log.WriteLine("|---|---|---|---|---|---|---|");
         var random = new Random(7);
         // Batches the gemv path serves are timed both ways (cuBLAS first).
-        foreach (var (batch, gemvRows) in batchSizes.SelectMany(b => b <= ForwardPass.DefaultGemvMaxRows ? new[] { (b, 0), (b, b) } : [(b, 0)]))
+        foreach (var (batch, gemvRows) in batchSizes.SelectMany(b => b <= LinearLayers.DefaultGemvMaxRows ? new[] { (b, 0), (b, b) } : [(b, 0)]))
         {
             backend.GemvMaxRows = gemvRows;
             var tables = Enumerable.Range(0, batch).Select(s => Enumerable.Range(s * blocksPerSequence, blocksPerSequence).ToArray()).ToArray();
@@ -93,11 +93,11 @@ internal static class DecodeBench
             var floorMs = (backend.WeightBytes + (batch * averageContext * kvBytesPerToken)) / (copyGBps * 1e9) * 1e3;
             var tokensPerSecond = batch / (stepMs * 1e-3);
             var roofline = batch / (floorMs * 1e-3);
-            log.WriteLine($"| {batch}{(batch <= ForwardPass.DefaultGemvMaxRows ? gemvRows == 0 ? " (cuBLAS)" : " (gemv)" : "")} | {tokensPerSecond:F0} | {stepMs:F2} | {floorMs:F2} | {roofline:F0} | {100 * tokensPerSecond / roofline:F0} % | {prefillMs[0]:F1} / {prefillMs[1]:F1} |");
+            log.WriteLine($"| {batch}{(batch <= LinearLayers.DefaultGemvMaxRows ? gemvRows == 0 ? " (cuBLAS)" : " (gemv)" : "")} | {tokensPerSecond:F0} | {stepMs:F2} | {floorMs:F2} | {roofline:F0} | {100 * tokensPerSecond / roofline:F0} % | {prefillMs[0]:F1} / {prefillMs[1]:F1} |");
             log.Flush();
         }
 
-        backend.GemvMaxRows = ForwardPass.DefaultGemvMaxRows;
+        backend.GemvMaxRows = LinearLayers.DefaultGemvMaxRows;
         LongPrefill(log, backend, config, blockSize, maxBatch * blocksPerSequence);
         return 0;
     }

@@ -1,0 +1,89 @@
+// Brim's device layouts for quantized linear weights [out, in] (row-major, one row per output feature), and their
+// decoding in registers. Each 16-byte chunk of a row holds IPC consecutive inputs of one quantization group:
+//   FMT_FP8  codes: E4M3 bytes [out][in];            scales: float [out]            w = e4m3(code) * scale
+//   FMT_INT8 codes: int8 [out][in];                  scales: float [out][in/group]  w = q * scale
+//   FMT_INT4 codes: uint32 [out][in/8], 8 inputs a word, input e of the word in bits (e%2)*16 + (e/2)*4 .. +3, so
+//            that one mask pulls two codes into the mantissas of a bf16 pair (128 + q, exact);
+//            scales: half2 [out][in/group] = (s, m) with m = -zero * s                w = q * s + m
+// A group is a multiple of IPC inputs, so a chunk never straddles two groups. The layouts are built on the host
+// (Weights/QuantizedPacking.cs, from AWQ / GPTQ / FP8 checkpoints) or on the device (quant_convert.cu, on load).
+#pragma once
+
+#include "common.cuh"
+#include "fp8.cuh"
+
+#define FMT_FP8 1
+#define FMT_INT8 2
+#define FMT_INT4 3
+
+// Inputs per 16-byte chunk of codes.
+template <int F> struct QuantTraits { static constexpr int IPC = 16; };
+template <> struct QuantTraits<FMT_INT4> { static constexpr int IPC = 32; };
+
+// What turns a decoded code into a weight: w = code_value * s + m, where code_value is what decode8 produces
+// (fp8: value / 256; int8: q; int4: 128 + q).
+struct QuantScale { float s; float m; };
+
+__device__ __forceinline__ unsigned quant_word(uint4 v, int i)
+{
+    return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
+}
+
+template <int F>
+__device__ __forceinline__ QuantScale quant_scale(const void* __restrict__ scales, int row, int group, int groups)
+{
+    QuantScale q;
+    if (F == FMT_FP8)
+    {
+        q.s = ((const float*)scales)[row] * 256.0f; // decode8 yields value / 256
+        q.m = 0.0f;
+    }
+    else if (F == FMT_INT8)
+    {
+        q.s = ((const float*)scales)[(u64)row * groups + group];
+        q.m = 0.0f;
+    }
+    else
+    {
+        const unsigned sm = ((const unsigned*)scales)[(u64)row * groups + group];
+        q.s = half_bits_to_float((unsigned short)(sm & 0xffffu));
+        q.m = half_bits_to_float((unsigned short)(sm >> 16)) - 128.0f * q.s; // decode8 yields 128 + q
+    }
+    return q;
+}
+
+// Weights of inputs 8*part .. 8*part+7 of the chunk v, dequantized into w[0..7].
+template <int F>
+__device__ __forceinline__ void quant_decode8(uint4 v, int part, QuantScale sc, float* w)
+{
+    if (F == FMT_FP8)
+    {
+        fp8x4_to_float_div256(quant_word(v, 2 * part), w);
+        fp8x4_to_float_div256(quant_word(v, 2 * part + 1), w + 4);
+#pragma unroll
+        for (int j = 0; j < 8; ++j) w[j] *= sc.s;
+    }
+    else if (F == FMT_INT8)
+    {
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+        {
+            // Offset binary (q + 128) into the low mantissa bits of 2^23: exact, no int-to-float conversion.
+            const unsigned u = quant_word(v, 2 * part + h) ^ 0x80808080u;
+#pragma unroll
+            for (int j = 0; j < 4; ++j)
+                w[4 * h + j] = (__uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u | j)) - 8388736.0f) * sc.s;
+        }
+    }
+    else
+    {
+        const unsigned word = quant_word(v, part);
+#pragma unroll
+        for (int p = 0; p < 4; ++p)
+        {
+            const unsigned t = ((word >> (4 * p)) & 0x000f000fu) | 0x43004300u;
+            w[2 * p] = fmaf(__uint_as_float(t << 16), sc.s, sc.m);
+            w[2 * p + 1] = fmaf(__uint_as_float(t & 0xffff0000u), sc.s, sc.m);
+        }
+    }
+}
