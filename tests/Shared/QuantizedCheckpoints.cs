@@ -25,14 +25,14 @@ public enum PackedFormat
 /// </summary>
 internal static class QuantizedCheckpoints
 {
-    /// <summary>Inputs per group: divides the tiny model's 32 and 48.</summary>
+    /// <summary>Inputs per group: divides the tiny model's 32 and 64.</summary>
     public const int GroupSize = 16;
 
     public static readonly ModelConfig Config = new()
     {
         Architecture = "LlamaForCausalLM",
         HiddenSize = 32,
-        IntermediateSize = 48,
+        IntermediateSize = 64,
         NumLayers = 2,
         NumHeads = 4,
         NumKvHeads = 2,
@@ -48,7 +48,7 @@ internal static class QuantizedCheckpoints
     private static readonly int[] AwqOrder = [0, 2, 4, 6, 1, 3, 5, 7];
 
     public static string ConfigJson(string? quantizationConfig, string dtype = "float16") => $$"""
-        {"architectures": ["LlamaForCausalLM"], "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
+        {"architectures": ["LlamaForCausalLM"], "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
          "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "max_position_embeddings": 64, "rms_norm_eps": 1e-05,
          "tie_word_embeddings": true, "torch_dtype": "{{dtype}}", "eos_token_id": 2, "hidden_act": "silu"{{(quantizationConfig is null ? string.Empty : $", \"quantization_config\": {quantizationConfig}")}}}
         """;

@@ -53,7 +53,7 @@ public class QuantizedCheckpointLoadTests
 
         var q = model.Quantization!;
         var layer = q.Linears.Single(l => l.WeightName == LlamaTensorNames.DownWeight(1));
-        Assert.Equal(("model.layers.1.mlp.down_proj.qweight", 32, 48, 16), (layer.Codes, layer.OutFeatures, layer.InFeatures, layer.GroupWidth));
+        Assert.Equal(("model.layers.1.mlp.down_proj.qweight", 32, 64, 16), (layer.Codes, layer.OutFeatures, layer.InFeatures, layer.GroupWidth));
         Assert.Equal(TensorDType.I32, q.Packed!.GetInfo(layer.Codes).DType);
         Assert.Equal(TensorDType.F32, model.Weights.GetInfo(layer.WeightName).DType);
         Assert.False(model.Weights.Contains(layer.Codes));
@@ -102,7 +102,7 @@ public class QuantizedCheckpointLoadTests
         var actual = new float[expected[down].Length];
         model.Weights.ReadAsFloat32(down, actual);
         Assert.Equal(expected[down], actual);
-        Assert.Equal(48, model.Quantization!.Linears.Single(l => l.WeightName == down).GroupWidth);
+        Assert.Equal(64, model.Quantization!.Linears.Single(l => l.WeightName == down).GroupWidth);
     }
 
     [Fact]

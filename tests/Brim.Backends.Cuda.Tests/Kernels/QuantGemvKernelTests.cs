@@ -1,0 +1,135 @@
+using System.Runtime.InteropServices;
+using Brim.Backends.Cuda.Kernels;
+using Brim.Backends.Cuda.Tests.Reference;
+using Brim.Backends.Cuda.Tests.Support;
+using Brim.Backends.Cuda.Weights;
+using Brim.Models;
+
+namespace Brim.Backends.Cuda.Tests.Kernels;
+
+/// <summary>
+/// quant_gemv.cu (every format, rows 1..8, plain / fp32 / residual / fused SwiGLU) and the dequantize kernel against
+/// the fp64 product of the CPU twin's weights (<see cref="QuantLayouts"/>) on random codes and scales.
+/// </summary>
+public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
+{
+    [Theory]
+    [InlineData(WeightQuantization.Int4, 1, 4096, 64, 128, false)]
+    [InlineData(WeightQuantization.Int4, 3, 256, 40, 32, true)]
+    [InlineData(WeightQuantization.Int4, 8, 14336, 16, 128, false)]
+    [InlineData(WeightQuantization.Int4, 5, 512, 36, 512, false)]
+    [InlineData(WeightQuantization.Int8, 1, 4096, 64, 4096, false)]
+    [InlineData(WeightQuantization.Int8, 7, 896, 30, 16, true)]
+    [InlineData(WeightQuantization.Int8, 8, 128, 98, 128, false)]
+    [InlineData(WeightQuantization.Fp8, 1, 4096, 64, 4096, true)]
+    [InlineData(WeightQuantization.Fp8, 4, 48, 18, 48, false)]
+    [InlineData(WeightQuantization.Fp8, 8, 14336, 10, 14336, false)]
+    public void Linear_RandomLayouts_MatchesReference(WeightQuantization quantization, int rows, int inFeatures, int outFeatures, int group, bool fp32Output)
+    {
+        var format = LinearWeight.FormatOf(quantization);
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format);
+        var (codes, scales) = QuantLayouts.Random(random, format, outFeatures, inFeatures, group);
+        var x = Bf16.Random(random, rows * inFeatures);
+        using var dCodes = gpu.Upload<byte>(codes);
+        using var dScales = gpu.Upload<byte>(scales);
+        using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
+        var w = new LinearWeight(dCodes.Pointer, dScales.Pointer, format, group);
+        var expected = KernelReferences.Linear(x, QuantLayouts.Dequantize(format, codes, scales, outFeatures, inFeatures, group), rows, inFeatures, outFeatures);
+        float[] actual;
+        if (fp32Output)
+        {
+            using var dY = gpu.Allocate<float>(rows * outFeatures);
+            kernel.Linear(gpu.Stream, w, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures, fp32Output: true);
+            actual = gpu.Download<float>(dY, rows * outFeatures);
+        }
+        else
+        {
+            using var dY = gpu.Allocate<ushort>(rows * outFeatures);
+            kernel.Linear(gpu.Stream, w, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures);
+            actual = Bf16.FromBits(gpu.Download<ushort>(dY, rows * outFeatures));
+        }
+
+        Compare.Close(actual, expected, fp32Output ? 1e-5 : 5e-3, $"quant gemv {format} {rows}x{inFeatures}->{outFeatures} g{group} (seed {seed})");
+    }
+
+    [Theory]
+    [InlineData(WeightQuantization.Int4, 1, 4096, 96, 128)]
+    [InlineData(WeightQuantization.Int4, 6, 256, 20, 64)]
+    [InlineData(WeightQuantization.Int8, 8, 512, 24, 512)]
+    [InlineData(WeightQuantization.Fp8, 2, 4096, 33, 4096)]
+    public void GateUpSilu_RandomLayouts_MatchesSwiGluOfReference(WeightQuantization quantization, int rows, int inFeatures, int ff, int group)
+    {
+        var format = LinearWeight.FormatOf(quantization);
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format);
+        var (codes, scales) = QuantLayouts.Random(random, format, 2 * ff, inFeatures, group);
+        var x = Bf16.Random(random, rows * inFeatures);
+        using var dCodes = gpu.Upload<byte>(codes);
+        using var dScales = gpu.Upload<byte>(scales);
+        using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
+        using var dY = gpu.Allocate<ushort>(rows * ff);
+        kernel.GateUpSilu(gpu.Stream, new LinearWeight(dCodes.Pointer, dScales.Pointer, format, group), dX.Pointer, dY.Pointer, rows, inFeatures, ff);
+        var product = KernelReferences.Linear(x, QuantLayouts.Dequantize(format, codes, scales, 2 * ff, inFeatures, group), rows, inFeatures, 2 * ff);
+        Compare.Close(Bf16.FromBits(gpu.Download<ushort>(dY, rows * ff)), KernelReferences.SiluMul(product, rows, ff), 5e-3, $"quant gate/up {format} (seed {seed})");
+    }
+
+    [Theory]
+    [InlineData(WeightQuantization.Int4, 2, 4096, 128, 128)]
+    [InlineData(WeightQuantization.Int8, 5, 320, 32, 64)]
+    [InlineData(WeightQuantization.Fp8, 8, 1024, 12, 1024)]
+    public void AddInto_Residual_AddsProductInPlace(WeightQuantization quantization, int rows, int inFeatures, int outFeatures, int group)
+    {
+        var format = LinearWeight.FormatOf(quantization);
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format);
+        var (codes, scales) = QuantLayouts.Random(random, format, outFeatures, inFeatures, group);
+        var x = Bf16.Random(random, rows * inFeatures);
+        var residual = Enumerable.Range(0, rows * outFeatures).Select(_ => (random.NextSingle() * 20) - 10).ToArray();
+        using var dCodes = gpu.Upload<byte>(codes);
+        using var dScales = gpu.Upload<byte>(scales);
+        using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
+        using var dResidual = gpu.Upload<float>(residual);
+        kernel.AddInto(gpu.Stream, new LinearWeight(dCodes.Pointer, dScales.Pointer, format, group), dX.Pointer, dResidual.Pointer, rows, inFeatures, outFeatures);
+        var product = KernelReferences.Linear(x, QuantLayouts.Dequantize(format, codes, scales, outFeatures, inFeatures, group), rows, inFeatures, outFeatures);
+        Compare.Close(gpu.Download<float>(dResidual, rows * outFeatures), product.Select((p, i) => p + residual[i]).ToArray(), 1e-5, $"quant residual add {format} (seed {seed})");
+    }
+
+    [Theory]
+    [InlineData(WeightQuantization.Int4, 40, 4096, 128)]
+    [InlineData(WeightQuantization.Int4, 7, 96, 32)]
+    [InlineData(WeightQuantization.Int8, 33, 512, 16)]
+    [InlineData(WeightQuantization.Fp8, 20, 4096, 4096)]
+    public void Dequantize_RandomLayouts_WritesTheTwinsWeightsInBf16(WeightQuantization quantization, int rows, int inFeatures, int group)
+    {
+        var format = LinearWeight.FormatOf(quantization);
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        using var kernels = new QuantizeKernels(gpu.Device, gpu.Compiler);
+        var (codes, scales) = QuantLayouts.Random(random, format, rows, inFeatures, group);
+        using var dCodes = gpu.Upload<byte>(codes);
+        using var dScales = gpu.Upload<byte>(scales);
+        using var dOut = gpu.Allocate<ushort>(rows * inFeatures);
+        kernels.Dequantize(gpu.Stream, new LinearWeight(dCodes.Pointer, dScales.Pointer, format, group), dOut.Pointer, rows, inFeatures);
+        var expected = QuantLayouts.Dequantize(format, codes, scales, rows, inFeatures, group).Select(Bf16.Round).ToArray();
+        Assert.Equal(expected, Bf16.FromBits(gpu.Download<ushort>(dOut, rows * inFeatures)));
+    }
+
+    [Fact]
+    public void Fits_RowsAndOutputs_RejectsWhatTheKernelCannotTile()
+    {
+        Assert.True(QuantGemvKernel.Fits(1, 4096, WeightFormat.Int4));
+        Assert.True(QuantGemvKernel.Fits(QuantGemvKernel.MaxRows, 6, WeightFormat.Int8));
+        Assert.False(QuantGemvKernel.Fits(QuantGemvKernel.MaxRows + 1, 4096, WeightFormat.Int4));
+        Assert.False(QuantGemvKernel.Fits(1, 6, WeightFormat.Int4));
+        Assert.True(QuantGemvKernel.Fits(1, 6, WeightFormat.Int4, gated: true));
+        Assert.False(QuantGemvKernel.Fits(0, 4096, WeightFormat.Fp8));
+    }
+}
