@@ -6,6 +6,7 @@
 #   offline  1,000 requests of 1,000 prompt / 1,000 output tokens through 256 slots (bf16 KV)
 #   offline8 the same with the FP8 KV cache through 512 slots
 #   decode8  the decode sweep with the FP8 KV cache
+#   quant    the decode sweep with bf16, fp8, int8 and int4 projections (--quantization, quantized on the device on load)
 #   long     8 requests of 32,000 prompt / 512 output tokens (--max-model-len 33000), bf16 and FP8 KV
 #   attention  the decode-attention kernel sweep (batch x context, bf16 and FP8; needs the CUDA test executable)
 #   drift    transformers references (hf_reference.py), Brim vs transformers (hf-compare) and the FP8 KV drift table
@@ -41,6 +42,11 @@ for step in $steps; do
     offline)
       timeout 300 "$brim" bench decode --device cuda --model $model --load-format dummy --batch-sizes 1 --prompt-len 1000 --output-len 1000 \
         --offline-requests 1000 --max-num-seqs 256 --max-num-batched-tokens 8192 2>&1 | tee "$out/offline.md" | grep -v '\[' | tee -a "$out/summary.md" ;;
+    quant)
+      for q in none fp8 int8 int4; do
+        timeout 200 "$brim" bench decode --device cuda --model $model --load-format dummy --max-num-batched-tokens 16384 --quantization $q \
+          --batch-sizes ${QUANT_BATCHES:-1,2,4,8,16,32,64,256} 2>&1 | tee "$out/quant_$q.md" | grep -v '\[' | tee -a "$out/summary.md"
+      done ;;
     decode8)
       timeout 240 "$brim" bench decode --device cuda --model $model --load-format dummy --max-num-batched-tokens 16384 --kv-cache-dtype fp8 2>&1 | tee "$out/decode8.md" | grep -v '\[' | tee -a "$out/summary.md" ;;
     offline8)

@@ -15,6 +15,7 @@ internal static class TelemetrySetup
             DeviceName = host.Engine.DeviceName,
             GpuHourlyCost = options.GpuHourlyCost,
             KvBytesPerPosition = host.KvBytesPerPosition,
+            ProjectionBytes = host.ProjectionBytes,
         };
         if (options.MeasureCeilings && host.Backend is CudaBackend cuda)
         {

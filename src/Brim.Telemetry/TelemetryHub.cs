@@ -44,7 +44,7 @@ public sealed class TelemetryHub : IPrometheusSource, IDisposable
         _time = time ?? TimeProvider.System;
         _startTimestamp = _time.GetTimestamp();
         _startUtc = _time.GetUtcNow();
-        CostModel = new ModelCostModel(options.Model, options.KvDType, options.KvBytesPerPosition);
+        CostModel = new ModelCostModel(options.Model, options.KvDType, options.KvBytesPerPosition, options.ProjectionBytes);
         _nvml = nvml;
         Device = DeviceProfile.Resolve(options, nvml is { IsAvailable: true } ? nvml.DeviceNames[0] : null);
         for (var i = 0; i < _buckets.Length; i++)

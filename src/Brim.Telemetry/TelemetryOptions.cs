@@ -17,6 +17,9 @@ public sealed record TelemetryOptions
     /// </summary>
     public long? KvBytesPerPosition { get; init; }
 
+    /// <summary>Bytes of the decoder's linear weights as the backend holds them (quantized: codes and scales); null derives them from the model's dtype.</summary>
+    public long? ProjectionBytes { get; init; }
+
     /// <summary>The backend's device name (e.g. <c>LlmEngine.DeviceName</c>); NVML's name wins when NVML is present.</summary>
     public string? DeviceName { get; init; }
 

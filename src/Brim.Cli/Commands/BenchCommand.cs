@@ -141,7 +141,7 @@ internal static class BenchCommand
     internal static double DecodeFloorSeconds(ModelHost host, int batch, int averageContext, double bytesPerSecond) =>
         CostModel(host).Estimate(StepShape.Decode(batch, averageContext)).Bytes / bytesPerSecond;
 
-    /// <summary>The telemetry's cost model with the KV bytes per position the backend really stores (scales included).</summary>
+    /// <summary>The telemetry's cost model with the KV and projection bytes the backend really stores (scales included).</summary>
     internal static ModelCostModel CostModel(ModelHost host) =>
-        new(host.Config, kvBytesPerPosition: host.KvBytesPerPosition);
+        new(host.Config, kvBytesPerPosition: host.KvBytesPerPosition, projectionBytes: host.ProjectionBytes);
 }

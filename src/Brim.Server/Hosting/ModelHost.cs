@@ -1,4 +1,5 @@
 using Brim.Backends.Cpu;
+using Brim.Backends.Cuda;
 using Brim.ChatTemplates;
 using Brim.Core.Execution;
 using Brim.Engine;
@@ -60,6 +61,12 @@ public sealed class ModelHost : IDisposable
     /// <summary>Bytes one position takes in the KV cache over all layers, K and V, as the backend stores it (scales included).</summary>
     public long KvBytesPerPosition => _backend.KvBytesPerBlock(Engine.Options.BlockSize) / Engine.Options.BlockSize;
 
+    /// <summary>
+    /// Bytes of the decoder's linear weights as the backend holds them where that is not the checkpoint's dtype (CUDA
+    /// with quantized weights: codes and scales); null otherwise (the CPU computes in float32 from any format).
+    /// </summary>
+    public long? ProjectionBytes => _backend is CudaBackend { Projections: { Format: not "bf16" } projections } ? projections.Bytes : null;
+
     /// <summary>How the KV cache is stored (--kv-cache-dtype).</summary>
     public KvCacheDType KvCacheDType { get; private init; }
 
@@ -100,9 +107,12 @@ public sealed class ModelHost : IDisposable
         {
             var format = _model.Quantization?.Description ?? Config.WeightDType.ToString().ToLowerInvariant();
             var stored = _model.Quantization?.StoredBytes ?? WeightManifest.For(Config).Sum(t => _model.Weights.GetInfo(t.Name).ByteCount);
-            var (held, where) = _backend is CpuBackend
-                ? (Config.ParameterCount * sizeof(float), "float32 on the host" + (_model.Quantization is null ? string.Empty : " (dequantized on load)"))
-                : (Config.ParameterCount * 2, "bf16 on the device");
+            (long held, string where) = _backend switch
+            {
+                CpuBackend => (Config.ParameterCount * sizeof(float), "float32 on the host" + (_model.Quantization is null ? string.Empty : " (dequantized on load)")),
+                CudaBackend { Projections.Format: not "bf16" } cuda => (cuda.WeightBytes, $"on the device ({cuda.Projections.Format} projections {Size(cuda.Projections.Bytes)}, the rest bf16)"),
+                _ => (Config.ParameterCount * 2, "bf16 on the device"),
+            };
             return held == stored ? $"weights {format}: {Size(stored)}" : $"weights {format}: {Size(stored)}, {Size(held)} {where}";
         }
     }

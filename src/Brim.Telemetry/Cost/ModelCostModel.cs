@@ -29,7 +29,9 @@ public sealed class ModelCostModel
 
     /// <param name="kvBytesPerPosition">The cache's real bytes per position (all layers, K and V) where it is not plain
     /// <paramref name="kvDType"/> elements: an FP8 or INT8 cache also stores a scale per head vector.</param>
-    public ModelCostModel(ModelConfig config, TensorDType? kvDType = null, long? kvBytesPerPosition = null)
+    /// <param name="projectionBytes">The decoder's linear weights as the backend holds them, where that is not
+    /// <see cref="ModelConfig.WeightDType"/> elements (quantized weights: codes and scales).</param>
+    public ModelCostModel(ModelConfig config, TensorDType? kvDType = null, long? kvBytesPerPosition = null, long? projectionBytes = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -49,7 +51,7 @@ public sealed class ModelCostModel
         MatmulFlopsPerToken = 2 * LinearParameters;
         AttentionFlopsPerPosition = 4L * config.NumLayers * config.NumHeads * config.HeadDim;
         LogitFlopsPerRow = 2 * h * v;
-        DecoderWeightBytes = (LinearParameters + normAndBias) * weightBytes;
+        DecoderWeightBytes = (projectionBytes ?? (LinearParameters * weightBytes)) + (normAndBias * weightBytes);
         OutputProjectionBytes = OutputProjectionParameters * weightBytes;
         EmbeddingRowBytes = h * weightBytes;
         KvBytesPerPosition = kvBytesPerPosition ?? 2L * config.NumLayers * config.KvDim * KvDType.ByteSize();
