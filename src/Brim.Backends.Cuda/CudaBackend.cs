@@ -27,6 +27,7 @@ public sealed unsafe class CudaBackend : IModelBackend
     private readonly ForwardPass _pass;
     private readonly QuantizeKernels _quantize;
     private readonly QuantGemvKernel? _quantGemv;
+    private readonly QuantMmaKernel? _quantMma;
     private readonly DeviceBuffer? _dequantScratch;
     private readonly LinearLayers _linears;
     private readonly DecodeGraphs _graphs;
@@ -87,11 +88,12 @@ public sealed unsafe class CudaBackend : IModelBackend
             if (_weights.ProjectionFormat != WeightFormat.Bf16)
             {
                 _quantGemv = new QuantGemvKernel(_device, compiler, _weights.ProjectionFormat);
+                _quantMma = new QuantMmaKernel(_device, compiler, _weights.ProjectionFormat);
                 var largest = ProjectionPlan.Projections(config, 0).Max(p => p.Members.Sum(m => (long)m.Rows) * p.InFeatures);
                 _dequantScratch = new DeviceBuffer(_device, largest * 2);
             }
 
-            _linears = new LinearLayers(_stream, _blas, _kernels.Gemv, _quantGemv, _quantize, _dequantScratch);
+            _linears = new LinearLayers(_stream, _blas, _kernels.Gemv, _quantGemv, _quantMma, _quantize, _dequantScratch);
 
             var frequencies = RopeFrequencies.Compute(config);
             _inverseFrequencies = new DeviceBuffer(_device, frequencies.Length * sizeof(float));
@@ -169,6 +171,21 @@ public sealed unsafe class CudaBackend : IModelBackend
                 _stream.Synchronize();
                 _graphs.Clear();
                 _linears.QuantGemvMaxRows = Math.Clamp(value, 0, QuantGemvKernel.MaxRows);
+            }
+        }
+    }
+
+    /// <summary>As <see cref="GemvMaxRows"/> for quant_mma.cu (quantized projections past the streaming kernel's rows). Drops captured graphs.</summary>
+    internal int QuantMmaMaxRows
+    {
+        get => _linears.QuantMmaMaxRows;
+        set
+        {
+            if (value != _linears.QuantMmaMaxRows)
+            {
+                _stream.Synchronize();
+                _graphs.Clear();
+                _linears.QuantMmaMaxRows = Math.Max(0, value);
             }
         }
     }
@@ -315,6 +332,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         _weights.Dispose();
         _dequantScratch?.Dispose();
         _quantGemv?.Dispose();
+        _quantMma?.Dispose();
         _quantize.Dispose();
         _inverseFrequencies.Dispose();
         _kernels.Dispose();

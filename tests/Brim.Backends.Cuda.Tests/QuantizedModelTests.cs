@@ -8,8 +8,8 @@ namespace Brim.Backends.Cuda.Tests;
 
 /// <summary>
 /// Whole models with quantized projections on the device against the same weights dequantized and run in bf16: a
-/// 12-token prefill (cuBLAS on the dequantized weight) and a decode step (quant_gemv), for checkpoints written packed
-/// in each format and for quantization on load.
+/// 12-token prefill (quant_mma, or with its row limit at 0 cuBLAS on the weight dequantized to bf16) and a decode step
+/// (quant_gemv), for checkpoints written packed in each format and for quantization on load.
 /// </summary>
 public class QuantizedModelTests
 {
@@ -28,8 +28,10 @@ public class QuantizedModelTests
             QuantizedCheckpoints.Write(directory, format, seed: Gpu.NewSeed(), groupSize: groupSize);
             using var model = ModelLoader.Load(directory);
             var (prefill, decode) = Logits(new CudaBackend(model));
+            var (dequantizedPrefill, _) = Logits(new CudaBackend(model), mmaMaxRows: 0);
             var (wantPrefill, wantDecode) = Logits(new CudaBackend(model.Config, model.Weights));
             Compare.Close(prefill, wantPrefill, 2e-2, $"{format} prefill");
+            Compare.Close(dequantizedPrefill, wantPrefill, 2e-2, $"{format} prefill, dequantized for cuBLAS");
             Compare.Close(decode, wantDecode, 2e-2, $"{format} decode");
         }
         finally
@@ -70,10 +72,15 @@ public class QuantizedModelTests
         Compare.Close(decode, wantDecode, 2e-2, $"{kind} on load, decode (seed {seed})");
     }
 
-    private static (float[] Prefill, float[] Decode) Logits(CudaBackend backend)
+    private static (float[] Prefill, float[] Decode) Logits(CudaBackend backend, int? mmaMaxRows = null)
     {
         using (backend)
         {
+            if (mmaMaxRows is { } limit)
+            {
+                backend.QuantMmaMaxRows = limit;
+            }
+
             backend.AllocateKvCache(8, 16);
             var vocab = backend.VocabSize;
             var prompt = Enumerable.Range(0, 12).Select(i => (i * 7 % (vocab - 3)) + 1).ToArray();

@@ -7,10 +7,12 @@ namespace Brim.Backends.Cuda.Execution;
 /// <summary>
 /// Runs the linear layers of a step on the kernel that suits its rows and the weight's format: few rows stream the
 /// weights through gemv.cu (bf16) or quant_gemv.cu (quantized, dequantized in registers), the residual add and SwiGLU
-/// fused; more rows run cuBLAS, a quantized weight first dequantized to bf16 in a scratch buffer the size of the largest
-/// projection (steps that large are compute-bound, where the extra pass over the weight costs least).
+/// fused; more rows run cuBLAS (bf16), or for quantized weights quant_mma.cu (tensor cores, dequantized in registers)
+/// up to <see cref="QuantMmaMaxRows"/> rows and past that cuBLAS on the weight dequantized to bf16 in a scratch buffer
+/// the size of the largest projection (prefill-sized steps are compute-bound, where the extra pass costs least).
 /// </summary>
-internal sealed class LinearLayers(CudaStream stream, CublasHandle blas, GemvKernel gemv, QuantGemvKernel? quantGemv, QuantizeKernels quantize, DeviceBuffer? dequantScratch)
+internal sealed class LinearLayers(
+    CudaStream stream, CublasHandle blas, GemvKernel gemv, QuantGemvKernel? quantGemv, QuantMmaKernel? quantMma, QuantizeKernels quantize, DeviceBuffer? dequantScratch)
 {
     /// <summary>
     /// Steps of at most this many token rows run bf16 linear layers on the gemv kernel, which streams weights faster
@@ -24,6 +26,9 @@ internal sealed class LinearLayers(CudaStream stream, CublasHandle blas, GemvKer
 
     /// <summary>Steps of at most this many rows run quantized weights on quant_gemv.cu (settable for the harness).</summary>
     public int QuantGemvMaxRows { get; set; } = QuantGemvKernel.MaxRows;
+
+    /// <summary>Quantized products of at most this many rows (past the streaming kernel's) run on quant_mma.cu (settable for the harness).</summary>
+    public int QuantMmaMaxRows { get; set; } = QuantMmaKernel.DefaultMaxRows;
 
     /// <summary>Most rows for which this projection runs on a streaming kernel (0: never).</summary>
     public int StreamRows(LinearWeight w, int inFeatures, int outFeatures, bool gated = false) => w.Format switch
@@ -81,6 +86,12 @@ internal sealed class LinearLayers(CudaStream stream, CublasHandle blas, GemvKer
     public void Gemm(LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outFeatures, bool fp32Output = false)
     {
         var matrix = w.Codes;
+        if (w.IsQuantized && !fp32Output && rows <= QuantMmaMaxRows && quantMma is { } mma && mma.Format == w.Format)
+        {
+            mma.Linear(stream, w, x, y, rows, inFeatures, outFeatures);
+            return;
+        }
+
         if (w.IsQuantized)
         {
             var scratch = dequantScratch ?? throw new InvalidOperationException("a quantized projection without a dequantization buffer");
