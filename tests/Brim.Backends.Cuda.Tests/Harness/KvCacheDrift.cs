@@ -7,12 +7,12 @@ using Brim.Models;
 namespace Brim.Backends.Cuda.Tests.Harness;
 
 /// <summary>
-/// The accuracy cost of the FP8 KV cache, measured on the checkpoints scripts/gpu/hf_reference.py writes: teacher-forced
-/// on transformers' float32 greedy tokens, the log-probabilities of Brim with a bf16 cache and with an FP8 cache are
-/// compared with each other and with transformers' float32 and bf16 runs. The noise floor is transformers' own
-/// bf16-vs-float32 drift on the same steps; the FP8 cache should stay within about twice that. Reported per model:
-/// mean and max |Δ log p| of the reference's chosen token, mean |Δ log p| over the reference's top 5, and how often
-/// the argmax agrees.
+/// The accuracy cost of the FP8 KV cache and of quantized weights, measured on the checkpoints scripts/gpu/hf_reference.py
+/// writes: teacher-forced on transformers' float32 greedy tokens, the log-probabilities of Brim with a bf16 cache, with
+/// an FP8 cache, and with fp8 / int8 / int4 weights (quantized on load, on the device) are compared with each other and
+/// with transformers' float32 and bf16 runs. The noise floor is transformers' own bf16-vs-float32 drift on the same
+/// steps; the FP8 cache should stay within about twice that. Reported per model: mean and max |Δ log p| of the
+/// reference's chosen token, mean |Δ log p| over the reference's top 5, and how often the argmax agrees.
 /// </summary>
 internal static class KvCacheDrift
 {
@@ -42,6 +42,12 @@ internal static class KvCacheDrift
             Row(log, name, "Brim FP8 KV vs transformers float32", fp8VsReference);
             Row(log, name, "Brim FP8 KV vs Brim bf16 KV", Drift(fp8Cache, bf16Cache, tokens));
             worstRatio = Math.Max(worstRatio, fp8VsReference.ChosenMean / floor.ChosenMean);
+            foreach (var weights in new[] { WeightQuantization.Fp8, WeightQuantization.Int8, WeightQuantization.Int4 })
+            {
+                using var quantized = ModelLoader.Load(Path.Combine(directory, "model"), quantization: weights);
+                var run = TeacherForced(quantized, prompts, tokens, KvCacheDType.Auto);
+                Row(log, name, $"Brim {weights.Name()} weights ({quantized.Quantization!.Description}) vs transformers float32", Drift(run, hf32, tokens));
+            }
         }
 
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worst ratio of the FP8 cache's chosen-token drift to the noise floor: {worstRatio:F2}x (target: within about 2x)"));
