@@ -18,7 +18,7 @@ internal sealed class QuantizeKernels : IDisposable
     {
         _computeCapability = compiler.ComputeCapability;
         _module = new CudaModule(device, compiler.Compile("quant_convert.cu"), "quant_convert.cu");
-        _functions = new[] { "quantize_rows_fp8", "quantize_rows_int8", "quantize_groups_int4", "dequantize_fp8", "dequantize_int8", "dequantize_int4" }
+        _functions = new[] { "quantize_rows_fp8", "quantize_rows_int8", "quantize_groups_int4", "quantize_tokens_fp8", "dequantize_fp8", "dequantize_int8", "dequantize_int4" }
             .ToDictionary(name => name, _module.GetFunction, StringComparer.Ordinal);
     }
 
@@ -65,6 +65,26 @@ internal sealed class QuantizeKernels : IDisposable
             default:
                 throw new ArgumentException($"cannot quantize into {target.Format}");
         }
+    }
+
+    /// <summary>
+    /// Quantizes bf16 activations [rows, inFeatures] to E4M3 <paramref name="codes"/> with a float scale per row
+    /// (absmax / 448) in <paramref name="scales"/>: the B operand of an FP8 product.
+    /// </summary>
+    public void QuantizeTokensFp8(CudaStream stream, ulong x, ulong codes, ulong scales, int rows, int inFeatures)
+    {
+        Launch.Positive(rows, nameof(rows));
+        if (_computeCapability < CudaBackend.MinFp8ComputeCapability || inFeatures % 2 != 0)
+        {
+            throw new NotSupportedException($"FP8 activations need sm_89+ and an even width, got sm_{_computeCapability} and {inFeatures}");
+        }
+
+        var a = default(KernelArguments);
+        a.Add(x);
+        a.Add(codes);
+        a.Add(scales);
+        a.Add(inFeatures);
+        _functions["quantize_tokens_fp8"].Launch(stream, rows, Threads, ref a);
     }
 
     /// <summary>Writes <paramref name="weight"/> [rows, inFeatures] as bf16 at <paramref name="destination"/>.</summary>
