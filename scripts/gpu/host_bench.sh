@@ -13,6 +13,8 @@
 #   peer     the Hugging Face transformers peer (shared/bench/peer_hf.py) on the same card
 #   report   `brim bench report` on the Llama-3.1-8B shape (Markdown + SVG under $OUT/report)
 #   mixed    `brim bench mixed` on the bundled model: online-only vs offline-only vs unified backfill
+#   mixed8b  `brim bench mixed` on the Llama-3.1-8B shape with poisson, bursty and diurnal online traffic (MIXED_TRAFFIC)
+#   window8b the batch-collection window sweep (0/5/10/20 ms) on the 8B shape with bursty traffic
 #   mixedcpu the same on this host's CPU (16 cores, quiet), with the latency-aware offline cap (auto) and without
 #   prefix   `brim bench prefix` on the Llama-3.1-8B shape: a 2,000-token shared system prompt and 4-turn chats, cache off vs on
 #   serve    `brim serve --device cuda` smoke: a chat completion, /metrics and /v1/stats from the live server
@@ -76,6 +78,16 @@ for step in $steps; do
         2>&1 | grep -v '\[' | tee "$out/prefix.md" | tee -a "$out/summary.md" ;;
     mixed)
       timeout 200 "$brim" bench mixed --device cuda --max-num-seqs 64 --num-kv-blocks 4096 --duration 8 2>&1 | grep -v '\[' | tee "$out/mixed.md" | tee -a "$out/summary.md" ;;
+    mixed8b)
+      for traffic in ${MIXED_TRAFFIC:-poisson bursty diurnal}; do
+        timeout 300 "$brim" bench mixed --device cuda --model $model --load-format dummy --max-num-seqs 256 --max-num-batched-tokens 8192 \
+          --duration ${MIXED_DURATION:-15} --traffic $traffic 2>&1 | grep -v '\[' | tee "$out/mixed8b_$traffic.md" | tee -a "$out/summary.md"
+      done ;;
+    window8b)
+      for window in 0 5 10 20; do
+        timeout 300 "$brim" bench mixed --device cuda --model $model --load-format dummy --max-num-seqs 256 --max-num-batched-tokens 8192 \
+          --duration ${MIXED_DURATION:-10} --traffic bursty --window-ms $window 2>&1 | grep -v '\[' | tee "$out/window8b_$window.md" | tee -a "$out/summary.md"
+      done ;;
     mixedcpu)
       for budget in auto off; do
         timeout 200 "$brim" bench mixed --device cpu --max-num-seqs 32 --duration 8 --window-ms 5 --offline-reserve 0.1 \

@@ -57,7 +57,7 @@ internal sealed class ModelOptions
     public Option<WeightQuantization> Quantization { get; } = EnumOption.Create<WeightQuantization>(
         "--quantization",
         "Quantize a float checkpoint's linear weights on load: fp8 (E4M3, a scale per output channel), int8 (symmetric, per output channel) or int4 (asymmetric, groups of 128 inputs); "
-        + "the CPU backend runs the dequantized values (the format's accuracy cost, not its speed). Quantized checkpoints (fp8, awq, gptq) are detected from config.json");
+        + "CUDA keeps the projections quantized on the device, the CPU backend runs the dequantized values (the format's accuracy cost, not its speed). Quantized checkpoints (fp8, awq, gptq) are detected from config.json");
 
     public Option<int> BlockSize { get; } = new("--block-size") { Description = "Positions per KV block", DefaultValueFactory = _ => 16, CustomParser = OptionValues.AtLeastOne };
 
