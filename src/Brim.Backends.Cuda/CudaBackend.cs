@@ -156,45 +156,21 @@ public sealed unsafe class CudaBackend : IModelBackend
     internal int GemvMaxRows
     {
         get => _linears.GemvMaxRows;
-        set
-        {
-            if (value != _linears.GemvMaxRows)
-            {
-                _stream.Synchronize();
-                _graphs.Clear();
-                _linears.GemvMaxRows = Math.Clamp(value, 0, GemvKernel.MaxRows);
-            }
-        }
+        set => Reconfigure(() => _linears.GemvMaxRows = Math.Clamp(value, 0, GemvKernel.MaxRows));
     }
 
     /// <summary>As <see cref="GemvMaxRows"/> for quantized projections (quant_gemv.cu); settable for the harness. Drops captured graphs.</summary>
     internal int QuantGemvMaxRows
     {
         get => _linears.QuantGemvMaxRows;
-        set
-        {
-            if (value != _linears.QuantGemvMaxRows)
-            {
-                _stream.Synchronize();
-                _graphs.Clear();
-                _linears.QuantGemvMaxRows = Math.Clamp(value, 0, QuantGemvKernel.MaxRows);
-            }
-        }
+        set => Reconfigure(() => _linears.QuantGemvMaxRows = Math.Clamp(value, 0, QuantGemvKernel.MaxRows));
     }
 
     /// <summary>As <see cref="GemvMaxRows"/> for quant_mma.cu (quantized projections past the streaming kernel's rows). Drops captured graphs.</summary>
     internal int QuantMmaMaxRows
     {
         get => _linears.QuantMmaMaxRows;
-        set
-        {
-            if (value != _linears.QuantMmaMaxRows)
-            {
-                _stream.Synchronize();
-                _graphs.Clear();
-                _linears.QuantMmaMaxRows = Math.Max(0, value);
-            }
-        }
+        set => Reconfigure(() => _linears.QuantMmaMaxRows = Math.Max(0, value));
     }
 
     /// <summary>For FP8 weights: whether prefill-sized products run on cuBLASLt's FP8 tensor cores, and if not why; else null.</summary>
@@ -204,12 +180,7 @@ public sealed unsafe class CudaBackend : IModelBackend
     internal bool UseFp8Gemm
     {
         get => _linears.UseFp8Gemm;
-        set
-        {
-            _stream.Synchronize();
-            _graphs.Clear();
-            _linears.UseFp8Gemm = value;
-        }
+        set => Reconfigure(() => _linears.UseFp8Gemm = value);
     }
 
     /// <summary>How the decoder's projections are held on the device, and their bytes (what a decode step streams besides lm_head).</summary>
@@ -334,6 +305,14 @@ public sealed unsafe class CudaBackend : IModelBackend
         }
 
         CopyOutputs(batch, output, sample);
+    }
+
+    /// <summary>Changes which kernels the linear layers use: waits for the stream and drops the graphs captured with the old ones.</summary>
+    private void Reconfigure(Action change)
+    {
+        _stream.Synchronize();
+        _graphs.Clear();
+        change();
     }
 
     public void Dispose()

@@ -18,7 +18,7 @@ internal sealed class QuantizeKernels : IDisposable
     {
         _computeCapability = compiler.ComputeCapability;
         _module = new CudaModule(device, compiler.Compile("quant_convert.cu"), "quant_convert.cu");
-        _functions = new[] { "quantize_rows_fp8", "quantize_rows_int8", "quantize_groups_int4", "quantize_tokens_fp8", "dequantize_fp8", "dequantize_int8", "dequantize_int4" }
+        _functions = new[] { "quantize_rows_fp8", "quantize_rows_int8", "quantize_groups_int4", "dequantize_fp8", "dequantize_int8", "dequantize_int4" }
             .ToDictionary(name => name, _module.GetFunction, StringComparer.Ordinal);
     }
 
@@ -69,7 +69,7 @@ internal sealed class QuantizeKernels : IDisposable
 
     /// <summary>
     /// Quantizes bf16 activations [rows, inFeatures] to E4M3 <paramref name="codes"/> with a float scale per row
-    /// (absmax / 448) in <paramref name="scales"/>: the B operand of an FP8 product.
+    /// (absmax / 448) in <paramref name="scales"/>: the B operand of an FP8 product (the weights' per-row kernel).
     /// </summary>
     public void QuantizeTokensFp8(CudaStream stream, ulong x, ulong codes, ulong scales, int rows, int inFeatures)
     {
@@ -84,7 +84,7 @@ internal sealed class QuantizeKernels : IDisposable
         a.Add(codes);
         a.Add(scales);
         a.Add(inFeatures);
-        _functions["quantize_tokens_fp8"].Launch(stream, rows, Threads, ref a);
+        _functions["quantize_rows_fp8"].Launch(stream, rows, Threads, ref a);
     }
 
     /// <summary>Writes <paramref name="weight"/> [rows, inFeatures] as bf16 at <paramref name="destination"/>.</summary>

@@ -7,7 +7,8 @@
 
 #define THREADS 256
 
-// One block per row.
+// One block per row. Also the activations of an FP8 product (W8A8 on cuBLASLt): each token row with its own scale,
+// dynamic, as vLLM's per-token FP8 activations.
 extern "C" __global__ void __launch_bounds__(THREADS) quantize_rows_fp8(
     const bf16_t* __restrict__ src, unsigned char* __restrict__ codes, float* __restrict__ scales, int k)
 {
@@ -115,25 +116,3 @@ extern "C" __global__ void dequantize_int4(const unsigned char* codes, const voi
     dequantize<FMT_INT4>(codes, scales, out, rows, k, group);
 }
 
-// Activations of an FP8 product (W8A8 on cuBLASLt): each token row quantized to E4M3 with its own scale amax / 448,
-// dynamic, as vLLM's per-token FP8 activations. One block per row.
-extern "C" __global__ void __launch_bounds__(THREADS) quantize_tokens_fp8(
-    const bf16_t* __restrict__ x, unsigned char* __restrict__ codes, float* __restrict__ scales, int k)
-{
-    __shared__ float scratch[32];
-    const bf16_t* row = x + (u64)blockIdx.x * k;
-    float amax = 0.0f;
-    for (int i = threadIdx.x; i < k; i += THREADS) amax = fmaxf(amax, fabsf(bf16_to_float(row[i])));
-    amax = block_max(amax, scratch);
-    const float scale = amax / FP8_E4M3_MAX;
-    unsigned short* out = reinterpret_cast<unsigned short*>(codes + (u64)blockIdx.x * k);
-    for (int i = threadIdx.x; 2 * i < k; i += THREADS)
-    {
-#if __CUDA_ARCH__ >= 890
-        out[i] = scale == 0.0f ? 0 : float2_to_fp8x2(bf16_to_float(row[2 * i]) / scale, bf16_to_float(row[2 * i + 1]) / scale);
-#else
-        __trap();
-#endif
-    }
-    if (threadIdx.x == 0) scales[blockIdx.x] = scale;
-}
