@@ -6,7 +6,9 @@ using Brim.Core;
 using Brim.Core.Execution;
 using Brim.Engine.KvCache;
 using Brim.Engine.Output;
+using Brim.Engine.Sampling;
 using Brim.Engine.Scheduling;
+using Brim.Engine.Speculative;
 using Brim.Engine.Stepping;
 using Brim.Tokenization;
 
@@ -19,7 +21,9 @@ namespace Brim.Engine;
 /// progress to its observer. Observers run on the step thread and must not block. The step's parts live in
 /// <c>Stepping/</c>: <see cref="StepBatchBuilder"/> lays the schedule out as a forward batch, <see cref="TokenAcceptor"/>
 /// turns the backend's output into tokens, updates and finished sequences, <see cref="LiveRequests"/> holds the
-/// requests and sends each one's final update, <see cref="StepRecorder"/> writes the step's record.
+/// requests and sends each one's final update, <see cref="StepRecorder"/> writes the step's record. With speculative
+/// decoding configured, <see cref="SpeculativeDecoding"/> proposes drafts before the schedule and verifies them in the
+/// acceptor (<c>Speculative/</c>).
 /// </summary>
 public sealed class LlmEngine : IDisposable
 {
@@ -35,6 +39,7 @@ public sealed class LlmEngine : IDisposable
     private readonly LiveRequests _live;
     private readonly TokenAcceptor _acceptor;
     private readonly StepRecorder _recorder;
+    private readonly SpeculativeDecoding? _speculation;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly bool _checkIntegrity;
     private long _arrivals;
@@ -79,7 +84,14 @@ public sealed class LlmEngine : IDisposable
         _batchBuilder = new StepBatchBuilder(options.BlockSize, backend.SupportsDeviceSampling);
         _output = new ForwardOutput(backend.VocabSize);
         _live = new LiveRequests(_scheduler, () => Interlocked.Decrement(ref _queued));
-        _acceptor = new TokenAcceptor(_scheduler, _live, tokenizer.EosTokenIds, MaxModelLength);
+        var sampler = new Sampler();
+        if (options.Speculative is { } speculative)
+        {
+            _speculation = new SpeculativeDecoding(
+                speculative, speculative.CreateProposer(), _scheduler, sampler, options.MaxBatchTokens, MaxModelLength);
+        }
+
+        _acceptor = new TokenAcceptor(_scheduler, _live, tokenizer.EosTokenIds, MaxModelLength, sampler, _speculation);
         _recorder = new StepRecorder(_scheduler, _blocks, options.MaxRunningSequences);
 #if DEBUG
         _checkIntegrity = true;
@@ -103,6 +115,9 @@ public sealed class LlmEngine : IDisposable
 
     /// <summary>Host swap blocks holding swapped sequences' K/V (0 once every request has finished).</summary>
     public int UsedSwapBlocks => _preemption?.HostBlocks.UsedBlocks ?? 0;
+
+    /// <summary>Speculative decoding's counters; null when it is not configured.</summary>
+    public SpeculationMetrics? Speculation => _speculation?.Metrics;
 
     /// <summary>Raised on the step thread after every step that ran the model.</summary>
     public event Action<StepRecord>? StepCompleted;
@@ -228,6 +243,7 @@ public sealed class LlmEngine : IDisposable
         }
 
         _recorder.Start();
+        _speculation?.ProposeDrafts();
         var plan = _scheduler.Schedule();
         foreach (var seq in plan.Rejected)
         {
