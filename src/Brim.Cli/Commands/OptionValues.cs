@@ -89,6 +89,20 @@ internal static class OptionValues
         return (long)Math.Round(gib * GiB);
     }
 
+    /// <summary>A --speculative-config JSON object; an unknown key, method or policy, or a value out of range, is named.</summary>
+    public static Brim.Engine.Speculative.SpeculativeConfig? SpeculativeConfig(ArgumentResult result)
+    {
+        try
+        {
+            return Brim.Engine.Speculative.SpeculativeConfig.Parse(Text(result));
+        }
+        catch (ArgumentException ex)
+        {
+            result.AddError($"{Name(result)}: {ex.Message}");
+            return null;
+        }
+    }
+
     /// <summary>More than 0 GiB (--kv-cache-space), returned in bytes.</summary>
     public static long PositiveGiBBytes(ArgumentResult result)
     {
