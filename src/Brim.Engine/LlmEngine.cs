@@ -139,6 +139,7 @@ public sealed class LlmEngine : IDisposable
         PrefixCacheQueriedTokens = _blocks.QueriedTokens,
         CachedKvBlocks = _blocks.CachedBlocks,
         PrefixCacheEvictions = _blocks.Evictions,
+        Speculation = _speculation?.Metrics.Snapshot(_speculation.Method),
     };
 
     /// <summary>
@@ -273,7 +274,8 @@ public sealed class LlmEngine : IDisposable
 
         var step = Interlocked.Increment(ref _step);
         _scheduler.ObserveStep(_recorder.ElapsedSeconds);
-        StepCompleted?.Invoke(_recorder.Record(step, plan, batch, sampled, forwardSeconds, swappedOut, swappedIn));
+        var record = _recorder.Record(step, plan, batch, sampled, forwardSeconds, swappedOut, swappedIn);
+        StepCompleted?.Invoke(_speculation is null ? record : record with { Speculation = _speculation.Step });
         return true;
     }
 

@@ -39,11 +39,25 @@ public sealed class SpeculationMetrics
     /// <summary>Drafts whose token at <paramref name="position"/> (0-based) was accepted.</summary>
     public long AcceptedAtPosition(int position) => Interlocked.Read(ref _acceptedAtPosition[position]);
 
+    /// <summary>A copy for metrics; accepted tokens are read before the proposed ones, so accepted ≤ proposed always holds.</summary>
+    public SpeculationSnapshot Snapshot(string method)
+    {
+        var byPosition = new long[_acceptedAtPosition.Length];
+        for (var i = 0; i < byPosition.Length; i++)
+        {
+            byPosition[i] = AcceptedAtPosition(i);
+        }
+
+        var accepted = AcceptedTokens;
+        var drafts = Drafts;
+        return new SpeculationSnapshot(method, drafts, DraftTokens, accepted, byPosition, StepsOff, DraftSeconds);
+    }
+
     internal void RecordVerification(int proposed, int accepted)
     {
-        Interlocked.Increment(ref _drafts);
-        Interlocked.Add(ref _draftTokens, proposed);
+        Interlocked.Add(ref _draftTokens, proposed); // before the accepted ones: see Snapshot
         Interlocked.Add(ref _acceptedTokens, accepted);
+        Interlocked.Increment(ref _drafts);
         for (var i = 0; i < accepted; i++)
         {
             Interlocked.Increment(ref _acceptedAtPosition[i]);

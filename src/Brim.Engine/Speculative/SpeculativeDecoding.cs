@@ -24,6 +24,7 @@ internal sealed class SpeculativeDecoding
     private readonly List<DraftRequest> _requests = [];
     private int[] _limits = [];
     private int[] _lengths = [];
+    private SpeculationStep _step;
 
     public SpeculativeDecoding(
         SpeculativeConfig config, IProposer proposer, Scheduler scheduler, Sampling.Sampler sampler, int maxBatchTokens, int maxModelLength)
@@ -39,6 +40,11 @@ internal sealed class SpeculativeDecoding
 
     public SpeculationMetrics Metrics { get; }
 
+    public string Method => _proposer.Method;
+
+    /// <summary>What the current step did: reset by <see cref="ProposeDrafts"/>, added to by <see cref="Accept"/>.</summary>
+    public SpeculationStep Step => _step;
+
     /// <summary>
     /// Chooses this step's drafts for the running sequences that decode (and allow speculation); every other sequence's
     /// draft is cleared. Drafts together never take more of the step's token budget than the decode rows leave.
@@ -46,6 +52,7 @@ internal sealed class SpeculativeDecoding
     public void ProposeDrafts()
     {
         var started = Stopwatch.GetTimestamp();
+        _step = default;
         _candidates.Clear();
         _requests.Clear();
         int decodeRows = 0;
@@ -86,6 +93,7 @@ internal sealed class SpeculativeDecoding
         if (!_policy.Choose(_candidates, _limits.AsSpan(0, _candidates.Count), decodeRows, contextPositions, lengths))
         {
             Metrics.RecordStepOff();
+            _step = _step with { PolicyOff = true };
             foreach (var seq in _candidates)
             {
                 seq.Speculation.Rest();
@@ -110,7 +118,9 @@ internal sealed class SpeculativeDecoding
         }
 
         _proposer.Propose(_requests);
-        Metrics.RecordDraftTime(Stopwatch.GetElapsedTime(started));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        Metrics.RecordDraftTime(elapsed);
+        _step = _step with { DraftSeconds = elapsed.TotalSeconds };
     }
 
     /// <summary>
@@ -129,6 +139,7 @@ internal sealed class SpeculativeDecoding
         Debug.Assert(chunk.Drafts > 0 && chunk.Drafts == seq.Speculation.Draft.Count, "the scheduler placed the whole (trimmed) draft");
         var accepted = _verifier.Verify(seq, chunk.Drafts, output, firstRow, sink);
         Metrics.RecordVerification(chunk.Drafts, accepted);
+        _step = _step with { Drafts = _step.Drafts + 1, DraftTokens = _step.DraftTokens + chunk.Drafts, AcceptedTokens = _step.AcceptedTokens + accepted };
         seq.Speculation.Observe(chunk.Drafts, accepted);
         seq.Speculation.Draft.Clear();
         if (seq.Status == SequenceStatus.Running)
