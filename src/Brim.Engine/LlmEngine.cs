@@ -48,7 +48,11 @@ public sealed class LlmEngine : IDisposable
     private Thread? _loop;
     private volatile bool _stopping;
 
-    public LlmEngine(IModelBackend backend, ITokenizer tokenizer, EngineOptions options, int modelMaxPositions)
+    /// <param name="proposer">
+    /// The speculative proposer when <see cref="EngineOptions.Speculative"/> needs one built outside the engine (a draft
+    /// model's backend); null builds the configured one (prompt lookup).
+    /// </param>
+    public LlmEngine(IModelBackend backend, ITokenizer tokenizer, EngineOptions options, int modelMaxPositions, IProposer? proposer = null)
     {
         options.Validate();
         _backend = backend;
@@ -88,7 +92,7 @@ public sealed class LlmEngine : IDisposable
         if (options.Speculative is { } speculative)
         {
             _speculation = new SpeculativeDecoding(
-                speculative, speculative.CreateProposer(), _scheduler, sampler, options.MaxBatchTokens, MaxModelLength);
+                speculative, proposer ?? speculative.CreateProposer(), _scheduler, sampler, options.MaxBatchTokens, MaxModelLength);
         }
 
         _acceptor = new TokenAcceptor(_scheduler, _live, tokenizer.EosTokenIds, MaxModelLength, sampler, _speculation);

@@ -21,10 +21,16 @@ public sealed record SpeculativeConfig
 {
     public const string NGram = "ngram";
 
+    /// <summary>A smaller model of the same tokenizer (vLLM's "draft_model"); the host loads it (<see cref="DraftModel"/> path).</summary>
+    public const string DraftModel = "draft_model";
+
     /// <summary>The JSON keys <see cref="Parse"/> takes; any other is refused by name.</summary>
-    public static readonly IReadOnlyList<string> Keys = ["method", "num_speculative_tokens", "prompt_lookup_max", "prompt_lookup_min", "policy"];
+    public static readonly IReadOnlyList<string> Keys = ["method", "model", "num_speculative_tokens", "prompt_lookup_max", "prompt_lookup_min", "policy"];
 
     public string Method { get; init; } = NGram;
+
+    /// <summary>The draft model (path or local Hugging Face name) for <see cref="DraftModel"/>; loaded by the host.</summary>
+    public string? Model { get; init; }
 
     /// <summary>The longest draft a sequence verifies in one step.</summary>
     public int NumSpeculativeTokens { get; init; } = 4;
@@ -38,9 +44,16 @@ public sealed record SpeculativeConfig
     /// <summary>Throws <see cref="ArgumentException"/> naming the setting that is out of range or unsupported.</summary>
     public void Validate()
     {
-        if (Method != NGram)
+        if (Method is not (NGram or DraftModel))
         {
-            throw new ArgumentException($"speculative method '{Method}' is not supported (supported: {NGram})");
+            throw new ArgumentException($"speculative method '{Method}' is not supported (supported: {NGram}, {DraftModel})");
+        }
+
+        if ((Method == DraftModel) != (Model is not null))
+        {
+            throw new ArgumentException(Method == DraftModel
+                ? "speculative method 'draft_model' needs 'model': the draft model's path"
+                : "speculative config key 'model' is only for method 'draft_model'");
         }
 
         if (NumSpeculativeTokens is < 1 or > 16)
@@ -55,8 +68,10 @@ public sealed record SpeculativeConfig
         }
     }
 
-    /// <summary>The proposer this configuration asks for.</summary>
-    public IProposer CreateProposer() => new NGramProposer(PromptLookupMin, PromptLookupMax);
+    /// <summary>The proposer this configuration asks for when it needs no model (a draft model's proposer is built by the host).</summary>
+    public IProposer CreateProposer() => Method == NGram
+        ? new NGramProposer(PromptLookupMin, PromptLookupMax)
+        : throw new InvalidOperationException($"speculative method '{Method}' needs its proposer from the host (the draft model's backend)");
 
     /// <summary>
     /// Reads a <c>--speculative-config</c> JSON object. Unknown keys, methods and policies are refused by name, as is a
@@ -87,6 +102,7 @@ public sealed record SpeculativeConfig
                 config = property.Name switch
                 {
                     "method" => config with { Method = String(property) },
+                    "model" => config with { Model = String(property) },
                     "num_speculative_tokens" => config with { NumSpeculativeTokens = Int(property) },
                     "prompt_lookup_max" => config with { PromptLookupMax = Int(property) },
                     "prompt_lookup_min" => config with { PromptLookupMin = Int(property) },

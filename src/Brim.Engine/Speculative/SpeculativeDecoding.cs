@@ -75,6 +75,7 @@ internal sealed class SpeculativeDecoding
 
         if (_candidates.Count == 0)
         {
+            _proposer.Propose(_requests); // none: a draft model still frees what finished sequences held
             return;
         }
 
@@ -99,6 +100,7 @@ internal sealed class SpeculativeDecoding
                 seq.Speculation.Rest();
             }
 
+            _proposer.Propose(_requests);
             return;
         }
 
