@@ -49,17 +49,6 @@ public class SwapAndBatchWindowOptionsTests
     }
 
     [Fact]
-    public async Task Generate_SpeculativeNGram_PrintsTheSameStory()
-    {
-        var (code, output, error) = await CommandLine.RunAsync(
-            "generate", "Once upon a time", "-t", "0", "-n", "40", "--threads", "1", "--num-kv-blocks", "64", "--device", "cpu",
-            "--speculative-config", """{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":1,"policy":"always"}""");
-
-        Assert.True(code == 0, error);
-        Assert.StartsWith("Once upon a time, there was a little girl named Lily. She loved to play outside", output, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task Generate_SwapSpaceOnTheCpu_PrintsTheSameStory()
     {
         var (code, output, error) = await CommandLine.RunAsync(
@@ -82,7 +71,7 @@ public class SwapAndBatchWindowOptionsTests
     [InlineData("generate", "--max-num-seqs", "0", "--max-num-seqs must be a whole number of at least 1; got '0'")]
     [InlineData("bench", "--num-kv-blocks", "many", "--num-kv-blocks must be a whole number of at least 1; got 'many'")]
     [InlineData("bench", "--gpu-memory-utilization", "1.5", "--gpu-memory-utilization must be in (0, 1]; got '1.5'")]
-    [InlineData("generate", "--speculative-config", "{\"method\":\"eagle\"}", "--speculative-config: speculative method 'eagle' is not supported (supported: ngram)")]
+    [InlineData("generate", "--speculative-config", "{\"method\":\"eagle\"}", "--speculative-config: speculative method 'eagle' is not supported (supported: ngram, draft_model)")]
     [InlineData("serve", "--speculative-config", "{\"method\":\"ngram\",\"k\":4}", "--speculative-config: speculative config key 'k' is not supported")]
     [InlineData("bench", "--speculative-config", "{\"num_speculative_tokens\":99}", "num_speculative_tokens must be between 1 and 16 (got 99)")]
     public async Task Command_BadValue_ExitsWithCode2AndSaysWhy(string command, string option, string value, string message)

@@ -20,6 +20,8 @@ public class SpeculativeConfigTests
     [InlineData("""{"num_speculative_tokens":0}""", "num_speculative_tokens")]
     [InlineData("""{"prompt_lookup_min":5,"prompt_lookup_max":2}""", "prompt_lookup_min")]
     [InlineData("""[1]""", "object")]
+    [InlineData("""{"method":"draft_model"}""", "needs 'model'")]
+    [InlineData("""{"method":"ngram","model":"x"}""", "only for method 'draft_model'")]
     [InlineData("""{"method":""", "JSON")]
     public void Parse_UnsupportedInput_RefusedByName(string json, string named)
     {
