@@ -12,7 +12,9 @@ namespace Brim.Engine.Speculative;
 /// of the drafts already chosen, over the step's predicted seconds). At batch 1 on a bandwidth-bound GPU an extra row
 /// is nearly free and the draft pays; in a full batch the extra rows cost about as much as the tokens they may save,
 /// and k falls to 0. Offline drafts must improve the rate by <see cref="OfflineMargin"/>: their gain is throughput only,
-/// while a misjudged draft lengthens the step for online rows too.
+/// while a misjudged draft lengthens the step for online rows too. Proposing costs time as well (a draft model's passes,
+/// nothing to speak of for prompt lookup): <see cref="DraftSecondsPerToken"/>, measured by the engine, is charged per
+/// draft token.
 /// </summary>
 /// <remarks>
 /// Until the cost model is fitted the extra rows are taken as free (optimistic, like the acceptance prior): the steps
@@ -24,6 +26,19 @@ public sealed class SpeculationPolicy(SpeculativeConfig config, StepCostModel co
     public const double OfflineMargin = 0.05;
 
     public SpeculativeConfig Config { get; } = config;
+
+    /// <summary>Measured seconds of proposing per draft token (an exponentially weighted average; 0 until measured).</summary>
+    public double DraftSecondsPerToken { get; private set; }
+
+    /// <summary>Folds in one step's proposal: <paramref name="seconds"/> spent for <paramref name="tokens"/> draft tokens.</summary>
+    public void ObserveDraftCost(double seconds, int tokens)
+    {
+        if (tokens > 0)
+        {
+            var perToken = seconds / tokens;
+            DraftSecondsPerToken = DraftSecondsPerToken == 0 ? perToken : DraftSecondsPerToken + (0.1 * (perToken - DraftSecondsPerToken));
+        }
+    }
 
     /// <summary>Tokens a k-token draft yields at per-token acceptance <paramref name="acceptance"/>: the accepted prefix plus one.</summary>
     public static double ExpectedTokens(double acceptance, int k)
@@ -94,7 +109,7 @@ public sealed class SpeculationPolicy(SpeculativeConfig config, StepCostModel co
         for (var k = 1; k <= Math.Min(limit, Config.NumSpeculativeTokens); k++)
         {
             var gain = ExpectedTokens(acceptance, k) - 1;
-            var cost = costModel.MarginalSeconds(StepShape.Chunk(start, 1 + k, decode: true)) - oneRow;
+            var cost = costModel.MarginalSeconds(StepShape.Chunk(start, 1 + k, decode: true)) - oneRow + (k * DraftSecondsPerToken);
             if (seconds + cost <= 0)
             {
                 // Not fitted yet: rows are taken as free, so the longest draft is tried (and measured).

@@ -121,6 +121,13 @@ internal sealed class SpeculativeDecoding
 
         _proposer.Propose(_requests);
         var elapsed = Stopwatch.GetElapsedTime(started);
+        var proposed = 0;
+        foreach (var request in _requests)
+        {
+            proposed += request.Sequence.Speculation.Draft.Count;
+        }
+
+        _policy.ObserveDraftCost(elapsed.TotalSeconds, proposed);
         Metrics.RecordDraftTime(elapsed);
         _step = _step with { DraftSeconds = elapsed.TotalSeconds };
     }

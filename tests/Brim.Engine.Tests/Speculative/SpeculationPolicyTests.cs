@@ -30,6 +30,15 @@ public class SpeculationPolicyTests
     }
 
     [Fact]
+    public void Choose_DraftAsDearAsTheTarget_TurnsSpeculationOff()
+    {
+        // Rows are nearly free, but each draft token costs as much as a whole target step (a draft model as big as the target).
+        var policy = new SpeculationPolicy(Config, Fitted(fixedSeconds: 5e-3, perRow: 1e-5));
+        policy.ObserveDraftCost(seconds: 4 * 5e-3, tokens: 4);
+        Assert.Equal([0], Choose(policy, Sequences(1, acceptedPerDraft: 4)));
+    }
+
+    [Fact]
     public void Choose_RowsCostAsMuchAsTokensInAFullBatch_TurnsSpeculationOff()
     {
         // A CPU-like step: every row costs the same; at batch 64, k rows for less than k tokens lower the rate.
