@@ -43,6 +43,25 @@ public class SpeculativeDecodingTests
     }
 
     [Fact]
+    public void Greedy_NGramUnderSwapPreemption_TokenIdenticalToPlainDecoding()
+    {
+        var requests = Requests(16, i => SamplingParams.Greedy(30 + (i * 17 % 60)) with { IgnoreEos = true });
+        var plain = Run(new EngineOptions { NumKvBlocks = 512 }, requests, out _);
+
+        // 24 blocks for ~1,500 positions of work, 256 host swap blocks: victims are swapped out and back, with the
+        // blocks of their computed tokens only (a rolled-back draft leaves none behind to swap).
+        var config = BundledModel.Model.Config;
+        var swapBytes = 256L * 2 * config.NumLayers * 16 * config.KvDim * sizeof(float);
+        long swapPreemptions = 0;
+        var options = new EngineOptions { NumKvBlocks = 24, MaxBatchTokens = 64, MaxRunningSequences = 16, SwapSpaceBytes = swapBytes, Speculative = AlwaysNGram };
+        var speculative = Run(options, requests, out var metrics, s => swapPreemptions = s.SwapPreemptions);
+
+        Assert.True(swapPreemptions > 0, "the small cache must force preemptions by swap");
+        Assert.True(metrics!.AcceptedTokens > 0);
+        AssertSameTokens(requests, plain, speculative);
+    }
+
+    [Fact]
     public void SeededSampling_WithPenaltiesAndStopString_SameTokensAsPlainDecoding()
     {
         // Prompt lookup proposes point masses: verification samples each row with the uniform plain decoding would use
