@@ -62,6 +62,29 @@ public class SpeculativeDecodingTests
     }
 
     [Fact]
+    public void PrefixCache_NextTurnReusesBlocksWrittenWhileSpeculating_SameTokensAsPlainDecoding()
+    {
+        // A chat's second turn resends the first turn's answer, which was generated with drafts verified (and rolled back)
+        // in its blocks: the cache must hold exactly the accepted tokens' K/V, or the second answer would differ.
+        var first = Requests(1, _ => SamplingParams.Greedy(96) with { IgnoreEos = true })[0];
+        using var engine = BundledModel.CreateEngine(new EngineOptions { NumKvBlocks = 256, Speculative = AlwaysNGram });
+        var answer = BundledModel.RunTogether(engine, [first])[first.Id];
+        var second = new GenerationRequest
+        {
+            Id = new RequestId("turn2"),
+            PromptTokens = [.. first.PromptTokens, .. answer, .. BundledModel.Tokenizer.Encode(" The end. Once")],
+            Sampling = SamplingParams.Greedy(40) with { IgnoreEos = true },
+        };
+        var hitsBefore = engine.Snapshot().PrefixCacheHitTokens;
+        var reply = BundledModel.RunTogether(engine, [second])[second.Id];
+
+        Assert.True(engine.Snapshot().PrefixCacheHitTokens - hitsBefore >= 96, "the second turn must reuse the first turn's blocks");
+        Assert.True(engine.Speculation!.AcceptedTokens > 0 && engine.Speculation.AcceptedTokens < engine.Speculation.DraftTokens);
+        using var plain = BundledModel.CreateEngine(new EngineOptions { NumKvBlocks = 256, EnablePrefixCaching = false });
+        Assert.Equal(BundledModel.RunTogether(plain, [second])[second.Id], reply);
+    }
+
+    [Fact]
     public void SeededSampling_WithPenaltiesAndStopString_SameTokensAsPlainDecoding()
     {
         // Prompt lookup proposes point masses: verification samples each row with the uniform plain decoding would use
