@@ -101,7 +101,8 @@ public sealed class CpuBackend : IModelBackend
     }
 
     /// <summary>
-    /// Runs the step and writes one logit row per slice with <see cref="SequenceSlice.NeedsLogits"/>, in slice order.
+    /// Runs the step and writes <see cref="ForwardBatch.LogitRows"/> logit rows: the last
+    /// <see cref="SequenceSlice.LogitRowCount"/> tokens of each slice, in slice order.
     /// <see cref="ForwardBatch.DeviceSampling"/> is ignored (<see cref="SupportsDeviceSampling"/> is false): the output
     /// always holds logits. Throws <see cref="ArgumentException"/> for token ids, positions or blocks out of range.
     /// </summary>
@@ -123,15 +124,15 @@ public sealed class CpuBackend : IModelBackend
             RunFeedForwardBlock(_weights.Layers[layer], tokens);
         }
 
-        // Only the last token of a slice that needs logits goes through the final norm and the classifier.
+        // Only the tokens that need logits (a slice's last, or its last 1 + k when it verifies draft tokens) go through
+        // the final norm and the classifier.
         var row = 0;
         var h = _config.HiddenSize;
         foreach (var slice in batch.Slices)
         {
-            if (slice.NeedsLogits)
+            for (var t = slice.FirstLogitToken; t < slice.TokenStart + slice.TokenCount; t++)
             {
-                var last = slice.TokenStart + slice.TokenCount - 1;
-                RowKernels.RmsNorm(b.Hidden.AsSpan(last * h, h), _weights.FinalNorm, b.LogitInputs.AsSpan(row * h, h), _config.RmsNormEps);
+                RowKernels.RmsNorm(b.Hidden.AsSpan(t * h, h), _weights.FinalNorm, b.LogitInputs.AsSpan(row * h, h), _config.RmsNormEps);
                 row++;
             }
         }

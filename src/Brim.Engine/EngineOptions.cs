@@ -102,6 +102,12 @@ public sealed record EngineOptions
     /// <summary>Which cached block gives way first when memory is needed (default: offline-only blocks first).</summary>
     public PrefixCache.PrefixEviction PrefixEviction { get; init; } = PrefixCache.PrefixEviction.OfflineFirst;
 
+    /// <summary>
+    /// Speculative decoding (vLLM's <c>--speculative-config</c>): a proposer's draft tokens verified inside the normal
+    /// step, each decoding sequence's draft length chosen per step by <see cref="Speculative.SpeculationPolicy"/>. Null: off.
+    /// </summary>
+    public Speculative.SpeculativeConfig? Speculative { get; init; }
+
     /// <summary>Run the KV integrity check after every step (always on in debug builds and tests).</summary>
     public bool CheckIntegrityEachStep { get; init; }
 
@@ -150,5 +156,7 @@ public sealed record EngineOptions
         {
             throw new ArgumentOutOfRangeException(nameof(MemoryUtilization), "must be in (0, 1]");
         }
+
+        Speculative?.Validate();
     }
 }

@@ -30,4 +30,7 @@ public readonly record struct EngineSnapshot(int Running, int Waiting, int UsedK
 
     /// <summary>Cached blocks given up for new content since the engine started.</summary>
     public long PrefixCacheEvictions { get; init; }
+
+    /// <summary>Speculative decoding's counters; null when it is not configured.</summary>
+    public Speculative.SpeculationSnapshot? Speculation { get; init; }
 }

@@ -29,4 +29,10 @@ public sealed record GenerationRequest
     /// prompt blocks, so one tenant cannot learn from timing what another tenant's prompts were. Null shares with all unsalted.
     /// </summary>
     public string? CacheSalt { get; init; }
+
+    /// <summary>
+    /// Whether the engine may verify draft tokens for this request when speculative decoding is configured (the output's
+    /// distribution is the same either way; false opts out, e.g. to measure the plain decode path).
+    /// </summary>
+    public bool AllowSpeculation { get; init; } = true;
 }

@@ -6,7 +6,9 @@ using Brim.Core;
 using Brim.Core.Execution;
 using Brim.Engine.KvCache;
 using Brim.Engine.Output;
+using Brim.Engine.Sampling;
 using Brim.Engine.Scheduling;
+using Brim.Engine.Speculative;
 using Brim.Engine.Stepping;
 using Brim.Tokenization;
 
@@ -19,7 +21,9 @@ namespace Brim.Engine;
 /// progress to its observer. Observers run on the step thread and must not block. The step's parts live in
 /// <c>Stepping/</c>: <see cref="StepBatchBuilder"/> lays the schedule out as a forward batch, <see cref="TokenAcceptor"/>
 /// turns the backend's output into tokens, updates and finished sequences, <see cref="LiveRequests"/> holds the
-/// requests and sends each one's final update, <see cref="StepRecorder"/> writes the step's record.
+/// requests and sends each one's final update, <see cref="StepRecorder"/> writes the step's record. With speculative
+/// decoding configured, <see cref="SpeculativeDecoding"/> proposes drafts before the schedule and verifies them in the
+/// acceptor (<c>Speculative/</c>).
 /// </summary>
 public sealed class LlmEngine : IDisposable
 {
@@ -35,6 +39,7 @@ public sealed class LlmEngine : IDisposable
     private readonly LiveRequests _live;
     private readonly TokenAcceptor _acceptor;
     private readonly StepRecorder _recorder;
+    private readonly SpeculativeDecoding? _speculation;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly bool _checkIntegrity;
     private long _arrivals;
@@ -43,7 +48,11 @@ public sealed class LlmEngine : IDisposable
     private Thread? _loop;
     private volatile bool _stopping;
 
-    public LlmEngine(IModelBackend backend, ITokenizer tokenizer, EngineOptions options, int modelMaxPositions)
+    /// <param name="proposer">
+    /// The speculative proposer when <see cref="EngineOptions.Speculative"/> needs one built outside the engine (a draft
+    /// model's backend); null builds the configured one (prompt lookup).
+    /// </param>
+    public LlmEngine(IModelBackend backend, ITokenizer tokenizer, EngineOptions options, int modelMaxPositions, IProposer? proposer = null)
     {
         options.Validate();
         _backend = backend;
@@ -79,7 +88,14 @@ public sealed class LlmEngine : IDisposable
         _batchBuilder = new StepBatchBuilder(options.BlockSize, backend.SupportsDeviceSampling);
         _output = new ForwardOutput(backend.VocabSize);
         _live = new LiveRequests(_scheduler, () => Interlocked.Decrement(ref _queued));
-        _acceptor = new TokenAcceptor(_scheduler, _live, tokenizer.EosTokenIds, MaxModelLength);
+        var sampler = new Sampler();
+        if (options.Speculative is { } speculative)
+        {
+            _speculation = new SpeculativeDecoding(
+                speculative, proposer ?? speculative.CreateProposer(), _scheduler, sampler, options.MaxBatchTokens, MaxModelLength);
+        }
+
+        _acceptor = new TokenAcceptor(_scheduler, _live, tokenizer.EosTokenIds, MaxModelLength, sampler, _speculation);
         _recorder = new StepRecorder(_scheduler, _blocks, options.MaxRunningSequences);
 #if DEBUG
         _checkIntegrity = true;
@@ -104,6 +120,9 @@ public sealed class LlmEngine : IDisposable
     /// <summary>Host swap blocks holding swapped sequences' K/V (0 once every request has finished).</summary>
     public int UsedSwapBlocks => _preemption?.HostBlocks.UsedBlocks ?? 0;
 
+    /// <summary>Speculative decoding's counters; null when it is not configured.</summary>
+    public SpeculationMetrics? Speculation => _speculation?.Metrics;
+
     /// <summary>Raised on the step thread after every step that ran the model.</summary>
     public event Action<StepRecord>? StepCompleted;
 
@@ -124,6 +143,7 @@ public sealed class LlmEngine : IDisposable
         PrefixCacheQueriedTokens = _blocks.QueriedTokens,
         CachedKvBlocks = _blocks.CachedBlocks,
         PrefixCacheEvictions = _blocks.Evictions,
+        Speculation = _speculation?.Metrics.Snapshot(_speculation.Method),
     };
 
     /// <summary>
@@ -228,6 +248,7 @@ public sealed class LlmEngine : IDisposable
         }
 
         _recorder.Start();
+        _speculation?.ProposeDrafts();
         var plan = _scheduler.Schedule();
         foreach (var seq in plan.Rejected)
         {
@@ -257,7 +278,8 @@ public sealed class LlmEngine : IDisposable
 
         var step = Interlocked.Increment(ref _step);
         _scheduler.ObserveStep(_recorder.ElapsedSeconds);
-        StepCompleted?.Invoke(_recorder.Record(step, plan, batch, sampled, forwardSeconds, swappedOut, swappedIn));
+        var record = _recorder.Record(step, plan, batch, sampled, forwardSeconds, swappedOut, swappedIn);
+        StepCompleted?.Invoke(_speculation is null ? record : record with { Speculation = _speculation.Step });
         return true;
     }
 

@@ -4,6 +4,7 @@ using Brim.Engine.KvCache;
 using Brim.Engine.Output;
 using Brim.Engine.PrefixCache;
 using Brim.Engine.Sampling;
+using Brim.Engine.Speculative;
 
 namespace Brim.Engine;
 
@@ -85,6 +86,9 @@ public sealed class Sequence
 
     /// <summary>Content hashes of the sequence's full blocks, computed as the prefix cache first asks (tokens never change once written).</summary>
     internal List<BlockHash> BlockHashes { get; } = [];
+
+    /// <summary>This step's draft tokens and the acceptance its drafts have had (speculative decoding).</summary>
+    public SequenceSpeculation Speculation { get; } = new();
 
     internal SequenceRandom Random { get; }
 

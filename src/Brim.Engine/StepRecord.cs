@@ -40,4 +40,7 @@ public readonly record struct StepRecord(
 
     /// <summary>Of <see cref="PrefixQueriedTokens"/>, those found cached (not computed).</summary>
     public int PrefixHitTokens { get; init; }
+
+    /// <summary>What speculative decoding did in this step (all zero when it is off).</summary>
+    public Speculative.SpeculationStep Speculation { get; init; }
 }

@@ -184,6 +184,10 @@ public sealed class TelemetryHub : IPrometheusSource, IDisposable
                 SwapPreemptions = _lastStep?.Record.SwapPreemptions ?? 0,
                 SwappedOutBlocks = _totals.SwappedOutBlocks,
                 SwappedInBlocks = _totals.SwappedInBlocks,
+                Drafts = _totals.Drafts,
+                DraftTokens = _totals.DraftTokens,
+                AcceptedDraftTokens = _totals.AcceptedDraftTokens,
+                SpeculationOffSteps = _totals.SpeculationOffSteps,
             };
             return new TelemetrySnapshot(
                 _startUtc.AddSeconds(uptime), uptime, Summary(), Device, GpuCounters(), _lastStep, totals, windows, economics, latency,
@@ -274,6 +278,11 @@ public sealed class TelemetryHub : IPrometheusSource, IDisposable
         bucket.SwappedInBlocks += r.SwappedInBlocks;
         bucket.PrefixQueriedTokens += r.PrefixQueriedTokens;
         bucket.PrefixHitTokens += r.PrefixHitTokens;
+        bucket.Drafts += r.Speculation.Drafts;
+        bucket.DraftTokens += r.Speculation.DraftTokens;
+        bucket.AcceptedDraftTokens += r.Speculation.AcceptedTokens;
+        bucket.SpeculationOffSteps += r.Speculation.PolicyOff ? 1 : 0;
+        bucket.DraftSeconds += r.Speculation.DraftSeconds;
         bucket.Running = r.Running;
         bucket.Waiting = r.Waiting;
         bucket.RunningOffline = r.RunningOffline;

@@ -5,7 +5,8 @@ namespace Brim.Backends.Cpu.Tests;
 
 /// <summary>
 /// The backend's central invariant: a sequence's logits are bitwise the same alone or in any batch, at any place in
-/// it, under any chunking of its prefill, in shuffled KV blocks, for any thread count, with a float32 or an int8 KV cache.
+/// it, under any chunking of its prefill, in shuffled KV blocks, for any thread count, with a float32 or an int8 KV cache;
+/// and a slice's several logit rows (speculative verification) are each the row a one-token step at that position gives.
 /// </summary>
 public sealed class CpuBackendBatchInvarianceTests(ITestOutputHelper log)
 {
@@ -63,11 +64,14 @@ public sealed class CpuBackendBatchInvarianceTests(ITestOutputHelper log)
                 var chunk = random.Next(2) == 0 ? 1 : random.Next(1, Math.Min(remaining, 9) + 1);
                 chunk = Math.Min(chunk, remaining);
                 var needsLogits = random.Next(3) != 0;
-                slices.Add(new SequenceSlice(tokens.Count, chunk, progress[s], blockTables[s], needsLogits));
+
+                // Half the slices that need logits ask for several trailing rows, as a slice verifying a draft does.
+                var logitTokens = needsLogits && random.Next(2) == 0 ? random.Next(1, chunk + 1) : 1;
+                slices.Add(new SequenceSlice(tokens.Count, chunk, progress[s], blockTables[s], needsLogits, logitTokens));
                 tokens.AddRange(sequences[s].AsSpan(progress[s], chunk));
-                if (needsLogits)
+                for (var k = logitTokens - 1; needsLogits && k >= 0; k--)
                 {
-                    logitOwners.Add((s, progress[s] + chunk - 1));
+                    logitOwners.Add((s, progress[s] + chunk - 1 - k));
                 }
 
                 progress[s] += chunk;
@@ -87,6 +91,13 @@ public sealed class CpuBackendBatchInvarianceTests(ITestOutputHelper log)
 
         log.WriteLine($"{configName}, {kvCacheDType.Name()} cache, {threads} threads: {compared} logit rows over {steps} steps bitwise equal to the sequence alone");
         Assert.True(compared > 20);
+    }
+
+    [Fact]
+    public void ForwardBatch_MoreLogitRowsThanTokens_IsRefused()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new ForwardBatch([1, 2], [new SequenceSlice(0, 2, 0, new[] { 0 }, NeedsLogits: true, LogitTokens: 3)], BlockSize));
+        Assert.Contains("3 logit rows", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]

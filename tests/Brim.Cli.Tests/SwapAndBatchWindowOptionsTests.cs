@@ -71,6 +71,10 @@ public class SwapAndBatchWindowOptionsTests
     [InlineData("generate", "--max-num-seqs", "0", "--max-num-seqs must be a whole number of at least 1; got '0'")]
     [InlineData("bench", "--num-kv-blocks", "many", "--num-kv-blocks must be a whole number of at least 1; got 'many'")]
     [InlineData("bench", "--gpu-memory-utilization", "1.5", "--gpu-memory-utilization must be in (0, 1]; got '1.5'")]
+    [InlineData("generate", "--speculative-config", "{\"method\":\"eagle\"}", "--speculative-config: speculative method 'eagle' is not supported (supported: ngram, draft_model)")]
+    [InlineData("serve", "--speculative-config", "{\"method\":\"ngram\",\"k\":4}", "--speculative-config: speculative config key 'k' is not supported")]
+    [InlineData("bench", "--speculative-config", "{\"num_speculative_tokens\":99}", "num_speculative_tokens must be between 1 and 16 (got 99)")]
+    [InlineData("bench serve", "--request-rates", "4,0", "--request-rates must be positive rates or inf, separated by commas; got '4,0'")]
     public async Task Command_BadValue_ExitsWithCode2AndSaysWhy(string command, string option, string value, string message)
     {
         // A serve that got past parsing would run until stopped: the timeout turns that into a failure, not a hang.

@@ -91,6 +91,31 @@ public class TelemetryHubTests
     }
 
     [Fact]
+    public void Snapshot_StepsThatSpeculated_TotalsAndWindowRatesOfTheDrafts()
+    {
+        var clock = new ManualClock();
+        using var hub = new TelemetryHub(Options, time: clock);
+        clock.Advance(1);
+
+        // 3 drafts of 12 tokens with 6 accepted, then a step the policy turned off, a second apart.
+        hub.RecordStep(DecodeStep(1) with { Speculation = new(Drafts: 3, DraftTokens: 12, AcceptedTokens: 6, PolicyOff: false, DraftSeconds: 0.001) });
+        clock.Advance(1);
+        hub.RecordStep(DecodeStep(2) with { Speculation = new(0, 0, 0, PolicyOff: true, DraftSeconds: 0) });
+        clock.Advance(2);
+        var snapshot = hub.Snapshot();
+        var minute = snapshot.Windows.Single(w => w.Name == "1m");
+
+        Assert.Equal(3, snapshot.Totals.Drafts);
+        Assert.Equal(12, snapshot.Totals.DraftTokens);
+        Assert.Equal(6, snapshot.Totals.AcceptedDraftTokens);
+        Assert.Equal(1, snapshot.Totals.SpeculationOffSteps);
+        Assert.Equal(0.5, minute.SpecAcceptanceRate!.Value, 9);
+        Assert.Equal(3.0, minute.SpecMeanAcceptedLength!.Value, 9); // 1 + 6 / 3
+        Assert.Equal(0.001 / 0.020, minute.SpecDraftTimeShare!.Value, 9); // two steps of 10 ms
+        Assert.Equal(1, minute.SpecPolicyOffSteps);
+    }
+
+    [Fact]
     public void Snapshot_TwoMinutesBusyThenOneIdle_WindowsAndCost()
     {
         var clock = new ManualClock();

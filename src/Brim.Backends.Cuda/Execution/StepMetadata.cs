@@ -88,9 +88,10 @@ internal static class StepMetadata
             }
 
             maxContext = Math.Max(maxContext, slice.ContextLength);
-            if (slice.NeedsLogits)
+            // A slice verifying draft tokens gathers a logit row for each of its last 1 + k tokens.
+            for (var t = slice.FirstLogitToken; t < slice.TokenStart + slice.TokenCount; t++)
             {
-                logitTokens[logitRow++] = slice.TokenStart + slice.TokenCount - 1;
+                logitTokens[logitRow++] = t;
             }
 
             tableAt += table.Length;

@@ -37,10 +37,20 @@ internal static class BenchServeCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the workload and the arrivals", DefaultValueFactory = _ => 0 };
         var compare = new Option<bool>("--compare") { Description = "Serving overhead: --max-concurrency streaming clients through the server vs the engine alone (target ratio ≥ 0.80)" };
         var rounds = new Option<int>("--rounds") { Description = "Alternating engine/server rounds of --compare (the median ratio is reported)", DefaultValueFactory = _ => 3 };
+        var speculative = new Option<Brim.Engine.Speculative.SpeculativeConfig?>("--speculative-config")
+        {
+            Description = "Speculative decoding of the in-process server (vLLM's JSON); then every rate runs twice, requests opting out and in, same server and run",
+            CustomParser = r => OptionValues.SpeculativeConfig(r),
+        };
+        var rates = new Option<double[]?>("--request-rates")
+        {
+            Description = "Rising Poisson rates to run one after another, e.g. 1,4,16,inf (instead of --request-rate)", CustomParser = OptionValues.RequestRates,
+        };
 
         var command = new Command("serve", "Load-test the OpenAI server: TTFT, ITL, TPOT, E2E p50/p90/p99 and output tokens/s")
         {
             url, apiKey, model, device, threads, kvBlocks, maxSeqs, swapSpace, requests, rate, concurrency, inputLen, outputLen, range, seed, compare, rounds,
+            speculative, rates,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -72,6 +82,7 @@ internal static class BenchServeCommand
                     MaxRunningSequences = result.GetValue(maxSeqs),
                     MaxWaitingRequests = Math.Max(4096, workload.Requests),
                     SwapSpaceBytes = result.GetValue(swapSpace),
+                    Speculative = result.GetValue(speculative),
                 },
                 Progress = Terminal.LoadProgressLine.ForStderr(),
             });
@@ -89,19 +100,56 @@ internal static class BenchServeCommand
 
             await using var server = BrimServer.Create(host, new ServerOptions { Port = 0, MinimumLogLevel = LogLevel.Warning });
             await server.StartAsync(cancellationToken);
-            return await AgainstUrlAsync(server.BaseAddress, null, workload, load, cancellationToken, host);
+            var rateList = result.GetValue(rates) ?? [load.RequestRate];
+            var failed = 0;
+            foreach (var r in rateList)
+            {
+                var atRate = load with { RequestRate = r };
+                if (host.Engine.Options.Speculative is null)
+                {
+                    failed |= await AgainstUrlAsync(server.BaseAddress, null, workload, atRate, cancellationToken, host);
+                    continue;
+                }
+
+                // The same server, workload and arrivals: requests opting out of speculation, then in.
+                var summaries = new List<BenchSummary>();
+                foreach (var on in new[] { false, true })
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rate {r}/s, speculation {(on ? "on" : "off")}:"));
+                    var summary = await RunAsync(server.BaseAddress, null, workload, atRate, cancellationToken, host, on);
+                    summaries.Add(summary);
+                    failed |= summary.Failed == 0 ? 0 : 1;
+                }
+
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"rate {r}/s: speculation on / off: output tok/s {summaries[1].OutputTokensPerSecond / summaries[0].OutputTokensPerSecond:F2}x, TPOT p50 {summaries[1].TimePerOutputToken.P50 * 1e3:F2} vs {summaries[0].TimePerOutputToken.P50 * 1e3:F2} ms, p99 {summaries[1].TimePerOutputToken.P99 * 1e3:F2} vs {summaries[0].TimePerOutputToken.P99 * 1e3:F2} ms"));
+                if (host.Engine.Speculation is { } spec)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  since start: {spec.DraftTokens} draft tokens, acceptance {spec.AcceptanceRate:P0}, mean accepted length {spec.MeanAcceptedLength:F2}, policy-off steps {spec.StepsOff}"));
+                }
+            }
+
+            return failed;
         });
         return command;
     }
 
     private static async Task<int> AgainstUrlAsync(Uri url, string? apiKey, BenchWorkloadOptions workload, LoadOptions load, CancellationToken cancellationToken, ModelHost? host = null)
     {
-        using var target = new HttpStreamingTarget(url, model: null, apiKey);
+        var summary = await RunAsync(url, apiKey, workload, load, cancellationToken, host, speculative: null);
+        return summary.Failed == 0 ? 0 : 1;
+    }
+
+    private static async Task<BenchSummary> RunAsync(
+        Uri url, string? apiKey, BenchWorkloadOptions workload, LoadOptions load, CancellationToken cancellationToken, ModelHost? host, bool? speculative)
+    {
+        using var target = new HttpStreamingTarget(url, model: null, apiKey) { SpeculativeDecoding = speculative };
         // Over a URL the vocabulary is unknown: ids below 256 exist in every vocabulary this project loads.
         var requests = BenchWorkload.Create(workload, host?.Tokenizer.VocabSize ?? 256, host?.Tokenizer.BosTokenId, host?.Engine.MaxModelLength ?? 2048);
         await LoadGenerator.RunAsync(target, requests.Take(Math.Min(16, requests.Count)).ToList(), load, cancellationToken); // warm-up
         var summary = BenchSummary.Of(await LoadGenerator.RunAsync(target, requests, load, cancellationToken));
         Console.Write(summary.Format());
-        return summary.Failed == 0 ? 0 : 1;
+        return summary;
     }
 }

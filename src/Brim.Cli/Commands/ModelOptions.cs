@@ -83,9 +83,17 @@ internal sealed class ModelOptions
 
     public Option<bool> NoEnablePrefixCaching { get; } = new("--no-enable-prefix-caching") { Description = "Compute every prompt whole (to compare)" };
 
+    /// <summary>vLLM's --speculative-config: a JSON object; off when absent.</summary>
+    public Option<Brim.Engine.Speculative.SpeculativeConfig?> SpeculativeConfig { get; } = new("--speculative-config")
+    {
+        Description = "Speculative decoding as JSON, e.g. '{\"method\":\"ngram\",\"num_speculative_tokens\":4,\"prompt_lookup_max\":4,\"prompt_lookup_min\":2}' "
+            + "(keys: " + string.Join(", ", Brim.Engine.Speculative.SpeculativeConfig.Keys) + "; policy: adaptive (default: per step, from acceptance and step cost) or always); default: off",
+        CustomParser = r => OptionValues.SpeculativeConfig(r),
+    };
+
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Tokenizer, ChatTemplate, AllowFallbackTemplate, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, KvCacheDType, Quantization, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching })
+        foreach (var option in new Option[] { Model, Tokenizer, ChatTemplate, AllowFallbackTemplate, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, KvCacheDType, Quantization, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching, SpeculativeConfig })
         {
             command.Options.Add(option);
         }
@@ -115,6 +123,7 @@ internal sealed class ModelOptions
             MaxModelLength = result.GetValue(MaxModelLen),
             SwapSpaceBytes = result.GetValue(SwapSpace),
             EnablePrefixCaching = result.GetValue(EnablePrefixCaching) && !result.GetValue(NoEnablePrefixCaching),
+            Speculative = result.GetValue(SpeculativeConfig),
         },
     };
 }

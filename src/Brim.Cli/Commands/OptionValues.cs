@@ -89,6 +89,45 @@ internal static class OptionValues
         return (long)Math.Round(gib * GiB);
     }
 
+    /// <summary>Comma-separated request rates, each positive or "inf" (--request-rates 1,4,16,inf).</summary>
+    public static double[]? RequestRates(ArgumentResult result)
+    {
+        var text = Text(result);
+        var rates = new List<double>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (part is "inf" or "Infinity")
+            {
+                rates.Add(double.PositiveInfinity);
+            }
+            else if (double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && double.IsFinite(r) && r > 0)
+            {
+                rates.Add(r);
+            }
+            else
+            {
+                result.AddError($"{Name(result)} must be positive rates or inf, separated by commas; got '{text}'");
+                return null;
+            }
+        }
+
+        return [.. rates];
+    }
+
+    /// <summary>A --speculative-config JSON object; an unknown key, method or policy, or a value out of range, is named.</summary>
+    public static Brim.Engine.Speculative.SpeculativeConfig? SpeculativeConfig(ArgumentResult result)
+    {
+        try
+        {
+            return Brim.Engine.Speculative.SpeculativeConfig.Parse(Text(result));
+        }
+        catch (ArgumentException ex)
+        {
+            result.AddError($"{Name(result)}: {ex.Message}");
+            return null;
+        }
+    }
+
     /// <summary>More than 0 GiB (--kv-cache-space), returned in bytes.</summary>
     public static long PositiveGiBBytes(ArgumentResult result)
     {

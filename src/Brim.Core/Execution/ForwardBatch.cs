@@ -27,11 +27,13 @@ public sealed class ForwardBatch
                 throw new ArgumentException($"block table of {s.BlockTable.Length} blocks cannot hold {s.ContextLength} positions");
             }
 
-            expectedStart += s.TokenCount;
-            if (s.NeedsLogits)
+            if (s.NeedsLogits && (s.LogitTokens < 1 || s.LogitTokens > s.TokenCount))
             {
-                LogitRows++;
+                throw new ArgumentException($"a slice of {s.TokenCount} tokens cannot have {s.LogitTokens} logit rows");
             }
+
+            expectedStart += s.TokenCount;
+            LogitRows += s.LogitRowCount;
         }
 
         if (expectedStart != tokenIds.Length)
@@ -53,7 +55,10 @@ public sealed class ForwardBatch
     /// <summary>Positions per KV block.</summary>
     public int BlockSize { get; }
 
-    /// <summary>Number of slices with <see cref="SequenceSlice.NeedsLogits"/>: rows of the output, in slice order.</summary>
+    /// <summary>
+    /// Rows of the output: <see cref="SequenceSlice.LogitRowCount"/> summed over the slices, in slice order and, within a
+    /// slice, in token order.
+    /// </summary>
     public int LogitRows { get; }
 
     /// <summary>

@@ -2,7 +2,8 @@ namespace Brim.Core.Execution;
 
 /// <summary>
 /// Reusable output buffers of a forward step. Row <c>r</c> of <see cref="Logits"/> is the vocabulary-sized logit
-/// vector of the r-th slice that needs logits; with device sampling only <see cref="SampledTokens"/> is written.
+/// vector of the r-th token that needs logits (see <see cref="ForwardBatch.LogitRows"/>); with device sampling only
+/// <see cref="SampledTokens"/> is written.
 /// </summary>
 public sealed class ForwardOutput
 {

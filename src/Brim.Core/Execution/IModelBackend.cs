@@ -31,8 +31,9 @@ public interface IModelBackend : IDisposable
     bool SupportsDeviceSampling { get; }
 
     /// <summary>
-    /// Computes the batch: writes K/V of every token into its block, and fills <paramref name="output"/> with one row
-    /// per slice that needs logits (logits, or sampled tokens when device sampling was asked for and is supported).
+    /// Computes the batch: writes K/V of every token into its block, and fills <paramref name="output"/> with
+    /// <see cref="ForwardBatch.LogitRows"/> rows: each slice's last <see cref="SequenceSlice.LogitRowCount"/> tokens
+    /// (logits, or sampled tokens when device sampling was asked for and is supported).
     /// </summary>
     void Forward(ForwardBatch batch, ForwardOutput output);
 }

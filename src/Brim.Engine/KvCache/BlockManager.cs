@@ -123,6 +123,29 @@ public sealed partial class BlockManager
         table.Clear();
     }
 
+    /// <summary>
+    /// Shrinks <paramref name="table"/> to the blocks covering its first <paramref name="positions"/> positions, freeing
+    /// the rest (speculative decoding's rollback of rejected draft positions). The dropped blocks must be the table's own:
+    /// one reference and not indexed, as every block past a sequence's computed positions is.
+    /// </summary>
+    public void TruncateTo(BlockTable table, int positions)
+    {
+        var keep = BlocksFor(positions);
+        while (table.Count > keep)
+        {
+            var block = table[table.Count - 1];
+            if (_refCounts[block] != 1 || (_index?.IsIndexed(block) ?? false))
+            {
+                throw new InvalidOperationException(
+                    $"KV integrity: rolling back block {block}, which is shared ({_refCounts[block]} references) or cached");
+            }
+
+            table.RemoveLast();
+            _refCounts[block] = 0;
+            _free.Push(block);
+        }
+    }
+
     /// <summary>A free block if there is one; else the cached block the eviction order gives up (its content is forgotten).</summary>
     private int Allocate()
     {

@@ -30,6 +30,19 @@ public sealed class BlockTable
         _blocks[Count++] = block;
     }
 
+    /// <summary>Drops the last block (its reference is the caller's to release).</summary>
+    internal int RemoveLast()
+    {
+        if (Count == 0)
+        {
+            throw new InvalidOperationException("the block table is empty");
+        }
+
+        Count--;
+        CacheCheckedCount = Math.Min(CacheCheckedCount, Count);
+        return _blocks[Count];
+    }
+
     internal void Clear()
     {
         Count = 0;

@@ -36,6 +36,57 @@ public sealed class Sampler
         return token;
     }
 
+    /// <summary>
+    /// Writes into <paramref name="probs"/> the distribution <see cref="Sample"/> draws from for these logits (modified in
+    /// place by the logit bias and penalties): temperature, then top-k / min-p / top-p truncation renormalized; greedy is a
+    /// point mass at the argmax. Speculative verification with a sampled draft compares it with the draft's distribution.
+    /// When <paramref name="p"/> asks for logprobs, <see cref="LogprobsOfLastRow"/> reports them for the chosen token.
+    /// </summary>
+    public void Distribution(Span<float> logits, SamplingParams p, PenaltyState penalties, Span<float> probs)
+    {
+        var n = logits.Length;
+        EnsureScratch(n);
+        if (p.Logprobs is not null)
+        {
+            logits.CopyTo(_raw);
+        }
+
+        ApplyLogitBias(logits, p);
+        penalties.Apply(logits, p);
+        probs.Clear();
+        if (p.IsGreedy)
+        {
+            probs[TensorPrimitives.IndexOfMax(logits)] = 1f;
+            return;
+        }
+
+        var all = _probs.AsSpan(0, n);
+        TensorPrimitives.Divide(logits, p.Temperature, all);
+        TensorPrimitives.Subtract(all, TensorPrimitives.Max(all), all);
+        TensorPrimitives.SoftMax(all, all);
+        if (p.TopK == 0 && p.TopP >= 1f && p.MinP == 0f)
+        {
+            all.CopyTo(probs);
+            return;
+        }
+
+        var kept = KeepCandidates(all, p);
+        var mass = 0f;
+        foreach (var id in kept)
+        {
+            mass += all[id];
+        }
+
+        foreach (var id in kept)
+        {
+            probs[id] = all[id] / mass;
+        }
+    }
+
+    /// <summary>The logprobs of <paramref name="token"/> for the row last given to <see cref="Distribution"/> (which must have asked for them).</summary>
+    public TokenLogprobs? LogprobsOfLastRow(int token, int vocabSize, SamplingParams p) =>
+        p.Logprobs is { } topN ? BuildLogprobs(_raw.AsSpan(0, vocabSize), token, topN) : null;
+
     private static void ApplyLogitBias(Span<float> logits, SamplingParams p)
     {
         if (p.LogitBias is not { Count: > 0 } bias)

@@ -35,6 +35,7 @@ public sealed partial class Scheduler
 
     private void Preempt(Sequence victim)
     {
+        victim.Speculation.Draft.Clear(); // its draft (if any) was for a step it no longer runs in
         // A victim already placed in this step gives its chunk back.
         if (victim.ScheduledStep == _step)
         {

@@ -181,8 +181,26 @@ public sealed partial class Scheduler
     /// </summary>
     public void Computed(ScheduledChunk chunk)
     {
+        Debug.Assert(chunk.Drafts == 0, "a chunk with a draft is finished by ComputedVerified");
         chunk.Sequence.ComputedTokens += chunk.TokenCount;
         _blocks.RegisterComputed(chunk.Sequence);
+    }
+
+    /// <summary>
+    /// Records that the forward pass computed a chunk verifying a draft of which <paramref name="acceptedDrafts"/> tokens
+    /// were kept (and appended, with the target's own token after them): only the positions of the sequence's tokens
+    /// count as computed, and the blocks that held nothing but rejected positions go back to the pool. Rejected K/V left
+    /// in the last kept block lies past the computed positions, where the next step overwrites it; such a block is not
+    /// full-and-computed, so the prefix cache never indexes a block holding a rejected token.
+    /// </summary>
+    public void ComputedVerified(ScheduledChunk chunk, int acceptedDrafts)
+    {
+        var seq = chunk.Sequence;
+        Debug.Assert(acceptedDrafts >= 0 && acceptedDrafts <= chunk.Drafts, "accepted drafts come from the chunk's draft");
+        seq.ComputedTokens += chunk.TokenCount - chunk.Drafts + acceptedDrafts;
+        Debug.Assert(seq.PendingTokens == 1, "after verification the target's own token is the one left to compute");
+        _blocks.TruncateTo(seq.Blocks, seq.ComputedTokens);
+        _blocks.RegisterComputed(seq);
     }
 
     private void ScheduleRunning(TrafficClass? only, bool decoding)
@@ -195,13 +213,21 @@ public sealed partial class Scheduler
                 continue;
             }
 
-            var n = Math.Min(seq.PendingTokens, TokensFor(seq, seq.ComputedTokens, seq.PendingTokens));
+            // A decoding sequence with a draft asks for 1 + k rows; the budget or the allowance may trim the draft.
+            var wanted = decoding ? 1 + seq.Speculation.Draft.Count : seq.PendingTokens;
+            var n = Math.Min(wanted, TokensFor(seq, seq.ComputedTokens, wanted));
             if (n <= 0)
             {
                 continue; // offline beyond this step's allowance: it sits the step out
             }
 
             var needed = _blocks.BlocksFor(seq.ComputedTokens + n) - seq.Blocks.Count;
+            if (decoding && n > 1 && !_blocks.CanAppend(needed))
+            {
+                n = 1; // a draft never preempts anyone: without room for it the sequence decodes one token
+                needed = _blocks.BlocksFor(seq.ComputedTokens + 1) - seq.Blocks.Count;
+            }
+
             while (!_blocks.CanAppend(needed) && NextVictim(except: seq) is { } victim)
             {
                 _memoryPressure = true;
@@ -221,18 +247,20 @@ public sealed partial class Scheduler
                 continue;
             }
 
-            Place(seq, n);
+            seq.Speculation.Draft.Truncate(decoding ? n - 1 : 0);
+            Place(seq, n, drafts: decoding ? n - 1 : 0);
         }
     }
 
-    private void Place(Sequence seq, int tokens)
+    private void Place(Sequence seq, int tokens, int drafts = 0)
     {
         _blocks.EnsureCapacity(seq.Blocks, seq.ComputedTokens + tokens);
         _blocks.CheckWritable(seq.Blocks, seq.ComputedTokens, tokens);
-        NoteBlocksInFlight(seq, tokens);
+        NoteBlocksInFlight(seq, tokens - drafts); // a draft's positions may be rolled back: they complete no block for sure
         seq.ScheduledStep = _step;
-        var shape = StepShape.Chunk(seq.ComputedTokens, tokens, decode: tokens == 1 && seq.ComputedTokens > 0);
-        _output.Chunks.Add(new ScheduledChunk(seq, tokens));
+        // Verifying a draft is decode work: 1 + k rows of one sequence, each reading its context, as k + 1 decode rows would.
+        var shape = StepShape.Chunk(seq.ComputedTokens, tokens, decode: drafts > 0 || (tokens == 1 && seq.ComputedTokens > 0));
+        _output.Chunks.Add(new ScheduledChunk(seq, tokens) { Drafts = drafts });
         _output.TokenCount += tokens;
         _output.Shape += shape;
         _budget -= tokens;
@@ -364,6 +392,13 @@ public sealed partial class Scheduler
             if (seq.HostBlocks.Count != 0)
             {
                 throw new InvalidOperationException($"running sequence {seq} still holds swap blocks");
+            }
+
+            // A running sequence holds no block past its tokens and its current draft: blocks that held only rejected
+            // draft positions must have gone back to the pool (between steps no draft is pending).
+            if (seq.Blocks.Count > _blocks.BlocksFor(seq.Length + seq.Speculation.Draft.Count))
+            {
+                throw new InvalidOperationException($"running sequence {seq} holds blocks past its tokens and draft");
             }
         }
 

@@ -21,26 +21,34 @@ internal sealed class StepBatchBuilder(int blockSize, bool backendSamples)
     {
         var tokens = new int[plan.TokenCount];
         var slices = new SequenceSlice[plan.Chunks.Count];
-        var deviceSampling = backendSamples ? new List<DeviceSamplingRow>() : null;
+        // Decided before any row draws its uniform: a sequence must draw exactly one per token, on the device or here.
+        var deviceSampling = backendSamples && DeviceCanSample(plan) ? new List<DeviceSamplingRow>() : null;
         int prefillTokens = 0, decodeTokens = 0, offlineTokens = 0;
         long contextTokens = 0;
         var at = 0;
         for (var i = 0; i < plan.Chunks.Count; i++)
         {
             var (seq, n) = plan.Chunks[i];
-            for (var t = 0; t < n; t++)
+            var drafts = plan.Chunks[i].Drafts;
+            for (var t = 0; t < n - drafts; t++)
             {
                 tokens[at + t] = seq.Tokens[seq.ComputedTokens + t];
             }
 
+            // A draft follows the sequence's last token; each of the 1 + k positions returns logits to verify against.
+            for (var t = 0; t < drafts; t++)
+            {
+                tokens[at + n - drafts + t] = seq.Speculation.Draft[t];
+            }
+
             var samples = plan.Chunks[i].SamplesNextToken;
-            slices[i] = new SequenceSlice(at, n, seq.ComputedTokens, seq.Blocks.AsMemory(), samples);
+            slices[i] = new SequenceSlice(at, n, seq.ComputedTokens, seq.Blocks.AsMemory(), samples, LogitTokens: 1 + drafts);
             at += n;
             contextTokens += seq.ComputedTokens + n;
             offlineTokens += seq.TrafficClass == TrafficClass.Offline ? n : 0;
-            if (n == 1 && seq.ComputedTokens > 0)
+            if (drafts > 0 || (n == 1 && seq.ComputedTokens > 0))
             {
-                decodeTokens++;
+                decodeTokens += n;
             }
             else
             {
@@ -50,18 +58,29 @@ internal sealed class StepBatchBuilder(int blockSize, bool backendSamples)
             if (samples && deviceSampling is not null)
             {
                 var p = seq.Sampling;
-                if (p.IsStateless)
-                {
-                    deviceSampling.Add(new DeviceSamplingRow(p.Temperature, p.TopK, p.TopP, p.MinP, p.IsGreedy ? 0f : seq.Random.NextUniform()));
-                }
-                else
-                {
-                    deviceSampling = null; // one row needs the logits on the host: sample every row there this step
-                }
+                deviceSampling.Add(new DeviceSamplingRow(p.Temperature, p.TopK, p.TopP, p.MinP, p.IsGreedy ? 0f : seq.Random.NextUniform()));
             }
         }
 
         var batch = new ForwardBatch(tokens, slices, blockSize, deviceSampling?.ToArray());
         return new StepBatch(batch, prefillTokens, decodeTokens, contextTokens, offlineTokens);
+    }
+
+    /// <summary>
+    /// Whether the device can sample every row of the step: no row needs its logits on the host (penalties, logit bias,
+    /// logprobs) and no chunk verifies a draft (verification reads the target's logits). Otherwise every row is sampled
+    /// on the host this step.
+    /// </summary>
+    private static bool DeviceCanSample(SchedulerOutput plan)
+    {
+        foreach (var chunk in plan.Chunks)
+        {
+            if (chunk.Drafts > 0 || (chunk.SamplesNextToken && !chunk.Sequence.Sampling.IsStateless))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

@@ -3,6 +3,7 @@ using Brim.Core;
 using Brim.Core.Execution;
 using Brim.Engine.Sampling;
 using Brim.Engine.Scheduling;
+using Brim.Engine.Speculative;
 
 namespace Brim.Engine.Stepping;
 
@@ -17,29 +18,58 @@ namespace Brim.Engine.Stepping;
 /// <remarks>
 /// Step loop only, once per forward pass, with that pass's plan and output. Mutates the plan's sequences (tokens,
 /// penalties, random stream, text output, first-token time), the scheduler and its blocks, and the live requests.
-/// Logit rows follow the sampling chunks in plan order, as <see cref="StepBatchBuilder"/> laid them out.
+/// Logit rows follow the sampling chunks in plan order, as <see cref="StepBatchBuilder"/> laid them out; a chunk that
+/// verifies a draft has 1 + k of them, and <see cref="SpeculativeDecoding"/> turns them into 1 to k + 1 tokens, each
+/// handed to <see cref="Emit"/> like a sampled one.
 /// </remarks>
-internal sealed class TokenAcceptor(Scheduler scheduler, LiveRequests live, IEnumerable<int> eosTokenIds, int maxModelLength)
+internal sealed class TokenAcceptor
 {
-    private readonly Sampler _sampler = new();
-    private readonly HashSet<int> _eos = [.. eosTokenIds];
+    private readonly Scheduler _scheduler;
+    private readonly LiveRequests _live;
+    private readonly HashSet<int> _eos;
+    private readonly int _maxModelLength;
+    private readonly SpeculativeDecoding? _speculation;
+    private readonly TokenSink _emit;
+    private readonly Sampler _sampler;
 
-    /// <summary>Accepts the step's tokens; returns how many were sampled.</summary>
+    public TokenAcceptor(
+        Scheduler scheduler, LiveRequests live, IEnumerable<int> eosTokenIds, int maxModelLength, Sampler sampler, SpeculativeDecoding? speculation)
+    {
+        _scheduler = scheduler;
+        _live = live;
+        _eos = [.. eosTokenIds];
+        _maxModelLength = maxModelLength;
+        _sampler = sampler;
+        _speculation = speculation;
+        _emit = Emit;
+    }
+
+    /// <summary>Accepts the step's tokens; returns how many were produced.</summary>
     public int Accept(SchedulerOutput plan, ForwardOutput output)
     {
         var row = 0;
+        var produced = 0;
         foreach (var chunk in plan.Chunks)
         {
+            if (chunk.Drafts > 0)
+            {
+                var before = chunk.Sequence.OutputLength;
+                row += _speculation!.Accept(chunk, output, row, _emit);
+                produced += chunk.Sequence.OutputLength - before;
+                continue;
+            }
+
             // Read before Computed moves the sequence's computed position past the chunk.
             var samples = chunk.SamplesNextToken;
-            scheduler.Computed(chunk);
+            _scheduler.Computed(chunk);
             if (samples)
             {
                 AcceptToken(chunk.Sequence, output, row++);
+                produced++;
             }
         }
 
-        return row;
+        return produced;
     }
 
     private void AcceptToken(Sequence seq, ForwardOutput output, int row)
@@ -56,6 +86,15 @@ internal sealed class TokenAcceptor(Scheduler scheduler, LiveRequests live, IEnu
             token = _sampler.Sample(output.LogitRow(row), seq.Sampling, seq.Penalties, uniform, out logprobs);
         }
 
+        Emit(seq, token, logprobs);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="token"/> and checks EOS and stop tokens, stop strings, max_tokens and the model's length;
+    /// reports progress, or completes the request (freeing its blocks). Returns whether the sequence goes on.
+    /// </summary>
+    private bool Emit(Sequence seq, int token, TokenLogprobs? logprobs)
+    {
         seq.Append(token);
         seq.FirstTokenTimestamp ??= Stopwatch.GetTimestamp();
         var p = seq.Sampling;
@@ -63,23 +102,25 @@ internal sealed class TokenAcceptor(Scheduler scheduler, LiveRequests live, IEnu
 
         if ((!p.IgnoreEos && _eos.Contains(token)) || p.StopTokenIds.Contains(token))
         {
-            live.Complete(seq, [token], seq.Text?.Flush() ?? string.Empty, FinishReason.Stop, logprobList);
-            return;
+            _live.Complete(seq, [token], seq.Text?.Flush() ?? string.Empty, FinishReason.Stop, logprobList);
+            return false;
         }
 
         var stopped = false;
         var text = seq.Text is { } textOutput ? textOutput.Push(token, out stopped) : string.Empty;
         if (stopped)
         {
-            live.Complete(seq, [token], text, FinishReason.Stop, logprobList);
+            _live.Complete(seq, [token], text, FinishReason.Stop, logprobList);
+            return false;
         }
-        else if (seq.OutputLength >= p.MaxTokens || seq.Length >= maxModelLength)
+
+        if (seq.OutputLength >= p.MaxTokens || seq.Length >= _maxModelLength)
         {
-            live.Complete(seq, [token], text + (seq.Text?.Flush() ?? string.Empty), FinishReason.Length, logprobList);
+            _live.Complete(seq, [token], text + (seq.Text?.Flush() ?? string.Empty), FinishReason.Length, logprobList);
+            return false;
         }
-        else
-        {
-            live.Progress(seq, token, text, logprobList);
-        }
+
+        _live.Progress(seq, token, text, logprobList);
+        return true;
     }
 }

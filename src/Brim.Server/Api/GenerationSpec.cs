@@ -49,6 +49,9 @@ internal sealed record GenerationSpec
     /// <summary>vLLM's cache_salt: only requests with the same salt share cached prompt blocks; null shares with every unsalted request.</summary>
     public string? CacheSalt { get; init; }
 
+    /// <summary>Brim's speculative_decoding: false opts the request out of speculative decoding (same output distribution, plain decode steps).</summary>
+    public bool AllowSpeculation { get; init; } = true;
+
     public int ChoiceCount => Prompts.Count * N;
 
     public SamplingParams SamplingFor(int choice)

@@ -51,6 +51,9 @@ internal static class RequestFieldPolicy
         ["priority"] = new(Treatment.Supported),
         ["cache_salt"] = new(Treatment.Supported),
 
+        // Brim's own: false opts a request out of speculative decoding.
+        ["speculative_decoding"] = new(Treatment.Supported),
+
         // Labels for the caller's own bookkeeping or OpenAI's abuse monitoring and cache routing: they never change the
         // output, so accepting them keeps clients that always send them working.
         ["user"] = new(Treatment.Ignored, IgnoredKind: JsonValueKind.String),

@@ -81,6 +81,7 @@ internal static class SamplingFields
             Priority = JsonFields.Int(root, "priority", int.MinValue, int.MaxValue) ?? 0,
             ServiceTier = tier,
             CacheSalt = ParseCacheSalt(root),
+            AllowSpeculation = JsonFields.Bool(root, "speculative_decoding") ?? true,
         };
     }
 

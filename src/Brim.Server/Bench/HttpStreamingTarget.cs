@@ -42,6 +42,9 @@ public sealed class HttpStreamingTarget : IBenchTarget, IDisposable
         _model = model;
     }
 
+    /// <summary>When set, every request carries <c>speculative_decoding</c> with this value (false opts out).</summary>
+    public bool? SpeculativeDecoding { get; init; }
+
     public string Name => "server";
 
     public static bool IsLoopback(Uri uri) =>
@@ -141,6 +144,11 @@ public sealed class HttpStreamingTarget : IBenchTarget, IDisposable
             json.WriteNumber("max_tokens", request.OutputTokens);
             json.WriteNumber("temperature", 0);
             json.WriteBoolean("ignore_eos", true);
+            if (SpeculativeDecoding is { } speculative)
+            {
+                json.WriteBoolean("speculative_decoding", speculative);
+            }
+
             json.WriteBoolean("stream", true);
             json.WriteStartObject("stream_options");
             json.WriteBoolean("include_usage", true);

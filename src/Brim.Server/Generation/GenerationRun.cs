@@ -81,6 +81,7 @@ internal sealed class GenerationRun : IDisposable
                         TrafficClass = spec.TrafficClass,
                         Priority = spec.Priority,
                         CacheSalt = spec.CacheSalt,
+                        AllowSpeculation = spec.AllowSpeculation,
                         FairShareRank = choice,
                     },
                     update => run._updates.Writer.TryWrite(new ChoiceUpdate(index, update)));

@@ -16,6 +16,7 @@ public sealed class ModelHost : IDisposable
 {
     private readonly LoadedModel _model;
     private readonly IModelBackend _backend;
+    private (Brim.Engine.Speculative.DraftModelProposer Proposer, LoadedModel Model)? _draft;
     private int _engineStarted;
 
     private ModelHost(
@@ -138,6 +139,7 @@ public sealed class ModelHost : IDisposable
             var template = ChatTemplateLoader.Load(options, options.TokenizerPath ?? path, tokenizer, warnings);
             var (backend, note) = BackendFactory.Create(model, options);
             LlmEngine engine;
+            (Brim.Engine.Speculative.DraftModelProposer Proposer, LoadedModel Model)? draft = null;
             try
             {
                 var engineOptions = options.Engine;
@@ -152,10 +154,13 @@ public sealed class ModelHost : IDisposable
                     engineOptions = engineOptions with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}|{options.KvCacheDType.Name()}|{options.Quantization.Name()}" };
                 }
 
-                engine = new LlmEngine(backend, tokenizer, engineOptions, model.Config.MaxPositions);
+                draft = DraftModelLoader.Load(options, engineOptions, model.Config);
+                engine = new LlmEngine(backend, tokenizer, engineOptions, model.Config.MaxPositions, draft?.Proposer);
             }
             catch
             {
+                draft?.Proposer.Dispose();
+                draft?.Model.Dispose();
                 backend.Dispose();
                 throw;
             }
@@ -163,7 +168,10 @@ public sealed class ModelHost : IDisposable
             // As vLLM: a repository id is served under that id; a directory under its name.
             var name = options.ServedModelName
                 ?? (options.ModelPath is { } id && !ReferenceEquals(id, path) && HuggingFaceCache.IsRepositoryId(id) ? id : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))));
-            return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note) { Warnings = warnings, KvCacheDType = options.KvCacheDType };
+            return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note)
+            {
+                Warnings = warnings, KvCacheDType = options.KvCacheDType, _draft = draft,
+            };
         }
         catch
         {
@@ -200,6 +208,8 @@ public sealed class ModelHost : IDisposable
     public void Dispose()
     {
         Engine.Dispose();
+        _draft?.Proposer.Dispose();
+        _draft?.Model.Dispose();
         _backend.Dispose();
         _model.Dispose();
     }

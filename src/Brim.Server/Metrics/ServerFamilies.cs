@@ -20,6 +20,7 @@ internal static class ServerFamilies
         text.Counter("brim:num_preemptions_total", "Sequences preempted (their KV swapped to host memory or recomputed later).", engine.Preemptions);
         WriteSwap(text, engine);
         WritePrefixCache(text, engine);
+        WriteSpeculation(text, engine);
         text.Counter("brim:num_engine_steps_total", "Forward steps the engine ran.", engine.Steps);
 
         // Request-level families: one sample set per traffic class (online; offline = flex/priority and Batch API lines).
@@ -80,6 +81,32 @@ internal static class ServerFamilies
         text.Counter("brim:prefix_cache_hits_total", "Of the prompt tokens looked up, those whose KV was found cached (not computed).", engine.PrefixCacheHitTokens);
         text.Gauge("brim:prefix_cache_blocks", "KV blocks the prefix cache indexes now (referenced by requests or kept for later hits).", engine.CachedKvBlocks);
         text.Counter("brim:prefix_cache_evictions_total", "Cached KV blocks given up to make room for new content.", engine.PrefixCacheEvictions);
+    }
+
+    /// <summary>
+    /// Speculative decoding, named as vLLM names it (only when it is configured): drafts verified, draft tokens proposed
+    /// and accepted (accepted ≤ proposed at every scrape; the acceptance rate is their ratio, the mean accepted length
+    /// 1 + accepted / drafts), accepted tokens by position in the draft, and Brim's own: steps where the policy chose no
+    /// draft though sequences were decoding, and the seconds spent proposing.
+    /// </summary>
+    private static void WriteSpeculation(PrometheusText text, EngineSnapshot engine)
+    {
+        if (engine.Speculation is not { } spec)
+        {
+            return;
+        }
+
+        text.Counter("brim:spec_decode_num_drafts_total", "Drafts verified (one per sequence and step that speculated).", spec.Drafts);
+        text.Counter("brim:spec_decode_num_draft_tokens_total", "Draft tokens proposed and verified.", spec.DraftTokens);
+        text.Counter("brim:spec_decode_num_accepted_tokens_total", "Draft tokens the target accepted.", spec.AcceptedTokens);
+        text.Family("brim:spec_decode_num_accepted_tokens_per_pos_total", "counter", "Drafts whose token at this position (0-based) was accepted.");
+        for (var i = 0; i < spec.AcceptedByPosition.Count; i++)
+        {
+            text.Sample("brim:spec_decode_num_accepted_tokens_per_pos_total", spec.AcceptedByPosition[i], ("position", i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        text.Counter("brim:spec_decode_policy_off_steps_total", "Steps with decoding requests where the speculation policy chose no draft (batch too large or acceptance too low to pay).", spec.StepsOff);
+        text.Counter("brim:spec_decode_draft_seconds_total", "Seconds spent proposing drafts.", spec.DraftSeconds);
     }
 
     private static void ClassCounter(PrometheusText text, string name, string help, IReadOnlyList<TrafficClassMetrics> classes, Func<TrafficClassMetrics, long> value)

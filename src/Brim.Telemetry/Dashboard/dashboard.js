@@ -167,6 +167,11 @@ function render(s) {
     tile("GPU busy (NVML)", s.gpu.available ? fmt(gpu, "%") : "n/a"),
     tile("waiting", fmt(s.series.waiting.at(-1) ?? null, "", 0)),
     tile("prefix cache hit rate (1 min)", fmt(pct(w["1m"].prefixCacheHitRate ?? null), "%")),
+    // Speculative decoding: shown only when drafts were verified in the last minute (otherwise it is off or idle).
+    ...(w["1m"].specAcceptanceRate == null ? [] : [
+      tile("draft acceptance (1 min)", fmt(pct(w["1m"].specAcceptanceRate), "%")),
+      tile("tokens per draft (1 min)", fmt(w["1m"].specMeanAcceptedLength, "", 2)),
+    ]),
     tile("$ / 1M tokens (1 min)", fmt(w["1m"].costPerMillionOutputTokens, "$", 2)),
     tile("$ / 1M tokens (1 h)", fmt(w["1h"].costPerMillionOutputTokens, "$", 2)),
     tile("host gap between steps (1 min)", fmt(w["1m"].hostGapSeconds * 1000, "ms")),

@@ -35,6 +35,18 @@ public sealed record TelemetryTotals(long Steps, long PrefillTokens, long Output
 
     /// <summary>KV blocks copied back from host swap space; never more than <see cref="SwappedOutBlocks"/>.</summary>
     public long SwappedInBlocks { get; init; }
+
+    /// <summary>Speculative drafts verified (one per sequence and step that speculated).</summary>
+    public long Drafts { get; init; }
+
+    /// <summary>Draft tokens proposed and verified.</summary>
+    public long DraftTokens { get; init; }
+
+    /// <summary>Of <see cref="DraftTokens"/>, those the target accepted.</summary>
+    public long AcceptedDraftTokens { get; init; }
+
+    /// <summary>Steps with decoding requests where the speculation policy chose no draft.</summary>
+    public long SpeculationOffSteps { get; init; }
 }
 
 /// <summary>The live economics table of the last minute, with its assumption spelled out.</summary>

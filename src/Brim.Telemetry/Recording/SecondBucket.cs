@@ -36,6 +36,13 @@ internal struct SecondBucket
     public long PrefixQueriedTokens;
     public long PrefixHitTokens;
 
+    /// <summary>Speculative decoding in this second's steps: drafts verified, their tokens proposed and accepted, steps the policy turned it off, seconds proposing.</summary>
+    public long Drafts;
+    public long DraftTokens;
+    public long AcceptedDraftTokens;
+    public long SpeculationOffSteps;
+    public double DraftSeconds;
+
     /// <summary>Queue gauges as the last step in this second left them (-1: no step yet).</summary>
     public int Running;
     public int Waiting;
@@ -75,6 +82,11 @@ internal struct SecondBucket
         SwappedInBlocks += other.SwappedInBlocks;
         PrefixQueriedTokens += other.PrefixQueriedTokens;
         PrefixHitTokens += other.PrefixHitTokens;
+        Drafts += other.Drafts;
+        DraftTokens += other.DraftTokens;
+        AcceptedDraftTokens += other.AcceptedDraftTokens;
+        SpeculationOffSteps += other.SpeculationOffSteps;
+        DraftSeconds += other.DraftSeconds;
         MaxRunning = Math.Max(MaxRunning, other.MaxRunning);
         GpuUtilizationSum += other.GpuUtilizationSum;
         GpuSamples += other.GpuSamples;

@@ -27,6 +27,18 @@ public sealed record WindowStats(
     /// <summary>Share of the prompt tokens looked up in the prefix cache that were found there; null when nothing started.</summary>
     public double? PrefixCacheHitRate { get; init; }
 
+    /// <summary>Share of the speculative draft tokens verified in the window that were accepted; null when none was verified.</summary>
+    public double? SpecAcceptanceRate { get; init; }
+
+    /// <summary>Tokens a verified draft yielded on average (accepted prefix + the target's own token); null when none was verified.</summary>
+    public double? SpecMeanAcceptedLength { get; init; }
+
+    /// <summary>Share of the steps' time spent proposing drafts; null when no step ran.</summary>
+    public double? SpecDraftTimeShare { get; init; }
+
+    /// <summary>Steps with decoding requests where the speculation policy chose no draft.</summary>
+    public long SpecPolicyOffSteps { get; init; }
+
     internal static WindowStats From(string name, double wallSeconds, in SecondBucket sum, DeviceProfile device)
     {
         var wall = Math.Max(wallSeconds, 1e-9);
@@ -48,6 +60,10 @@ public sealed record WindowStats(
             CostPerMillion(device.CostPerSecond, wallSeconds, sum.OutputTokens))
         {
             PrefixCacheHitRate = sum.PrefixQueriedTokens > 0 ? (double)sum.PrefixHitTokens / sum.PrefixQueriedTokens : null,
+            SpecAcceptanceRate = sum.DraftTokens > 0 ? (double)sum.AcceptedDraftTokens / sum.DraftTokens : null,
+            SpecMeanAcceptedLength = sum.Drafts > 0 ? 1 + ((double)sum.AcceptedDraftTokens / sum.Drafts) : null,
+            SpecDraftTimeShare = sum.BusySeconds > 0 ? sum.DraftSeconds / sum.BusySeconds : null,
+            SpecPolicyOffSteps = sum.SpeculationOffSteps,
         };
     }
 

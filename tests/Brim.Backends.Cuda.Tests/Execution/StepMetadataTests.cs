@@ -42,6 +42,25 @@ public class StepMetadataTests
         Assert.Empty(tiles);
     }
 
+    [Fact]
+    public void Write_SliceVerifyingADraft_GathersALogitRowForEachOfItsLastTokens()
+    {
+        // A decode row, then a sequence's last token and a 3-token draft (4 tokens, 4 logit rows), then a plain chunk.
+        var slices = new[]
+        {
+            new SequenceSlice(0, 1, 5, new[] { 0 }, NeedsLogits: true),
+            new SequenceSlice(1, 4, 7, new[] { 1 }, NeedsLogits: true, LogitTokens: 4),
+            new SequenceSlice(5, 3, 0, new[] { 2 }, NeedsLogits: true),
+        };
+        var batch = new ForwardBatch(new int[8], slices, BlockSize);
+        var layout = new StepLayout(new StepCapacity(64, 64, 64));
+        var meta = new int[layout.TotalInts];
+        StepMetadata.Write(batch, meta, layout, 8, batch.LogitRows, 3, 100, RowsPerTile);
+
+        Assert.Equal(6, batch.LogitRows);
+        Assert.Equal([0, 1, 2, 3, 4, 7], meta.AsSpan(layout.LogitRowTokens, 6).ToArray());
+    }
+
     private static (List<(int First, int Rows)> Tiles, int DecodeRows) Split(int[] sliceTokens, int rowsPerTile = RowsPerTile)
     {
         var slices = new SequenceSlice[sliceTokens.Length];

@@ -1,0 +1,32 @@
+namespace Brim.Cli.Tests;
+
+/// <summary>
+/// `--speculative-config` through the real command line: prompt lookup and a draft model (the bundled model as its own
+/// draft) print the story plain decoding prints. Bad values are in SwapAndBatchWindowOptionsTests' exit-2 theory.
+/// </summary>
+[Collection(ConsoleCollection.Name)]
+public class SpeculativeConfigOptionTests
+{
+    [Theory]
+    [InlineData("""{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":1,"policy":"always"}""")]
+    [InlineData("""{"method":"draft_model","model":"models/stories260K","num_speculative_tokens":3,"policy":"always"}""")]
+    public async Task Generate_Speculative_PrintsTheSameStory(string config)
+    {
+        var (code, output, error) = await CommandLine.RunAsync(
+            "generate", "Once upon a time", "-t", "0", "-n", "40", "--threads", "1", "--num-kv-blocks", "64", "--device", "cpu",
+            "--speculative-config", config.Replace("models/stories260K", RepoModel(), StringComparison.Ordinal));
+
+        Assert.True(code == 0, error);
+        Assert.StartsWith("Once upon a time, there was a little girl named Lily. She loved to play outside", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Generate_DraftModelWithoutModel_ExitsWithCode2()
+    {
+        var (code, _, error) = await CommandLine.RunAsync("generate", "Once", "--device", "cpu", "--speculative-config", """{"method":"draft_model"}""");
+        Assert.Equal(2, code);
+        Assert.Contains("speculative method 'draft_model' needs 'model'", error, StringComparison.Ordinal);
+    }
+
+    private static string RepoModel() => Brim.Tests.RepoPaths.BundledModel.Replace("\\", "/", StringComparison.Ordinal);
+}
