@@ -12,7 +12,7 @@ internal static class CompletionRequestParser
 
     public static GenerationSpec Parse(JsonElement root, ServerContext server)
     {
-        RequestFieldPolicy.Check(root, ApiKind.Completion);
+        RequestFieldPolicy.Check(root, ApiKind.Completion, routed: server.RoutedAs is not null);
         var (prompts, texts) = ParsePrompts(root, server);
         var echo = JsonFields.Bool(root, "echo") ?? false;
         // Token-id prompts echo as their decoded text.

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Brim.Core;
 using Brim.Engine;
 using Brim.Server.Api;
+using Brim.Server.Routing;
 using Microsoft.AspNetCore.Http;
 
 namespace Brim.Server.Generation;
@@ -19,6 +20,15 @@ internal static class GenerationEndpoint
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
     private static readonly JsonWriterOptions WriterOptions = ResponseJson.Unvalidated;
 
+    /// <summary>On a routed response: the route that decided it (a rule's name, default or cascade).</summary>
+    public const string RouteHeader = "x-brim-route";
+
+    /// <summary>On a cascaded response: whether the large model answered.</summary>
+    public const string EscalatedHeader = "x-brim-escalated";
+
+    /// <summary>On a cascaded response: the small model's confidence in its answer (its configured measure).</summary>
+    public const string ConfidenceHeader = "x-brim-confidence";
+
     public static async Task HandleAsync(HttpContext context, ServerContext server, ApiKind kind)
     {
         var arrival = Stopwatch.GetTimestamp();
@@ -32,16 +42,39 @@ internal static class GenerationEndpoint
         }
 
         GenerationSpec spec;
+        ServerContext model;
+        RoutedRequest? routed = null;
         using (var body = await RequestBody.ReadJsonAsync(context.Request, server.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false))
         {
-            spec = kind == ApiKind.Chat
-                ? ChatRequestParser.Parse(body.RootElement, server)
-                : CompletionRequestParser.Parse(body.RootElement, server);
+            // The model named decides the tokenizer, the template and the context the rest is parsed against.
+            var name = JsonFields.String(body.RootElement, "model");
+            if (server.IsRouterAlias(name))
+            {
+                routed = RoutedRequest.Parse(body.RootElement, kind, server);
+                (model, spec) = (routed.Model, routed.Spec);
+            }
+            else
+            {
+                model = server.Resolve(name);
+                spec = Parse(body.RootElement, kind, model);
+            }
+        }
+
+        if (routed is { Decision.IsCascade: true })
+        {
+            await CascadeAsync(context, server, routed, arrival).ConfigureAwait(false);
+            return;
+        }
+
+        if (routed is not null)
+        {
+            context.Response.Headers[RouteHeader] = routed.Decision.Route;
+            server.Router!.Metrics.Answered(routed.Decision.Route, model.ModelName);
         }
 
         var id = ResponseFormat.NewId(kind);
-        var format = ResponseFormat.For(spec, id, server.Tokenizer);
-        using var run = GenerationRun.Start(server, spec, id, arrival);
+        var format = ResponseFormat.For(spec, id, model.Tokenizer);
+        using var run = GenerationRun.Start(model, spec, id, arrival);
 
         // Waiting for the engine also ends when the shutdown drain times out; writing to the client only on its abort.
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(aborted, server.InFlight.Expired);
@@ -63,6 +96,41 @@ internal static class GenerationEndpoint
 
         await RespondAsync(context, format, choices).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A request the router sent to the cascade: answered whole by the small model or, below the confidence bar, by the
+    /// large one. Response headers say which route decided it, whether it escalated and the small model's confidence.
+    /// </summary>
+    private static async Task CascadeAsync(HttpContext context, ServerContext server, RoutedRequest routed, long arrival)
+    {
+        var aborted = context.RequestAborted;
+        var id = ResponseFormat.NewId(routed.Spec.Kind);
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(aborted, server.InFlight.Expired);
+        CascadeRun.Outcome outcome;
+        try
+        {
+            outcome = await CascadeRun.RunAsync(routed, server.Router!, id, arrival, waiting.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (server.InFlight.Expired.IsCancellationRequested && !aborted.IsCancellationRequested)
+        {
+            throw DrainExpired();
+        }
+
+        var headers = context.Response.Headers;
+        headers[RouteHeader] = routed.Decision.Route;
+        headers[EscalatedHeader] = outcome.Escalated ? "true" : "false";
+        if (outcome.Confidence is { } confidence)
+        {
+            headers[ConfidenceHeader] = confidence.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        await RespondAsync(context, ResponseFormat.For(outcome.Spec, id, outcome.Answered.Tokenizer), outcome.Choices).ConfigureAwait(false);
+    }
+
+    /// <summary>Parses a request body against one served model's tokenizer, template and context.</summary>
+    internal static GenerationSpec Parse(JsonElement root, ApiKind kind, ServerContext model) => kind == ApiKind.Chat
+        ? ChatRequestParser.Parse(root, model)
+        : CompletionRequestParser.Parse(root, model);
 
     private static ApiException ShuttingDown(ServerContext server) =>
         new(503, "the server is shutting down and takes no new requests", code: "server_shutting_down") { RetryAfterSeconds = server.Options.RetryAfterSeconds };

@@ -60,6 +60,9 @@ public sealed class ModelHost : IDisposable
     /// <summary>Bytes one position takes in the KV cache over all layers, K and V, as the backend stores it (scales included).</summary>
     public long KvBytesPerPosition => _backend.KvBytesPerBlock(Engine.Options.BlockSize) / Engine.Options.BlockSize;
 
+    /// <summary>This model's part of the memory budget (all of it when it is the only model of the process).</summary>
+    public MemoryShare MemoryShare { get; private init; } = MemoryShare.Whole;
+
     /// <summary>How the KV cache is stored (--kv-cache-dtype).</summary>
     public KvCacheDType KvCacheDType { get; private init; }
 
@@ -129,6 +132,7 @@ public sealed class ModelHost : IDisposable
             LlmEngine engine;
             try
             {
+                options = options.MemoryShare.Apply(options, backend);
                 var engineOptions = options.Engine;
                 if (backend is CpuBackend && engineOptions.NumKvBlocks is null)
                 {
@@ -152,7 +156,10 @@ public sealed class ModelHost : IDisposable
             // As vLLM: a repository id is served under that id; a directory under its name.
             var name = options.ServedModelName
                 ?? (options.ModelPath is { } id && !ReferenceEquals(id, path) && HuggingFaceCache.IsRepositoryId(id) ? id : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))));
-            return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note) { Warnings = warnings, KvCacheDType = options.KvCacheDType };
+            return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note)
+            {
+                Warnings = warnings, KvCacheDType = options.KvCacheDType, MemoryShare = options.MemoryShare,
+            };
         }
         catch
         {

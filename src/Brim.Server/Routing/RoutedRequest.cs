@@ -1,0 +1,43 @@
+using System.Text.Json;
+using Brim.Server.Api;
+using Brim.Server.Generation;
+
+namespace Brim.Server.Routing;
+
+/// <summary>
+/// A request that named the router's alias, parsed for the models it may run on: the decision, and the spec of each
+/// model it names (one for a rule or the default; the small and the large model's for the cascade). The body is
+/// parsed against each model's own tokenizer, template and context, so a model answers exactly as when named directly.
+/// </summary>
+internal sealed record RoutedRequest(RouteDecision Decision, ServerContext Model, GenerationSpec Spec, ServerContext? Large = null, GenerationSpec? LargeSpec = null)
+{
+    public static RoutedRequest Parse(JsonElement root, ApiKind kind, ServerContext server)
+    {
+        var router = server.Router ?? throw new InvalidOperationException("no router is configured");
+        var byDefault = server.Models[0].RoutedVia(router.Alias);
+        var first = GenerationEndpoint.Parse(root, kind, byDefault);
+        var decision = router.Decide(RouteFeatures.Read(root, first));
+        GenerationSpec SpecFor(ServerContext model) => ReferenceEquals(model.Host, byDefault.Host) ? first : GenerationEndpoint.Parse(root, kind, model);
+        ServerContext View(string name) => server.Find(name)!.RoutedVia(router.Alias); // Bind checked every name at startup
+
+        if (decision.Model is { } name)
+        {
+            var model = View(name);
+            return new RoutedRequest(decision, model, SpecFor(model));
+        }
+
+        var cascade = router.Config.Cascade!;
+        if (first.Stream)
+        {
+            // The small model's answer can only be judged once it is whole; streaming it first and then replacing it
+            // with the large model's would show the client text that was taken back.
+            throw ApiException.BadRequest(
+                $"'stream' is not supported when '{router.Alias}' sends the request to the cascade ({cascade.Small} first, then maybe {cascade.Large}): "
+                + "the small model's answer is judged only when it is finished. Send it without 'stream', or name a model.", "stream", "cascade_stream_unsupported");
+        }
+
+        var small = View(cascade.Small);
+        var large = View(cascade.Large);
+        return new RoutedRequest(decision, small, SpecFor(small), large, SpecFor(large));
+    }
+}
