@@ -118,7 +118,17 @@ public sealed class BrimServer : IAsyncDisposable
         }
 
         var app = builder.Build();
-        var context = app.Services.GetRequiredService<ServerContext>();
+        ServerContext context;
+        try
+        {
+            context = app.Services.GetRequiredService<ServerContext>(); // checks the models' names and the router against them
+        }
+        catch
+        {
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+
         app.Services.GetRequiredService<ServedModels>().AttachTelemetry();
         Configure(app, context, app.Logger);
         if (options.DataDirectory is not null)
