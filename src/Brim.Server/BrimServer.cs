@@ -201,7 +201,8 @@ public sealed class BrimServer : IAsyncDisposable
         var open = app.MapGroup(string.Empty).AllowAnonymous();
         var metrics = app.Services.GetRequiredService<MetricsExposition>();
         open.MapGet("/metrics", http => InfoEndpoints.MetricsAsync(http, metrics));
-        open.MapBrimTelemetry(); // the dashboard at /, its assets, and GET /v1/stats
+        var served = app.Services.GetRequiredService<ServedModels>();
+        open.MapBrimTelemetry(served.Complete); // the dashboard at /, its assets, and GET /v1/stats (with every model's row)
         open.MapGet("/health", http => http.Response.WriteAsync("ok"));
         open.MapGet("/ready", http =>
         {

@@ -2,6 +2,7 @@ using Brim.Server.Hosting;
 using Brim.Server.Metrics;
 using Brim.Server.Routing;
 using Brim.Telemetry;
+using Brim.Telemetry.Exposition;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Brim.Server;
@@ -56,6 +57,28 @@ internal sealed class ServedModels : IDisposable
             own.ForEach(h => h.Dispose());
             throw;
         }
+    }
+
+    /// <summary>
+    /// A /v1/stats snapshot of the default model completed with a row per model, one for all of them, and the router's
+    /// counts; unchanged for a server of one model without a router.
+    /// </summary>
+    public TelemetrySnapshot Complete(TelemetrySnapshot snapshot)
+    {
+        var models = Context.Models;
+        if (models.Count == 1 && Context.Router is null)
+        {
+            return snapshot;
+        }
+
+        var rows = new List<ServedModelStats>(models.Count + 1) { ServedModelStats.From(models[0].ModelName, snapshot) };
+        for (var i = 1; i < models.Count; i++)
+        {
+            rows.Add(ServedModelStats.From(models[i].ModelName, Hubs[i].Snapshot()));
+        }
+
+        rows.Add(ServedModelStats.Combined(rows, snapshot.Device.CostPerSecond));
+        return snapshot with { Models = rows, Router = Context.Router is { } router ? router.Metrics.Stats(router.Alias) : null };
     }
 
     /// <summary>Subscribes each model's hub to its engine's steps.</summary>

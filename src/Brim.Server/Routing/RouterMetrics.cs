@@ -38,6 +38,15 @@ internal sealed class RouterMetrics
         }
     }
 
+    /// <summary>The counts for /v1/stats.</summary>
+    public RouterStats Stats(string alias)
+    {
+        var cascaded = Cascaded;
+        var escalations = Escalations;
+        return new RouterStats(alias, cascaded, escalations, cascaded > 0 ? (double)escalations / cascaded : null,
+            [.. All().Select(r => new RouteCount(r.Route, r.Model, r.Count))]);
+    }
+
     public void WriteTo(PrometheusText text)
     {
         text.Family("brim:router_requests_total", "counter", "Requests to the router's alias, by the route that decided them and the model that answered.");

@@ -20,6 +20,9 @@ public class TwoModelFixture : IAsyncLifetime
     public const string Small = "small";
     public const string Large = "large";
 
+    /// <summary>The device's price, so /v1/stats prices each model's device time (the CPU has no catalog price).</summary>
+    public const double HourlyCost = 3.6;
+
     public IReadOnlyList<ModelHost> Hosts { get; private set; } = [];
 
     public BrimServer Server { get; private set; } = null!;
@@ -51,6 +54,7 @@ public class TwoModelFixture : IAsyncLifetime
         MinimumLogLevel = LogLevel.Warning,
         DrainTimeout = TimeSpan.FromSeconds(10),
         MeasureCeilings = false,
+        GpuHourlyCost = HourlyCost,
         Router = router,
     };
 

@@ -1,0 +1,39 @@
+using System.Text.Json.Nodes;
+
+namespace Brim.Server.Tests.Routing;
+
+/// <summary>/v1/stats of a routed server of two models: each model's device time and cost per 1M tokens, all together, the router's counts.</summary>
+public class ModelStatsTests(RoutedFixture fixture) : IClassFixture<RoutedFixture>
+{
+    [Fact]
+    public async Task Stats_RowPerModelAndAll_PricedByEachEnginesDeviceTime()
+    {
+        foreach (var model in new[] { TwoModelFixture.Small, TwoModelFixture.Large, "auto" })
+        {
+            var (status, _) = await HttpJson.PostAsync(fixture.Http, "v1/completions", new { model, prompt = "Once upon a time", max_tokens = 12, temperature = 0 });
+            Assert.Equal(200, status);
+        }
+
+        var stats = JsonNode.Parse(await fixture.Http.GetStringAsync("v1/stats"))!;
+        var rows = stats["models"]!.AsArray().Select(r => r!).ToList();
+        Assert.Equal([TwoModelFixture.Small, TwoModelFixture.Large, "all models"], rows.Select(r => (string)r["name"]!));
+        foreach (var row in rows)
+        {
+            var tokens = (long)row["outputTokens"]!;
+            var busy = (double)row["busySeconds"]!;
+            Assert.True(tokens >= 12, $"{row["name"]}: {tokens} output tokens");
+            Assert.True(busy > 0);
+            Assert.Equal(busy / tokens * 1e6, (double)row["deviceSecondsPerMillionOutputTokens"]!, 6);
+            Assert.Equal(busy / tokens * 1e6 * TwoModelFixture.HourlyCost / 3600, (double)row["costPerMillionOutputTokens"]!, 6);
+        }
+
+        Assert.Equal((long)rows[0]["outputTokens"]! + (long)rows[1]["outputTokens"]!, (long)rows[2]["outputTokens"]!);
+        Assert.Equal((double)rows[0]["busySeconds"]! + (double)rows[1]["busySeconds"]!, (double)rows[2]["busySeconds"]!, 9);
+
+        var router = stats["router"]!;
+        Assert.Equal("auto", (string?)router["alias"]);
+        Assert.True((long)router["cascaded"]! >= 1);
+        Assert.Equal((double)(long)router["escalations"]! / (long)router["cascaded"]!, (double)router["escalatedShare"]!, 9);
+        Assert.Contains(router["routes"]!.AsArray(), r => (string?)r!["route"] == "cascade");
+    }
+}
