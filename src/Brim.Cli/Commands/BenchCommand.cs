@@ -32,6 +32,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchMixedCommand.Create());
         command.Subcommands.Add(BenchReportCommand.Create());
         command.Subcommands.Add(BenchPrefixCommand.Create());
+        command.Subcommands.Add(BenchRightsizeCommand.Create());
         command.SetAction(result =>
         {
             var results = new List<OfflineRunResult>();
