@@ -31,6 +31,9 @@ public class TwoModelFixture : IAsyncLifetime
 
     protected virtual RouterConfig? Router => null;
 
+    /// <summary>The server's options (subclasses add a data directory for the Batch API).</summary>
+    protected virtual ServerOptions Options => ServerOptions(Router);
+
     public static EngineOptions EngineOptions => new() { NumKvBlocks = 512, MaxRunningSequences = 32, MaxWaitingRequests = 512 };
 
     /// <summary>The options each model loads with; a single-model server of the same options answers the same.</summary>
@@ -61,7 +64,7 @@ public class TwoModelFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Hosts = [ModelHost.Load(SmallOptions), ModelHost.Load(LargeOptions)];
-        Server = BrimServer.Create(Hosts, ServerOptions(Router));
+        Server = BrimServer.Create(Hosts, Options);
         await Server.StartAsync();
         Http = new HttpClient { BaseAddress = Server.BaseAddress, Timeout = TimeSpan.FromSeconds(120) };
     }
