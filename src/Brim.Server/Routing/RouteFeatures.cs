@@ -13,7 +13,8 @@ internal sealed record RouteFeatures(int PromptTokens, int? MaxTokens, string? S
     /// <summary>The reasoning_effort values OpenAI defines; the router reads the field, no model is steered by it.</summary>
     public static readonly string[] ReasoningEfforts = ["none", "minimal", "low", "medium", "high", "xhigh"];
 
-    public static RouteFeatures Read(JsonElement root, GenerationSpec parsed)
+    /// <param name="promptTokens">The longest prompt of the request in tokens (<see cref="CountPromptTokens(JsonElement, ApiKind, ServerContext)"/>).</param>
+    public static RouteFeatures Read(JsonElement root, int promptTokens)
     {
         var maxTokensField = JsonFields.Get(root, "max_completion_tokens") is not null ? "max_completion_tokens" : "max_tokens";
         var effort = JsonFields.String(root, "reasoning_effort");
@@ -24,11 +25,33 @@ internal sealed record RouteFeatures(int PromptTokens, int? MaxTokens, string? S
         }
 
         return new RouteFeatures(
-            parsed.Prompts.Max(p => p.Length),
+            promptTokens,
             JsonFields.Int(root, maxTokensField, int.MinValue, int.MaxValue),
             JsonFields.String(root, "service_tier"),
             effort,
             ReadMetadata(root));
+    }
+
+    /// <summary>
+    /// The longest prompt of a request as <paramref name="model"/> tokenizes it (its chat template for messages), without
+    /// holding it to that model's context: a prompt too long for the small model is what a prompt-length rule routes to
+    /// the large one. Shapes are checked as the endpoint's parser checks them.
+    /// </summary>
+    public static int CountPromptTokens(JsonElement root, ApiKind kind, ServerContext model)
+    {
+        if (kind == ApiKind.Completion)
+        {
+            return CompletionRequestParser.ParsePrompts(root, model).Prompts.Max(p => p.Length);
+        }
+
+        try
+        {
+            return model.Prompts.Encode(ChatRequestParser.ParseMessages(root)).Length;
+        }
+        catch (ChatTemplates.ChatTemplateException e)
+        {
+            throw ApiException.BadRequest($"the chat template rejected the messages: {e.Message}", "messages");
+        }
     }
 
     private static Dictionary<string, string> ReadMetadata(JsonElement root)

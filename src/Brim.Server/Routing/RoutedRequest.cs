@@ -14,20 +14,18 @@ internal sealed record RoutedRequest(RouteDecision Decision, ServerContext Model
     public static RoutedRequest Parse(JsonElement root, ApiKind kind, ServerContext server)
     {
         var router = server.Router ?? throw new InvalidOperationException("no router is configured");
-        var byDefault = server.Models[0].RoutedVia(router.Alias);
-        var first = GenerationEndpoint.Parse(root, kind, byDefault);
-        var decision = router.Decide(RouteFeatures.Read(root, first));
-        GenerationSpec SpecFor(ServerContext model) => ReferenceEquals(model.Host, byDefault.Host) ? first : GenerationEndpoint.Parse(root, kind, model);
+        var promptTokens = RouteFeatures.CountPromptTokens(root, kind, server.Models[0]);
+        var decision = router.Decide(RouteFeatures.Read(root, promptTokens));
         ServerContext View(string name) => server.Find(name)!.RoutedVia(router.Alias); // Bind checked every name at startup
 
         if (decision.Model is { } name)
         {
             var model = View(name);
-            return new RoutedRequest(decision, model, SpecFor(model));
+            return new RoutedRequest(decision, model, GenerationEndpoint.Parse(root, kind, model));
         }
 
         var cascade = router.Config.Cascade!;
-        if (first.Stream)
+        if (JsonFields.Bool(root, "stream") == true)
         {
             // The small model's answer can only be judged once it is whole; streaming it first and then replacing it
             // with the large model's would show the client text that was taken back.
@@ -38,6 +36,6 @@ internal sealed record RoutedRequest(RouteDecision Decision, ServerContext Model
 
         var small = View(cascade.Small);
         var large = View(cascade.Large);
-        return new RoutedRequest(decision, small, SpecFor(small), large, SpecFor(large));
+        return new RoutedRequest(decision, small, GenerationEndpoint.Parse(root, kind, small), large, GenerationEndpoint.Parse(root, kind, large));
     }
 }

@@ -16,12 +16,21 @@ public class RouterTests(RoutedFixture fixture) : IClassFixture<RoutedFixture>
     private ChatClient Auto => fixture.CreateOpenAIClient().GetChatClient("auto");
 
     [Fact]
-    public async Task Rule_LongPrompt_AnsweredByLarge()
+    public async Task Rule_LongPrompt_AnsweredByLarge_EvenBeyondTheSmallModelsContext()
     {
         var longPrompt = string.Join(' ', Enumerable.Repeat("The little dog ran to the park.", 12));
         var (route, body) = await PostAsync(new { model = "auto", messages = new[] { new { role = "user", content = longPrompt } }, max_tokens = 4 });
         Assert.Equal("long-prompts", route);
         Assert.Equal(TwoModelFixture.Large, (string?)body["model"]);
+
+        // Counted, not held to the default (small) model's context: the rule is what sends it where it fits.
+        var tooLongForSmall = string.Join(' ', Enumerable.Repeat("The little dog ran to the park.", 30));
+        var (status, _) = await HttpJson.PostAsync(fixture.Http, "v1/chat/completions",
+            new { model = TwoModelFixture.Small, messages = new[] { new { role = "user", content = tooLongForSmall } }, max_tokens = 4 });
+        Assert.Equal(400, status);
+        var (longRoute, longBody) = await PostAsync(new { model = "auto", messages = new[] { new { role = "user", content = tooLongForSmall } }, max_tokens = 4 });
+        Assert.Equal("long-prompts", longRoute);
+        Assert.Equal(TwoModelFixture.Large, (string?)longBody["model"]);
     }
 
     [Fact]

@@ -37,7 +37,13 @@ public class TwoModelFixture : IAsyncLifetime
     public static EngineOptions EngineOptions => new() { NumKvBlocks = 512, MaxRunningSequences = 32, MaxWaitingRequests = 512 };
 
     /// <summary>The options each model loads with; a single-model server of the same options answers the same.</summary>
-    public static ModelHostOptions SmallOptions => new() { Device = DeviceKind.Cpu, CpuThreads = 1, ServedModelName = Small, Engine = EngineOptions };
+    /// <remarks>The small model's context is cut to 256 positions, so a long prompt fits only the large one (512).</remarks>
+    public static ModelHostOptions SmallOptions => new()
+    {
+        Device = DeviceKind.Cpu, CpuThreads = 1, ServedModelName = Small, Engine = EngineOptions with { MaxModelLength = SmallContext },
+    };
+
+    public const int SmallContext = 256;
 
     public static ModelHostOptions LargeOptions => new()
     {
