@@ -124,7 +124,49 @@ internal static class GenerationEndpoint
             headers[ConfidenceHeader] = confidence.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        await RespondAsync(context, ResponseFormat.For(outcome.Spec, id, outcome.Answered.Tokenizer), outcome.Choices).ConfigureAwait(false);
+        var format = ResponseFormat.For(outcome.Spec, id, outcome.Answered.Tokenizer);
+        if (outcome.Spec.Stream)
+        {
+            await StreamDecidedAsync(context, outcome.Spec, format, outcome.Choices).ConfigureAwait(false);
+            return;
+        }
+
+        await RespondAsync(context, format, outcome.Choices).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Streams an answer that is already whole (the cascade's, once decided): per choice the role chunk (chat), then its
+    /// text in one chunk with its finish reason, then the usage chunk when asked for and [DONE]. The client's SSE parser
+    /// reads it as any stream; only the token-by-token pacing is gone, because nothing is shown before the decision.
+    /// </summary>
+    private static async Task StreamDecidedAsync(HttpContext context, GenerationSpec spec, ResponseFormat format, ChoiceResult[] choices)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        var pipe = response.BodyWriter;
+        using var json = new Utf8JsonWriter(pipe, WriterOptions);
+        var chat = spec.Kind == ApiKind.Chat;
+        for (var choice = 0; choice < choices.Length; choice++)
+        {
+            var index = choice;
+            var result = choices[choice];
+            if (chat)
+            {
+                WriteEvent(pipe, json, j => format.WriteChunk(j, index, string.Empty, null, null, first: true));
+            }
+
+            WriteEvent(pipe, json, j => format.WriteChunk(j, index, result.Text.ToString(), spec.Logprobs ? result.Logprobs : null, result.FinishReason, first: !chat));
+        }
+
+        if (spec.IncludeUsage)
+        {
+            var cached = format.CachedPromptTokens([.. choices.Select(c => c.CachedPromptTokens)]);
+            WriteEvent(pipe, json, j => format.WriteUsageChunk(j, format.PromptTokens(), choices.Sum(c => c.CompletionTokens), cached));
+        }
+
+        pipe.Write(Done);
+        await pipe.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Parses a request body against one served model's tokenizer, template and context.</summary>

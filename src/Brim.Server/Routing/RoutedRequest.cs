@@ -25,15 +25,6 @@ internal sealed record RoutedRequest(RouteDecision Decision, ServerContext Model
         }
 
         var cascade = router.Config.Cascade!;
-        if (JsonFields.Bool(root, "stream") == true)
-        {
-            // The small model's answer can only be judged once it is whole; streaming it first and then replacing it
-            // with the large model's would show the client text that was taken back.
-            throw ApiException.BadRequest(
-                $"'stream' is not supported when '{router.Alias}' sends the request to the cascade ({cascade.Small} first, then maybe {cascade.Large}): "
-                + "the small model's answer is judged only when it is finished. Send it without 'stream', or name a model.", "stream", "cascade_stream_unsupported");
-        }
-
         var small = View(cascade.Small);
         var large = View(cascade.Large);
         return new RoutedRequest(decision, small, GenerationEndpoint.Parse(root, kind, small), large, GenerationEndpoint.Parse(root, kind, large));

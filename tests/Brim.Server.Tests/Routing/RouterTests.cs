@@ -118,13 +118,37 @@ public class RouterTests(RoutedFixture fixture) : IClassFixture<RoutedFixture>
     }
 
     [Fact]
-    public async Task Cascade_Stream_RefusedByName()
+    public async Task Cascade_Stream_SentOnceDecided_SameTextAndModelAsWhole()
     {
-        var (status, error) = await HttpJson.PostAsync(fixture.Http, "v1/chat/completions",
-            new { model = "auto", messages = new[] { new { role = "user", content = "Hi" } }, stream = true });
-        Assert.Equal(400, status);
-        Assert.Equal("cascade_stream_unsupported", (string?)error!["error"]!["code"]);
-        Assert.Equal("stream", (string?)error["error"]!["param"]);
+        var options = new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 24 };
+        var whole = (await Auto.CompleteChatAsync(Conversation, options)).Value;
+
+        var text = new StringBuilder();
+        var models = new HashSet<string>();
+        ChatTokenUsage? usage = null;
+        ChatFinishReason? finish = null;
+        await foreach (var update in Auto.CompleteChatStreamingAsync(Conversation, options))
+        {
+            models.Add(update.Model);
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+
+            finish ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal([whole.Model], models);
+        Assert.Equal(whole.Content[0].Text, text.ToString());
+        Assert.Equal(whole.FinishReason, finish);
+        Assert.Equal(whole.Usage.OutputTokenCount, usage!.OutputTokenCount);
+
+        // An escalated answer streams the large model's.
+        var (events, done) = await HttpJson.StreamAsync(fixture.Http, "v1/chat/completions",
+            new { model = "auto", messages = new[] { new { role = "user", content = "Once upon a time" } }, max_tokens = 24, temperature = 2.0, seed = 5, stream = true });
+        Assert.True(done);
+        Assert.All(events, e => Assert.Equal(TwoModelFixture.Large, (string?)e["model"]));
     }
 
     [Fact]
