@@ -71,14 +71,21 @@ internal sealed class ServedModels : IDisposable
             return snapshot;
         }
 
-        var rows = new List<ServedModelStats>(models.Count + 1) { ServedModelStats.From(models[0].ModelName, snapshot) };
+        return snapshot with { Models = Rows(snapshot), Router = Context.Router is { } router ? router.Metrics.Stats(router.Alias) : null };
+    }
+
+    /// <summary>A row per model and one for all of them; <paramref name="defaultSnapshot"/> is the default hub's, taken now.</summary>
+    public IReadOnlyList<ServedModelStats> Rows(TelemetrySnapshot defaultSnapshot)
+    {
+        var models = Context.Models;
+        var rows = new List<ServedModelStats>(models.Count + 1) { ServedModelStats.From(models[0].ModelName, defaultSnapshot) };
         for (var i = 1; i < models.Count; i++)
         {
             rows.Add(ServedModelStats.From(models[i].ModelName, Hubs[i].Snapshot()));
         }
 
-        rows.Add(ServedModelStats.Combined(rows, snapshot.Device.CostPerSecond));
-        return snapshot with { Models = rows, Router = Context.Router is { } router ? router.Metrics.Stats(router.Alias) : null };
+        rows.Add(ServedModelStats.Combined(rows, defaultSnapshot.Device.CostPerSecond));
+        return rows;
     }
 
     /// <summary>Subscribes each model's hub to its engine's steps.</summary>

@@ -36,4 +36,21 @@ public class ModelStatsTests(RoutedFixture fixture) : IClassFixture<RoutedFixtur
         Assert.Equal((double)(long)router["escalations"]! / (long)router["cascaded"]!, (double)router["escalatedShare"]!, 9);
         Assert.Contains(router["routes"]!.AsArray(), r => (string?)r!["route"] == "cascade");
     }
+
+    [Fact]
+    public async Task Metrics_PerModelCostFamilies_MatchStats()
+    {
+        var (status, _) = await HttpJson.PostAsync(fixture.Http, "v1/completions", new { model = TwoModelFixture.Large, prompt = "Once", max_tokens = 4 });
+        Assert.Equal(200, status);
+        var samples = await MetricsText.ScrapeAsync(fixture.Http);
+        foreach (var name in new[] { TwoModelFixture.Small, TwoModelFixture.Large, "all models" })
+        {
+            Assert.True(samples.ContainsKey($"brim:model_busy_seconds_total{{model_name=\"{name}\"}}"), name);
+        }
+
+        Assert.True(MetricsText.Value(samples, "brim:model_cost_per_million_output_tokens_dollars", "model_name=\"large\"") > 0);
+        Assert.Equal(
+            MetricsText.Value(samples, "brim:model_busy_seconds_total", "model_name=\"small\"") + MetricsText.Value(samples, "brim:model_busy_seconds_total", "model_name=\"large\""),
+            MetricsText.Value(samples, "brim:model_busy_seconds_total", "model_name=\"all models\""), 9);
+    }
 }
