@@ -27,19 +27,22 @@ internal sealed class ServerContext
         Prompts = new ChatPromptEncoder(host.ChatTemplate, host.Tokenizer);
     }
 
-    /// <summary>One view per served model, in the order given (the first is the default); names must be distinct.</summary>
+    /// <summary>
+    /// One view per served model, in the order given (the first is the default). Names must be distinct and differ from
+    /// the router's alias, and the router may name only served models: each is checked here, at startup.
+    /// </summary>
     public static ServerContext Create(IReadOnlyList<(ModelHost Host, ServerMetrics Metrics)> models, ServerOptions options, ModelRouter? router)
     {
         ArgumentOutOfRangeException.ThrowIfZero(models.Count);
         var duplicate = models.GroupBy(m => m.Host.ServedModelName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
-            throw new ArgumentException($"two models are served as '{duplicate.Key}'; give each its own name (--model NAME=PATH)", nameof(models));
+            throw new InvalidOperationException($"two models are served as '{duplicate.Key}'; give each its own name (--model NAME=PATH)");
         }
 
         if (router is not null && models.Any(m => m.Host.ServedModelName == router.Alias))
         {
-            throw new ArgumentException($"the router's alias '{router.Alias}' is also a served model's name", nameof(router));
+            throw new RouterConfigException($"the router's alias '{router.Alias}' is also a served model's name");
         }
 
         var shared = new Shared(options, router);

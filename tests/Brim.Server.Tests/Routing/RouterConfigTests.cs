@@ -43,4 +43,22 @@ public class RouterConfigTests
         var error = Assert.Throws<RouterConfigException>(() => BrimServer.Create([host], TwoModelFixture.ServerOptions(router)));
         Assert.Contains("'huge'", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Create_TwoModelsOfOneName_RefusedAtStartup()
+    {
+        using var first = ModelHost.Load(TwoModelFixture.SmallOptions);
+        using var second = ModelHost.Load(TwoModelFixture.SmallOptions);
+        var error = Assert.Throws<InvalidOperationException>(() => BrimServer.Create([first, second], TwoModelFixture.ServerOptions()));
+        Assert.Contains("two models are served as 'small'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Create_AliasIsAModelsName_RefusedAtStartup()
+    {
+        using var host = ModelHost.Load(TwoModelFixture.SmallOptions);
+        var router = RouterConfigReader.Parse("""{"alias": "small", "default": "small"}""");
+        var error = Assert.Throws<RouterConfigException>(() => BrimServer.Create([host], TwoModelFixture.ServerOptions(router)));
+        Assert.Contains("alias 'small' is also a served model's name", error.Message, StringComparison.Ordinal);
+    }
 }

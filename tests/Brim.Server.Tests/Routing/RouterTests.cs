@@ -1,6 +1,4 @@
-using System.ClientModel;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;

@@ -1,5 +1,4 @@
 using System.ClientModel;
-using System.Net.Http.Headers;
 using Brim.Engine;
 using Brim.Models;
 using Brim.Server.Hosting;
@@ -99,6 +98,4 @@ public class TwoModelFixture : IAsyncLifetime
 
     public static OpenAIClient ClientFor(BrimServer server) =>
         new(new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "v1"), NetworkTimeout = TimeSpan.FromSeconds(120) });
-
-    public static AuthenticationHeaderValue? NoKey => null;
 }
