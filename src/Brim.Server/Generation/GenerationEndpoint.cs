@@ -17,17 +17,8 @@ internal static class GenerationEndpoint
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
-    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
-    private static readonly JsonWriterOptions WriterOptions = ResponseJson.Unvalidated;
-
-    /// <summary>On a routed response: the route that decided it (a rule's name, default or cascade).</summary>
-    public const string RouteHeader = "x-brim-route";
-
-    /// <summary>On a cascaded response: whether the large model answered.</summary>
-    public const string EscalatedHeader = "x-brim-escalated";
-
-    /// <summary>On a cascaded response: the small model's confidence in its answer (its configured measure).</summary>
-    public const string ConfidenceHeader = "x-brim-confidence";
+    internal static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    internal static readonly JsonWriterOptions WriterOptions = ResponseJson.Unvalidated;
 
     public static async Task HandleAsync(HttpContext context, ServerContext server, ApiKind kind)
     {
@@ -62,13 +53,13 @@ internal static class GenerationEndpoint
 
         if (routed is { Decision.IsCascade: true })
         {
-            await CascadeAsync(context, server, routed, arrival).ConfigureAwait(false);
+            await CascadeEndpoint.AnswerAsync(context, server, routed, arrival).ConfigureAwait(false);
             return;
         }
 
         if (routed is not null)
         {
-            context.Response.Headers[RouteHeader] = routed.Decision.Route;
+            context.Response.Headers[RoutingHeaders.Route] = routed.Decision.Route;
             server.Router!.Metrics.Answered(routed.Decision.Route, model.ModelName);
         }
 
@@ -97,78 +88,6 @@ internal static class GenerationEndpoint
         await RespondAsync(context, format, choices).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// A request the router sent to the cascade: answered whole by the small model or, below the confidence bar, by the
-    /// large one. Response headers say which route decided it, whether it escalated and the small model's confidence.
-    /// </summary>
-    private static async Task CascadeAsync(HttpContext context, ServerContext server, RoutedRequest routed, long arrival)
-    {
-        var aborted = context.RequestAborted;
-        var id = ResponseFormat.NewId(routed.Spec.Kind);
-        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(aborted, server.InFlight.Expired);
-        CascadeRun.Outcome outcome;
-        try
-        {
-            outcome = await CascadeRun.RunAsync(routed, server.Router!, id, arrival, waiting.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (server.InFlight.Expired.IsCancellationRequested && !aborted.IsCancellationRequested)
-        {
-            throw DrainExpired();
-        }
-
-        var headers = context.Response.Headers;
-        headers[RouteHeader] = routed.Decision.Route;
-        headers[EscalatedHeader] = outcome.Escalated ? "true" : "false";
-        if (outcome.Confidence is { } confidence)
-        {
-            headers[ConfidenceHeader] = confidence.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        var format = ResponseFormat.For(outcome.Spec, id, outcome.Answered.Tokenizer);
-        if (outcome.Spec.Stream)
-        {
-            await StreamDecidedAsync(context, outcome.Spec, format, outcome.Choices).ConfigureAwait(false);
-            return;
-        }
-
-        await RespondAsync(context, format, outcome.Choices).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Streams an answer that is already whole (the cascade's, once decided): per choice the role chunk (chat), then its
-    /// text in one chunk with its finish reason, then the usage chunk when asked for and [DONE]. The client's SSE parser
-    /// reads it as any stream; only the token-by-token pacing is gone, because nothing is shown before the decision.
-    /// </summary>
-    private static async Task StreamDecidedAsync(HttpContext context, GenerationSpec spec, ResponseFormat format, ChoiceResult[] choices)
-    {
-        var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        var pipe = response.BodyWriter;
-        using var json = new Utf8JsonWriter(pipe, WriterOptions);
-        var chat = spec.Kind == ApiKind.Chat;
-        for (var choice = 0; choice < choices.Length; choice++)
-        {
-            var index = choice;
-            var result = choices[choice];
-            if (chat)
-            {
-                WriteEvent(pipe, json, j => format.WriteChunk(j, index, string.Empty, null, null, first: true));
-            }
-
-            WriteEvent(pipe, json, j => format.WriteChunk(j, index, result.Text.ToString(), spec.Logprobs ? result.Logprobs : null, result.FinishReason, first: !chat));
-        }
-
-        if (spec.IncludeUsage)
-        {
-            var cached = format.CachedPromptTokens([.. choices.Select(c => c.CachedPromptTokens)]);
-            WriteEvent(pipe, json, j => format.WriteUsageChunk(j, format.PromptTokens(), choices.Sum(c => c.CompletionTokens), cached));
-        }
-
-        pipe.Write(Done);
-        await pipe.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-    }
-
     /// <summary>Parses a request body against one served model's tokenizer, template and context.</summary>
     internal static GenerationSpec Parse(JsonElement root, ApiKind kind, ServerContext model) => kind == ApiKind.Chat
         ? ChatRequestParser.Parse(root, model)
@@ -177,10 +96,10 @@ internal static class GenerationEndpoint
     private static ApiException ShuttingDown(ServerContext server) =>
         new(503, "the server is shutting down and takes no new requests", code: "server_shutting_down") { RetryAfterSeconds = server.Options.RetryAfterSeconds };
 
-    private static ApiException DrainExpired() =>
+    internal static ApiException DrainExpired() =>
         new(503, "the server shut down before the request finished (the drain timeout passed)", code: "server_shutting_down");
 
-    private static async Task RespondAsync(HttpContext context, ResponseFormat format, ChoiceResult[] choices)
+    internal static async Task RespondAsync(HttpContext context, ResponseFormat format, ChoiceResult[] choices)
     {
         var response = context.Response;
         response.ContentType = "application/json";
@@ -312,7 +231,7 @@ internal static class GenerationEndpoint
         pipe.Write(EventEnd);
     }
 
-    private static void WriteEvent(System.IO.Pipelines.PipeWriter pipe, Utf8JsonWriter json, Action<Utf8JsonWriter> write)
+    internal static void WriteEvent(System.IO.Pipelines.PipeWriter pipe, Utf8JsonWriter json, Action<Utf8JsonWriter> write)
     {
         pipe.Write(DataPrefix);
         json.Reset();

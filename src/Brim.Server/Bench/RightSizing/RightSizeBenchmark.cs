@@ -80,7 +80,7 @@ public sealed class RightSizeBenchmark(HttpClient http, int maxTokens, int concu
 
         using var body = JsonDocument.Parse(text);
         var root = body.RootElement;
-        bool? escalated = response.Headers.TryGetValues(Generation.GenerationEndpoint.EscalatedHeader, out var values) ? values.Single() == "true" : null;
+        bool? escalated = response.Headers.TryGetValues(Routing.RoutingHeaders.Escalated, out var values) ? values.Single() == "true" : null;
         return (root.GetProperty("model").GetString()!, root.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), escalated);
     }
 
