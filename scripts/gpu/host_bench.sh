@@ -17,6 +17,8 @@
 #   window8b the batch-collection window sweep (0/5/10/20 ms) on the 8B shape with bursty traffic
 #   mixedcpu the same on this host's CPU (16 cores, quiet), with the latency-aware offline cap (auto) and without
 #   prefix   `brim bench prefix` on the Llama-3.1-8B shape: a 2,000-token shared system prompt and 4-turn chats, cache off vs on
+#   rightsize `brim bench rightsize --device cuda`: the bundled model (small) and bench/configs/stories-1m (large, dummy
+#            weights) as two engines on one GPU (one CUDA context, a stream each); large only vs small only vs auto
 #   serve    `brim serve --device cuda` smoke: a chat completion, /metrics and /v1/stats from the live server
 # nvidia-smi's utilization is sampled throughout into smi.csv (to compare with Brim's own MBU/occupancy).
 set -uo pipefail
@@ -76,6 +78,8 @@ for step in $steps; do
     prefix)
       timeout 480 "$brim" bench prefix --device cuda --model $model --load-format dummy --max-num-seqs 256 --max-num-batched-tokens 8192 \
         2>&1 | grep -v '\[' | tee "$out/prefix.md" | tee -a "$out/summary.md" ;;
+    rightsize)
+      timeout 300 "$brim" bench rightsize --device cuda --requests 256 --concurrency 64 --out "$out/rightsize" 2>&1 | grep -v '\[' | tee "$out/rightsize.md" | tee -a "$out/summary.md" ;;
     mixed)
       timeout 200 "$brim" bench mixed --device cuda --max-num-seqs 64 --num-kv-blocks 4096 --duration 8 2>&1 | grep -v '\[' | tee "$out/mixed.md" | tee -a "$out/summary.md" ;;
     mixed8b)

@@ -39,9 +39,17 @@ public sealed class BrimServer : IAsyncDisposable
         _context = context;
     }
 
+    /// <summary>The default model's request-level metrics.</summary>
     public ServerMetrics Metrics => _context.Metrics;
 
+    /// <summary>The default (first) model.</summary>
     public ModelHost Host => _context.Host;
+
+    /// <summary>Every served model, the default first.</summary>
+    public IReadOnlyList<ModelHost> Hosts => [.. _context.Models.Select(m => m.Host)];
+
+    /// <summary>The request-level metrics of the model served as <paramref name="name"/>.</summary>
+    public ServerMetrics MetricsOf(string name) => (_context.Find(name) ?? throw new ArgumentException($"no model is served as '{name}'", nameof(name))).Metrics;
 
     /// <summary>The application's services (the route table, for tests that must cover every route).</summary>
     internal IServiceProvider Services => _app.Services;
@@ -52,9 +60,18 @@ public sealed class BrimServer : IAsyncDisposable
     /// <summary>http://host:port/ once started (the real port when 0 was asked for).</summary>
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
 
-    public static BrimServer Create(ModelHost host, ServerOptions options)
+    public static BrimServer Create(ModelHost host, ServerOptions options) => Create([host], options);
+
+    /// <summary>
+    /// A server of several models, each with its own engine, addressed by its served name; the first is the default (a
+    /// request without <c>model</c>, the Batch API's capacity, the dashboard's device). With
+    /// <see cref="ServerOptions.Router"/>, requests naming its alias are routed among them. The caller owns the hosts.
+    /// </summary>
+    public static BrimServer Create(IReadOnlyList<ModelHost> hosts, ServerOptions options)
     {
-        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(hosts);
+        ArgumentOutOfRangeException.ThrowIfZero(hosts.Count);
+        var host = hosts[0];
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         ServerLogging.Configure(builder.Logging, options);
@@ -83,10 +100,9 @@ public sealed class BrimServer : IAsyncDisposable
         services.AddSingleton<BrimMeter>(); // disposed with the app's services
         services.AddSingleton<IGenerationObserver>(sp => sp.GetRequiredService<BrimMeter>());
         services.AddSingleton<IGenerationObserver, AccessLogObserver>();
-        services.AddSingleton<IGenerationObserver>(sp => new TelemetryObserver(sp.GetRequiredService<TelemetryHub>()));
-        services.AddSingleton<ServerMetrics>();
-        services.AddSingleton(sp => new ServerContext(host, options, sp.GetRequiredService<ServerMetrics>()));
         services.AddBrimTelemetry(TelemetrySetup.OptionsFor(host, options));
+        services.AddSingleton(sp => ServedModels.Create(hosts, options, sp));
+        services.AddSingleton(sp => sp.GetRequiredService<ServedModels>().Context);
         services.AddSingleton<IHostedService>(sp => new ShutdownDrain(sp.GetRequiredService<ServerContext>()));
         if (options.DataDirectory is { } dataDirectory)
         {
@@ -102,8 +118,18 @@ public sealed class BrimServer : IAsyncDisposable
         }
 
         var app = builder.Build();
-        var context = app.Services.GetRequiredService<ServerContext>();
-        app.Services.GetRequiredService<TelemetryHub>().Attach(host.Engine);
+        ServerContext context;
+        try
+        {
+            context = app.Services.GetRequiredService<ServerContext>(); // checks the models' names and the router against them
+        }
+        catch
+        {
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+
+        app.Services.GetRequiredService<ServedModels>().AttachTelemetry();
         Configure(app, context, app.Logger);
         if (options.DataDirectory is not null)
         {
@@ -175,7 +201,8 @@ public sealed class BrimServer : IAsyncDisposable
         var open = app.MapGroup(string.Empty).AllowAnonymous();
         var metrics = app.Services.GetRequiredService<MetricsExposition>();
         open.MapGet("/metrics", http => InfoEndpoints.MetricsAsync(http, metrics));
-        open.MapBrimTelemetry(); // the dashboard at /, its assets, and GET /v1/stats
+        var served = app.Services.GetRequiredService<ServedModels>();
+        open.MapBrimTelemetry(served.Complete); // the dashboard at /, its assets, and GET /v1/stats (with every model's row)
         open.MapGet("/health", http => http.Response.WriteAsync("ok"));
         open.MapGet("/ready", http =>
         {
@@ -192,7 +219,11 @@ public sealed class BrimServer : IAsyncDisposable
     /// <summary>Starts the engine's step loop (if not yet running) and Kestrel.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        Host.StartEngine();
+        foreach (var model in _context.Models)
+        {
+            model.Host.StartEngine();
+        }
+
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");

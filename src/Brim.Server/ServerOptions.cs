@@ -82,6 +82,12 @@ public sealed record ServerOptions
     /// </summary>
     public Observability.TraceExport? Tracing { get; init; }
 
+    /// <summary>
+    /// The router behind an alias (<c>model: "auto"</c>) choosing among the served models per request
+    /// (<c>--router-config</c>, docs/routing.md); null: requests must name a model.
+    /// </summary>
+    public Routing.RouterConfig? Router { get; init; }
+
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Port, 0, nameof(Port));

@@ -31,4 +31,20 @@ internal static class TelemetrySetup
 
         return telemetry;
     }
+
+    /// <summary>
+    /// Options for a second model on the device <paramref name="first"/> already reports: no NVML sampler of its own,
+    /// and the ceilings and price the first one found (measuring again would only disturb the running engine).
+    /// </summary>
+    public static TelemetryOptions OptionsOnSameDevice(ModelHost host, ServerOptions options, TelemetryHub first) => new()
+    {
+        Model = host.Config,
+        DeviceName = first.Device.DeviceName,
+        GpuHourlyCost = options.GpuHourlyCost,
+        KvBytesPerPosition = host.KvBytesPerPosition,
+        PeakBytesPerSecond = first.Device.Ceilings.PeakBytesPerSecond,
+        PeakFlopsPerSecond = first.Device.Ceilings.PeakFlopsPerSecond,
+        CeilingsSource = first.Device.Ceilings.Source,
+        UseNvml = false,
+    };
 }

@@ -33,6 +33,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchReportCommand.Create());
         command.Subcommands.Add(BenchPrefixCommand.Create());
         command.Subcommands.Add(BenchSpecCommand.Create());
+        command.Subcommands.Add(BenchRightsizeCommand.Create());
         command.SetAction(result =>
         {
             var results = new List<OfflineRunResult>();
@@ -47,7 +48,7 @@ internal static class BenchCommand
             }
 
             var limit = result.GetValue(shortLimit);
-            Console.WriteLine($"model: {result.GetValue(model.Model) ?? "stories260K (bundled)"}  device: {device}  max-num-seqs: {result.GetValue(model.MaxNumSeqs)}");
+            Console.WriteLine($"model: {result.GetValue(model.Model)?.FirstOrDefault() ?? "stories260K (bundled)"}  device: {device}  max-num-seqs: {result.GetValue(model.MaxNumSeqs)}");
             Console.WriteLine($"workload: {result.GetValue(requests)} requests, output {result.GetValue(minOutput)}..{result.GetValue(maxOutput)} tokens, all arriving at t=0");
             Console.WriteLine();
             Console.WriteLine("| batching | output tok/s | seconds | occupancy | steps | p50 latency short (≤" + limit + " tok) | p50 latency all | p99 latency all | preemptions |");

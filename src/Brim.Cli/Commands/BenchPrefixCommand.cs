@@ -65,7 +65,7 @@ internal static class BenchPrefixCommand
                 }
             }
 
-            Console.WriteLine($"model: {result.GetValue(model.Model) ?? "stories260K (bundled)"}  device: {device}");
+            Console.WriteLine($"model: {result.GetValue(model.Model)?.FirstOrDefault() ?? "stories260K (bundled)"}  device: {device}");
             Console.WriteLine($"workload: {shape}; every request (every chat's first turn) arrives at t=0");
             Console.WriteLine();
             Console.WriteLine("| run | requests | output tok/s | TTFT p50 (ms) | TTFT p99 (ms) | prompt tokens computed | hit rate | evictions | seconds | floor s | % of floor |");

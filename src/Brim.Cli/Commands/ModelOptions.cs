@@ -8,9 +8,38 @@ namespace Brim.Cli.Commands;
 /// <summary>The options every command that loads a model shares, and their translation into <see cref="ModelHostOptions"/>.</summary>
 internal sealed class ModelOptions
 {
-    public Option<string?> Model { get; } = new("--model", "-m")
+    /// <param name="several">Whether the command serves several models (`brim serve`): --model may then be repeated.</param>
+    public ModelOptions(bool several = false)
     {
-        Description = "Model directory (config.json + safetensors), llama2.c checkpoint, or org/name in the local Hugging Face cache (never downloaded); default: $BRIM_MODEL, else the bundled stories260K",
+        Several = several;
+        Model = new("--model", "-m")
+        {
+            Description = several
+                ? "Model directory (config.json + safetensors), llama2.c checkpoint, or org/name in the local Hugging Face cache (never downloaded); repeat it to serve several models, each as NAME=PATH to choose the name clients send; default: $BRIM_MODEL, else the bundled stories260K"
+                : "Model directory (config.json + safetensors), llama2.c checkpoint, or org/name in the local Hugging Face cache (never downloaded); default: $BRIM_MODEL, else the bundled stories260K",
+        };
+        if (!several)
+        {
+            Model.Validators.Add(r =>
+            {
+                if (r.Tokens.Count > 1)
+                {
+                    r.AddError($"--model is given {r.Tokens.Count} times; only `brim serve` serves several models");
+                }
+            });
+        }
+    }
+
+    public bool Several { get; }
+
+    /// <summary>The --model values as typed (each PATH, or NAME=PATH where several are served).</summary>
+    public Option<string[]> Model { get; }
+
+    /// <summary>Each served model's part of the memory budget, in --model order (several models only).</summary>
+    public Option<double[]> MemoryShares { get; } = new("--model-memory-share")
+    {
+        Description = "With several --model: each model's share of the memory budget, one per --model in order (on the CPU of --kv-cache-space, on CUDA of --gpu-memory-utilization, weights included); default: equal shares",
+        CustomParser = OptionValues.Shares,
     };
 
     public Option<string?> Tokenizer { get; } = new("--tokenizer") { Description = "Tokenizer directory or file when it is not beside the model" };
@@ -93,6 +122,11 @@ internal sealed class ModelOptions
 
     public void AddTo(Command command)
     {
+        if (Several)
+        {
+            command.Options.Add(MemoryShares);
+        }
+
         foreach (var option in new Option[] { Model, Tokenizer, ChatTemplate, AllowFallbackTemplate, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, KvCacheDType, Quantization, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching, SpeculativeConfig })
         {
             command.Options.Add(option);
@@ -102,7 +136,7 @@ internal sealed class ModelOptions
     public ModelHostOptions Read(ParseResult result, BatchingMode mode = BatchingMode.Continuous) => new()
     {
         Progress = Terminal.LoadProgressLine.ForStderr(), // a line on a terminal; nothing when stderr is redirected
-        ModelPath = result.GetValue(Model),
+        ModelPath = result.GetValue(Model) is { Length: > 0 } models ? models[0] : null,
         TokenizerPath = result.GetValue(Tokenizer),
         ChatTemplatePath = result.GetValue(ChatTemplate),
         AllowFallbackTemplate = result.GetValue(AllowFallbackTemplate),
@@ -126,4 +160,34 @@ internal sealed class ModelOptions
             Speculative = result.GetValue(SpeculativeConfig),
         },
     };
+
+    /// <summary>
+    /// Every model to serve, in --model order (the first is the default): the shared options with each one's path, served
+    /// name (NAME=PATH) and memory share. None given: the one model <see cref="Read"/> describes.
+    /// </summary>
+    public IReadOnlyList<ModelHostOptions> ReadAll(ParseResult result)
+    {
+        var shared = Read(result);
+        var given = result.GetValue(Model) ?? [];
+        if (given.Length <= 1)
+        {
+            if (result.GetValue(MemoryShares) is { Length: > 0 })
+            {
+                throw new ArgumentException("--model-memory-share splits the memory among several --model; with one model it takes the whole budget");
+            }
+
+            var one = given.Length == 1 ? ModelArgument.Parse(given[0]) : default;
+            return [shared with { ModelPath = one.Path ?? shared.ModelPath, ServedModelName = one.Name }];
+        }
+
+        var shares = MemoryShare.Split(given.Length, result.GetValue(MemoryShares));
+        var models = new List<ModelHostOptions>(given.Length);
+        for (var i = 0; i < given.Length; i++)
+        {
+            var (name, path) = ModelArgument.Parse(given[i]);
+            models.Add(shared with { ModelPath = path, ServedModelName = name, MemoryShare = shares[i] });
+        }
+
+        return models;
+    }
 }

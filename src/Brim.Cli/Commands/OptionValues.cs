@@ -51,6 +51,23 @@ internal static class OptionValues
     }
 
     /// <summary>A share in (0, 1].</summary>
+    /// <summary>Shares in (0, 1], one per token (--model-memory-share, repeated).</summary>
+    public static double[] Shares(ArgumentResult result)
+    {
+        var shares = new double[result.Tokens.Count];
+        for (var i = 0; i < shares.Length; i++)
+        {
+            var text = result.Tokens[i].Value;
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out shares[i]) || shares[i] is not (> 0 and <= 1))
+            {
+                result.AddError($"{Name(result)} must be in (0, 1]; got '{text}'");
+                return [];
+            }
+        }
+
+        return shares;
+    }
+
     public static double Share(ArgumentResult result)
     {
         var text = Text(result);

@@ -4,6 +4,7 @@ using Brim.Server;
 using Brim.Server.Hosting;
 using Brim.Server.Logging;
 using Brim.Server.Observability;
+using Brim.Server.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace Brim.Cli.Commands;
@@ -17,10 +18,14 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var model = new ModelOptions();
+        var model = new ModelOptions(several: true);
         var host = new Option<string>("--host") { Description = "IP address to listen on, or localhost (or $BRIM_HOST)", DefaultValueFactory = _ => "127.0.0.1", CustomParser = OptionValues.ListenHost };
         var port = new Option<int>("--port", "-p") { Description = "TCP port, 0 for any free one (or $BRIM_PORT)", DefaultValueFactory = _ => 8000, CustomParser = OptionValues.Port };
-        var servedName = new Option<string?>("--served-model-name") { Description = "The name clients send as 'model'; default: the model directory's name" };
+        var servedName = new Option<string?>("--served-model-name") { Description = "The name clients send as 'model' (one --model only; with several, give each as NAME=PATH); default: the model directory's name" };
+        var routerConfig = new Option<string?>("--router-config")
+        {
+            Description = "JSON file of the router that answers requests naming its alias (\"auto\"): rules and a small-then-large cascade over the served models (docs/routing.md)",
+        };
         var apiKeys = new Option<string[]>("--api-key") { Description = "Bearer key required on /v1 routes (repeatable, or $BRIM_API_KEY); none: no authentication" };
         var allowedHosts = new Option<string[]>("--allowed-hosts")
         {
@@ -53,7 +58,7 @@ internal static class ServeCommand
         var logFormat = EnumOption.Create<LogFormat>("--log-format", "Log lines as text or one JSON object each");
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /metrics)")
         {
-            host, port, servedName, apiKeys, allowedHosts, logLevel, logFormat, maxWaiting, maxBody, drain, dataDir, completionWindow, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
+            host, port, servedName, routerConfig, apiKeys, allowedHosts, logLevel, logFormat, maxWaiting, maxBody, drain, dataDir, completionWindow, hourlyCost, reserve, window, headroom, tpotSlo, ttftSlo,
         };
         model.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
@@ -67,20 +72,46 @@ internal static class ServeCommand
 
             // Also before the model loads: an OTEL_TRACES_EXPORTER Brim does not have is an error now, not after minutes.
             var tracing = TraceExport.FromEnvironment(Environment.GetEnvironmentVariable);
-            var hostOptions = model.Read(result);
-            using var modelHost = ModelHost.Load(hostOptions with
+            IReadOnlyList<ModelHostOptions> models;
+            try
             {
-                ServedModelName = result.GetValue(servedName),
-                Engine = hostOptions.Engine with
+                models = model.ReadAll(result);
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync($"brim: {e.Message.Split(" (Parameter")[0]}");
+                return 2;
+            }
+            if (result.GetValue(servedName) is { } name)
+            {
+                if (models.Count > 1)
                 {
-                    MaxWaitingRequests = result.GetValue(maxWaiting),
-                    OfflineReservedShare = result.GetValue(reserve),
-                    BatchWindow = TimeSpan.FromMilliseconds(result.GetValue(window)),
-                    OnlineHeadroomSlots = result.GetValue(headroom),
-                    OnlineTpotSlo = result.GetValue(tpotSlo) is { } tpot ? TimeSpan.FromMilliseconds(tpot) : null,
-                    OnlineTtftSlo = result.GetValue(ttftSlo) is { } ttft ? TimeSpan.FromMilliseconds(ttft) : null,
-                },
-            });
+                    await Console.Error.WriteLineAsync("brim: --served-model-name names one model; with several --model, give each its name as NAME=PATH");
+                    return 2;
+                }
+
+                models = [models[0] with { ServedModelName = name }];
+            }
+
+            // Also before the models load: a router configuration that does not read is known now.
+            var router = result.GetValue(routerConfig) is { } routerPath ? RouterConfigReader.ReadFile(routerPath) : null;
+            using var modelHosts = new HostList();
+            foreach (var one in models)
+            {
+                modelHosts.Add(ModelHost.Load(one with
+                {
+                    Engine = one.Engine with
+                    {
+                        MaxWaitingRequests = result.GetValue(maxWaiting),
+                        OfflineReservedShare = result.GetValue(reserve),
+                        BatchWindow = TimeSpan.FromMilliseconds(result.GetValue(window)),
+                        OnlineHeadroomSlots = result.GetValue(headroom),
+                        OnlineTpotSlo = result.GetValue(tpotSlo) is { } tpot ? TimeSpan.FromMilliseconds(tpot) : null,
+                        OnlineTtftSlo = result.GetValue(ttftSlo) is { } ttft ? TimeSpan.FromMilliseconds(ttft) : null,
+                    },
+                }));
+            }
+
             var options = new ServerOptions
             {
                 Host = result.GetValue(host)!,
@@ -95,16 +126,26 @@ internal static class ServeCommand
                 MinimumLogLevel = result.GetValue(logLevel) ?? LogLevel.Information,
                 LogFormat = result.GetValue(logFormat),
                 Tracing = tracing,
+                Router = router,
             };
-            await using var server = BrimServer.Create(modelHost, options);
+            await using var server = BrimServer.Create(modelHosts, options);
             await server.StartAsync(cancellationToken);
-            var engine = modelHost.Engine;
-            await Console.Error.WriteLineAsync(
-                $"brim: serving '{modelHost.ServedModelName}' from {modelHost.ModelPath} on {modelHost.DeviceNote}; {modelHost.WeightsNote}; "
-                + $"context {engine.MaxModelLength}, KV cache {modelHost.KvCacheNote}, {engine.TotalSwapBlocks} host swap blocks, {engine.Options.MaxRunningSequences} batch slots");
-            foreach (var warning in modelHost.Warnings)
+            foreach (var modelHost in modelHosts)
             {
-                await Console.Error.WriteLineAsync($"brim: warning: {warning}");
+                var engine = modelHost.Engine;
+                var share = modelHosts.Count > 1 ? $", {modelHost.MemoryShare} of the memory budget" : string.Empty;
+                await Console.Error.WriteLineAsync(
+                    $"brim: serving '{modelHost.ServedModelName}' from {modelHost.ModelPath} on {modelHost.DeviceNote}; {modelHost.WeightsNote}; "
+                    + $"context {engine.MaxModelLength}, KV cache {modelHost.KvCacheNote}{share}, {engine.TotalSwapBlocks} host swap blocks, {engine.Options.MaxRunningSequences} batch slots");
+                foreach (var warning in modelHost.Warnings)
+                {
+                    await Console.Error.WriteLineAsync($"brim: warning: {warning}");
+                }
+            }
+
+            if (router is not null)
+            {
+                await Console.Error.WriteLineAsync($"brim: model '{router.Alias}' is routed: {router.Describe()}");
             }
 
             await Console.Error.WriteLineAsync($"brim: OpenAI API at {server.BaseAddress}v1 (keys {(options.ApiKeys.Count > 0 ? "required" : "off")}); Ctrl+C to stop");
@@ -131,5 +172,17 @@ internal static class ServeCommand
 
         result.AddError($"--batch-completion-window must be {DurationText.Format}, at least 1s; got '{text}'");
         return TimeSpan.Zero;
+    }
+
+    /// <summary>The loaded models, disposed together (in reverse order) when serving ends or a later one fails to load.</summary>
+    private sealed class HostList : List<ModelHost>, IDisposable
+    {
+        public void Dispose()
+        {
+            for (var i = Count - 1; i >= 0; i--)
+            {
+                this[i].Dispose();
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ internal static class ChatRequestParser
 
     public static GenerationSpec Parse(JsonElement root, ServerContext server)
     {
-        RequestFieldPolicy.Check(root, ApiKind.Chat);
+        RequestFieldPolicy.Check(root, ApiKind.Chat, routed: server.RoutedAs is not null);
         var messages = ParseMessages(root);
         int[] prompt;
         try

@@ -12,7 +12,7 @@ internal static class CompletionRequestParser
 
     public static GenerationSpec Parse(JsonElement root, ServerContext server)
     {
-        RequestFieldPolicy.Check(root, ApiKind.Completion);
+        RequestFieldPolicy.Check(root, ApiKind.Completion, routed: server.RoutedAs is not null);
         var (prompts, texts) = ParsePrompts(root, server);
         var echo = JsonFields.Bool(root, "echo") ?? false;
         // Token-id prompts echo as their decoded text.
@@ -20,7 +20,8 @@ internal static class CompletionRequestParser
         return SamplingFields.Parse(root, ApiKind.Completion, prompts, echoTexts, server);
     }
 
-    private static (List<int[]> Prompts, List<string?> Texts) ParsePrompts(JsonElement root, ServerContext server)
+    /// <summary>The prompts as token ids (and their text where given as text); shapes checked, lengths not (the router counts them).</summary>
+    internal static (List<int[]> Prompts, List<string?> Texts) ParsePrompts(JsonElement root, ServerContext server)
     {
         if (JsonFields.Get(root, "prompt") is not { } prompt)
         {

@@ -15,7 +15,16 @@ internal static class InfoEndpoints
             json.WriteStartObject();
             json.WriteString("object", "list");
             json.WriteStartArray("data");
-            WriteModel(json, server);
+            foreach (var model in server.Models)
+            {
+                WriteModel(json, model);
+            }
+
+            if (server.Router is { } router)
+            {
+                WriteRouter(json, server, router.Alias);
+            }
+
             json.WriteEndArray();
             json.WriteEndObject();
         }).ConfigureAwait(false);
@@ -24,12 +33,19 @@ internal static class InfoEndpoints
     public static async Task ModelAsync(HttpContext context, ServerContext server)
     {
         var id = context.Request.RouteValues["id"] as string;
-        if (id != server.ModelName)
+        if (server.IsRouterAlias(id))
         {
-            throw new ApiException(404, $"the model '{ApiText.Truncate(id)}' does not exist; this server serves '{server.ModelName}'", "model", "model_not_found");
+            await WriteJsonAsync(context, json => WriteRouter(json, server, id!)).ConfigureAwait(false);
+            return;
         }
 
-        await WriteJsonAsync(context, json => WriteModel(json, server)).ConfigureAwait(false);
+        var model = id is null ? null : server.Find(id);
+        if (model is null)
+        {
+            throw server.ModelNotFound(id);
+        }
+
+        await WriteJsonAsync(context, json => WriteModel(json, model)).ConfigureAwait(false);
     }
 
     public static Task MetricsAsync(HttpContext context, MetricsExposition metrics)
@@ -47,6 +63,18 @@ internal static class InfoEndpoints
         json.WriteString("owned_by", "brim");
         json.WriteString("root", server.Host.ModelAsGiven); // never the resolved path: it tells clients about the host's disk
         json.WriteNumber("max_model_len", server.Engine.MaxModelLength);
+        json.WriteEndObject();
+    }
+
+    /// <summary>The router's alias as a model object, so clients that list models find it; its root says what it is.</summary>
+    private static void WriteRouter(Utf8JsonWriter json, ServerContext server, string alias)
+    {
+        json.WriteStartObject();
+        json.WriteString("id", alias);
+        json.WriteString("object", "model");
+        json.WriteNumber("created", server.StartedAt);
+        json.WriteString("owned_by", "brim");
+        json.WriteString("root", "router");
         json.WriteEndObject();
     }
 

@@ -89,8 +89,15 @@ internal static class RequestFieldPolicy
         ["suffix"] = new(Treatment.Refused, "Brim does not implement insertion", v => IsString(v, string.Empty)),
     };
 
+    /// <summary>
+    /// Fields only the router reads (a rule may match on them); on a request to a model by its own name they are refused
+    /// as the table says, because no model here acts on them.
+    /// </summary>
+    private static readonly HashSet<string> RouterOnly = new(StringComparer.Ordinal) { "reasoning_effort" };
+
     /// <summary>Throws the 400 for the first field the endpoint refuses or does not know.</summary>
-    public static void Check(JsonElement root, ApiKind kind)
+    /// <param name="routed">The request named the router's alias: the fields the router reads are accepted.</param>
+    public static void Check(JsonElement root, ApiKind kind, bool routed = false)
     {
         var own = kind == ApiKind.Chat ? ChatOnly : CompletionOnly;
         foreach (var property in root.EnumerateObject())
@@ -115,6 +122,11 @@ internal static class RequestFieldPolicy
             if (value.ValueKind == JsonValueKind.Null)
             {
                 continue; // JSON null is the field left out, as everywhere in the API
+            }
+
+            if (routed && RouterOnly.Contains(name))
+            {
+                continue; // Routing/RouteFeatures checks its value
             }
 
             if (field.Treatment == Treatment.Refused && field.Allowed?.Invoke(value) != true)

@@ -15,9 +15,11 @@ internal static class SamplingFields
     public static GenerationSpec Parse(JsonElement root, ApiKind kind, IReadOnlyList<int[]> prompts, IReadOnlyList<string>? echo, ServerContext server)
     {
         var model = JsonFields.String(root, "model");
-        if (model is not null && model != server.ModelName)
+        // The caller resolved the request to this model's view; a name that is neither it nor the router's alias it came
+        // through means the body was parsed against the wrong model.
+        if (model is not null && model != server.ModelName && model != server.RoutedAs)
         {
-            throw new ApiException(404, $"the model '{ApiText.Truncate(model)}' does not exist; this server serves '{server.ModelName}'", "model", "model_not_found");
+            throw server.ModelNotFound(model);
         }
 
         var window = new ContextWindow(server.Engine.MaxModelLength);

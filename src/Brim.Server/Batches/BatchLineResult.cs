@@ -28,13 +28,27 @@ internal static class BatchLineResult
         try
         {
             GenerationSpec spec;
+            ServerContext model;
+            Routing.RoutedRequest? routed;
             using (var body = JsonDocument.Parse(line.Body))
             {
-                spec = BatchEndpointKind.ParseBody(body.RootElement, kind, server);
+                (spec, model, routed) = BatchEndpointKind.ParseBody(body.RootElement, kind, server);
             }
 
-            var format = ResponseFormat.For(spec, id, server.Tokenizer);
-            using var run = GenerationRun.Start(server, spec, id, arrival);
+            if (routed is { Decision.IsCascade: true })
+            {
+                var outcome = await Routing.CascadeRun.RunAsync(routed, server.Router!, id, arrival, cancellationToken).ConfigureAwait(false);
+                var answered = ResponseFormat.For(outcome.Spec, id, outcome.Answered.Tokenizer);
+                return new LineOutcome(LineState.Done, Write(line.CustomId, 200, id, json => answered.WriteFull(json, outcome.Choices)));
+            }
+
+            if (routed is not null)
+            {
+                server.Router!.Metrics.Answered(routed.Decision.Route, model.ModelName);
+            }
+
+            var format = ResponseFormat.For(spec, id, model.Tokenizer);
+            using var run = GenerationRun.Start(model, spec, id, arrival);
             var choices = await GenerationEndpoint.CollectAsync(spec, run, cancellationToken).ConfigureAwait(false);
             return new LineOutcome(LineState.Done, Write(line.CustomId, 200, id, json => format.WriteFull(json, choices)));
         }

@@ -29,7 +29,8 @@ internal sealed class BatchRunner(ServerContext server, BatchStore batches, File
     private int _inFlight;
     private DateTime _retryAfter = DateTime.MinValue;
 
-    public int Capacity { get; } = 2 * server.Engine.Options.MaxRunningSequences;
+    // Lines may name any served model: twice the batch slots of all of them keeps each one's queue fed.
+    public int Capacity { get; } = 2 * server.Models.Sum(m => m.Engine.Options.MaxRunningSequences);
 
     /// <summary>Asks the loop to look at the database now (a batch was created or cancelled).</summary>
     public void Wake() => _wake.Writer.TryWrite(true);

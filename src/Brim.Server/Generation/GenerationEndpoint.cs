@@ -4,6 +4,7 @@ using System.Text.Json;
 using Brim.Core;
 using Brim.Engine;
 using Brim.Server.Api;
+using Brim.Server.Routing;
 using Microsoft.AspNetCore.Http;
 
 namespace Brim.Server.Generation;
@@ -16,8 +17,8 @@ internal static class GenerationEndpoint
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
-    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
-    private static readonly JsonWriterOptions WriterOptions = ResponseJson.Unvalidated;
+    internal static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    internal static readonly JsonWriterOptions WriterOptions = ResponseJson.Unvalidated;
 
     public static async Task HandleAsync(HttpContext context, ServerContext server, ApiKind kind)
     {
@@ -32,16 +33,39 @@ internal static class GenerationEndpoint
         }
 
         GenerationSpec spec;
+        ServerContext model;
+        RoutedRequest? routed = null;
         using (var body = await RequestBody.ReadJsonAsync(context.Request, server.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false))
         {
-            spec = kind == ApiKind.Chat
-                ? ChatRequestParser.Parse(body.RootElement, server)
-                : CompletionRequestParser.Parse(body.RootElement, server);
+            // The model named decides the tokenizer, the template and the context the rest is parsed against.
+            var name = JsonFields.String(body.RootElement, "model");
+            if (server.IsRouterAlias(name))
+            {
+                routed = RoutedRequest.Parse(body.RootElement, kind, server);
+                (model, spec) = (routed.Model, routed.Spec);
+            }
+            else
+            {
+                model = server.Resolve(name);
+                spec = Parse(body.RootElement, kind, model);
+            }
+        }
+
+        if (routed is { Decision.IsCascade: true })
+        {
+            await CascadeEndpoint.AnswerAsync(context, server, routed, arrival).ConfigureAwait(false);
+            return;
+        }
+
+        if (routed is not null)
+        {
+            context.Response.Headers[RoutingHeaders.Route] = routed.Decision.Route;
+            server.Router!.Metrics.Answered(routed.Decision.Route, model.ModelName);
         }
 
         var id = ResponseFormat.NewId(kind);
-        var format = ResponseFormat.For(spec, id, server.Tokenizer);
-        using var run = GenerationRun.Start(server, spec, id, arrival);
+        var format = ResponseFormat.For(spec, id, model.Tokenizer);
+        using var run = GenerationRun.Start(model, spec, id, arrival);
 
         // Waiting for the engine also ends when the shutdown drain times out; writing to the client only on its abort.
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(aborted, server.InFlight.Expired);
@@ -64,13 +88,18 @@ internal static class GenerationEndpoint
         await RespondAsync(context, format, choices).ConfigureAwait(false);
     }
 
+    /// <summary>Parses a request body against one served model's tokenizer, template and context.</summary>
+    internal static GenerationSpec Parse(JsonElement root, ApiKind kind, ServerContext model) => kind == ApiKind.Chat
+        ? ChatRequestParser.Parse(root, model)
+        : CompletionRequestParser.Parse(root, model);
+
     private static ApiException ShuttingDown(ServerContext server) =>
         new(503, "the server is shutting down and takes no new requests", code: "server_shutting_down") { RetryAfterSeconds = server.Options.RetryAfterSeconds };
 
-    private static ApiException DrainExpired() =>
+    internal static ApiException DrainExpired() =>
         new(503, "the server shut down before the request finished (the drain timeout passed)", code: "server_shutting_down");
 
-    private static async Task RespondAsync(HttpContext context, ResponseFormat format, ChoiceResult[] choices)
+    internal static async Task RespondAsync(HttpContext context, ResponseFormat format, ChoiceResult[] choices)
     {
         var response = context.Response;
         response.ContentType = "application/json";
@@ -202,7 +231,7 @@ internal static class GenerationEndpoint
         pipe.Write(EventEnd);
     }
 
-    private static void WriteEvent(System.IO.Pipelines.PipeWriter pipe, Utf8JsonWriter json, Action<Utf8JsonWriter> write)
+    internal static void WriteEvent(System.IO.Pipelines.PipeWriter pipe, Utf8JsonWriter json, Action<Utf8JsonWriter> write)
     {
         pipe.Write(DataPrefix);
         json.Reset();

@@ -68,6 +68,9 @@ public sealed class ModelHost : IDisposable
     /// </summary>
     public long? ProjectionBytes => _backend is CudaBackend { Projections: { Format: not "bf16" } projections } ? projections.Bytes : null;
 
+    /// <summary>This model's part of the memory budget (all of it when it is the only model of the process).</summary>
+    public MemoryShare MemoryShare { get; private init; } = MemoryShare.Whole;
+
     /// <summary>How the KV cache is stored (--kv-cache-dtype).</summary>
     public KvCacheDType KvCacheDType { get; private init; }
 
@@ -142,6 +145,7 @@ public sealed class ModelHost : IDisposable
             (Brim.Engine.Speculative.DraftModelProposer Proposer, LoadedModel Model)? draft = null;
             try
             {
+                options = options.MemoryShare.Apply(options, backend);
                 var engineOptions = options.Engine;
                 if (backend is CpuBackend && engineOptions.NumKvBlocks is null)
                 {
@@ -170,7 +174,7 @@ public sealed class ModelHost : IDisposable
                 ?? (options.ModelPath is { } id && !ReferenceEquals(id, path) && HuggingFaceCache.IsRepositoryId(id) ? id : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))));
             return new ModelHost(model, backend, tokenizer, template, engine, name, options.ModelPath ?? name, note)
             {
-                Warnings = warnings, KvCacheDType = options.KvCacheDType, _draft = draft,
+                Warnings = warnings, KvCacheDType = options.KvCacheDType, _draft = draft, MemoryShare = options.MemoryShare,
             };
         }
         catch

@@ -33,6 +33,9 @@ public sealed record ModelHostOptions
 
     public EngineOptions Engine { get; init; } = new();
 
+    /// <summary>This model's part of the memory budget when several share the process (<c>--model-memory-share</c>).</summary>
+    public MemoryShare MemoryShare { get; init; } = MemoryShare.Whole;
+
     /// <summary>
     /// Most bytes the CPU backend's KV cache may take when <see cref="EngineOptions.NumKvBlocks"/> is null (vLLM's
     /// VLLM_CPU_KVCACHE_SPACE); null: 4 GiB. The cache is sized from what max-num-seqs × max-model-len needs, up to this.

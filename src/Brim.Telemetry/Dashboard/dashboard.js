@@ -186,6 +186,25 @@ function render(s) {
   document.querySelector("#latency tbody").innerHTML = s.latency.map(l =>
     `<tr><td>${l.trafficClass.toLowerCase()}</td><td>${l.requests}</td><td>${ms(l.ttftP50, l.ttftP95)}</td>` +
     `<td>${ms(l.tpotP50, l.tpotP95)}</td><td>${ms(l.e2eP50, l.e2eP95)}</td></tr>`).join("");
+  renderModels(s);
+}
+
+// Model names are the operator's text: escaped before they go into the page.
+function esc(text) {
+  return String(text).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+// Several served models (and the router): a row per model and one for all of them; hidden for a server of one model.
+function renderModels(s) {
+  document.getElementById("models-card").hidden = !s.models;
+  if (!s.models) return;
+  document.querySelector("#models tbody").innerHTML = s.models.map(m =>
+    `<tr><td>${esc(m.name)}</td><td>${fmt(m.outputTokens)}</td><td>${fmt(m.deviceSecondsPerMillionOutputTokens)}</td>` +
+    `<td>${fmt(m.costPerMillionOutputTokens, "$", 2)}</td></tr>`).join("");
+  const r = s.router;
+  document.getElementById("router").textContent = r
+    ? `Router '${r.alias}': ${r.cascaded} cascaded, ${r.escalations} escalated (${fmt(r.escalatedShare == null ? null : r.escalatedShare * 100, "%", 0)}).`
+    : "";
 }
 
 async function poll() {

@@ -12,7 +12,8 @@ namespace Brim.Telemetry.Exposition;
 public static class TelemetryEndpoints
 {
     /// <summary>Maps the dashboard and /v1/stats over the <see cref="TelemetryHub"/> registered by AddBrimTelemetry.</summary>
-    public static IEndpointRouteBuilder MapBrimTelemetry(this IEndpointRouteBuilder endpoints)
+    /// <param name="complete">Adds what the hub cannot know to each /v1/stats snapshot (a server's other models, its router).</param>
+    public static IEndpointRouteBuilder MapBrimTelemetry(this IEndpointRouteBuilder endpoints, Func<TelemetrySnapshot, TelemetrySnapshot>? complete = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var hub = endpoints.ServiceProvider.GetRequiredService<TelemetryHub>();
@@ -21,7 +22,8 @@ public static class TelemetryEndpoints
         endpoints.MapGet("/v1/stats", (HttpContext http) =>
         {
             http.Response.Headers.CacheControl = "no-store";
-            return Results.Json(hub.Snapshot(), TelemetryJsonContext.Default.TelemetrySnapshot);
+            var snapshot = hub.Snapshot();
+            return Results.Json(complete is null ? snapshot : complete(snapshot), TelemetryJsonContext.Default.TelemetrySnapshot);
         });
         return endpoints;
     }

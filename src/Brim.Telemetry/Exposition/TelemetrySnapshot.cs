@@ -16,7 +16,18 @@ public sealed record TelemetrySnapshot(
     IReadOnlyList<WindowStats> Windows,
     Economics Economics,
     IReadOnlyList<LatencyStats> Latency,
-    TelemetrySeries Series);
+    TelemetrySeries Series)
+{
+    /// <summary>
+    /// With several served models: one row per model and one for all of them (cost per 1M tokens from each engine's device
+    /// time); null with one model, where the rest of the snapshot says it all. The rest of the snapshot is the default
+    /// (first) model's.
+    /// </summary>
+    public IReadOnlyList<ServedModelStats>? Models { get; init; }
+
+    /// <summary>The router's counts when one is configured; else null.</summary>
+    public RouterStats? Router { get; init; }
+}
 
 /// <summary>The served model as the cost model sees it.</summary>
 public sealed record ModelSummary(string Architecture, long Parameters, long MatmulFlopsPerToken, long WeightBytesPerStep, long KvBytesPerToken, string KvDType);

@@ -1,0 +1,142 @@
+using System.CommandLine;
+using System.Globalization;
+using Brim.Models;
+using Brim.Server;
+using Brim.Server.Bench.RightSizing;
+using Brim.Server.Hosting;
+using Brim.Server.Routing;
+using Microsoft.Extensions.Logging;
+
+namespace Brim.Cli.Commands;
+
+/// <summary>
+/// `brim bench rightsize`: one server of a small and a large model, and the same workload sent three times — to the
+/// large model only, to the small model only, and to the router ("auto": a prompt-length rule sends the long prompts to
+/// the large model, the rest go small first and escalate when the small model is unsure) — reporting output tokens/s,
+/// device-seconds (measured) and cost per 1M output tokens, and the share escalated, as Markdown with an SVG chart.
+/// </summary>
+internal static class BenchRightsizeCommand
+{
+    private const string SmallName = "small";
+    private const string LargeName = "large";
+    private const string DefaultLarge = "bench/configs/stories-1m";
+
+    public static Command Create()
+    {
+        var model = new ModelOptions();
+        var large = new Option<string?>("--large") { Description = $"The large model (a directory, checkpoint or org/name); default: {DefaultLarge} with seeded random weights" };
+        var largeFormat = EnumOption.CreateOptional("--large-load-format", "The large model's load format [default: dummy for the default large model, else auto]", LoadFormat.Auto);
+        var largeTokenizer = new Option<string?>("--large-tokenizer") { Description = "The large model's tokenizer when it has none (default for a dummy large model: the small model's)" };
+        var requests = new Option<int>("--requests") { Description = "Requests per run", DefaultValueFactory = _ => 64, CustomParser = OptionValues.AtLeastOne };
+        var longShare = new Option<double>("--long-share") { Description = "Share of requests with a long prompt, which the rule sends to the large model", DefaultValueFactory = _ => 0.25 };
+        var outputLength = new Option<int>("--output-len") { Description = "max_tokens of each request", DefaultValueFactory = _ => 64, CustomParser = OptionValues.AtLeastOne };
+        var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight at once", DefaultValueFactory = _ => 16, CustomParser = OptionValues.AtLeastOne };
+        var threshold = new Option<double>("--threshold") { Description = "The cascade's bar: answers whose mean token logprob is below it escalate", DefaultValueFactory = _ => -1.5 };
+        var hourlyCost = new Option<double?>("--gpu-hourly-cost") { Description = "Dollars per device-hour (default: the card's catalog price; none on the CPU)" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--out") { Description = "Report directory", DefaultValueFactory = _ => "brim-rightsize" };
+        var command = new Command("rightsize", "The same workload through the large model only, the small model only and the router (auto): tokens/s, device time and cost per 1M tokens, share escalated")
+        {
+            large, largeFormat, largeTokenizer, requests, longShare, outputLength, concurrency, threshold, hourlyCost, seed, output,
+        };
+        model.AddTo(command);
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var share = result.GetValue(longShare);
+            if (share is < 0 or > 1 || result.GetValue(threshold) > 0)
+            {
+                await Console.Error.WriteLineAsync("brim: --long-share must be in [0, 1] and --threshold a log-probability (≤ 0)");
+                return 2;
+            }
+
+            // On the CPU each engine gets its own half of the cores (unless --threads says otherwise): two engines each
+            // spinning on every core slow each other's steps, and each would be charged the other's time.
+            var read = model.Read(result);
+            var smallOptions = read with
+            {
+                ServedModelName = SmallName,
+                MemoryShare = new MemoryShare(0, 0.5),
+                CpuThreads = read.CpuThreads ?? Math.Max(1, Environment.ProcessorCount / 2),
+            };
+            var largePath = result.GetValue(large) ?? FindDefaultLarge();
+            var format = result.GetValue(largeFormat) ?? (result.GetValue(large) is null ? LoadFormat.Dummy : LoadFormat.Auto);
+            var largeOptions = smallOptions with
+            {
+                ModelPath = largePath,
+                ServedModelName = LargeName,
+                LoadFormat = format,
+                TokenizerPath = result.GetValue(largeTokenizer) ?? (format == LoadFormat.Dummy ? smallOptions.ModelPath ?? ModelHostOptions.BundledModelPath() : null),
+                MemoryShare = new MemoryShare(0.5, 0.5),
+            };
+
+            // Long prompts are 12 sentences (~180 tokens), short ones a few words: the rule's bar sits between them.
+            var router = new RouterConfig
+            {
+                Rules = [new RoutingRule { Name = "long-prompts", Model = LargeName, MinPromptTokens = 64 }],
+                Cascade = new CascadeConfig { Small = SmallName, Large = LargeName, Threshold = result.GetValue(threshold) },
+            };
+            using var smallHost = ModelHost.Load(smallOptions);
+            using var largeHost = ModelHost.Load(largeOptions);
+            await using var server = BrimServer.Create([smallHost, largeHost], new ServerOptions
+            {
+                Port = 0, MinimumLogLevel = LogLevel.Warning, GpuHourlyCost = result.GetValue(hourlyCost), Router = router,
+            });
+            await server.StartAsync(cancellationToken);
+            using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(10) };
+            var workload = RightSizeWorkload.Create(result.GetValue(requests), share, longSentences: 12, result.GetValue(seed));
+            var bench = new RightSizeBenchmark(http, result.GetValue(outputLength), result.GetValue(concurrency));
+
+            await bench.RunAsync("warm-up", router.Alias, workload.Take(4).ToList(), cancellationToken);
+            var results = new List<RightSizeResult>();
+            foreach (var (label, target) in new[] { ("large only", LargeName), ("small only", SmallName), ("auto (router)", router.Alias) })
+            {
+                var r = await bench.RunAsync(label, target, workload, cancellationToken);
+                results.Add(r);
+                await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"{label}: {r.OutputTokensPerSecond:F1} output tok/s, {r.DeviceSeconds:F2} device s, {r.DeviceSecondsPerMillion:F0} device s per 1M tokens"));
+            }
+
+            var hourly = result.GetValue(hourlyCost) ?? Telemetry.Devices.GpuCatalog.Find(smallHost.Engine.DeviceName)?.HourlyCost;
+            var report = new RightSizeReport
+            {
+                Small = SmallName,
+                Large = LargeName,
+                SmallDescription = Describe(smallHost),
+                LargeDescription = Describe(largeHost),
+                Device = smallHost.Engine.DeviceName,
+                Date = DateTimeOffset.UtcNow,
+                HourlyCost = hourly,
+                Workload = string.Create(CultureInfo.InvariantCulture,
+                    $"{workload.Count} completions, {workload.Count(w => w.Long)} with a long prompt (~180 tokens; the rule 'long-prompts' ≥ 64 prompt tokens sends them large), the rest short; "
+                    + $"max_tokens {result.GetValue(outputLength)}, temperature 1 with a seed per request, {result.GetValue(concurrency)} in flight; cascade small → large below a mean token logprob of {router.Cascade.Threshold}"),
+                Results = results,
+            };
+            var path = report.Write(result.GetValue(output)!);
+            Console.WriteLine(File.ReadAllText(path));
+            await Console.Error.WriteLineAsync($"report written to {path}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static string Describe(ModelHost host) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(host.ModelPath))}, {host.Config.ParameterCount / 1e6:0.00} M parameters");
+
+    /// <summary>bench/configs/stories-1m above the executable or the working directory (a clone; the tool package has no bench/).</summary>
+    private static string FindDefaultLarge()
+    {
+        foreach (var root in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = root; dir is not null; dir = Path.GetDirectoryName(dir))
+            {
+                var candidate = Path.Combine(dir, DefaultLarge);
+                if (File.Exists(Path.Combine(candidate, "config.json")))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        throw new FileNotFoundException($"the default large model {DefaultLarge} was not found above the working directory; pass --large");
+    }
+}

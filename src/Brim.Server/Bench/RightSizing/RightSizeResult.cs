@@ -1,0 +1,25 @@
+namespace Brim.Server.Bench.RightSizing;
+
+/// <summary>
+/// One arm of the right-sizing benchmark: the workload sent to one model name (a model, or the router's alias).
+/// <see cref="DeviceSeconds"/> is measured, not assumed: the engines' time in steps during the arm, read from the
+/// server's /v1/stats before and after (the sum over its models).
+/// </summary>
+public sealed record RightSizeResult(
+    string Label, string Model, int Requests, long OutputTokens, double WallSeconds, double DeviceSeconds,
+    IReadOnlyDictionary<string, int> AnsweredBy, int Cascaded, int Escalated)
+{
+    public double OutputTokensPerSecond => OutputTokens / Math.Max(WallSeconds, 1e-9);
+
+    /// <summary>Device-seconds per 1M output tokens; null without output.</summary>
+    public double? DeviceSecondsPerMillion => OutputTokens > 0 ? DeviceSeconds / OutputTokens * 1e6 : null;
+
+    /// <summary>Escalated over cascaded requests; null when the arm cascaded none.</summary>
+    public double? EscalatedShare => Cascaded > 0 ? (double)Escalated / Cascaded : null;
+
+    /// <summary>Share of the requests the named model answered.</summary>
+    public double ShareAnsweredBy(string model) => AnsweredBy.TryGetValue(model, out var n) ? (double)n / Requests : 0;
+
+    /// <summary>Dollars per 1M output tokens at <paramref name="hourlyCost"/> per device-hour; null without a price or output.</summary>
+    public double? CostPerMillion(double? hourlyCost) => DeviceSecondsPerMillion * hourlyCost / 3600;
+}
