@@ -9,6 +9,8 @@
 #   quant    the decode sweep with bf16, fp8, int8 and int4 projections (--quantization, quantized on the device on load)
 #   long     8 requests of 32,000 prompt / 512 output tokens (--max-model-len 33000), bf16 and FP8 KV
 #   attention  the decode-attention kernel sweep (batch x context, bf16 and FP8; needs the CUDA test executable)
+#   verify   speculative verify-step cost (k = 1…8) against plain decode at batch 1…64 on the 8B shape, break-even acceptance
+#   spec     `brim bench spec` on the bundled model on CUDA (prompt lookup off / always / adaptive)
 #   drift    transformers references (hf_reference.py), Brim vs transformers (hf-compare) and the FP8 KV drift table
 #   peer     the Hugging Face transformers peer (shared/bench/peer_hf.py) on the same card
 #   report   `brim bench report` on the Llama-3.1-8B shape (Markdown + SVG under $OUT/report)
@@ -64,6 +66,10 @@ for step in $steps; do
       done ;;
     attention)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-attention 2>&1 | tee "$out/attention.md" | tee -a "$out/summary.md" ;;
+    verify)
+      timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" verify-cost 2>&1 | tee "$out/verify.md" | tee -a "$out/summary.md" ;;
+    spec)
+      timeout 200 "$brim" bench spec --device cuda --repeats 3 2>&1 | grep -v '\[' | tee "$out/spec.md" | tee -a "$out/summary.md" ;;
     drift)
       PYTHONUNBUFFERED=1 timeout 200 python3 "$here/hf_reference.py" "$work/hf" 32 2>&1 | grep -v -i warn | tee "$out/hf_reference.log"
       timeout 120 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" hf-compare "$work/hf/llama" "$work/hf/qwen2" "$work/hf/llama128" 2>&1 | tee "$out/hf_compare.log" | tee -a "$out/summary.md"

@@ -9,7 +9,8 @@ namespace Brim.Backends.Cuda.Tests;
 ///   bench-decode [graphs|eager] [batch sizes...]   decode tokens/s at Llama-3.1-8B shape
 ///   bench-attention                  decode attention GB/s over batch 1…256 × context 256…8,192, bf16 and FP8 KV
 ///   hf-compare DIR...                logits and greedy tokens against transformers (scripts/gpu/hf_reference.py)
-///   kv-drift DIR...                  log-prob drift of the FP8 KV cache against bf16 and transformers' own bf16 noise
+///   kv-drift DIR...                  log-prob drift of the FP8 KV cache and quantized weights against transformers
+///   verify-cost                      speculative verify steps (k = 1…8) against plain decode at batch 1…64, break-even acceptance
 /// </summary>
 public static class Program
 {
@@ -26,6 +27,8 @@ public static class Program
                 return DecodeBench.Run(log, sizes.Length > 0 ? sizes : [1, 4, 8, 16, 32, 64, 128, 256], graphs);
             case "bench-attention":
                 return AttentionSweep.Run(log, [1, 8, 32, 64, 128, 256], [256, 1024, 2048, 4096, 8192]);
+            case "verify-cost":
+                return VerifyCost.Run(log, [1, 8, 32, 64], [1, 2, 4, 8]);
             case "kv-drift":
                 return KvCacheDrift.Run(log, args.Skip(1).ToArray());
             case "hf-compare":
