@@ -7,17 +7,22 @@
 
 #define THREADS 256
 
+// The largest |value| of a bf16 row, in every thread of the block.
+__device__ __forceinline__ float row_absmax(const bf16_t* __restrict__ row, int k)
+{
+    __shared__ float scratch[32];
+    float amax = 0.0f;
+    for (int i = threadIdx.x; i < k; i += THREADS) amax = fmaxf(amax, fabsf(bf16_to_float(row[i])));
+    return block_max(amax, scratch);
+}
+
 // One block per row. Also the activations of an FP8 product (W8A8 on cuBLASLt): each token row with its own scale,
 // dynamic, as vLLM's per-token FP8 activations.
 extern "C" __global__ void __launch_bounds__(THREADS) quantize_rows_fp8(
     const bf16_t* __restrict__ src, unsigned char* __restrict__ codes, float* __restrict__ scales, int k)
 {
-    __shared__ float scratch[32];
     const bf16_t* row = src + (u64)blockIdx.x * k;
-    float amax = 0.0f;
-    for (int i = threadIdx.x; i < k; i += THREADS) amax = fmaxf(amax, fabsf(bf16_to_float(row[i])));
-    amax = block_max(amax, scratch);
-    const float scale = amax / FP8_E4M3_MAX;
+    const float scale = row_absmax(row, k) / FP8_E4M3_MAX;
     unsigned short* out = reinterpret_cast<unsigned short*>(codes + (u64)blockIdx.x * k);
     for (int i = threadIdx.x; 2 * i < k; i += THREADS)
     {
@@ -33,12 +38,8 @@ extern "C" __global__ void __launch_bounds__(THREADS) quantize_rows_fp8(
 extern "C" __global__ void __launch_bounds__(THREADS) quantize_rows_int8(
     const bf16_t* __restrict__ src, signed char* __restrict__ codes, float* __restrict__ scales, int k)
 {
-    __shared__ float scratch[32];
     const bf16_t* row = src + (u64)blockIdx.x * k;
-    float amax = 0.0f;
-    for (int i = threadIdx.x; i < k; i += THREADS) amax = fmaxf(amax, fabsf(bf16_to_float(row[i])));
-    amax = block_max(amax, scratch);
-    const float scale = amax / 127.0f;
+    const float scale = row_absmax(row, k) / 127.0f;
     signed char* out = codes + (u64)blockIdx.x * k;
     for (int i = threadIdx.x; i < k; i += THREADS)
         out[i] = scale == 0.0f ? 0 : (signed char)fminf(fmaxf(rintf(bf16_to_float(row[i]) / scale), -127.0f), 127.0f);

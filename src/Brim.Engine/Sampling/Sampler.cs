@@ -21,16 +21,7 @@ public sealed class Sampler
     public int Sample(Span<float> logits, SamplingParams p, PenaltyState penalties, float uniform, out TokenLogprobs? logprobs)
     {
         var n = logits.Length;
-        EnsureScratch(n);
-        if (p.Logprobs is not null)
-        {
-            // OpenAI and vLLM report the model's own distribution, before bias, penalties and temperature.
-            logits.CopyTo(_raw);
-        }
-
-        // Bias before penalties, in vLLM's order; the two only interact through the multiplicative repetition penalty.
-        ApplyLogitBias(logits, p);
-        penalties.Apply(logits, p);
+        Prepare(logits, p, penalties);
         var token = p.IsGreedy ? TensorPrimitives.IndexOfMax(logits) : SampleFiltered(logits, p, uniform);
         logprobs = p.Logprobs is { } topN ? BuildLogprobs(_raw.AsSpan(0, n), token, topN) : null;
         return token;
@@ -44,15 +35,7 @@ public sealed class Sampler
     /// </summary>
     public void Distribution(Span<float> logits, SamplingParams p, PenaltyState penalties, Span<float> probs)
     {
-        var n = logits.Length;
-        EnsureScratch(n);
-        if (p.Logprobs is not null)
-        {
-            logits.CopyTo(_raw);
-        }
-
-        ApplyLogitBias(logits, p);
-        penalties.Apply(logits, p);
+        Prepare(logits, p, penalties);
         probs.Clear();
         if (p.IsGreedy)
         {
@@ -60,7 +43,7 @@ public sealed class Sampler
             return;
         }
 
-        var all = _probs.AsSpan(0, n);
+        var all = _probs.AsSpan(0, logits.Length);
         TensorPrimitives.Divide(logits, p.Temperature, all);
         TensorPrimitives.Subtract(all, TensorPrimitives.Max(all), all);
         TensorPrimitives.SoftMax(all, all);
@@ -305,6 +288,21 @@ public sealed class Sampler
         }
 
         return new TokenLogprobs(token, raw[token] - logZ, top);
+    }
+
+    /// <summary>The steps every draw starts with: keeps the raw logits for logprobs, then the logit bias and penalties in place.</summary>
+    private void Prepare(Span<float> logits, SamplingParams p, PenaltyState penalties)
+    {
+        EnsureScratch(logits.Length);
+        if (p.Logprobs is not null)
+        {
+            // OpenAI and vLLM report the model's own distribution, before bias, penalties and temperature.
+            logits.CopyTo(_raw);
+        }
+
+        // Bias before penalties, in vLLM's order; the two only interact through the multiplicative repetition penalty.
+        ApplyLogitBias(logits, p);
+        penalties.Apply(logits, p);
     }
 
     private void EnsureScratch(int n)
