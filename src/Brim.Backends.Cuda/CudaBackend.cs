@@ -28,7 +28,6 @@ public sealed unsafe class CudaBackend : IModelBackend
     private readonly QuantizeKernels _quantize;
     private readonly QuantGemvKernel? _quantGemv;
     private readonly QuantMmaKernel? _quantMma;
-    private readonly Fp8Gemm? _fp8Gemm;
     private readonly DeviceBuffer? _dequantScratch;
     private readonly LinearLayers _linears;
     private readonly DecodeGraphs _graphs;
@@ -90,17 +89,11 @@ public sealed unsafe class CudaBackend : IModelBackend
             {
                 _quantGemv = new QuantGemvKernel(_device, compiler, _weights.ProjectionFormat);
                 _quantMma = new QuantMmaKernel(_device, compiler, _weights.ProjectionFormat);
-                if (_weights.ProjectionFormat == WeightFormat.Fp8)
-                {
-                    var widest = Math.Max(Math.Max(config.HiddenSize, config.QueryDim), config.IntermediateSize);
-                    _fp8Gemm = Fp8Gemm.TryCreate(_device, _stream, _quantize, _device.ComputeCapability, Math.Max(DecodeGraphs.Buckets[^1], _options.InitialMaxBatchTokens), widest, out var why);
-                    Fp8GemmNote = _fp8Gemm is null ? $"fp8 prefill products dequantize to bf16: {why}" : "fp8 prefill products on cuBLASLt (W8A8, per-row and per-token scales)";
-                }
                 var largest = ProjectionPlan.Projections(config, 0).Max(p => p.Members.Sum(m => (long)m.Rows) * p.InFeatures);
                 _dequantScratch = new DeviceBuffer(_device, largest * 2);
             }
 
-            _linears = new LinearLayers(_stream, _blas, _kernels.Gemv, _quantGemv, _quantMma, _fp8Gemm, _quantize, _dequantScratch);
+            _linears = new LinearLayers(_stream, _blas, _kernels.Gemv, _quantGemv, _quantMma, _quantize, _dequantScratch);
 
             var frequencies = RopeFrequencies.Compute(config);
             _inverseFrequencies = new DeviceBuffer(_device, frequencies.Length * sizeof(float));
@@ -171,16 +164,6 @@ public sealed unsafe class CudaBackend : IModelBackend
     {
         get => _linears.QuantMmaMaxRows;
         set => Reconfigure(() => _linears.QuantMmaMaxRows = Math.Max(0, value));
-    }
-
-    /// <summary>For FP8 weights: whether prefill-sized products run on cuBLASLt's FP8 tensor cores, and if not why; else null.</summary>
-    public string? Fp8GemmNote { get; }
-
-    /// <summary>Whether large FP8 products use cuBLASLt (the harness compares it with the dequantized path). Drops captured graphs.</summary>
-    internal bool UseFp8Gemm
-    {
-        get => _linears.UseFp8Gemm;
-        set => Reconfigure(() => _linears.UseFp8Gemm = value);
     }
 
     /// <summary>How the decoder's projections are held on the device, and their bytes (what a decode step streams besides lm_head).</summary>
@@ -334,7 +317,6 @@ public sealed unsafe class CudaBackend : IModelBackend
         _dequantScratch?.Dispose();
         _quantGemv?.Dispose();
         _quantMma?.Dispose();
-        _fp8Gemm?.Dispose();
         _quantize.Dispose();
         _inverseFrequencies.Dispose();
         _kernels.Dispose();

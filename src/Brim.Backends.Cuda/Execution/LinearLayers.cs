@@ -8,12 +8,13 @@ namespace Brim.Backends.Cuda.Execution;
 /// Runs the linear layers of a step on the kernel that suits its rows and the weight's format: few rows stream the
 /// weights through gemv.cu (bf16) or quant_gemv.cu (quantized, dequantized in registers), the residual add and SwiGLU
 /// fused; more rows run cuBLAS (bf16), or for quantized weights quant_mma.cu (tensor cores, dequantized in registers)
-/// up to <see cref="QuantMmaMaxRows"/> rows; past that FP8 weights run W8A8 on cuBLASLt (<see cref="Fp8Gemm"/>) and the
-/// others cuBLAS on the weight dequantized to bf16 in a scratch buffer the size of the largest projection
-/// (prefill-sized steps are compute-bound, where the extra pass costs least).
+/// up to <see cref="QuantMmaMaxRows"/> rows, past that cuBLAS on the weight dequantized to bf16 in a scratch buffer the
+/// size of the largest projection (prefill-sized steps are compute-bound, where the extra pass costs least). cuBLASLt's
+/// FP8 products with a scale per weight row and per token (OUTER_VEC_32F) offered no algorithm on the H100 with cuBLAS 13
+/// (measured 2026-12-07), so FP8 weights take the dequantized path too.
 /// </summary>
 internal sealed class LinearLayers(
-    CudaStream stream, CublasHandle blas, GemvKernel gemv, QuantGemvKernel? quantGemv, QuantMmaKernel? quantMma, Fp8Gemm? fp8Gemm,
+    CudaStream stream, CublasHandle blas, GemvKernel gemv, QuantGemvKernel? quantGemv, QuantMmaKernel? quantMma,
     QuantizeKernels quantize, DeviceBuffer? dequantScratch)
 {
     /// <summary>
@@ -31,9 +32,6 @@ internal sealed class LinearLayers(
 
     /// <summary>Quantized products of at most this many rows (past the streaming kernel's) run on quant_mma.cu (settable for the harness).</summary>
     public int QuantMmaMaxRows { get; set; } = QuantMmaKernel.DefaultMaxRows;
-
-    /// <summary>Whether large FP8 products run W8A8 on cuBLASLt (where available) rather than on a dequantized copy (settable for the harness).</summary>
-    public bool UseFp8Gemm { get; set; } = true;
 
     /// <summary>Most rows for which this projection runs on a streaming kernel (0: never).</summary>
     public int StreamRows(LinearWeight w, int inFeatures, int outFeatures, bool gated = false) => w.Format switch
@@ -94,12 +92,6 @@ internal sealed class LinearLayers(
         if (w.IsQuantized && !fp32Output && rows <= QuantMmaMaxRows && quantMma is { } mma && mma.Format == w.Format)
         {
             mma.Linear(stream, w, x, y, rows, inFeatures, outFeatures);
-            return;
-        }
-
-        if (w.Format == WeightFormat.Fp8 && !fp32Output && UseFp8Gemm && fp8Gemm is { } lt && lt.Supports(rows, inFeatures, outFeatures))
-        {
-            lt.Linear(w, x, y, rows, inFeatures, outFeatures);
             return;
         }
 

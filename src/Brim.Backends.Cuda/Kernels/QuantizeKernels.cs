@@ -67,26 +67,6 @@ internal sealed class QuantizeKernels : IDisposable
         }
     }
 
-    /// <summary>
-    /// Quantizes bf16 activations [rows, inFeatures] to E4M3 <paramref name="codes"/> with a float scale per row
-    /// (absmax / 448) in <paramref name="scales"/>: the B operand of an FP8 product (the weights' per-row kernel).
-    /// </summary>
-    public void QuantizeTokensFp8(CudaStream stream, ulong x, ulong codes, ulong scales, int rows, int inFeatures)
-    {
-        Launch.Positive(rows, nameof(rows));
-        if (_computeCapability < CudaBackend.MinFp8ComputeCapability || inFeatures % 2 != 0)
-        {
-            throw new NotSupportedException($"FP8 activations need sm_89+ and an even width, got sm_{_computeCapability} and {inFeatures}");
-        }
-
-        var a = default(KernelArguments);
-        a.Add(x);
-        a.Add(codes);
-        a.Add(scales);
-        a.Add(inFeatures);
-        _functions["quantize_rows_fp8"].Launch(stream, rows, Threads, ref a);
-    }
-
     /// <summary>Writes <paramref name="weight"/> [rows, inFeatures] as bf16 at <paramref name="destination"/>.</summary>
     public void Dequantize(CudaStream stream, LinearWeight weight, ulong destination, int rows, int inFeatures)
     {

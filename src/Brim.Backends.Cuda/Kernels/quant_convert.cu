@@ -16,8 +16,7 @@ __device__ __forceinline__ float row_absmax(const bf16_t* __restrict__ row, int 
     return block_max(amax, scratch);
 }
 
-// One block per row. Also the activations of an FP8 product (W8A8 on cuBLASLt): each token row with its own scale,
-// dynamic, as vLLM's per-token FP8 activations.
+// One block per row.
 extern "C" __global__ void __launch_bounds__(THREADS) quantize_rows_fp8(
     const bf16_t* __restrict__ src, unsigned char* __restrict__ codes, float* __restrict__ scales, int k)
 {

@@ -117,8 +117,7 @@ public sealed class ModelHost : IDisposable
                 CudaBackend { Projections.Format: not "bf16" } cuda => (cuda.WeightBytes, $"on the device ({cuda.Projections.Format} projections {Size(cuda.Projections.Bytes)}, the rest bf16)"),
                 _ => (Config.ParameterCount * 2, "bf16 on the device"),
             };
-            var note = held == stored ? $"weights {format}: {Size(stored)}" : $"weights {format}: {Size(stored)}, {Size(held)} {where}";
-            return _backend is CudaBackend { Fp8GemmNote: { } fp8 } ? $"{note}; {fp8}" : note;
+            return held == stored ? $"weights {format}: {Size(stored)}" : $"weights {format}: {Size(stored)}, {Size(held)} {where}";
         }
     }
 
