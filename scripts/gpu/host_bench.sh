@@ -49,7 +49,7 @@ for step in $steps; do
       timeout 300 "$brim" bench decode --device cuda --model $model --load-format dummy --batch-sizes 1 --prompt-len 1000 --output-len 1000 \
         --offline-requests 1000 --max-num-seqs 256 --max-num-batched-tokens 8192 2>&1 | tee "$out/offline.md" | grep -v '\[' | tee -a "$out/summary.md" ;;
     quant)
-      for q in none fp8 int8 int4; do
+      for q in ${QUANT_FORMATS:-none fp8 int8 int4}; do
         timeout 200 "$brim" bench decode --device cuda --model $model --load-format dummy --max-num-batched-tokens 16384 --quantization $q \
           --batch-sizes ${QUANT_BATCHES:-1,2,4,8,16,32,64,256} 2>&1 | tee "$out/quant_$q.md" | grep -v '\[' | tee -a "$out/summary.md"
       done ;;
