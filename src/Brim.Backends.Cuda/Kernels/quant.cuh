@@ -87,15 +87,3 @@ __device__ __forceinline__ void quant_decode8(uint4 v, int part, QuantScale sc, 
         }
     }
 }
-
-// The eight int4 codes of one word as 128 + q (exact floats), in input order: what quant_decode8 scales.
-__device__ __forceinline__ void quant_int4_codes8(unsigned word, float* w)
-{
-#pragma unroll
-    for (int p = 0; p < 4; ++p)
-    {
-        const unsigned t = ((word >> (4 * p)) & 0x000f000fu) | 0x43004300u;
-        w[2 * p] = __uint_as_float(t << 16);
-        w[2 * p + 1] = __uint_as_float(t & 0xffff0000u);
-    }
-}

@@ -68,27 +68,12 @@ __device__ __forceinline__ void qgemv(
         const int g = (c * IPC) / group;
 #pragma unroll
         for (int r = 0; r < ROWS; ++r) sc[r] = quant_scale<QUANT_FORMAT>(scales, row[r], g, groups);
-        // int4 at few rows: the chunk is one group, so sum (128 + q) · x and x over it and scale once,
-        // acc += s · Σ(128 + q)x + m' · Σx: one instruction a weight fewer than dequantizing each weight.
-        constexpr bool FACTORED = QUANT_FORMAT == FMT_INT4 && M <= 4;
-        float raw[ROWS][M], xsum[M];
-#pragma unroll
-        for (int m = 0; m < M; ++m)
-        {
-            xsum[m] = 0.0f;
-#pragma unroll
-            for (int r = 0; r < ROWS; ++r) raw[r][m] = 0.0f;
-        }
 #pragma unroll
         for (int part = 0; part < IPC / 8; ++part)
         {
             float wf[ROWS][8];
 #pragma unroll
-            for (int r = 0; r < ROWS; ++r)
-            {
-                if (FACTORED) quant_int4_codes8(quant_word(wv[r], part), wf[r]);
-                else quant_decode8<QUANT_FORMAT>(wv[r], part, sc[r], wf[r]);
-            }
+            for (int r = 0; r < ROWS; ++r) quant_decode8<QUANT_FORMAT>(wv[r], part, sc[r], wf[r]);
 #pragma unroll
             for (int m = 0; m < M; ++m)
             {
@@ -98,27 +83,11 @@ __device__ __forceinline__ void qgemv(
                 xf[2] = __uint_as_float(xv.y << 16); xf[3] = __uint_as_float(xv.y & 0xffff0000u);
                 xf[4] = __uint_as_float(xv.z << 16); xf[5] = __uint_as_float(xv.z & 0xffff0000u);
                 xf[6] = __uint_as_float(xv.w << 16); xf[7] = __uint_as_float(xv.w & 0xffff0000u);
-                if (FACTORED)
-                {
-#pragma unroll
-                    for (int j = 0; j < 8; ++j) xsum[m] += xf[j];
-                }
 #pragma unroll
                 for (int r = 0; r < ROWS; ++r)
 #pragma unroll
-                    for (int j = 0; j < 8; ++j)
-                    {
-                        if (FACTORED) raw[r][m] = fmaf(wf[r][j], xf[j], raw[r][m]);
-                        else acc[r][m] = fmaf(wf[r][j], xf[j], acc[r][m]);
-                    }
+                    for (int j = 0; j < 8; ++j) acc[r][m] = fmaf(wf[r][j], xf[j], acc[r][m]);
             }
-        }
-        if (FACTORED)
-        {
-#pragma unroll
-            for (int r = 0; r < ROWS; ++r)
-#pragma unroll
-                for (int m = 0; m < M; ++m) acc[r][m] = fmaf(sc[r].s, raw[r][m], fmaf(sc[r].m, xsum[m], acc[r][m]));
         }
     }
 
