@@ -84,6 +84,24 @@ public class CliTests
         Assert.Contains("online p99 TPOT", output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Poisson traffic is one "steady" phase, so the phase table's online TTFT is the unified run's: offline requests'
+    /// first tokens (which wait by design) must not count in it.
+    /// </summary>
+    [Fact]
+    public async Task BenchMixed_PoissonTraffic_PhaseTtftIsTheUnifiedRunsOnlineTtft()
+    {
+        var (code, output, error) = await RunAsync(
+            "bench", "mixed", "--duration", "1", "--max-num-seqs", "8", "--threads", "1", "--num-kv-blocks", "256", "--device", "cpu");
+
+        Assert.True(code == 0, error);
+        static string Cell(string output, string row, int column) =>
+            output.Split('\n').First(line => line.StartsWith($"| {row} |", StringComparison.Ordinal)).Split('|')[column].Trim();
+        var unified = Cell(output, "unified", 5);
+        Assert.NotEqual("n/a / n/a", unified);
+        Assert.Equal(unified, Cell(output, "steady", 3));
+    }
+
     [Theory]
     [InlineData("--traffic", "weekly", "--traffic")]
     [InlineData("--online-tpot-slo-ms", "0", "--online-tpot-slo-ms must be milliseconds")]

@@ -125,7 +125,10 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
                         if (now <= end)
                         {
                             tally.Ttft.Add((now - submittedAt) / (double)Stopwatch.Frequency);
-                            arrivalPhase.Ttft.Add(tally.Ttft[^1]);
+                            if (cls == TrafficClass.Online)
+                            {
+                                arrivalPhase.Ttft.Add(tally.Ttft[^1]); // the phase table is online's: offline waits by design
+                            }
                         }
                     }
 
