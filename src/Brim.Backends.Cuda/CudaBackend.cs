@@ -25,7 +25,7 @@ public sealed unsafe class CudaBackend : IModelBackend
     private readonly DeviceWeights _weights;
     private readonly DeviceBuffer _inverseFrequencies;
     private readonly ForwardPass _pass;
-    private readonly QuantizeKernels _quantize;
+    private readonly QuantizeKernels? _quantize;
     private readonly QuantGemvKernel? _quantGemv;
     private readonly QuantMmaKernel? _quantMma;
     private readonly DeviceBuffer? _dequantScratch;
@@ -78,7 +78,7 @@ public sealed unsafe class CudaBackend : IModelBackend
             var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory(), _options.Progress);
             _kernels = new ModelKernels(_device, compiler, _shape);
             var plan = ProjectionPlan.For(config, quantization);
-            _quantize = new QuantizeKernels(_device, compiler);
+            _quantize = plan.Quantizes ? new QuantizeKernels(_device, compiler) : null; // a bf16 model compiles nothing of it
             using (var weightKernels = new WeightKernels(_device, compiler))
             using (var uploader = new WeightUploader(_device, _stream, weightKernels, config, weights))
             {
@@ -166,8 +166,10 @@ public sealed unsafe class CudaBackend : IModelBackend
         set => Reconfigure(() => _linears.QuantMmaMaxRows = Math.Max(0, value));
     }
 
-    /// <summary>How the decoder's projections are held on the device, and their bytes (what a decode step streams besides lm_head).</summary>
-    public (string Format, long Bytes) Projections => (_weights.ProjectionFormat.ToString().ToLowerInvariant(), _weights.ProjectionBytes);
+    /// <summary>Quantized projections' format and device bytes (what a decode step streams besides lm_head); null when they are bf16.</summary>
+    public (string Format, long Bytes)? QuantizedProjections => _weights.ProjectionFormat == WeightFormat.Bf16
+        ? null
+        : (_weights.ProjectionFormat.ToString().ToLowerInvariant(), _weights.ProjectionBytes);
 
     /// <summary>CUDA graphs captured so far (decode buckets seen twice).</summary>
     public int CapturedGraphs => _graphs.Count;
@@ -317,7 +319,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         _dequantScratch?.Dispose();
         _quantGemv?.Dispose();
         _quantMma?.Dispose();
-        _quantize.Dispose();
+        _quantize?.Dispose();
         _inverseFrequencies.Dispose();
         _kernels.Dispose();
         _blas.Dispose();

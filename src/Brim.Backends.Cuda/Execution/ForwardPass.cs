@@ -18,8 +18,8 @@ internal sealed class ForwardPass(
     DeviceWeights weights,
     ulong inverseFrequencies)
 {
-    /// <summary>The linear layers' kernels (the harness sets their row limits; changing them invalidates captured graphs).</summary>
-    public LinearLayers Linears => linears;
+    private (int Gemv, int Quant) _streamRowsFor = (-1, -1);
+    private int _streamRows;
 
     /// <summary>
     /// Runs <paramref name="tokens"/> token rows through the decoder (K/V written to <paramref name="cache"/>), then
@@ -103,6 +103,19 @@ internal sealed class ForwardPass(
     /// straight into the residual stream) is one for all layers.
     /// </summary>
     private int StreamRows()
+    {
+        // The weights never change and the limits rarely (the harness): recompute only when a limit moved.
+        var limits = (linears.GemvMaxRows, linears.QuantGemvMaxRows);
+        if (limits != _streamRowsFor)
+        {
+            _streamRows = ComputeStreamRows();
+            _streamRowsFor = limits;
+        }
+
+        return _streamRows;
+    }
+
+    private int ComputeStreamRows()
     {
         int h = config.HiddenSize, ff = config.IntermediateSize;
         var rows = int.MaxValue;

@@ -15,7 +15,7 @@ namespace Brim.Backends.Cuda.Execution;
 /// </summary>
 internal sealed class LinearLayers(
     CudaStream stream, CublasHandle blas, GemvKernel gemv, QuantGemvKernel? quantGemv, QuantMmaKernel? quantMma,
-    QuantizeKernels quantize, DeviceBuffer? dequantScratch)
+    QuantizeKernels? quantize, DeviceBuffer? dequantScratch)
 {
     /// <summary>
     /// Steps of at most this many token rows run bf16 linear layers on the gemv kernel, which streams weights faster
@@ -98,12 +98,13 @@ internal sealed class LinearLayers(
         if (w.IsQuantized)
         {
             var scratch = dequantScratch ?? throw new InvalidOperationException("a quantized projection without a dequantization buffer");
+            var kernels = quantize ?? throw new InvalidOperationException("a quantized projection without the dequantize kernel");
             if (scratch.Bytes < (long)outFeatures * inFeatures * 2)
             {
                 throw new InvalidOperationException($"the dequantization buffer ({scratch.Bytes} bytes) is smaller than a [{outFeatures}, {inFeatures}] bf16 weight");
             }
 
-            quantize.Dequantize(stream, w, scratch.Pointer, outFeatures, inFeatures);
+            kernels.Dequantize(stream, w, scratch.Pointer, outFeatures, inFeatures);
             matrix = scratch.Pointer;
         }
 

@@ -38,12 +38,15 @@ internal sealed class DeviceWeights : IDisposable
     /// <summary>Device bytes of the decoder layers' projections (codes and scales): what a decode step streams besides lm_head.</summary>
     public long ProjectionBytes { get; }
 
-    /// <summary>The format of the decoder's projections (every layer's q/k/v, the first layer read as representative).</summary>
-    public WeightFormat ProjectionFormat => Layers.Count == 0 ? WeightFormat.Bf16 : Layers[0].GateUp.Format;
+    /// <summary>
+    /// The quantized format of the decoder's projections, or bf16 where none is quantized. A checkpoint has one scheme,
+    /// so one quantized format at most, though it may keep some projections (of any layer) in float.
+    /// </summary>
+    public WeightFormat ProjectionFormat { get; private init; }
 
     /// <summary>Allocates the arena for <paramref name="config"/> and fills it from <paramref name="source"/> as <paramref name="plan"/> says.</summary>
     public static DeviceWeights Load(
-        CudaDevice device, CudaStream stream, WeightUploader uploader, QuantizeKernels quantize, ModelConfig config, ProjectionPlan plan)
+        CudaDevice device, CudaStream stream, WeightUploader uploader, QuantizeKernels? quantize, ModelConfig config, ProjectionPlan plan)
     {
         long h = config.HiddenSize, q = config.QueryDim, kv = config.KvDim, v = config.VocabSize;
         var offset = 0L;
@@ -116,7 +119,8 @@ internal sealed class DeviceWeights : IDisposable
 
             uploader.Finish();
             stream.Synchronize();
-            return new DeviceWeights(arena, layers, At(embedding), At(finalNorm), At(lmHead), projectionBytes);
+            var format = layers.SelectMany(w => new[] { w.Qkv, w.Output, w.GateUp, w.Down }).Select(w => w.Format).FirstOrDefault(f => f != WeightFormat.Bf16);
+            return new DeviceWeights(arena, layers, At(embedding), At(finalNorm), At(lmHead), projectionBytes) { ProjectionFormat = format };
         }
         catch
         {
@@ -129,7 +133,7 @@ internal sealed class DeviceWeights : IDisposable
 
     /// <summary>Writes the members of one fused projection one after another, each in the projection's format.</summary>
     private static void FillProjection(
-        CudaStream stream, WeightUploader uploader, QuantizeKernels quantize, ProjectionPlan plan, DeviceBuffer? scratch,
+        CudaStream stream, WeightUploader uploader, QuantizeKernels? quantize, ProjectionPlan plan, DeviceBuffer? scratch,
         LinearWeight target, ProjectionMember[] members, int inFeatures)
     {
         var row = 0;
@@ -149,7 +153,7 @@ internal sealed class DeviceWeights : IDisposable
             {
                 // Quantized on load: the member's bf16 values into scratch, then into its rows of the layout (stream order).
                 uploader.Upload(member, scratch!.Pointer, [rows, inFeatures]);
-                quantize.Quantize(stream, scratch.Pointer, target, row, rows, inFeatures);
+                quantize!.Quantize(stream, scratch.Pointer, target, row, rows, inFeatures); // the plan quantizes on load: both exist
             }
 
             row += rows;

@@ -21,6 +21,9 @@ internal sealed class ProjectionPlan
     /// <summary>The format every float projection is quantized into on the device (bf16: none).</summary>
     public WeightFormat OnLoad { get; }
 
+    /// <summary>Whether any projection is quantized (on load or in the checkpoint): the quantize kernels are needed.</summary>
+    public bool Quantizes => OnLoad != WeightFormat.Bf16 || _packed.Count > 0;
+
     /// <summary>The checkpoint's raw tensors, when it is quantized.</summary>
     public IWeightSource? Raw { get; }
 

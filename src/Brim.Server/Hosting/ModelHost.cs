@@ -66,7 +66,7 @@ public sealed class ModelHost : IDisposable
     /// Bytes of the decoder's linear weights as the backend holds them where that is not the checkpoint's dtype (CUDA
     /// with quantized weights: codes and scales); null otherwise (the CPU computes in float32 from any format).
     /// </summary>
-    public long? ProjectionBytes => _backend is CudaBackend { Projections: { Format: not "bf16" } projections } ? projections.Bytes : null;
+    public long? ProjectionBytes => (_backend as CudaBackend)?.QuantizedProjections?.Bytes;
 
     /// <summary>This model's part of the memory budget (all of it when it is the only model of the process).</summary>
     public MemoryShare MemoryShare { get; private init; } = MemoryShare.Whole;
@@ -114,7 +114,7 @@ public sealed class ModelHost : IDisposable
             (long held, string where) = _backend switch
             {
                 CpuBackend => (Config.ParameterCount * sizeof(float), "float32 on the host" + (_model.Quantization is null ? string.Empty : " (dequantized on load)")),
-                CudaBackend { Projections.Format: not "bf16" } cuda => (cuda.WeightBytes, $"on the device ({cuda.Projections.Format} projections {Size(cuda.Projections.Bytes)}, the rest bf16)"),
+                CudaBackend { QuantizedProjections: { } projections } cuda => (cuda.WeightBytes, $"on the device ({projections.Format} projections {Size(projections.Bytes)}, the rest bf16)"),
                 _ => (Config.ParameterCount * 2, "bf16 on the device"),
             };
             return held == stored ? $"weights {format}: {Size(stored)}" : $"weights {format}: {Size(stored)}, {Size(held)} {where}";

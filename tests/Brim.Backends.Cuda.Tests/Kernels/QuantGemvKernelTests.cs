@@ -31,13 +31,11 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
         using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format);
-        var (codes, scales) = QuantLayouts.Random(random, format, outFeatures, inFeatures, group);
+        using var layout = new DeviceLayout(gpu, random, format, outFeatures, inFeatures, group);
         var x = Bf16.Random(random, rows * inFeatures);
-        using var dCodes = gpu.Upload<byte>(codes);
-        using var dScales = gpu.Upload<byte>(scales);
         using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
-        var w = new LinearWeight(dCodes.Pointer, dScales.Pointer, format, group);
-        var expected = KernelReferences.Linear(x, QuantLayouts.Dequantize(format, codes, scales, outFeatures, inFeatures, group), rows, inFeatures, outFeatures);
+        var w = layout.Weight;
+        var expected = KernelReferences.Linear(x, layout.Floats, rows, inFeatures, outFeatures);
         float[] actual;
         if (fp32Output)
         {
@@ -67,14 +65,12 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
         using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format);
-        var (codes, scales) = QuantLayouts.Random(random, format, 2 * ff, inFeatures, group);
+        using var layout = new DeviceLayout(gpu, random, format, 2 * ff, inFeatures, group);
         var x = Bf16.Random(random, rows * inFeatures);
-        using var dCodes = gpu.Upload<byte>(codes);
-        using var dScales = gpu.Upload<byte>(scales);
         using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
         using var dY = gpu.Allocate<ushort>(rows * ff);
-        kernel.GateUpSilu(gpu.Stream, new LinearWeight(dCodes.Pointer, dScales.Pointer, format, group), dX.Pointer, dY.Pointer, rows, inFeatures, ff);
-        var product = KernelReferences.Linear(x, QuantLayouts.Dequantize(format, codes, scales, 2 * ff, inFeatures, group), rows, inFeatures, 2 * ff);
+        kernel.GateUpSilu(gpu.Stream, layout.Weight, dX.Pointer, dY.Pointer, rows, inFeatures, ff);
+        var product = KernelReferences.Linear(x, layout.Floats, rows, inFeatures, 2 * ff);
         Compare.Close(Bf16.FromBits(gpu.Download<ushort>(dY, rows * ff)), KernelReferences.SiluMul(product, rows, ff), 5e-3, $"quant gate/up {format} (seed {seed})");
     }
 
@@ -89,15 +85,13 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
         using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format);
-        var (codes, scales) = QuantLayouts.Random(random, format, outFeatures, inFeatures, group);
+        using var layout = new DeviceLayout(gpu, random, format, outFeatures, inFeatures, group);
         var x = Bf16.Random(random, rows * inFeatures);
         var residual = Enumerable.Range(0, rows * outFeatures).Select(_ => (random.NextSingle() * 20) - 10).ToArray();
-        using var dCodes = gpu.Upload<byte>(codes);
-        using var dScales = gpu.Upload<byte>(scales);
         using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
         using var dResidual = gpu.Upload<float>(residual);
-        kernel.AddInto(gpu.Stream, new LinearWeight(dCodes.Pointer, dScales.Pointer, format, group), dX.Pointer, dResidual.Pointer, rows, inFeatures, outFeatures);
-        var product = KernelReferences.Linear(x, QuantLayouts.Dequantize(format, codes, scales, outFeatures, inFeatures, group), rows, inFeatures, outFeatures);
+        kernel.AddInto(gpu.Stream, layout.Weight, dX.Pointer, dResidual.Pointer, rows, inFeatures, outFeatures);
+        var product = KernelReferences.Linear(x, layout.Floats, rows, inFeatures, outFeatures);
         Compare.Close(gpu.Download<float>(dResidual, rows * outFeatures), product.Select((p, i) => p + residual[i]).ToArray(), 1e-5, $"quant residual add {format} (seed {seed})");
     }
 
@@ -113,12 +107,10 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
         using var kernels = new QuantizeKernels(gpu.Device, gpu.Compiler);
-        var (codes, scales) = QuantLayouts.Random(random, format, rows, inFeatures, group);
-        using var dCodes = gpu.Upload<byte>(codes);
-        using var dScales = gpu.Upload<byte>(scales);
+        using var layout = new DeviceLayout(gpu, random, format, rows, inFeatures, group);
         using var dOut = gpu.Allocate<ushort>(rows * inFeatures);
-        kernels.Dequantize(gpu.Stream, new LinearWeight(dCodes.Pointer, dScales.Pointer, format, group), dOut.Pointer, rows, inFeatures);
-        var expected = QuantLayouts.Dequantize(format, codes, scales, rows, inFeatures, group).Select(Bf16.Round).ToArray();
+        kernels.Dequantize(gpu.Stream, layout.Weight, dOut.Pointer, rows, inFeatures);
+        var expected = layout.Floats.Select(Bf16.Round).ToArray();
         Assert.Equal(expected, Bf16.FromBits(gpu.Download<ushort>(dOut, rows * inFeatures)));
     }
 

@@ -25,16 +25,14 @@ public class QuantMmaKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
         using var kernel = new QuantMmaKernel(gpu.Device, gpu.Compiler, format);
-        var (codes, scales) = QuantLayouts.Random(random, format, outFeatures, inFeatures, group);
+        using var layout = new DeviceLayout(gpu, random, format, outFeatures, inFeatures, group);
         var x = Bf16.Random(random, rows * inFeatures);
-        using var dCodes = gpu.Upload<byte>(codes);
-        using var dScales = gpu.Upload<byte>(scales);
         using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
         using var dY = gpu.Allocate<ushort>(rows * outFeatures);
-        kernel.Linear(gpu.Stream, new LinearWeight(dCodes.Pointer, dScales.Pointer, format, group), dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures);
+        kernel.Linear(gpu.Stream, layout.Weight, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures);
 
         // The fragments hold each weight rounded to bf16, so the product is the one of the bf16-rounded weights.
-        var weights = QuantLayouts.Dequantize(format, codes, scales, outFeatures, inFeatures, group).Select(Bf16.Round).ToArray();
+        var weights = layout.Floats.Select(Bf16.Round).ToArray();
         var expected = KernelReferences.Linear(x, weights, rows, inFeatures, outFeatures);
         Compare.Close(Bf16.FromBits(gpu.Download<ushort>(dY, rows * outFeatures)), expected, 5e-3, $"quant mma {format} {rows}x{inFeatures}->{outFeatures} g{group} (seed {seed})");
     }
