@@ -19,8 +19,9 @@
 #   window8b the batch-collection window sweep (0/5/10/20 ms) on the 8B shape with bursty traffic
 #   mixedcpu the same on this host's CPU (16 cores, quiet), with the latency-aware offline cap (auto) and without
 #   prefix   `brim bench prefix` on the Llama-3.1-8B shape: a 2,000-token shared system prompt and 4-turn chats, cache off vs on
-#   rightsize `brim bench rightsize --device cuda`: the bundled model (small) and bench/configs/stories-1m (large, dummy
-#            weights) as two engines on one GPU (one CUDA context, a stream each); large only vs small only vs auto
+#   rightsize `brim bench rightsize --device cuda`: the Llama-3.2-1B shape (small) and the Llama-3.1-8B shape (large),
+#            dummy weights, as two engines on one GPU (one CUDA context, a stream each); large only vs small only vs
+#            auto, and both flooded at once
 #   serve    `brim serve --device cuda` smoke: a chat completion, /metrics and /v1/stats from the live server
 # nvidia-smi's utilization is sampled throughout into smi.csv (to compare with Brim's own MBU/occupancy).
 set -uo pipefail
@@ -85,7 +86,12 @@ for step in $steps; do
       timeout 480 "$brim" bench prefix --device cuda --model $model --load-format dummy --max-num-seqs 256 --max-num-batched-tokens 8192 \
         2>&1 | grep -v '\[' | tee "$out/prefix.md" | tee -a "$out/summary.md" ;;
     rightsize)
-      timeout 300 "$brim" bench rightsize --device cuda --requests 256 --concurrency 64 --out "$out/rightsize" 2>&1 | grep -v '\[' | tee "$out/rightsize.md" | tee -a "$out/summary.md" ;;
+      # Llama-3.2-1B and Llama-3.1-8B shapes (dummy weights, numbered tokens) as two engines on one GPU. Random weights
+      # are never confident, so the cascade's bar is set where nothing escalates: "auto" is the prompt-length rule alone.
+      timeout 500 "$brim" bench rightsize --device cuda --model bench/configs/llama-3.2-1b --load-format dummy --large $model --large-load-format dummy \
+        --threshold -100 --requests ${RIGHTSIZE_REQUESTS:-384} --output-len 128 --concurrency 64 --max-num-seqs 64 --out "$work/rightsize" 2>&1 \
+        | grep -v '\[' | tee "$out/rightsize.md" | tee -a "$out/summary.md"
+      tar -C "$work" -czf "$out/rightsize.tar.gz" rightsize ;;
     mixed)
       timeout 200 "$brim" bench mixed --device cuda --max-num-seqs 64 --num-kv-blocks 4096 --duration 8 2>&1 | grep -v '\[' | tee "$out/mixed.md" | tee -a "$out/summary.md" ;;
     mixed8b)

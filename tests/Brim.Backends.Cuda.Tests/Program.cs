@@ -6,6 +6,7 @@ namespace Brim.Backends.Cuda.Tests;
 /// The test executable. With no mode it is the xunit v3 runner (what `dotnet test` and the GPU host run); the modes
 /// are harnesses for the GPU host, which has no .NET SDK:
 ///   bench-kernels                    kernel GB/s against the measured ceilings
+///   bench-quant                      quant_gemv GB/s at Llama-3.1-8B shapes by split and build, bf16 gemv beside it
 ///   bench-decode [graphs|eager] [batch sizes...]   decode tokens/s at Llama-3.1-8B shape
 ///   bench-attention                  decode attention GB/s over batch 1…256 × context 256…8,192, bf16 and FP8 KV
 ///   hf-compare DIR...                logits and greedy tokens against transformers (scripts/gpu/hf_reference.py)
@@ -21,6 +22,8 @@ public static class Program
         {
             case "bench-kernels":
                 return KernelBench.Run(log);
+            case "bench-quant":
+                return QuantKernelBench.Run(log);
             case "bench-decode":
                 var graphs = args.Length < 2 || args[1] != "eager";
                 var sizes = args.Skip(2).Select(int.Parse).ToArray();

@@ -21,7 +21,11 @@ internal sealed class QuantGemvKernel : IDisposable
     private readonly KernelFunction[] _plain;
     private readonly KernelFunction[] _gated;
 
-    public QuantGemvKernel(CudaDevice device, KernelCompiler compiler, WeightFormat format)
+    /// <param name="factored">
+    /// Whether a chunk's products are summed unscaled and scaled once (the default); false scales every weight, which
+    /// the kernel harness compiles to compare.
+    /// </param>
+    public QuantGemvKernel(CudaDevice device, KernelCompiler compiler, WeightFormat format, bool factored = true)
     {
         if (format == WeightFormat.Bf16)
         {
@@ -29,7 +33,7 @@ internal sealed class QuantGemvKernel : IDisposable
         }
 
         Format = format;
-        _module = new CudaModule(device, compiler.Compile("quant_gemv.cu", new Dictionary<string, int> { ["QUANT_FORMAT"] = (int)format }), $"quant_gemv.cu ({format})");
+        _module = new CudaModule(device, compiler.Compile("quant_gemv.cu", new Dictionary<string, int> { ["QUANT_FORMAT"] = (int)format, ["QUANT_FACTORED"] = factored ? 1 : 0 }), $"quant_gemv.cu ({format})");
         _plain = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_{m}"))];
         _gated = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_gated_{m}"))];
     }
@@ -39,25 +43,47 @@ internal sealed class QuantGemvKernel : IDisposable
     /// <summary>Weight rows one warp streams (one activation load serves them all).</summary>
     public static int WeightRowsPerWarp(WeightFormat format) => format == WeightFormat.Int4 ? 4 : 2;
 
+    /// <summary>
+    /// Warps that split one row group's chunks (1, 2, 4 or 8): enough warps for the loads in flight that stream at the
+    /// copy bandwidth (<see cref="TargetWarps"/>, 62 a multiprocessor on an H100), while every warp keeps at least one
+    /// 32-chunk load a row. A 4,096-output int4 layer of 4,096 inputs is 1,024 row groups of 128 chunks: 4 warps each.
+    /// </summary>
+    public static int SplitFor(WeightFormat format, int outputs, int inFeatures, bool gated)
+    {
+        var rowGroups = outputs / (WeightRowsPerWarp(format) / (gated ? 2 : 1));
+        var chunks = LinearWeight.CodeBytes(format, 1, inFeatures) / 16;
+        var split = 1;
+        while (split < Warps && (long)rowGroups * split < TargetWarps && chunks >= 64L * split)
+        {
+            split *= 2;
+        }
+
+        return split;
+    }
+
+    /// <summary>Warps a launch should bring (about 62 a multiprocessor on 132 multiprocessors) before splitting stops.</summary>
+    public const int TargetWarps = 8192;
+
     /// <summary>Whether a layer of this shape runs here (the weight's own layout is checked when it is built).</summary>
     public static bool Fits(int rows, int outputs, WeightFormat format, bool gated = false)
         => rows is > 0 and <= MaxRows && outputs % (WeightRowsPerWarp(format) / (gated ? 2 : 1)) == 0;
 
     /// <summary>y[rows, outFeatures] = x[rows, inFeatures] · wᵀ, y bf16 or fp32.</summary>
-    public void Linear(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outFeatures, bool fp32Output = false)
-        => Run(stream, w, x, y, rows, inFeatures, outFeatures, fp32Output ? ModeF32 : ModeBf16, gated: false);
+    /// <param name="split">Warps a row group's chunks are split over (1, 2, 4, 8); 0 chooses (<see cref="SplitFor"/>).</param>
+    public void Linear(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outFeatures, bool fp32Output = false, int split = 0)
+        => Run(stream, w, x, y, rows, inFeatures, outFeatures, fp32Output ? ModeF32 : ModeBf16, gated: false, split);
 
     /// <summary>residual[rows, outFeatures] += x · wᵀ in place (fp32).</summary>
-    public void AddInto(CudaStream stream, LinearWeight w, ulong x, ulong residual, int rows, int inFeatures, int outFeatures)
-        => Run(stream, w, x, residual, rows, inFeatures, outFeatures, ModeResidual, gated: false);
+    public void AddInto(CudaStream stream, LinearWeight w, ulong x, ulong residual, int rows, int inFeatures, int outFeatures, int split = 0)
+        => Run(stream, w, x, residual, rows, inFeatures, outFeatures, ModeResidual, gated: false, split);
 
     /// <summary>output[rows, ff] = silu(x · gateᵀ) * (x · upᵀ), <paramref name="gateUp"/> [2·ff, inFeatures] (gate rows, then up rows).</summary>
-    public void GateUpSilu(CudaStream stream, LinearWeight gateUp, ulong x, ulong output, int rows, int inFeatures, int ff)
-        => Run(stream, gateUp, x, output, rows, inFeatures, ff, ModeBf16, gated: true);
+    public void GateUpSilu(CudaStream stream, LinearWeight gateUp, ulong x, ulong output, int rows, int inFeatures, int ff, int split = 0)
+        => Run(stream, gateUp, x, output, rows, inFeatures, ff, ModeBf16, gated: true, split);
 
     public void Dispose() => _module.Dispose();
 
-    private void Run(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outputs, int mode, bool gated)
+    private void Run(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outputs, int mode, bool gated, int split)
     {
         Launch.Positive(outputs, nameof(outputs));
         if (w.Format != Format)
@@ -84,8 +110,19 @@ internal sealed class QuantGemvKernel : IDisposable
         a.Add(inFeatures);
         a.Add(w.GroupWidth);
         a.Add(mode);
+        if (split == 0)
+        {
+            split = SplitFor(Format, outputs, inFeatures, gated);
+        }
+
+        if (split is not (1 or 2 or 4 or 8))
+        {
+            throw new ArgumentOutOfRangeException(nameof(split), split, "quant_gemv splits a row group over 1, 2, 4 or 8 warps");
+        }
+
+        a.Add(split);
         var outputsPerWarp = WeightRowsPerWarp(Format) / (gated ? 2 : 1);
-        var perBlock = Warps * outputsPerWarp;
+        var perBlock = Warps / split * outputsPerWarp;
         (gated ? _gated : _plain)[rows - 1].Launch(stream, (outputs + perBlock - 1) / perBlock, Warps * 32, ref a);
     }
 }

@@ -65,7 +65,7 @@ internal static class BenchRightsizeCommand
                 ModelPath = largePath,
                 ServedModelName = LargeName,
                 LoadFormat = format,
-                TokenizerPath = result.GetValue(largeTokenizer) ?? (format == LoadFormat.Dummy ? smallOptions.ModelPath ?? ModelHostOptions.BundledModelPath() : null),
+                TokenizerPath = result.GetValue(largeTokenizer) ?? (format == LoadFormat.Dummy && !SmallCountsTokens(read) ? smallOptions.ModelPath ?? ModelHostOptions.BundledModelPath() : null),
                 MemoryShare = new MemoryShare(0.5, 0.5),
             };
 
@@ -96,6 +96,14 @@ internal static class BenchRightsizeCommand
                     $"{label}: {r.OutputTokensPerSecond:F1} output tok/s, {r.DeviceSeconds:F2} device s, {r.DeviceSecondsPerMillion:F0} device s per 1M tokens"));
             }
 
+            // Both models flooded at once, each with the whole workload: what each keeps of its own throughput when the
+            // other shares the device (its alone figure is the arm above).
+            var together = await Task.WhenAll(
+                bench.RunAsync("large beside small", LargeName, workload, cancellationToken),
+                bench.RunAsync("small beside large", SmallName, workload, cancellationToken));
+            await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"together: large {together[0].OutputTokensPerSecond:F1} output tok/s, small {together[1].OutputTokensPerSecond:F1}"));
+
             var hourly = result.GetValue(hourlyCost) ?? Telemetry.Devices.GpuCatalog.Find(smallHost.Engine.DeviceName)?.HourlyCost;
             var report = new RightSizeReport
             {
@@ -110,6 +118,7 @@ internal static class BenchRightsizeCommand
                     $"{workload.Count} completions, {workload.Count(w => w.Long)} with a long prompt (~180 tokens; the rule 'long-prompts' ≥ 64 prompt tokens sends them large), the rest short; "
                     + $"max_tokens {result.GetValue(outputLength)}, temperature 1 with a seed per request, {result.GetValue(concurrency)} in flight; cascade small → large below a mean token logprob of {router.Cascade.Threshold}"),
                 Results = results,
+                SideBySide = new SideBySide(results[0].OutputTokensPerSecond, results[1].OutputTokensPerSecond, together[0].OutputTokensPerSecond, together[1].OutputTokensPerSecond),
             };
             var path = report.Write(result.GetValue(output)!);
             Console.WriteLine(File.ReadAllText(path));
@@ -121,6 +130,9 @@ internal static class BenchRightsizeCommand
 
     private static string Describe(ModelHost host) =>
         string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(host.ModelPath))}, {host.Config.ParameterCount / 1e6:0.00} M parameters");
+
+    /// <summary>A dummy small model without tokenizer files numbers its tokens; a dummy large model then does the same.</summary>
+    private static bool SmallCountsTokens(ModelHostOptions small) => small.LoadFormat == LoadFormat.Dummy && small.TokenizerPath is null;
 
     /// <summary>bench/configs/stories-1m above the executable or the working directory (a clone; the tool package has no bench/).</summary>
     private static string FindDefaultLarge()

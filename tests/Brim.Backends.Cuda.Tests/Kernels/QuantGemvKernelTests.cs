@@ -53,6 +53,84 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         Compare.Close(actual, expected, fp32Output ? 1e-5 : 5e-3, $"quant gemv {format} {rows}x{inFeatures}->{outFeatures} g{group} (seed {seed})");
     }
 
+    /// <summary>
+    /// Every split of a row group's chunks over warps, with chunk counts that do not divide evenly between them, a
+    /// group that is not a power of two of chunks (the kernel's division path), and both the factored (chunk sums
+    /// scaled once) and the per-weight scaling builds.
+    /// </summary>
+    [Theory]
+    [InlineData(WeightQuantization.Int4, 1, 2560, 64, 128, false)]
+    [InlineData(WeightQuantization.Int4, 4, 2880, 40, 96, false)]
+    [InlineData(WeightQuantization.Int4, 2, 2048, 24, 2048, true)]
+    [InlineData(WeightQuantization.Int4, 6, 1280, 32, 64, false)]
+    [InlineData(WeightQuantization.Int8, 3, 1600, 30, 32, false)]
+    [InlineData(WeightQuantization.Int8, 1, 1440, 16, 48, true)]
+    [InlineData(WeightQuantization.Fp8, 1, 2064, 18, 2064, false)]
+    [InlineData(WeightQuantization.Fp8, 8, 4096, 10, 4096, true)]
+    public void Linear_EverySplitAndBuild_MatchesReference(WeightQuantization quantization, int rows, int inFeatures, int outFeatures, int group, bool fp32Output)
+    {
+        var format = LinearWeight.FormatOf(quantization);
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        using var layout = new DeviceLayout(gpu, random, format, outFeatures, inFeatures, group);
+        var x = Bf16.Random(random, rows * inFeatures);
+        using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
+        var expected = KernelReferences.Linear(x, layout.Floats, rows, inFeatures, outFeatures);
+        foreach (var factored in new[] { true, false })
+        {
+            using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format, factored);
+            foreach (var split in new[] { 1, 2, 4, 8 })
+            {
+                var context = $"quant gemv {format} {rows}x{inFeatures}->{outFeatures} g{group} split {split} factored {factored} (seed {seed})";
+                if (fp32Output)
+                {
+                    using var dY = gpu.Allocate<float>(rows * outFeatures);
+                    kernel.Linear(gpu.Stream, layout.Weight, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures, fp32Output: true, split: split);
+                    Compare.Close(gpu.Download<float>(dY, rows * outFeatures), expected, 1e-5, context);
+                }
+                else
+                {
+                    using var dY = gpu.Allocate<ushort>(rows * outFeatures);
+                    kernel.Linear(gpu.Stream, layout.Weight, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures, split: split);
+                    Compare.Close(Bf16.FromBits(gpu.Download<ushort>(dY, rows * outFeatures)), expected, 5e-3, context);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(WeightQuantization.Int4, 3, 2560, 20, 128)]
+    [InlineData(WeightQuantization.Int8, 1, 4096, 12, 4096)]
+    public void GateUpSilu_EverySplit_MatchesSwiGluOfReference(WeightQuantization quantization, int rows, int inFeatures, int ff, int group)
+    {
+        var format = LinearWeight.FormatOf(quantization);
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format);
+        using var layout = new DeviceLayout(gpu, random, format, 2 * ff, inFeatures, group);
+        var x = Bf16.Random(random, rows * inFeatures);
+        using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
+        var expected = KernelReferences.SiluMul(KernelReferences.Linear(x, layout.Floats, rows, inFeatures, 2 * ff), rows, ff);
+        foreach (var split in new[] { 1, 2, 4, 8 })
+        {
+            using var dY = gpu.Allocate<ushort>(rows * ff);
+            kernel.GateUpSilu(gpu.Stream, layout.Weight, dX.Pointer, dY.Pointer, rows, inFeatures, ff, split);
+            Compare.Close(Bf16.FromBits(gpu.Download<ushort>(dY, rows * ff)), expected, 5e-3, $"quant gate/up {format} split {split} (seed {seed})");
+        }
+    }
+
+    [Fact]
+    public void SplitFor_Llama8BShapes_BringsEnoughWarpsAndAChunkLoadEach()
+    {
+        Assert.Equal(4, QuantGemvKernel.SplitFor(WeightFormat.Int4, 4096, 4096, gated: false));   // o: 1,024 row groups of 128 chunks
+        Assert.Equal(8, QuantGemvKernel.SplitFor(WeightFormat.Int4, 4096, 14336, gated: false));  // down: 448 chunks
+        Assert.Equal(2, QuantGemvKernel.SplitFor(WeightFormat.Int4, 14336, 4096, gated: true));   // gate/up: 7,168 row groups
+        Assert.Equal(1, QuantGemvKernel.SplitFor(WeightFormat.Fp8, 14336, 4096, gated: true));    // 14,336 row groups already
+        Assert.Equal(1, QuantGemvKernel.SplitFor(WeightFormat.Int4, 4096, 1024, gated: false));   // 32 chunks: one load a warp
+    }
+
     [Theory]
     [InlineData(WeightQuantization.Int4, 1, 4096, 96, 128)]
     [InlineData(WeightQuantization.Int4, 6, 256, 20, 64)]

@@ -32,9 +32,12 @@ public class RightSizeBenchmarkTests(RoutedFixture fixture) : IClassFixture<Rout
         var (markdown, chart) = new RightSizeReport
         {
             Small = TwoModelFixture.Small, Large = TwoModelFixture.Large, Device = "cpu", Date = DateTimeOffset.UnixEpoch, HourlyCost = 1, Workload = "test", Results = [large, small, auto],
+            SideBySide = new SideBySide(LargeAlone: 100, SmallAlone: 400, LargeTogether: 80, SmallTogether: 300),
         }.Render();
         Assert.Contains("| auto | auto | 12 |", markdown, StringComparison.Ordinal);
         Assert.Contains($"of 9 cascaded", markdown, StringComparison.Ordinal);
+        Assert.Contains($"| {TwoModelFixture.Large} | 100 | 80.0 | 80.0 % |", markdown, StringComparison.Ordinal);
+        Assert.Contains($"| {TwoModelFixture.Small} | 400 | 300 | 75.0 % |", markdown, StringComparison.Ordinal);
         Assert.StartsWith("<svg", chart, StringComparison.Ordinal);
     }
 }

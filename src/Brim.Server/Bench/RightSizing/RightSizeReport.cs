@@ -33,6 +33,9 @@ public sealed record RightSizeReport
 
     public required IReadOnlyList<RightSizeResult> Results { get; init; }
 
+    /// <summary>Each model's output tokens/s alone and with the other flooded at the same time; null: not measured.</summary>
+    public SideBySide? SideBySide { get; init; }
+
     public const string ChartFile = "rightsize.svg";
 
     /// <summary>Writes report.md and its chart into <paramref name="directory"/> (created if needed); returns report.md's path.</summary>
@@ -71,6 +74,16 @@ public sealed record RightSizeReport
                 $"\nThe router answered {Pct(routed.ShareAnsweredBy(Small))} of the requests with the small model at {auto / large:0.00}× the device time per token of the large model alone.\n");
         }
 
+        if (SideBySide is { } both)
+        {
+            md.Append("\n## Both models at once\n\n");
+            md.Append("Each model's arm above ran alone; here both were sent the whole workload at the same time (two engines, one device).\n\n");
+            md.Append("| model | output tokens/s alone | beside the other | kept |\n|---|---:|---:|---:|\n");
+            md.Append(CultureInfo.InvariantCulture, $"| {Large} | {Num(both.LargeAlone)} | {Num(both.LargeTogether)} | {Pct(both.LargeTogether / both.LargeAlone)} |\n");
+            md.Append(CultureInfo.InvariantCulture, $"| {Small} | {Num(both.SmallAlone)} | {Num(both.SmallTogether)} | {Pct(both.SmallTogether / both.SmallAlone)} |\n");
+            md.Append(CultureInfo.InvariantCulture, $"| both | | {Num(both.LargeTogether + both.SmallTogether)} | |\n");
+        }
+
         var chart = SvgChartWriter.Write(new BarChart("Device-seconds per 1M output tokens", "device s per 1M tokens",
             [.. Results.Select(r => r.Label)], ["device s per 1M output tokens"], [[.. Results.Select(r => r.DeviceSecondsPerMillion ?? 0)]]));
         md.Append(CultureInfo.InvariantCulture, $"\n![device-seconds per 1M output tokens]({ChartFile})\n");
@@ -81,3 +94,6 @@ public sealed record RightSizeReport
 
     private static string Pct(double? v) => v is { } x ? (x * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %" : "n/a";
 }
+
+/// <summary>Output tokens/s of each model alone and while the other model is flooded on the same device.</summary>
+public sealed record SideBySide(double LargeAlone, double SmallAlone, double LargeTogether, double SmallTogether);
