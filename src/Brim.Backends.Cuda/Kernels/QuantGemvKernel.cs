@@ -41,39 +41,23 @@ internal sealed class QuantGemvKernel : IDisposable
     public WeightFormat Format { get; }
 
     /// <summary>Weight rows one warp streams (one activation load serves them all).</summary>
-    /// <remarks>
-    /// int4 at up to 4 token rows streams 4 weight rows a warp; past that, 2, as the 8-bit formats: 4 rows would need
-    /// 4 × M accumulators twice over and fit one block a multiprocessor.
-    /// </remarks>
-    public static int WeightRowsPerWarp(WeightFormat format, int tokenRows = 1) => format == WeightFormat.Int4 && tokenRows <= 4 ? 4 : 2;
+    public static int WeightRowsPerWarp(WeightFormat format) => format == WeightFormat.Int4 ? 4 : 2;
 
     /// <summary>
-    /// Warps that split one row group's chunks (1, 2, 4 or 8): enough warps for the loads in flight that stream at the
-    /// copy bandwidth (<see cref="TargetWarps"/>, 62 a multiprocessor on an H100), while every warp keeps at least one
-    /// 32-chunk load a row. A 4,096-output int4 layer of 4,096 inputs is 1,024 row groups of 128 chunks: 4 warps each.
+    /// Warps that split one row group's chunks (1 or 2). Measured on the H100 at the 8B decode shapes (`bench-quant`):
+    /// splitting helps only long rows at one token row (down, 448 int4 / 896 8-bit chunks: 1.1-1.2x the GB/s at 2 warps);
+    /// elsewhere it costs, and from 4 token rows it costs a lot (a split's warp sums and shared-memory reduction are
+    /// per warp, and each warp keeps fewer loads in flight): int4 qkv at 4 rows 710 GB/s unsplit, 339 at 4 warps.
     /// </summary>
-    public static int SplitFor(WeightFormat format, int outputs, int inFeatures, bool gated, int tokenRows = 1)
-    {
-        var rowGroups = outputs / (WeightRowsPerWarp(format, tokenRows) / (gated ? 2 : 1));
-        var chunks = LinearWeight.CodeBytes(format, 1, inFeatures) / 16;
-        var split = 1;
-        while (split < Warps && (long)rowGroups * split < TargetWarps && chunks >= 64L * split)
-        {
-            split *= 2;
-        }
-
-        return split;
-    }
-
-    /// <summary>Warps a launch should bring (about 62 a multiprocessor on 132 multiprocessors) before splitting stops.</summary>
-    public const int TargetWarps = 8192;
+    public static int SplitFor(WeightFormat format, int inFeatures, int tokenRows)
+        => tokenRows == 1 && LinearWeight.CodeBytes(format, 1, inFeatures) / 16 >= 384 ? 2 : 1;
 
     /// <summary>Whether a layer of this shape runs here (the weight's own layout is checked when it is built).</summary>
     public static bool Fits(int rows, int outputs, WeightFormat format, bool gated = false)
-        => rows is > 0 and <= MaxRows && outputs % (WeightRowsPerWarp(format, rows) / (gated ? 2 : 1)) == 0;
+        => rows is > 0 and <= MaxRows && outputs % (WeightRowsPerWarp(format) / (gated ? 2 : 1)) == 0;
 
     /// <summary>y[rows, outFeatures] = x[rows, inFeatures] · wᵀ, y bf16 or fp32.</summary>
-    /// <param name="split">Warps a row group's chunks are split over (1, 2, 4, 8); 0 chooses (<see cref="SplitFor"/>).</param>
+    /// <param name="split">Warps a row group's chunks are split over (1, 2, 4, 8; the harness times each); 0 chooses (<see cref="SplitFor"/>).</param>
     public void Linear(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outFeatures, bool fp32Output = false, int split = 0)
         => Run(stream, w, x, y, rows, inFeatures, outFeatures, fp32Output ? ModeF32 : ModeBf16, gated: false, split);
 
@@ -116,7 +100,7 @@ internal sealed class QuantGemvKernel : IDisposable
         a.Add(mode);
         if (split == 0)
         {
-            split = SplitFor(Format, outputs, inFeatures, gated, rows);
+            split = SplitFor(Format, inFeatures, rows);
         }
 
         if (split is not (1 or 2 or 4 or 8))
@@ -125,7 +109,7 @@ internal sealed class QuantGemvKernel : IDisposable
         }
 
         a.Add(split);
-        var outputsPerWarp = WeightRowsPerWarp(Format, rows) / (gated ? 2 : 1);
+        var outputsPerWarp = WeightRowsPerWarp(Format) / (gated ? 2 : 1);
         var perBlock = Warps / split * outputsPerWarp;
         (gated ? _gated : _plain)[rows - 1].Launch(stream, (outputs + perBlock - 1) / perBlock, Warps * 32, ref a);
     }

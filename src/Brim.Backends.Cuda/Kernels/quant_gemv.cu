@@ -2,7 +2,7 @@
 // with w in one of quant.cuh's layouts (QUANT_FORMAT, set by the launcher), dequantized in registers and multiplied
 // with the bf16 activations in fp32. As gemv.cu: a decode step at small batch streams weights, so every lane loads
 // 16 consecutive bytes of a weight row (32 lanes: 512 contiguous bytes a load), weights bypass L1, activations go
-// through it. Unlike gemv.cu a warp owns ROWS weight rows (4 for int4 at few token rows, else 2): one activation load then
+// through it. Unlike gemv.cu a warp owns ROWS weight rows (4 for int4, 2 for 8-bit formats): one activation load then
 // serves ROWS rows, which keeps L1 traffic per weight byte (16-32 activation bytes per int4 chunk) within what L1 serves.
 // The warps of a row group split its chunks (ksplit, chosen by the launcher) so that small layers still bring enough
 // loads in flight, each lane prefetches its next chunk, and a chunk's products are summed unscaled and scaled once
@@ -40,9 +40,7 @@ __device__ __forceinline__ uint4 qgemv_load_activations(const uint4* p)
     return v;
 }
 
-// GATED: the warp's ROWS weight rows are OUT gate rows and OUT up rows; otherwise ROWS output rows. ROWS is 4 for int4
-// at up to 4 token rows and 2 otherwise: past 4 token rows, 4 int4 rows a warp would need ROWS × M accumulators twice
-// over (the chunk sums) and run a block a multiprocessor.
+// GATED: the warp's ROWS weight rows are OUT gate rows and OUT up rows; otherwise ROWS output rows.
 // The KSPLIT warps of a row group (consecutive warps of the block) split the row's chunks between them and add their
 // partial sums through shared memory: a 4,096-wide int4 row is 128 chunks, one load of a warp, so without the split a
 // 4,096-output layer would run 1,024 warps, too few loads in flight to stream at the copy bandwidth.
@@ -51,11 +49,13 @@ __device__ __forceinline__ void qgemv(
     const unsigned char* __restrict__ w, const void* __restrict__ scales, const bf16_t* __restrict__ x, void* __restrict__ y,
     int outputs, int k, int group, int mode, int ksplit)
 {
-    constexpr int ROWS = QUANT_FORMAT == FMT_INT4 && M <= 4 ? 4 : 2;
+    constexpr int ROWS = QUANT_FORMAT == FMT_INT4 ? 4 : 2;
     constexpr int OUT = GATED ? ROWS / 2 : ROWS;
     // Factored: sum code · x over a chunk (all of one group) and scale the sum once, acc += s · Σ code·x + m · Σx,
-    // one instruction a weight fewer than scaling each weight.
-    constexpr bool FACTORED = QUANT_FACTORED;
+    // one instruction a weight fewer than scaling each weight (H100: int4 1.1-1.2x the GB/s at one token row). int4
+    // past 4 token rows scales each weight: the chunk sums would double its 4 × M accumulators. (Two weight rows a
+    // warp instead halve the activations' reuse: measured 2x slower at 8 token rows.)
+    constexpr bool FACTORED = QUANT_FACTORED && (QUANT_FORMAT != FMT_INT4 || M <= 4);
     constexpr bool OFFSET = QUANT_FORMAT == FMT_INT4; // w = code · s + m: the factored sum needs Σx
     __shared__ float partials[WARPS][ROWS][M];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;

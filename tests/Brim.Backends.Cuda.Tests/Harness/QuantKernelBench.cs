@@ -91,7 +91,7 @@ internal static class QuantKernelBench
                                     kernel.Linear(stream, weight, act.Pointer, y.Pointer, rows, inF, outF, split: split);
                                 }
                             });
-                            return Cell(bytes, ms, ceilings) + (split == 0 ? $" [{QuantGemvKernel.SplitFor(format, outF, inF, gated, rows)}]" : string.Empty);
+                            return Cell(bytes, ms, ceilings) + (split == 0 ? $" [{QuantGemvKernel.SplitFor(format, inF, rows)}]" : string.Empty);
                         }).ToList();
                         log.WriteLine($"| {name} {rowsOut}x{inF} | {rows} | {string.Join(" | ", cells)} |");
                     }

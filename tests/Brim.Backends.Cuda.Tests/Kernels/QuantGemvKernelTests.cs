@@ -122,13 +122,13 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     }
 
     [Fact]
-    public void SplitFor_Llama8BShapes_BringsEnoughWarpsAndAChunkLoadEach()
+    public void SplitFor_Llama8BShapes_SplitsOnlyLongRowsAtOneTokenRow()
     {
-        Assert.Equal(4, QuantGemvKernel.SplitFor(WeightFormat.Int4, 4096, 4096, gated: false));   // o: 1,024 row groups of 128 chunks
-        Assert.Equal(8, QuantGemvKernel.SplitFor(WeightFormat.Int4, 4096, 14336, gated: false));  // down: 448 chunks
-        Assert.Equal(2, QuantGemvKernel.SplitFor(WeightFormat.Int4, 14336, 4096, gated: true));   // gate/up: 7,168 row groups
-        Assert.Equal(1, QuantGemvKernel.SplitFor(WeightFormat.Fp8, 14336, 4096, gated: true));    // 14,336 row groups already
-        Assert.Equal(1, QuantGemvKernel.SplitFor(WeightFormat.Int4, 4096, 1024, gated: false));   // 32 chunks: one load a warp
+        Assert.Equal(2, QuantGemvKernel.SplitFor(WeightFormat.Int4, 14336, tokenRows: 1));  // down: 448 chunks
+        Assert.Equal(2, QuantGemvKernel.SplitFor(WeightFormat.Fp8, 14336, tokenRows: 1));   // 896 chunks
+        Assert.Equal(1, QuantGemvKernel.SplitFor(WeightFormat.Int4, 4096, tokenRows: 1));   // 128 chunks
+        Assert.Equal(1, QuantGemvKernel.SplitFor(WeightFormat.Int8, 4096, tokenRows: 1));   // 256 chunks
+        Assert.Equal(1, QuantGemvKernel.SplitFor(WeightFormat.Int4, 14336, tokenRows: 4));
     }
 
     [Theory]
