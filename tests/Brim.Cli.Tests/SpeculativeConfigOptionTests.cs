@@ -28,5 +28,20 @@ public class SpeculativeConfigOptionTests
         Assert.Contains("speculative method 'draft_model' needs 'model'", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task BenchSpec_DraftModel_PrintsTheDraftArmBesideTheNGramOne()
+    {
+        var (code, output, error) = await CommandLine.RunAsync(
+            "bench", "spec", "--device", "cpu", "--threads", "1", "--batch-sizes", "2", "--repeats", "1", "--output-len", "24", "--draft-model", RepoModel());
+
+        Assert.True(code == 0, error);
+        Assert.Contains("| 2 | off |", output, StringComparison.Ordinal);
+        Assert.Contains("| 2 | adaptive |", output, StringComparison.Ordinal);
+        // The model as its own greedy draft: every draft token is accepted.
+        Assert.Contains("| 2 | draft always |", output, StringComparison.Ordinal);
+        Assert.Contains("| 100 % |", output, StringComparison.Ordinal);
+        Assert.Contains("| 2 | draft adaptive |", output, StringComparison.Ordinal);
+    }
+
     private static string RepoModel() => Brim.Tests.RepoPaths.BundledModel.Replace("\\", "/", StringComparison.Ordinal);
 }
