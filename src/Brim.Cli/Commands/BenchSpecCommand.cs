@@ -121,8 +121,11 @@ internal static class BenchSpecCommand
                 $"workload: story openings, greedy, {o} output tokens each (EOS ignored), all at t=0; median of {result.GetValue(repeats)} runs after a warm-up; speculation: {config.Method}, k {config.NumSpeculativeTokens}, lookup {config.PromptLookupMax}..{config.PromptLookupMin}"));
             if (result.GetValue(draftModel) is { } draftPath)
             {
+                var itself = SameCheckpoint(HuggingFaceCache.Resolve(draftPath), options.ModelPath is { } m ? HuggingFaceCache.Resolve(m) : ModelHostOptions.BundledModelPath())
+                    ? " = the target itself: every greedy draft token is accepted and each costs a target pass, an upper bound on acceptance rather than a realistic draft"
+                    : string.Empty;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"draft arm: draft_model {draftPath} (its own backend and KV cache on the target's device), k {config.NumSpeculativeTokens}; each mode's engine takes 1/{modes.Length} of the memory budget"));
+                    $"draft arm: draft_model {draftPath}{itself} (its own backend and KV cache on the target's device), k {config.NumSpeculativeTokens}; each mode's engine takes 1/{modes.Length} of the memory budget"));
             }
             Console.WriteLine();
             Console.WriteLine("| batch | speculation | output tok/s | seconds | steps | tokens / sequence / forward | acceptance | mean accepted length | policy-off steps | speedup vs off |");
@@ -157,6 +160,19 @@ internal static class BenchSpecCommand
         }
 
         return [.. modes];
+    }
+
+    /// <summary>Whether two model paths hold the same checkpoint: one path, or directories of the same files by name and size (copies).</summary>
+    private static bool SameCheckpoint(string a, string b)
+    {
+        (a, b) = (Path.GetFullPath(a), Path.GetFullPath(b));
+        if (a == b || !Directory.Exists(a) || !Directory.Exists(b))
+        {
+            return a == b;
+        }
+
+        static string Files(string dir) => string.Join('|', new DirectoryInfo(dir).GetFiles().OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => $"{f.Name}:{f.Length}"));
+        return Files(a) == Files(b);
     }
 
     /// <summary><paramref name="batch"/> greedy requests on story openings (distinct ones: no prefix-cache effect beyond a block).</summary>
