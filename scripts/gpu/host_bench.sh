@@ -12,7 +12,8 @@
 #   verify   speculative verify-step cost (k = 1…8) against plain decode at batch 1…64 on the 8B shape, break-even acceptance
 #   spec     `brim bench spec` on the bundled model on CUDA: prompt lookup off / always / adaptive, and the draft-model arm
 #            (the bundled model as its own draft, on CUDA beside the target: every greedy draft token accepted, the draft
-#            as costly as the target); first a greedy story with the CUDA draft against the plain one
+#            as costly as the target; then its first 4 of 5 layers, a weaker and cheaper draft); first a greedy story with the
+#            CUDA draft against the plain one
 #   specserve `brim bench serve` on the bundled model on CUDA at rising request rates, each rate with speculation off then
 #            on in the same run (requests opting out, then in), prompt lookup and then the draft model
 #   drift    transformers references (hf_reference.py), Brim vs transformers (hf-compare) and the FP8 KV drift table
@@ -78,7 +79,9 @@ for step in $steps; do
       timeout 120 "$brim" generate "Once upon a time" -t 0 -n 120 --device cuda --num-kv-blocks 64 --speculative-config "$draft" > "$out/spec_story_draft.txt" 2> "$out/spec_story_draft.err"
       if cmp -s "$out/spec_story_plain.txt" "$out/spec_story_draft.txt"; then echo "stories260K greedy on CUDA: draft-model text == plain text" | tee -a "$out/summary.md";
       else echo "stories260K greedy on CUDA: draft-model and plain texts DIFFER" | tee -a "$out/summary.md"; diff "$out/spec_story_plain.txt" "$out/spec_story_draft.txt" | head -5; tail -3 "$out/spec_story_draft.err"; fi
-      timeout 400 "$brim" bench spec --device cuda --repeats 3 --draft-model models/stories260K 2>&1 | grep -v '\[' | tee "$out/spec.md" | tee -a "$out/summary.md" ;;
+      timeout 400 "$brim" bench spec --device cuda --repeats 3 --draft-model models/stories260K 2>&1 | grep -v '\[' | tee "$out/spec.md" | tee -a "$out/summary.md"
+      # A weaker, cheaper draft: the model's first 4 of 5 layers (with its final norm and head).
+      timeout 400 "$brim" bench spec --device cuda --repeats 3 --draft-model models/stories260K --draft-layers 4 2>&1 | grep -v '\[' | tee "$out/spec_truncated.md" | tee -a "$out/summary.md" ;;
     specserve)
       ngram='{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":2}'
       draft='{"method":"draft_model","model":"models/stories260K","num_speculative_tokens":4}'

@@ -2,7 +2,7 @@ namespace Brim.Cli.Tests;
 
 /// <summary>
 /// `--speculative-config` through the real command line: prompt lookup and a draft model (the bundled model as its own
-/// draft) print the story plain decoding prints. Bad values are in SwapAndBatchWindowOptionsTests' exit-2 theory.
+/// draft, whole or its first two layers) print the story plain decoding prints. Bad values are in SwapAndBatchWindowOptionsTests' exit-2 theory.
 /// </summary>
 [Collection(ConsoleCollection.Name)]
 public class SpeculativeConfigOptionTests
@@ -10,6 +10,7 @@ public class SpeculativeConfigOptionTests
     [Theory]
     [InlineData("""{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":1,"policy":"always"}""")]
     [InlineData("""{"method":"draft_model","model":"models/stories260K","num_speculative_tokens":3,"policy":"always"}""")]
+    [InlineData("""{"method":"draft_model","model":"models/stories260K","num_speculative_tokens":3,"policy":"always","draft_layers":2}""")]
     public async Task Generate_Speculative_PrintsTheSameStory(string config)
     {
         var (code, output, error) = await CommandLine.RunAsync(

@@ -36,9 +36,13 @@ internal static class BenchSpecCommand
         {
             Description = "Also run a draft-model arm (always and adaptive) with this model as the draft, k as the configured method's (e.g. the bundled model as its own draft: models/stories260K)",
         };
+        var draftLayers = new Option<int?>("--draft-layers")
+        {
+            Description = "Run only the first N layers of --draft-model (a truncated copy as the draft)", CustomParser = r => OptionValues.AtLeastOne(r),
+        };
         var command = new Command("spec", "Speculative decoding off vs always vs adaptive at fixed batch sizes (default config: ngram, k 4, lookup 4..2)")
         {
-            batchSizes, outputLength, repeats, draftModel,
+            batchSizes, outputLength, repeats, draftModel, draftLayers,
         };
         model.AddTo(command);
         command.SetAction(result =>
@@ -53,7 +57,7 @@ internal static class BenchSpecCommand
             var config = options.Engine.Speculative ?? new SpeculativeConfig();
             var sizes = result.GetValue(batchSizes)!;
             var o = result.GetValue(outputLength);
-            var modes = Modes(config, result.GetValue(draftModel));
+            var modes = Modes(config, result.GetValue(draftModel), result.GetValue(draftLayers));
             var rows = new List<(int Batch, string Mode, OfflineRunResult Run, double TokensPerForward, SpeculationSnapshot? Spec)>();
 
             // One engine per mode, all loaded at once, and the runs interleaved (off, always, adaptive, off, …) so that
@@ -121,11 +125,12 @@ internal static class BenchSpecCommand
                 $"workload: story openings, greedy, {o} output tokens each (EOS ignored), all at t=0; median of {result.GetValue(repeats)} runs after a warm-up; speculation: {config.Method}, k {config.NumSpeculativeTokens}, lookup {config.PromptLookupMax}..{config.PromptLookupMin}"));
             if (result.GetValue(draftModel) is { } draftPath)
             {
-                var itself = SameCheckpoint(HuggingFaceCache.Resolve(draftPath), options.ModelPath is { } m ? HuggingFaceCache.Resolve(m) : ModelHostOptions.BundledModelPath())
+                var layers = result.GetValue(draftLayers) is { } n ? string.Create(CultureInfo.InvariantCulture, $", its first {n} layers only (a truncated copy)") : string.Empty;
+                var itself = result.GetValue(draftLayers) is null && SameCheckpoint(HuggingFaceCache.Resolve(draftPath), options.ModelPath is { } m ? HuggingFaceCache.Resolve(m) : ModelHostOptions.BundledModelPath())
                     ? " = the target itself: every greedy draft token is accepted and each costs a target pass, an upper bound on acceptance rather than a realistic draft"
                     : string.Empty;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"draft arm: draft_model {draftPath}{itself} (its own backend and KV cache on the target's device), k {config.NumSpeculativeTokens}; each mode's engine takes 1/{modes.Length} of the memory budget"));
+                    $"draft arm: draft_model {draftPath}{layers}{itself} (its own backend and KV cache on the target's device), k {config.NumSpeculativeTokens}; each mode's engine takes 1/{modes.Length} of the memory budget"));
             }
             Console.WriteLine();
             Console.WriteLine("| batch | speculation | output tok/s | seconds | steps | tokens / sequence / forward | acceptance | mean accepted length | policy-off steps | speedup vs off |");
@@ -146,7 +151,7 @@ internal static class BenchSpecCommand
     /// Off, then the configured method always and adaptive, then, with <paramref name="draftModel"/>, a draft-model arm
     /// (always, adaptive) with the configured k.
     /// </summary>
-    private static (string Label, SpeculativeConfig? Config)[] Modes(SpeculativeConfig config, string? draftModel)
+    private static (string Label, SpeculativeConfig? Config)[] Modes(SpeculativeConfig config, string? draftModel, int? draftLayers)
     {
         List<(string Label, SpeculativeConfig? Config)> modes =
         [
@@ -154,7 +159,10 @@ internal static class BenchSpecCommand
         ];
         if (draftModel is not null)
         {
-            var draft = new SpeculativeConfig { Method = SpeculativeConfig.DraftModel, Model = draftModel, NumSpeculativeTokens = config.NumSpeculativeTokens };
+            var draft = new SpeculativeConfig
+            {
+                Method = SpeculativeConfig.DraftModel, Model = draftModel, NumSpeculativeTokens = config.NumSpeculativeTokens, DraftLayers = draftLayers,
+            };
             modes.Add(("draft always", draft with { Mode = SpeculationMode.Always }));
             modes.Add(("draft adaptive", draft with { Mode = SpeculationMode.Adaptive }));
         }

@@ -36,6 +36,7 @@ internal static class DraftModelLoader
         IModelBackend? backend = null;
         try
         {
+            model = Truncated(model, engine.Speculative.DraftLayers);
             (backend, _) = BackendFactory.Create(model, options with { Quantization = WeightQuantization.None, LoadFormat = LoadFormat.Auto });
             if ((backend is CpuBackend) != (target is CpuBackend))
             {
@@ -52,6 +53,25 @@ internal static class DraftModelLoader
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The model's first <paramref name="layers"/> layers with its own final norm and head (same weights, which the
+    /// backend reads per layer, so the rest are never loaded); the model itself when null.
+    /// </summary>
+    private static LoadedModel Truncated(LoadedModel model, int? layers)
+    {
+        if (layers is not { } n || n == model.Config.NumLayers)
+        {
+            return model;
+        }
+
+        if (n > model.Config.NumLayers)
+        {
+            throw new ArgumentException($"draft_layers {n} exceeds the draft model's {model.Config.NumLayers} layers");
+        }
+
+        return new LoadedModel(model.Config with { NumLayers = n }, model.Weights, model.Path) { Quantization = model.Quantization };
     }
 
     /// <summary>Blocks each cache gets when both are sized from the target's KV budget (both models' weights already loaded).</summary>
