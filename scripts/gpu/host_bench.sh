@@ -11,7 +11,12 @@
 #   attention  the decode-attention kernel sweep (batch x context, bf16 and FP8; needs the CUDA test executable)
 #   quantk   quant_gemv GB/s at the 8B decode shapes by split and build, bf16 gemv beside it (needs the CUDA test executable)
 #   verify   speculative verify-step cost (k = 1…8) against plain decode at batch 1…64 on the 8B shape, break-even acceptance
-#   spec     `brim bench spec` on the bundled model on CUDA (prompt lookup off / always / adaptive)
+#   spec     `brim bench spec` on the bundled model on CUDA: prompt lookup off / always / adaptive, and the draft-model arm
+#            (the bundled model as its own draft, on CUDA beside the target: every greedy draft token accepted, the draft
+#            as costly as the target; then its first 4 of 5 layers, a weaker and cheaper draft); first a greedy story with the
+#            CUDA draft against the plain one
+#   specserve `brim bench serve` on the bundled model on CUDA at rising request rates, each rate with speculation off then
+#            on in the same run (requests opting out, then in), prompt lookup and then the draft model
 #   drift    transformers references (hf_reference.py), Brim vs transformers (hf-compare) and the FP8 KV drift table
 #   peer     the Hugging Face transformers peer (shared/bench/peer_hf.py) on the same card
 #   report   `brim bench report` on the Llama-3.1-8B shape (Markdown + SVG under $OUT/report)
@@ -73,7 +78,22 @@ for step in $steps; do
     verify)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" verify-cost 2>&1 | tee "$out/verify.md" | tee -a "$out/summary.md" ;;
     spec)
-      timeout 200 "$brim" bench spec --device cuda --repeats 3 2>&1 | grep -v '\[' | tee "$out/spec.md" | tee -a "$out/summary.md" ;;
+      draft='{"method":"draft_model","model":"models/stories260K","num_speculative_tokens":4,"policy":"always"}'
+      timeout 120 "$brim" generate "Once upon a time" -t 0 -n 120 --device cuda --num-kv-blocks 64 > "$out/spec_story_plain.txt" 2> "$out/spec_story_plain.err"
+      timeout 120 "$brim" generate "Once upon a time" -t 0 -n 120 --device cuda --num-kv-blocks 64 --speculative-config "$draft" > "$out/spec_story_draft.txt" 2> "$out/spec_story_draft.err"
+      if cmp -s "$out/spec_story_plain.txt" "$out/spec_story_draft.txt"; then echo "stories260K greedy on CUDA: draft-model text == plain text" | tee -a "$out/summary.md";
+      else echo "stories260K greedy on CUDA: draft-model and plain texts DIFFER" | tee -a "$out/summary.md"; diff "$out/spec_story_plain.txt" "$out/spec_story_draft.txt" | head -5; tail -3 "$out/spec_story_draft.err"; fi
+      timeout 400 "$brim" bench spec --device cuda --repeats 3 --draft-model models/stories260K 2>&1 | grep -v '\[' | tee "$out/spec.md" | tee -a "$out/summary.md"
+      # A weaker, cheaper draft: the model's first 4 of 5 layers (with its final norm and head).
+      timeout 400 "$brim" bench spec --device cuda --repeats 3 --draft-model models/stories260K --draft-layers 4 2>&1 | grep -v '\[' | tee "$out/spec_truncated.md" | tee -a "$out/summary.md" ;;
+    specserve)
+      ngram='{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":2}'
+      draft='{"method":"draft_model","model":"models/stories260K","num_speculative_tokens":4}'
+      for arm in ngram draft; do
+        config=$([ $arm = ngram ] && echo "$ngram" || echo "$draft")
+        timeout 280 "$brim" bench serve --device cuda -n ${SPECSERVE_REQUESTS:-256} --max-num-seqs 64 --max-concurrency 256 \
+          --request-rates ${SPECSERVE_RATES:-8,32,128,inf} --speculative-config "$config" 2>&1 | grep -v '\[' | tee "$out/specserve_$arm.md" | tee -a "$out/summary.md"
+      done ;;
     drift)
       PYTHONUNBUFFERED=1 timeout 200 python3 "$here/hf_reference.py" "$work/hf" 32 2>&1 | grep -v -i warn | tee "$out/hf_reference.log"
       timeout 120 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" hf-compare "$work/hf/llama" "$work/hf/qwen2" "$work/hf/llama128" 2>&1 | tee "$out/hf_compare.log" | tee -a "$out/summary.md"

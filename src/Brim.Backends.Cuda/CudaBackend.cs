@@ -143,6 +143,13 @@ public sealed unsafe class CudaBackend : IModelBackend
     }
 
     /// <summary>
+    /// Whether verify steps (slices of a decode token and its draft, every position a logit row) replay CUDA graphs as
+    /// decode steps do (with <see cref="CudaBackendOptions.UseCudaGraphs"/>); settable so the harness can time the eager
+    /// path they took before on one loaded model.
+    /// </summary>
+    internal bool VerifyGraphs { get; set; } = true;
+
+    /// <summary>
     /// Steps of at most this many rows run their linear layers on the gemv kernel rather than cuBLAS (0: never);
     /// settable so the benchmark harness can time both on one loaded model. Drops captured graphs.
     /// </summary>
@@ -265,7 +272,7 @@ public sealed unsafe class CudaBackend : IModelBackend
 
         _device.MakeCurrent();
         var sample = batch.DeviceSampling is not null;
-        var decode = _options.UseCudaGraphs && IsDecodeStep(batch);
+        var decode = _options.UseCudaGraphs && IsDecodeShaped(batch, VerifyGraphs);
         var tokens = decode ? DecodeGraphs.BucketFor(batch.TokenCount) : batch.TokenCount;
         var logitRows = decode ? tokens : batch.LogitRows;
         EnsureCapacity(tokens, logitRows, StepMetadata.BlockTableEntries(batch));
@@ -327,8 +334,15 @@ public sealed unsafe class CudaBackend : IModelBackend
         _device.Dispose();
     }
 
-    /// <summary>Every slice is one decode token that is sampled, and the batch fits the largest graph bucket.</summary>
-    private static bool IsDecodeStep(ForwardBatch batch)
+    /// <summary>
+    /// Whether the step can replay a decode graph: it fits the largest bucket and every token is a logit row, so token
+    /// row r is logit row r as in a padded decode step. That holds for a one-token sampled slice (decode) and, when
+    /// <paramref name="verify"/>, for a slice of a decode token and the draft it verifies (1 + k tokens, 1 + k logit
+    /// rows): its rows differ from k + 1 decode rows only in sharing a block table, and each attends to its own context
+    /// (position + 1) after the step's K/V are written, which the decode attention kernel does per row. A step with a
+    /// prefill chunk (fewer logit rows than tokens) runs eagerly.
+    /// </summary>
+    private static bool IsDecodeShaped(ForwardBatch batch, bool verify)
     {
         if (batch.TokenCount > DecodeGraphs.Buckets[^1])
         {
@@ -337,7 +351,7 @@ public sealed unsafe class CudaBackend : IModelBackend
 
         foreach (var s in batch.Slices)
         {
-            if (s.TokenCount != 1 || !s.NeedsLogits)
+            if (!s.NeedsLogits || s.LogitTokens != s.TokenCount || (s.TokenCount > 1 && !verify))
             {
                 return false;
             }

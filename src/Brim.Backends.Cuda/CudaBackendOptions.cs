@@ -8,7 +8,10 @@ public sealed record CudaBackendOptions
 {
     public int DeviceOrdinal { get; init; }
 
-    /// <summary>Replay decode steps (all slices one token) as CUDA graphs per batch-size bucket.</summary>
+    /// <summary>
+    /// Replay decode steps (every slice one token, or one token and the speculative draft it verifies: every position a
+    /// logit row) as CUDA graphs per row-count bucket.
+    /// </summary>
     public bool UseCudaGraphs { get; init; } = true;
 
     /// <summary>

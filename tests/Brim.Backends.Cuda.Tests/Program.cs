@@ -11,7 +11,7 @@ namespace Brim.Backends.Cuda.Tests;
 ///   bench-attention                  decode attention GB/s over batch 1…256 × context 256…8,192, bf16 and FP8 KV
 ///   hf-compare DIR...                logits and greedy tokens against transformers (scripts/gpu/hf_reference.py)
 ///   kv-drift DIR...                  log-prob drift of the FP8 KV cache and quantized weights against transformers
-///   verify-cost                      speculative verify steps (k = 1…8) against plain decode at batch 1…64, break-even acceptance
+///   verify-cost                      speculative verify steps (k = 1…8; host-logits eager vs device-sampled graph) against plain decode at batch 1…64, break-even acceptance
 /// </summary>
 public static class Program
 {

@@ -21,9 +21,12 @@ internal static class BundledModel
     public static ITokenizer Tokenizer => Loaded.Value.Tokenizer;
 
     /// <summary>An engine over a fresh CPU backend (its own KV cache, float32 unless <paramref name="kvCacheDType"/> says) of the bundled model.</summary>
-    public static LlmEngine CreateEngine(EngineOptions? options = null, int threads = 2, KvCacheDType kvCacheDType = KvCacheDType.Auto)
+    /// <param name="wrap">Decorates the backend (e.g. <see cref="DeviceSamplingCpuBackend"/>); null leaves it as is.</param>
+    public static LlmEngine CreateEngine(
+        EngineOptions? options = null, int threads = 2, KvCacheDType kvCacheDType = KvCacheDType.Auto, Func<IModelBackend, IModelBackend>? wrap = null)
     {
-        var backend = CpuBackend.Create(Model, new CpuBackendOptions { ThreadCount = threads, KvCacheDType = kvCacheDType });
+        IModelBackend backend = CpuBackend.Create(Model, new CpuBackendOptions { ThreadCount = threads, KvCacheDType = kvCacheDType });
+        backend = wrap?.Invoke(backend) ?? backend;
         options ??= new EngineOptions { NumKvBlocks = 256, CheckIntegrityEachStep = true };
         return new LlmEngine(backend, Tokenizer, options with { CheckIntegrityEachStep = true }, Model.Config.MaxPositions);
     }

@@ -3,7 +3,8 @@ using Brim.Backends.Cuda.Interop;
 namespace Brim.Backends.Cuda.Execution;
 
 /// <summary>
-/// CUDA graphs of decode steps, one per (padded batch size, attention partitions, sampling on/off). A key's first
+/// CUDA graphs of decode-shaped steps (every token a logit row: decode tokens, and decode tokens with the speculative
+/// drafts they verify), one per (padded row count, attention partitions, sampling on/off). A key's first
 /// step runs eagerly (so every library kernel is loaded before capture); the second captures; later ones replay.
 /// </summary>
 internal sealed class DecodeGraphs(CudaDevice device, CudaStream stream) : IDisposable

@@ -32,9 +32,17 @@ internal static class BenchSpecCommand
         };
         var outputLength = new Option<int>("--output-len") { Description = "Output tokens per request (EOS ignored)", DefaultValueFactory = _ => 128, CustomParser = OptionValues.AtLeastOne };
         var repeats = new Option<int>("--repeats") { Description = "Runs per batch size and mode; the median is reported", DefaultValueFactory = _ => 3, CustomParser = OptionValues.AtLeastOne };
+        var draftModel = new Option<string?>("--draft-model")
+        {
+            Description = "Also run a draft-model arm (always and adaptive) with this model as the draft, k as the configured method's (e.g. the bundled model as its own draft: models/stories260K)",
+        };
+        var draftLayers = new Option<int?>("--draft-layers")
+        {
+            Description = "Run only the first N layers of --draft-model (a truncated copy as the draft)", CustomParser = r => OptionValues.AtLeastOne(r),
+        };
         var command = new Command("spec", "Speculative decoding off vs always vs adaptive at fixed batch sizes (default config: ngram, k 4, lookup 4..2)")
         {
-            batchSizes, outputLength, repeats,
+            batchSizes, outputLength, repeats, draftModel, draftLayers,
         };
         model.AddTo(command);
         command.SetAction(result =>
@@ -49,16 +57,17 @@ internal static class BenchSpecCommand
             var config = options.Engine.Speculative ?? new SpeculativeConfig();
             var sizes = result.GetValue(batchSizes)!;
             var o = result.GetValue(outputLength);
-            (string Label, SpeculativeConfig? Config)[] modes =
-            [
-                ("off", null), ("always", config with { Mode = SpeculationMode.Always }), ("adaptive", config with { Mode = SpeculationMode.Adaptive }),
-            ];
+            var modes = Modes(config, result.GetValue(draftModel), result.GetValue(draftLayers));
             var rows = new List<(int Batch, string Mode, OfflineRunResult Run, double TokensPerForward, SpeculationSnapshot? Spec)>();
 
             // One engine per mode, all loaded at once, and the runs interleaved (off, always, adaptive, off, …) so that
             // the JIT tiering up and the machine's own drift favour no mode.
-            var hosts = modes.Select(m => ModelHost.Load(options with
+            // Each mode's engine (and draft model) takes an equal share of the memory budget: on one GPU the first engine would
+            // otherwise size its KV cache over all of it and leave the others none.
+            var shares = MemoryShare.Split(modes.Length, null);
+            var hosts = modes.Select((m, i) => ModelHost.Load(options with
             {
+                MemoryShare = shares[i],
                 Engine = options.Engine with { Speculative = m.Config, MaxRunningSequences = Math.Max(options.Engine.MaxRunningSequences, sizes.Max()) },
             })).ToList();
             try
@@ -83,13 +92,14 @@ internal static class BenchSpecCommand
                         for (var m = 0; m < modes.Length; m++)
                         {
                             var engine = hosts[m].Engine;
-                            var before = engine.Speculation?.Snapshot(config.Method);
+                            var method = modes[m].Config?.Method ?? config.Method;
+                            var before = engine.Speculation?.Snapshot(method);
                             long sequenceForwards = 0;
                             void Count(StepRecord s) => sequenceForwards += s.Sequences;
                             engine.StepCompleted += Count;
                             var run = OfflineRun.Run($"{modes[m].Label} b{b}", engine, Workload(hosts[m], b, o, $"b{b}r{r}"), progress: false);
                             engine.StepCompleted -= Count;
-                            runs[m].Add((run, (double)run.OutputTokens / sequenceForwards, Delta(engine.Speculation?.Snapshot(config.Method), before)));
+                            runs[m].Add((run, (double)run.OutputTokens / sequenceForwards, Delta(engine.Speculation?.Snapshot(method), before)));
                         }
                     }
 
@@ -113,6 +123,15 @@ internal static class BenchSpecCommand
             Console.WriteLine($"model: {modelName}  device: {device}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"workload: story openings, greedy, {o} output tokens each (EOS ignored), all at t=0; median of {result.GetValue(repeats)} runs after a warm-up; speculation: {config.Method}, k {config.NumSpeculativeTokens}, lookup {config.PromptLookupMax}..{config.PromptLookupMin}"));
+            if (result.GetValue(draftModel) is { } draftPath)
+            {
+                var layers = result.GetValue(draftLayers) is { } n ? string.Create(CultureInfo.InvariantCulture, $", its first {n} layers only (a truncated copy)") : string.Empty;
+                var itself = result.GetValue(draftLayers) is null && SameCheckpoint(HuggingFaceCache.Resolve(draftPath), options.ModelPath is { } m ? HuggingFaceCache.Resolve(m) : ModelHostOptions.BundledModelPath())
+                    ? " = the target itself: every greedy draft token is accepted and each costs a target pass, an upper bound on acceptance rather than a realistic draft"
+                    : string.Empty;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"draft arm: draft_model {draftPath}{layers}{itself} (its own backend and KV cache on the target's device), k {config.NumSpeculativeTokens}; each mode's engine takes 1/{modes.Length} of the memory budget"));
+            }
             Console.WriteLine();
             Console.WriteLine("| batch | speculation | output tok/s | seconds | steps | tokens / sequence / forward | acceptance | mean accepted length | policy-off steps | speedup vs off |");
             Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -126,6 +145,42 @@ internal static class BenchSpecCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Off, then the configured method always and adaptive, then, with <paramref name="draftModel"/>, a draft-model arm
+    /// (always, adaptive) with the configured k.
+    /// </summary>
+    private static (string Label, SpeculativeConfig? Config)[] Modes(SpeculativeConfig config, string? draftModel, int? draftLayers)
+    {
+        List<(string Label, SpeculativeConfig? Config)> modes =
+        [
+            ("off", null), ("always", config with { Mode = SpeculationMode.Always }), ("adaptive", config with { Mode = SpeculationMode.Adaptive }),
+        ];
+        if (draftModel is not null)
+        {
+            var draft = new SpeculativeConfig
+            {
+                Method = SpeculativeConfig.DraftModel, Model = draftModel, NumSpeculativeTokens = config.NumSpeculativeTokens, DraftLayers = draftLayers,
+            };
+            modes.Add(("draft always", draft with { Mode = SpeculationMode.Always }));
+            modes.Add(("draft adaptive", draft with { Mode = SpeculationMode.Adaptive }));
+        }
+
+        return [.. modes];
+    }
+
+    /// <summary>Whether two model paths hold the same checkpoint: one path, or directories of the same files by name and size (copies).</summary>
+    private static bool SameCheckpoint(string a, string b)
+    {
+        (a, b) = (Path.GetFullPath(a), Path.GetFullPath(b));
+        if (a == b || !Directory.Exists(a) || !Directory.Exists(b))
+        {
+            return a == b;
+        }
+
+        static string Files(string dir) => string.Join('|', new DirectoryInfo(dir).GetFiles().OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => $"{f.Name}:{f.Length}"));
+        return Files(a) == Files(b);
     }
 
     /// <summary><paramref name="batch"/> greedy requests on story openings (distinct ones: no prefix-cache effect beyond a block).</summary>

@@ -75,8 +75,10 @@ public sealed class DraftModelProposer : IProposer, IDisposable
             return;
         }
 
-        // First pass: every sequence's uncomputed tokens, the last one's logits giving the first draft token.
-        Run(active.Select(a => (a.State, (IReadOnlyList<int>)a.Seq.Tokens, a.Seq.Length)).ToList());
+        // First pass: every sequence's uncomputed tokens, the last one's logits giving the first draft token. Where every
+        // proposing request is greedy and the draft's backend samples, only argmax ids come back from the device.
+        var deviceArgMax = _backend.SupportsDeviceSampling && active.All(a => a.Seq.Sampling.IsGreedy);
+        Run(active.Select(a => (a.State, (IReadOnlyList<int>)a.Seq.Tokens, a.Seq.Length)).ToList(), deviceArgMax);
         for (var i = 0; i < active.Count; i++)
         {
             DrawInto(active[i].Seq, i);
@@ -91,7 +93,7 @@ public sealed class DraftModelProposer : IProposer, IDisposable
                 break;
             }
 
-            Run(more.Select(a => (a.State, (IReadOnlyList<int>)[a.Seq.Speculation.Draft[step - 1]], 1)).ToList(), fedBack: true);
+            Run(more.Select(a => (a.State, (IReadOnlyList<int>)[a.Seq.Speculation.Draft[step - 1]], 1)).ToList(), deviceArgMax, fedBack: true);
             for (var i = 0; i < more.Count; i++)
             {
                 DrawInto(more[i].Seq, i);
@@ -159,9 +161,10 @@ public sealed class DraftModelProposer : IProposer, IDisposable
 
     /// <summary>
     /// One forward pass of the draft: for each state, the tokens of <c>source</c> from its computed position up to
-    /// <c>end</c> (or, <paramref name="fedBack"/>, the one draft token given), logits for the last of each.
+    /// <c>end</c> (or, <paramref name="fedBack"/>, the one draft token given), logits for the last of each (or, with
+    /// <paramref name="deviceArgMax"/>, their argmax sampled by the backend).
     /// </summary>
-    private void Run(List<(DraftState State, IReadOnlyList<int> Source, int End)> work, bool fedBack = false)
+    private void Run(List<(DraftState State, IReadOnlyList<int> Source, int End)> work, bool deviceArgMax, bool fedBack = false)
     {
         var tokens = new List<int>();
         var slices = new SequenceSlice[work.Count];
@@ -181,14 +184,22 @@ public sealed class DraftModelProposer : IProposer, IDisposable
             state.Computed += end - from;
         }
 
-        _backend.Forward(new ForwardBatch([.. tokens], slices, _blockSize), _output);
+        var argMax = deviceArgMax ? Enumerable.Repeat(new DeviceSamplingRow(0f, 0, 1f, 0f, 0f), work.Count).ToArray() : null;
+        _backend.Forward(new ForwardBatch([.. tokens], slices, _blockSize, argMax), _output);
     }
 
     /// <summary>Draws the next draft token of <paramref name="seq"/> from output row <paramref name="row"/>.</summary>
     private void DrawInto(Sequence seq, int row)
     {
-        var logits = _output.LogitRow(row);
         var p = seq.Sampling;
+        if (_output.Sampled)
+        {
+            Debug.Assert(p.IsGreedy, "only all-greedy proposals are sampled by the backend");
+            seq.Speculation.Draft.Add(_output.SampledTokens[row]);
+            return;
+        }
+
+        var logits = _output.LogitRow(row);
         if (p.IsGreedy)
         {
             seq.Speculation.Draft.Add(System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits));

@@ -16,7 +16,20 @@ internal delegate bool TokenSink(Sequence seq, int token, TokenLogprobs? logprob
 /// argmax agrees); drafts with a distribution: <see cref="RejectionRule"/>. After the last draft token, or at the first
 /// rejection (whose replacement is the step's last token), verification ends.
 /// </summary>
-/// <remarks>Step loop only; shares the engine's <see cref="Sampler"/>.</remarks>
+/// <remarks>
+/// <para>Step loop only; shares the engine's <see cref="Sampler"/>.</para>
+/// <para>
+/// Rows sampled on the device (<see cref="ForwardOutput.Sampled"/>; <see cref="Stepping.DeviceSamplingPlan"/> sends only
+/// point-mass drafts and greedy requests there): row i holds the target's own sample x_i ~ p_i, drawn with the
+/// sequence's i-th next uniform, and the draft token d_i is kept while x_i == d_i. This is exact. For a point-mass
+/// proposal q = δ(d) the standard rule keeps d with probability min(1, p(d)/q(d)) = p(d) and otherwise draws from the
+/// normalized residual max(0, p − q) ∝ p restricted to x ≠ d. Sampling x ~ p and keeping d when x = d keeps it with
+/// probability p(d); when x ≠ d, x is distributed as p conditioned on x ≠ d, which is that residual, so x is the
+/// correction token. Greedy is the same with p a point mass at the argmax. Since the device draws row i with the
+/// uniform plain decoding would draw for that token, and the verifier then draws exactly one uniform per token produced
+/// (<see cref="SequenceRandom.Skip"/>), seeded output is the same as on the host path and as without speculation.
+/// </para>
+/// </remarks>
 internal sealed class DraftVerifier(Sampler sampler)
 {
     private float[] _p = [];
@@ -28,6 +41,11 @@ internal sealed class DraftVerifier(Sampler sampler)
     /// </summary>
     public int Verify(Sequence seq, int drafts, ForwardOutput output, int firstRow, TokenSink sink)
     {
+        if (output.Sampled)
+        {
+            return VerifyDeviceSamples(seq, drafts, output.SampledTokens.AsSpan(firstRow, drafts + 1), sink);
+        }
+
         var draft = seq.Speculation.Draft;
         for (var i = 0; i <= drafts; i++)
         {
@@ -37,6 +55,36 @@ internal sealed class DraftVerifier(Sampler sampler)
                 : SampleAndCompare(seq, row, i < drafts ? draft[i] : -1);
             // The row after the last draft token never "accepts" (there is nothing to compare), so the loop always ends here.
             if (!sink(seq, token, logprobs) || !accepted)
+            {
+                return accepted ? i + 1 : i;
+            }
+        }
+
+        throw new InvalidOperationException("unreachable: the bonus row ends verification");
+    }
+
+    /// <summary>
+    /// The point-mass rule on tokens the device sampled from rows whose uniforms were peeked: one uniform drawn per token
+    /// produced, as plain decoding draws them.
+    /// </summary>
+    private static int VerifyDeviceSamples(Sequence seq, int drafts, ReadOnlySpan<int> samples, TokenSink sink)
+    {
+        var draft = seq.Speculation.Draft;
+        if (draft.HasDistributions && !seq.Sampling.IsGreedy)
+        {
+            throw new InvalidOperationException("a sampled draft needs the target's logits: its step must be sampled on the host");
+        }
+
+        for (var i = 0; i <= drafts; i++)
+        {
+            var token = samples[i];
+            if (!seq.Sampling.IsGreedy)
+            {
+                seq.Random.Skip(1);
+            }
+
+            var accepted = i < drafts && token == draft[i];
+            if (!sink(seq, token, null) || !accepted)
             {
                 return accepted ? i + 1 : i;
             }

@@ -15,7 +15,8 @@ public enum SpeculationMode
 /// <summary>
 /// Speculative decoding settings, in vLLM's <c>--speculative-config</c> vocabulary: <c>method</c> ("ngram"),
 /// <c>num_speculative_tokens</c> (k, the longest draft), <c>prompt_lookup_max</c> / <c>prompt_lookup_min</c> (the n-gram
-/// sizes looked up), and Brim's own <c>policy</c> ("adaptive", the default, or "always").
+/// sizes looked up), <c>model</c> for "draft_model", and Brim's own <c>policy</c> ("adaptive", the default, or "always")
+/// and <c>draft_layers</c> (run only the draft model's first N layers).
 /// </summary>
 public sealed record SpeculativeConfig
 {
@@ -25,12 +26,19 @@ public sealed record SpeculativeConfig
     public const string DraftModel = "draft_model";
 
     /// <summary>The JSON keys <see cref="Parse"/> takes; any other is refused by name.</summary>
-    public static readonly IReadOnlyList<string> Keys = ["method", "model", "num_speculative_tokens", "prompt_lookup_max", "prompt_lookup_min", "policy"];
+    public static readonly IReadOnlyList<string> Keys = ["method", "model", "num_speculative_tokens", "prompt_lookup_max", "prompt_lookup_min", "policy", "draft_layers"];
 
     public string Method { get; init; } = NGram;
 
     /// <summary>The draft model (path or local Hugging Face name) for <see cref="DraftModel"/>; loaded by the host.</summary>
     public string? Model { get; init; }
+
+    /// <summary>
+    /// When set, the draft model runs only its first this many layers, then its own final norm and output head: a
+    /// truncated copy of a model (of the target itself, early-exit style) as the draft, where no trained smaller model of
+    /// the same tokenizer exists. Null: every layer.
+    /// </summary>
+    public int? DraftLayers { get; init; }
 
     /// <summary>The longest draft a sequence verifies in one step.</summary>
     public int NumSpeculativeTokens { get; init; } = 4;
@@ -54,6 +62,13 @@ public sealed record SpeculativeConfig
             throw new ArgumentException(Method == DraftModel
                 ? "speculative method 'draft_model' needs 'model': the draft model's path"
                 : "speculative config key 'model' is only for method 'draft_model'");
+        }
+
+        if (DraftLayers is { } layers && (Method != DraftModel || layers < 1))
+        {
+            throw new ArgumentException(Method != DraftModel
+                ? "speculative config key 'draft_layers' is only for method 'draft_model'"
+                : $"draft_layers must be at least 1 (got {layers})");
         }
 
         if (NumSpeculativeTokens is < 1 or > 16)
@@ -107,6 +122,7 @@ public sealed record SpeculativeConfig
                     "prompt_lookup_max" => config with { PromptLookupMax = Int(property) },
                     "prompt_lookup_min" => config with { PromptLookupMin = Int(property) },
                     "policy" => config with { Mode = ModeOf(String(property)) },
+                    "draft_layers" => config with { DraftLayers = Int(property) },
                     _ => throw new ArgumentException($"speculative config key '{property.Name}' is not supported (supported: {string.Join(", ", Keys)})"),
                 };
             }

@@ -7,7 +7,8 @@ namespace Brim.Engine.Stepping;
 /// <summary>
 /// Lays a step's schedule out as the backend's ragged <see cref="ForwardBatch"/>: the chunks' tokens end to end, one
 /// <see cref="SequenceSlice"/> per chunk (start position, block table, whether its last token needs logits) in plan
-/// order, and, when the backend samples on the device, one <see cref="DeviceSamplingRow"/> per logit row. Logit rows
+/// order, and, when the backend samples on the device and <see cref="DeviceSamplingPlan"/> allows it, one
+/// <see cref="DeviceSamplingRow"/> per logit row (verify rows included). Logit rows
 /// follow the sampling chunks in plan order, so row r is the r-th chunk whose <see cref="ScheduledChunk.SamplesNextToken"/>
 /// holds; <see cref="TokenAcceptor"/> walks the plan the same way instead of carrying a mapping array each step.
 /// </summary>
@@ -22,7 +23,7 @@ internal sealed class StepBatchBuilder(int blockSize, bool backendSamples)
         var tokens = new int[plan.TokenCount];
         var slices = new SequenceSlice[plan.Chunks.Count];
         // Decided before any row draws its uniform: a sequence must draw exactly one per token, on the device or here.
-        var deviceSampling = backendSamples && DeviceCanSample(plan) ? new List<DeviceSamplingRow>() : null;
+        var deviceSampling = backendSamples && DeviceSamplingPlan.Supports(plan) ? new List<DeviceSamplingRow>() : null;
         int prefillTokens = 0, decodeTokens = 0, offlineTokens = 0;
         long contextTokens = 0;
         var at = 0;
@@ -57,30 +58,11 @@ internal sealed class StepBatchBuilder(int blockSize, bool backendSamples)
 
             if (samples && deviceSampling is not null)
             {
-                var p = seq.Sampling;
-                deviceSampling.Add(new DeviceSamplingRow(p.Temperature, p.TopK, p.TopP, p.MinP, p.IsGreedy ? 0f : seq.Random.NextUniform()));
+                DeviceSamplingPlan.AddRows(deviceSampling, plan.Chunks[i]);
             }
         }
 
         var batch = new ForwardBatch(tokens, slices, blockSize, deviceSampling?.ToArray());
         return new StepBatch(batch, prefillTokens, decodeTokens, contextTokens, offlineTokens);
-    }
-
-    /// <summary>
-    /// Whether the device can sample every row of the step: no row needs its logits on the host (penalties, logit bias,
-    /// logprobs) and no chunk verifies a draft (verification reads the target's logits). Otherwise every row is sampled
-    /// on the host this step.
-    /// </summary>
-    private static bool DeviceCanSample(SchedulerOutput plan)
-    {
-        foreach (var chunk in plan.Chunks)
-        {
-            if (chunk.Drafts > 0 || (chunk.SamplesNextToken && !chunk.Sequence.Sampling.IsStateless))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

@@ -157,7 +157,12 @@ public sealed class ModelHost : IDisposable
                     engineOptions = engineOptions with { PrefixCacheKey = $"{Path.GetFullPath(path)}|{options.LoadFormat}|{options.DummySeed}|{options.KvCacheDType.Name()}|{options.Quantization.Name()}" };
                 }
 
-                draft = DraftModelLoader.Load(options, engineOptions, model.Config);
+                if (DraftModelLoader.Load(options, engineOptions, backend, model.Config) is { } loaded)
+                {
+                    draft = (loaded.Proposer, loaded.Model);
+                    engineOptions = loaded.Engine;
+                }
+
                 engine = new LlmEngine(backend, tokenizer, engineOptions, model.Config.MaxPositions, draft?.Proposer);
             }
             catch

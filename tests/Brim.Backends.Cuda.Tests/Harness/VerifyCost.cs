@@ -8,7 +8,9 @@ namespace Brim.Backends.Cuda.Tests.Harness;
 /// <summary>
 /// What verifying a speculative draft costs on the device, at Llama-3.1-8B shape with dummy weights: a plain decode
 /// step (one token a sequence, device sampling, CUDA graphs: the engine's path) against a verify step of 1 + k tokens a
-/// sequence with logits for all of them on the host (the engine's path for drafts), at contexts of 512. From the ratio r
+/// sequence two ways: the old path (logits of every row copied to the host, eager) and the engine's path now for
+/// point-mass drafts and greedy requests (every row sampled on the device, the step replayed as a CUDA graph of its row
+/// bucket), at contexts of 512. From the ratio r
 /// it prints the acceptance rate α at which speculation breaks even: a draft of k tokens accepted position by position
 /// with probability α yields (1 - α^(k+1)) / (1 - α) tokens a step, which must exceed r (proposing assumed free, as
 /// prompt lookup nearly is). Random weights accept nothing, so this measures cost only, never a speedup.
@@ -34,25 +36,32 @@ internal static class VerifyCost
         }
 
         log.WriteLine($"# verify cost, Llama-3.1-8B shape (dummy bf16) on {backend.DeviceName}, context {context}; ratio = verify step / plain decode step; α* = break-even acceptance");
-        log.WriteLine("| batch | plain step (ms) | " + string.Join(" | ", drafts.Select(k => $"k={k}: ratio, α*")) + " |");
-        log.WriteLine("|---|---:|" + string.Concat(drafts.Select(_ => "---:|")));
+        log.WriteLine("# old: every row's logits copied to the host, eager (the engine's verify path before device sampling); new: rows sampled on the device, CUDA graph (the engine's path for prompt lookup and greedy requests now)");
+        log.WriteLine("| batch | plain step (ms) | k | old verify (ms) | old ratio | old α* | new verify (ms) | new ratio | new α* |");
+        log.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var batch in batches)
         {
             var greedy = Enumerable.Repeat(new DeviceSamplingRow(0f, 0, 1f, 0f, 0.5f), batch).ToArray();
             var plain = Time(repeats, () => backend.Forward(
                 new ForwardBatch([.. Enumerable.Range(0, batch).Select(i => random.Next(config.VocabSize))], [.. Enumerable.Range(0, batch).Select(i => new SequenceSlice(i, 1, context, tables[i], true))], blockSize, greedy),
                 output));
-            var cells = drafts.Select(k =>
+            foreach (var k in drafts)
             {
                 var rows = k + 1;
-                var verify = Time(repeats, () => backend.Forward(
-                    new ForwardBatch([.. Enumerable.Range(0, batch * rows).Select(_ => random.Next(config.VocabSize))], [.. Enumerable.Range(0, batch).Select(i => new SequenceSlice(i * rows, rows, context, tables[i], true, rows))], blockSize),
-                    output));
-                var ratio = verify / plain;
-                return string.Create(CultureInfo.InvariantCulture, $"{ratio:F2}, {BreakEven(k, ratio)}");
-            });
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {batch} | {plain:F2} | {string.Join(" | ", cells)} |"));
-            log.Flush();
+                ForwardBatch Verify(bool device) => new(
+                    [.. Enumerable.Range(0, batch * rows).Select(_ => random.Next(config.VocabSize))],
+                    [.. Enumerable.Range(0, batch).Select(i => new SequenceSlice(i * rows, rows, context, tables[i], true, rows))],
+                    blockSize,
+                    device ? Enumerable.Repeat(new DeviceSamplingRow(0f, 0, 1f, 0f, 0.5f), batch * rows).ToArray() : null);
+
+                backend.VerifyGraphs = false;
+                var old = Time(repeats, () => backend.Forward(Verify(device: false), output));
+                backend.VerifyGraphs = true;
+                var now = Time(repeats, () => backend.Forward(Verify(device: true), output));
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {batch} | {plain:F2} | {k} | {old:F2} | {old / plain:F2} | {BreakEven(k, old / plain)} | {now:F2} | {now / plain:F2} | {BreakEven(k, now / plain)} |"));
+                log.Flush();
+            }
         }
 
         return 0;

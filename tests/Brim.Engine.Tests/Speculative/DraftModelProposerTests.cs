@@ -99,17 +99,71 @@ public class DraftModelProposerTests
         Assert.Equal(Once(), Once());
     }
 
-    private static DraftModelProposer Draft(bool poor)
+    [Fact]
+    public void Greedy_DraftAndTargetSampledAsOnADevice_TokenIdenticalToPlainDecodingUnderPreemption()
     {
-        var model = BundledModel.Model;
-        var loaded = poor ? new LoadedModel(model.Config, new RandomWeightSource(model.Config, seed: 3), "random") : model;
-        return new DraftModelProposer(CpuBackend.Create(loaded, new CpuBackendOptions { ThreadCount = 1 }), numKvBlocks: 64, blockSize: 16, model.Config.VocabSize);
+        // A draft backend that samples (CUDA) returns only the argmax ids of all-greedy proposals; the target samples the
+        // verify rows of those point-mass drafts itself. 40 target blocks force preemptions the draft must follow.
+        var requests = SpeculativeDecodingTests.Requests(12, i => SamplingParams.Greedy(30 + (i * 11 % 50)) with { IgnoreEos = true });
+        var plain = Run(new EngineOptions { NumKvBlocks = 512 }, requests, null, out _);
+        var draftBackend = new DeviceSamplingCpuBackend(CpuBackend.Create(Model(poor: true), new CpuBackendOptions { ThreadCount = 1 }));
+        using var draft = new DraftModelProposer(draftBackend, numKvBlocks: 64, blockSize: 16, BundledModel.Model.Config.VocabSize);
+        var options = new EngineOptions { NumKvBlocks = 40, MaxBatchTokens = 64, MaxRunningSequences = 12, Speculative = DraftConfig };
+        var speculative = Run(options, requests, draft, out var metrics, deviceTarget: true, out var target);
+
+        foreach (var r in requests)
+        {
+            Assert.Equal(plain[r.Id], speculative[r.Id]);
+        }
+
+        Assert.True(metrics!.DraftTokens > 100);
+        Assert.True(draftBackend.SampledSteps > 0 && draftBackend.LogitSteps == 0, "all-greedy proposals take argmax ids from the draft's backend");
+        Assert.True(target!.SampledVerifyRows > 0 && target.LogitVerifyRows == 0, "greedy verify rows are sampled by the target's backend");
     }
 
-    private static Dictionary<RequestId, int[]> Run(
-        EngineOptions options, IReadOnlyList<GenerationRequest> requests, DraftModelProposer? draft, out SpeculationMetrics? metrics)
+    [Fact]
+    public void SeededSampledDrafts_BackendsThatSample_SameTokensAsHostOnlyBackends()
     {
-        var backend = CpuBackend.Create(BundledModel.Model, new CpuBackendOptions { ThreadCount = 2 });
+        // Sampled drafts carry q, so their steps come back as logits from both backends: the run must equal the one on
+        // backends that never sample, seed for seed (greedy requests beside them included).
+        var requests = SpeculativeDecodingTests.Requests(8, i => i % 2 == 0
+            ? SamplingParams.Greedy(40) with { IgnoreEos = true }
+            : new SamplingParams { Temperature = 0.9f, TopP = 0.95f, Seed = 70 + i, MaxTokens = 40, IgnoreEos = true });
+        var options = new EngineOptions { NumKvBlocks = 256, Speculative = DraftConfig };
+        using var hostDraft = Draft(poor: true);
+        var host = Run(options, requests, hostDraft, out _);
+        var draftBackend = new DeviceSamplingCpuBackend(CpuBackend.Create(Model(poor: true), new CpuBackendOptions { ThreadCount = 1 }));
+        using var deviceDraft = new DraftModelProposer(draftBackend, numKvBlocks: 64, blockSize: 16, BundledModel.Model.Config.VocabSize);
+        var device = Run(options, requests, deviceDraft, out _, deviceTarget: true, out var target);
+
+        foreach (var r in requests)
+        {
+            Assert.Equal(host[r.Id], device[r.Id]);
+        }
+
+        Assert.True(target!.LogitVerifyRows > 0, "steps verifying sampled drafts come back as logits");
+    }
+
+    private static LoadedModel Model(bool poor)
+    {
+        var model = BundledModel.Model;
+        return poor ? new LoadedModel(model.Config, new RandomWeightSource(model.Config, seed: 3), "random") : model;
+    }
+
+    private static DraftModelProposer Draft(bool poor) =>
+        new(CpuBackend.Create(Model(poor), new CpuBackendOptions { ThreadCount = 1 }), numKvBlocks: 64, blockSize: 16, BundledModel.Model.Config.VocabSize);
+
+    private static Dictionary<RequestId, int[]> Run(
+        EngineOptions options, IReadOnlyList<GenerationRequest> requests, DraftModelProposer? draft, out SpeculationMetrics? metrics) =>
+        Run(options, requests, draft, out metrics, deviceTarget: false, out _);
+
+    private static Dictionary<RequestId, int[]> Run(
+        EngineOptions options, IReadOnlyList<GenerationRequest> requests, DraftModelProposer? draft, out SpeculationMetrics? metrics,
+        bool deviceTarget, out DeviceSamplingCpuBackend? target)
+    {
+        IModelBackend backend = CpuBackend.Create(BundledModel.Model, new CpuBackendOptions { ThreadCount = 2 });
+        target = deviceTarget ? new DeviceSamplingCpuBackend(backend) : null;
+        backend = target ?? backend;
         using var engine = new LlmEngine(backend, BundledModel.Tokenizer, options with { CheckIntegrityEachStep = true }, BundledModel.Model.Config.MaxPositions, draft);
         engine.StepCompleted += _ => draft?.CheckIntegrity();
         var tokens = BundledModel.RunTogether(engine, requests);

@@ -12,8 +12,17 @@ public class SpeculativeConfigTests
         Assert.Equal(new SpeculativeConfig { NumSpeculativeTokens = 5, PromptLookupMax = 6, PromptLookupMin = 3, Mode = SpeculationMode.Always }, config);
     }
 
+    [Fact]
+    public void Parse_DraftModelWithDraftLayers_ReadsThem()
+    {
+        var config = SpeculativeConfig.Parse("""{"method":"draft_model","model":"m","draft_layers":2}""");
+        Assert.Equal(new SpeculativeConfig { Method = SpeculativeConfig.DraftModel, Model = "m", DraftLayers = 2 }, config);
+    }
+
     [Theory]
     [InlineData("""{"method":"ngram","num_lookahead":3}""", "num_lookahead")]
+    [InlineData("""{"method":"ngram","draft_layers":2}""", "'draft_layers' is only for method 'draft_model'")]
+    [InlineData("""{"method":"draft_model","model":"m","draft_layers":0}""", "draft_layers must be at least 1")]
     [InlineData("""{"method":"eagle"}""", "eagle")]
     [InlineData("""{"method":"ngram","policy":"sometimes"}""", "sometimes")]
     [InlineData("""{"num_speculative_tokens":"4"}""", "num_speculative_tokens")]

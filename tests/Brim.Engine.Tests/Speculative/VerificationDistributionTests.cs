@@ -96,6 +96,64 @@ public class VerificationDistributionTests
         Assert.InRange((double)accepted / Draws, p[unlikely] - 0.005, p[unlikely] + 0.005);
     }
 
+    [Fact]
+    public void PointMassDraft_DeviceSampledRows_MatchTargetAndTheHostPathDrawForDraw()
+    {
+        // The device path: every verify row sampled up front with the uniform peeked for it, then compared with the draft.
+        // Same seed as a host-path twin: the same tokens come out draw for draw (one uniform per token produced on both),
+        // and the first token is distributed as the target.
+        var logits = ContextLogits();
+        var sampling = new SamplingParams { Temperature = 1f, TopP = 0.9f, Seed = 21, MaxTokens = 8 };
+        var p = Target(logits, 1f, 0);
+        var unlikely = Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]).ElementAt(3);
+
+        var (host, device) = (NewSequence(sampling), NewSequence(sampling));
+        var verifier = new DraftVerifier(new Sampler());
+        var rowSampler = new Sampler();
+        var hostOutput = OutputWith(logits);
+        var deviceOutput = new ForwardOutput(logits.Length);
+        var scratch = new float[logits.Length];
+        var counts = new double[p.Length];
+        var (hostTokens, deviceTokens) = (new List<int>(), new List<int>());
+        for (var i = 0; i < Draws / 4; i++)
+        {
+            foreach (var seq in (Sequence[])[host, device])
+            {
+                seq.Speculation.Draft.Clear();
+                seq.Speculation.Draft.Add(unlikely);
+            }
+
+            logits.CopyTo(hostOutput.LogitRow(0));
+            logits.CopyTo(hostOutput.LogitRow(1));
+            verifier.Verify(host, 1, hostOutput, 0, (_, token, _) =>
+            {
+                hostTokens.Add(token);
+                return true;
+            });
+
+            deviceOutput.Prepare(2, sampled: true);
+            for (var row = 0; row < 2; row++)
+            {
+                logits.CopyTo(scratch, 0);
+                var rowParams = new SamplingParams { Temperature = sampling.Temperature, TopP = sampling.TopP, MaxTokens = 1 };
+                deviceOutput.SampledTokens[row] = rowSampler.Sample(scratch, rowParams, PenaltyState.None, device.Random.PeekUniform(row), out _);
+            }
+
+            var first = true;
+            verifier.Verify(device, 1, deviceOutput, 0, (_, token, _) =>
+            {
+                deviceTokens.Add(token);
+                counts[token] += first ? 1 : 0;
+                first = false;
+                return true;
+            });
+        }
+
+        Assert.Equal(hostTokens, deviceTokens);
+        var target = Target(logits, 1f, 0, topP: 0.9);
+        Assert.True(TotalVariation(counts, target) < NoiseMultiple * ExpectedNoise(target, Draws / 4));
+    }
+
     /// <summary>The bundled model's logits after a fixed prompt, from the CPU backend.</summary>
     private static float[] ContextLogits()
     {
@@ -108,11 +166,28 @@ public class VerificationDistributionTests
         return output.LogitRow(0).ToArray();
     }
 
-    /// <summary>softmax(logits / T), truncated to the top k and renormalized, computed in double independently of the sampler.</summary>
-    private static double[] Target(float[] logits, float temperature, int topK)
+    /// <summary>softmax(logits / T), truncated to the top k (or the top-p nucleus) and renormalized, computed in double independently of the sampler.</summary>
+    private static double[] Target(float[] logits, float temperature, int topK, double topP = 1)
     {
         var max = logits.Max();
         var p = logits.Select(l => Math.Exp((l - max) / temperature)).ToArray();
+        if (topP < 1)
+        {
+            // The smallest set of most likely tokens holding top_p of the mass.
+            var total = p.Sum();
+            var mass = 0.0;
+            topK = 0;
+            foreach (var i in Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]))
+            {
+                topK++;
+                mass += p[i] / total;
+                if (mass >= topP)
+                {
+                    break;
+                }
+            }
+        }
+
         if (topK > 0)
         {
             var kept = Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]).Take(topK).ToHashSet();
