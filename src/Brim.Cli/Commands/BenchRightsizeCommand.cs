@@ -31,13 +31,17 @@ internal static class BenchRightsizeCommand
         var longShare = new Option<double>("--long-share") { Description = "Share of requests with a long prompt, which the rule sends to the large model", DefaultValueFactory = _ => 0.25 };
         var outputLength = new Option<int>("--output-len") { Description = "max_tokens of each request", DefaultValueFactory = _ => 64, CustomParser = OptionValues.AtLeastOne };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight at once", DefaultValueFactory = _ => 16, CustomParser = OptionValues.AtLeastOne };
+        var noCascade = new Option<bool>("--no-cascade")
+        {
+            Description = "Route by the prompt-length rule alone, the rest to the small model (the cascade collects its small answers' logprobs, which the device sampler does not compute: on a large vocabulary that costs host sampling)",
+        };
         var threshold = new Option<double>("--threshold") { Description = "The cascade's bar: answers whose mean token logprob is below it escalate", DefaultValueFactory = _ => -1.5 };
         var hourlyCost = new Option<double?>("--gpu-hourly-cost") { Description = "Dollars per device-hour (default: the card's catalog price; none on the CPU)" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Report directory", DefaultValueFactory = _ => "brim-rightsize" };
         var command = new Command("rightsize", "The same workload through the large model only, the small model only and the router (auto): tokens/s, device time and cost per 1M tokens, share escalated")
         {
-            large, largeFormat, largeTokenizer, requests, longShare, outputLength, concurrency, threshold, hourlyCost, seed, output,
+            large, largeFormat, largeTokenizer, requests, longShare, outputLength, concurrency, noCascade, threshold, hourlyCost, seed, output,
         };
         model.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
@@ -70,10 +74,12 @@ internal static class BenchRightsizeCommand
             };
 
             // Long prompts are 12 sentences (~180 tokens), short ones a few words: the rule's bar sits between them.
+            var cascade = !result.GetValue(noCascade);
             var router = new RouterConfig
             {
                 Rules = [new RoutingRule { Name = "long-prompts", Model = LargeName, MinPromptTokens = 64 }],
-                Cascade = new CascadeConfig { Small = SmallName, Large = LargeName, Threshold = result.GetValue(threshold) },
+                Cascade = cascade ? new CascadeConfig { Small = SmallName, Large = LargeName, Threshold = result.GetValue(threshold) } : null,
+                Default = cascade ? null : SmallName,
             };
             using var smallHost = ModelHost.Load(smallOptions);
             using var largeHost = ModelHost.Load(largeOptions);
@@ -116,7 +122,10 @@ internal static class BenchRightsizeCommand
                 HourlyCost = hourly,
                 Workload = string.Create(CultureInfo.InvariantCulture,
                     $"{workload.Count} completions, {workload.Count(w => w.Long)} with a long prompt (~180 tokens; the rule 'long-prompts' ≥ 64 prompt tokens sends them large), the rest short; "
-                    + $"max_tokens {result.GetValue(outputLength)}, temperature 1 with a seed per request, {result.GetValue(concurrency)} in flight; cascade small → large below a mean token logprob of {router.Cascade.Threshold}"),
+                    + $"max_tokens {result.GetValue(outputLength)}, temperature 1 with a seed per request, {result.GetValue(concurrency)} in flight; ")
+                    + (router.Cascade is { } c
+                        ? string.Create(CultureInfo.InvariantCulture, $"cascade small → large below a mean token logprob of {c.Threshold}")
+                        : "no cascade: the rest go to the small model"),
                 Results = results,
                 SideBySide = new SideBySide(results[0].OutputTokensPerSecond, results[1].OutputTokensPerSecond, together[0].OutputTokensPerSecond, together[1].OutputTokensPerSecond),
             };

@@ -178,6 +178,7 @@ public sealed class NvmlSampler : IDisposable
         }
     }
 
+    /// <summary>Stops sampling and shuts NVML down; a second call does nothing (a server of several models may reach it twice).</summary>
     public void Dispose()
     {
         if (_stop is not null)
@@ -193,6 +194,7 @@ public sealed class NvmlSampler : IDisposable
             }
 
             _stop.Dispose();
+            _stop = null;
         }
 
         if (_initialized)
