@@ -102,10 +102,8 @@ public sealed class Sequence
     /// </summary>
     internal long EnqueuedTimestamp { get; set; }
 
-    /// <summary>Online only: Σ over its decode steps of the step time its online work alone is estimated to take, and their count (TpotBudget learns the TPOT alone from them).</summary>
-    internal double AloneDecodeSeconds { get; set; }
-
-    internal int DecodeSteps { get; set; }
+    /// <summary>Online only, while the TPOT budget is learned: each decode step's estimated online-alone time (TpotBudget learns from them).</summary>
+    internal List<double>? AloneStepSeconds { get; set; }
 
     /// <summary>The scheduler step that last gave this sequence a chunk (so one step never schedules it twice).</summary>
     internal long ScheduledStep { get; set; } = -1;

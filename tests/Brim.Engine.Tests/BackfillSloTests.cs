@@ -32,11 +32,11 @@ public class BackfillSloTests
         Assert.True(tpot <= limit, $"online TPOT p99 {tpot * 1e3:F3} ms > 1.1 × online-only = {limit * 1e3:F3} ms; p50 {Quantile.Of(unified.OnlineTpot, 0.5) * 1e3:F3} vs {Quantile.Of(onlineOnly.OnlineTpot, 0.5) * 1e3:F3}; offline {unified.OfflineTokensPerSecond:F0} tok/s; fit {unified.Fit}");
         Assert.True(unified.OnlineTpot.Count >= 0.9 * onlineOnly.OnlineTpot.Count, "online requests finished as they did alone");
 
-        // Stated bound: offline keeps at least 28 % of the offline-only capacity (34 % measured; 21 % with the per-step
+        // Stated bound: offline keeps at least 33 % of the offline-only capacity (39 % measured; 21 % with the per-step
         // rule of 1.05 × the online work's own step) while online takes 20 %. Online decodes in nearly every step, so
-        // offline lives on what the learned TPOT budget leaves (about 8 % of p99 TPOT alone per step), and with prefill
-        // priced per token its 200-token prompts are what that buys least of. The H100 run measures the fraction there.
-        Assert.True(unified.OfflineTokensPerSecond >= 0.28 * capacity, $"offline {unified.OfflineTokensPerSecond:F0} tok/s of capacity {capacity:F0}");
+        // offline lives on what the learned TPOT budget leaves (the fill that keeps p99 TPOT within 1.08 × alone), and
+        // with prefill priced per token its 200-token prompts are what that buys least of. The H100 run measures it there.
+        Assert.True(unified.OfflineTokensPerSecond >= 0.33 * capacity, $"offline {unified.OfflineTokensPerSecond:F0} tok/s of capacity {capacity:F0}");
     }
 
     [Fact]

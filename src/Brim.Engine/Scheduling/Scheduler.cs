@@ -109,9 +109,10 @@ public sealed partial class Scheduler
 
         _blocks.Release(sequence.Blocks);
         sequence.Status = SequenceStatus.Finished;
-        if (sequence.TrafficClass == TrafficClass.Online && sequence.DecodeSteps > 0)
+        if (sequence.AloneStepSeconds is { Count: > 0 } steps)
         {
-            Policy.Cap.Tpot.ObserveRequest(sequence.AloneDecodeSeconds / sequence.DecodeSteps);
+            Policy.Cap.Tpot.ObserveRequest(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(steps));
+            sequence.AloneStepSeconds = null;
         }
     }
 
@@ -192,23 +193,21 @@ public sealed partial class Scheduler
 
     /// <summary>
     /// What the step just run tells the TPOT budget: the time its online work alone would have taken (measured time ×
-    /// predicted online share, so the cost model's bias cancels), counted per online decode row and per decoding sequence.
+    /// predicted online share, so the cost model's bias cancels), one more decode step of each online decoding sequence.
     /// </summary>
     private void ObserveOnlineDecode(double seconds)
     {
         var model = Policy.Cap.Model;
-        if (_onlineDecoding.Count == 0 || !model.IsFitted)
+        if (_onlineDecoding.Count == 0 || !model.IsFitted || Policy.Cap.Tpot.Explicit is not null)
         {
             return;
         }
 
         var predicted = model.PredictSeconds(_output.Shape);
         var alone = predicted > 0 ? seconds * Math.Min(1, model.PredictSeconds(_onlineShape) / predicted) : seconds;
-        Policy.Cap.Tpot.ObserveStep(alone, _onlineDecoding.Count);
         foreach (var seq in _onlineDecoding)
         {
-            seq.AloneDecodeSeconds += alone;
-            seq.DecodeSteps++;
+            (seq.AloneStepSeconds ??= []).Add(alone);
         }
     }
 

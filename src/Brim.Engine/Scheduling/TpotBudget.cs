@@ -6,20 +6,18 @@ namespace Brim.Engine.Scheduling;
 /// token, so that its p99 TPOT stays within <see cref="SloFactor"/> of what it would be alone.
 /// </summary>
 /// <remarks>
-/// Why the learned budget is what it is: a request's TPOT is the mean of the steps it decodes in. Offline work that adds
-/// Δ seconds to a step adds Δ to every online request's sum in that step, so if the mean added per step is Δ̄, every
-/// request's TPOT rises by about Δ̄ and so does the p99: p99 within 1.1 × alone needs Δ̄ ≤ 0.1 × p99 alone. A per-step
-/// budget B adds (B − a)⁺ to a step whose online work alone takes a, so B is the largest value whose token-weighted mean
-/// of (B − a)⁺ over recent online decode steps stays within that allowance (times <see cref="Margin"/>: longer steps also
-/// lengthen each request's life, so it sees more of the other requests' prefills). The budget thus targets the SLO
-/// itself rather than each step's own online time (which left almost no room where the online step is cheap and its p99
-/// TPOT is set by prefill spikes), and it never lets a step exceed B unless the online work alone does.
+/// Why the learned budget is what it is: a request's TPOT is the mean of the steps it decodes in. A per-step budget B adds
+/// (B − a)⁺ to a step whose online work alone takes a, so a request whose decode steps alone took a₁…aₙ ends at
+/// mean(aᵢ) + mean((B − aᵢ)⁺). The budget is the largest B for which the p99 of that over the recently finished online
+/// requests stays within 1 + <see cref="Margin"/> × 10 % of their p99 alone (the margin: longer steps also lengthen each
+/// request's life, so it sees more of the other requests' prefills). Evaluated per request rather than on the mean step,
+/// it sees that the requests in the tail are there because their steps were long (other requests' prefills), and long
+/// steps take no fill, so the tail grows less than the mean; it never lets a step exceed B unless the online work alone does.
 /// The online work alone is not observed (offline runs beside it), so each step's share is estimated as its measured time
-/// × predicted online time / predicted step time (the one <see cref="StepCostModel"/>, its bias cancelling in the ratio);
-/// a request's TPOT alone is the mean of those over its decode steps. Until <see cref="WarmupRequests"/> online requests
-/// have finished (and while the cost model is unfitted) there is no distribution to learn from and the budget is the
-/// conservative 1 + <see cref="OfflineTokenCap.TpotTolerance"/> × the online work's own predicted step.
-/// Allocation-free after construction. Not thread-safe: the engine's step loop owns it.
+/// × predicted online time / predicted step time (the one <see cref="StepCostModel"/>, its bias cancelling in the ratio).
+/// Until <see cref="WarmupRequests"/> online requests have finished (and while the cost model is unfitted) there is no
+/// distribution to learn from and the budget is 1 + <see cref="OfflineTokenCap.TpotTolerance"/> × the online work's own
+/// predicted step. Not thread-safe: the engine's step loop owns it.
 /// </remarks>
 public sealed class TpotBudget
 {
@@ -33,20 +31,18 @@ public sealed class TpotBudget
     public const int WarmupRequests = 32;
 
     private const int RequestWindow = 256;
-    private const int StepWindow = 1024;
-    private const int RefitEverySteps = 16;
+    private const int RefitEveryRequests = 4;
+    private const int Bisections = 40;
 
+    // Per finished request (a ring): its decode steps' online-alone times sorted, and their prefix sums (Σ of the first k).
+    private readonly double[][] _sortedSteps = new double[RequestWindow][];
+    private readonly double[][] _prefix = new double[RequestWindow][];
     private readonly double[] _aloneTpot = new double[RequestWindow];
-    private readonly double[] _sortedTpot = new double[RequestWindow];
-    private readonly double[] _stepAlone = new double[StepWindow];
-    private readonly double[] _stepRows = new double[StepWindow];
-    private readonly double[] _sortedAlone = new double[StepWindow];
-    private readonly double[] _sortedRows = new double[StepWindow];
+    private readonly double[] _scratch = new double[RequestWindow];
     private int _requests;
-    private int _steps;
     private double? _learned;
 
-    /// <param name="explicitBudget">A fixed budget (seconds-valued); null learns one.</param>
+    /// <param name="explicitBudget">A fixed budget; null learns one.</param>
     public TpotBudget(TimeSpan? explicitBudget)
     {
         if (explicitBudget is { } b && b <= TimeSpan.Zero)
@@ -74,90 +70,86 @@ public sealed class TpotBudget
         Math.Max(onlineSeconds, Seconds ?? ((1 + OfflineTokenCap.TpotTolerance) * onlineSeconds));
 
     /// <summary>
-    /// Records a step with <paramref name="onlineDecodeRows"/> online decode rows whose online work alone is estimated at
-    /// <paramref name="aloneSeconds"/>.
+    /// Records a finished online request by the estimated online-alone time of each step it decoded in (its TPOT alone is
+    /// their mean). Ignored when the budget is explicit.
     /// </summary>
-    public void ObserveStep(double aloneSeconds, int onlineDecodeRows)
+    public void ObserveRequest(ReadOnlySpan<double> aloneStepSeconds)
     {
-        if (onlineDecodeRows <= 0 || !double.IsFinite(aloneSeconds) || aloneSeconds < 0)
+        if (Explicit is not null || aloneStepSeconds.IsEmpty)
         {
             return;
         }
 
-        _stepAlone[_steps % StepWindow] = aloneSeconds;
-        _stepRows[_steps % StepWindow] = onlineDecodeRows;
-        _steps++;
-        if (Explicit is null && AloneP99Seconds is not null && _steps % RefitEverySteps == 0)
+        var slot = _requests % RequestWindow;
+        var sorted = aloneStepSeconds.ToArray();
+        Array.Sort(sorted);
+        var prefix = new double[sorted.Length + 1];
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            prefix[i + 1] = prefix[i] + sorted[i];
+        }
+
+        _sortedSteps[slot] = sorted;
+        _prefix[slot] = prefix;
+        _aloneTpot[slot] = prefix[^1] / sorted.Length;
+        _requests++;
+        if (_requests >= WarmupRequests && (_learned is null || _requests % RefitEveryRequests == 0))
         {
             Refit();
         }
     }
 
-    /// <summary>Records a finished online request's TPOT alone (the mean of its decode steps' online-alone estimates).</summary>
-    public void ObserveRequest(double aloneTpotSeconds)
-    {
-        if (!double.IsFinite(aloneTpotSeconds) || aloneTpotSeconds <= 0)
-        {
-            return;
-        }
-
-        _aloneTpot[_requests % RequestWindow] = aloneTpotSeconds;
-        _requests++;
-        if (_requests >= WarmupRequests)
-        {
-            var n = Math.Min(_requests, RequestWindow);
-            _aloneTpot.AsSpan(0, n).CopyTo(_sortedTpot);
-            var sorted = _sortedTpot.AsSpan(0, n);
-            sorted.Sort();
-            AloneP99Seconds = sorted[Math.Min(n - 1, (int)Math.Ceiling(0.99 * n) - 1)];
-            if (Explicit is null && _learned is null)
-            {
-                Refit();
-            }
-        }
-    }
-
     /// <summary>
-    /// The largest B with Σ w·(B − a)⁺ / Σ w ≤ allowance over the recent steps (a: online alone, w: online decode rows):
-    /// g(B) is piecewise linear and increasing, so walk the sorted a's until it would pass the allowance.
+    /// The largest B with p99 over requests of (TPOT alone + mean fill at B) within the allowance: the p99 grows with B,
+    /// so bisect between the shortest step seen (no fill) and the allowed p99 itself (no step may plan beyond it).
     /// </summary>
     private void Refit()
     {
-        var n = Math.Min(_steps, StepWindow);
-        if (n == 0 || AloneP99Seconds is not { } p99)
+        var n = Math.Min(_requests, RequestWindow);
+        _aloneTpot.AsSpan(0, n).CopyTo(_scratch);
+        var p99Alone = P99(_scratch.AsSpan(0, n));
+        AloneP99Seconds = p99Alone;
+        var limit = p99Alone * (1 + (Margin * (SloFactor - 1)));
+        double lo = double.PositiveInfinity, hi = limit;
+        for (var r = 0; r < n; r++)
         {
+            lo = Math.Min(lo, _sortedSteps[r][0]);
+        }
+
+        if (RealizedP99(hi, n) <= limit)
+        {
+            _learned = hi;
             return;
         }
 
-        var allowance = Margin * (SloFactor - 1) * p99;
-        _stepAlone.AsSpan(0, n).CopyTo(_sortedAlone);
-        _stepRows.AsSpan(0, n).CopyTo(_sortedRows);
-        _sortedAlone.AsSpan(0, n).Sort(_sortedRows.AsSpan(0, n));
-        var total = 0.0;
-        for (var i = 0; i < n; i++)
+        for (var i = 0; i < Bisections && hi - lo > 1e-9; i++)
         {
-            total += _sortedRows[i];
+            var mid = (lo + hi) / 2;
+            (lo, hi) = RealizedP99(mid, n) <= limit ? (mid, hi) : (lo, mid);
         }
 
-        // Below a[k], g(B) = Σ_{i<k} w_i (B − a_i) / W = (Wk·B − Sk) / W with Wk, Sk the weight and weighted sum so far.
-        double wk = 0, sk = 0, budget = double.PositiveInfinity;
-        for (var k = 0; k <= n; k++)
-        {
-            if (k > 0)
-            {
-                wk += _sortedRows[k - 1];
-                sk += _sortedRows[k - 1] * _sortedAlone[k - 1];
-            }
+        _learned = lo;
+    }
 
-            var candidate = wk > 0 ? ((allowance * total) + sk) / wk : double.PositiveInfinity;
-            var upper = k < n ? _sortedAlone[k] : double.PositiveInfinity;
-            if (candidate <= upper)
-            {
-                budget = candidate;
-                break;
-            }
+    /// <summary>p99 over the window's requests of mean(aᵢ) + mean((B − aᵢ)⁺) = (Σ aᵢ + k·B − Σ_{aᵢ&lt;B} aᵢ) / n.</summary>
+    private double RealizedP99(double budget, int requests)
+    {
+        for (var r = 0; r < requests; r++)
+        {
+            var sorted = _sortedSteps[r];
+            var prefix = _prefix[r];
+            var k = sorted.AsSpan().BinarySearch(budget);
+            k = k < 0 ? ~k : k;
+            _scratch[r] = (prefix[^1] + (k * budget) - prefix[k]) / sorted.Length;
         }
 
-        _learned = budget;
+        return P99(_scratch.AsSpan(0, requests));
+    }
+
+    /// <summary>The nearest-rank p99 (sorts <paramref name="values"/> in place).</summary>
+    private static double P99(Span<double> values)
+    {
+        values.Sort();
+        return values[Math.Min(values.Length - 1, (int)Math.Ceiling(0.99 * values.Length) - 1)];
     }
 }
