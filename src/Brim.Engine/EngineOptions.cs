@@ -69,6 +69,12 @@ public sealed record EngineOptions
     public TimeSpan? OnlineTpotSlo { get; init; }
 
     /// <summary>
+    /// Without <see cref="OnlineTpotSlo"/>, learn the TPOT budget (true), or hold steps with online decode rows to 1.05 ×
+    /// the online work's own step for good (false: the earlier policy, kept to measure against).
+    /// </summary>
+    public bool LearnOnlineTpot { get; init; } = true;
+
+    /// <summary>
     /// Online time-to-first-token target; offline admission backs off while an online request waits past half of it, and
     /// unless <see cref="StepTimeBudget"/> is set, half of it is the step-time budget of the offline token cap.
     /// </summary>

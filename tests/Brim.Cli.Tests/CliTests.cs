@@ -136,8 +136,8 @@ public class CliTests
 
     [Theory]
     [InlineData("--traffic", "weekly", "--traffic")]
-    [InlineData("--online-tpot-slo-ms", "0", "--online-tpot-slo-ms must be auto, milliseconds")]
-    [InlineData("--tpot-slo", "1.1x,fast", "--tpot-slo must be auto, milliseconds")]
+    [InlineData("--online-tpot-slo-ms", "0", "--online-tpot-slo-ms must be auto, step, milliseconds")]
+    [InlineData("--tpot-slo", "1.1x,fast", "--tpot-slo must be auto, step, milliseconds")]
     [InlineData("--window-sweep-ms", "-1", "--window-sweep-ms takes milliseconds")]
     [InlineData("--peak-share", "0", "--peak-share must be a share")]
     public async Task BenchMixed_BadTrafficOption_FailsWithoutRunning(string option, string value, string message)

@@ -35,5 +35,7 @@ public class TpotSloChoiceTests
         Assert.True(TpotSloChoice.TryParse("7", out var ms));
         Assert.Equal(TimeSpan.FromMilliseconds(7), ms.Resolve(double.NaN));
         Assert.Equal("1.1x", factor.ToString());
+        Assert.True(TpotSloChoice.TryParse("step", out var step));
+        Assert.True(step.PerStep && !step.IsAuto && step.Resolve(10e-3) is null);
     }
 }

@@ -53,6 +53,10 @@ public class BackfillSloTests
 
         // The budget is above the online work's own step: offline has room the conservative per-step rule did not give it.
         Assert.True(learned.Average(s => s.TpotBudget!.Value - s.PredictedOnline) > 0.05 * learned.Average(s => s.PredictedOnline));
+
+        // And it buys offline more than the per-step rule (1.05 × each step's own online work) did on the same trace.
+        var perStep = Simulate(Options() with { StepTimeBudget = budget, LearnOnlineTpot = false }, arrivals, backlog: 128);
+        Assert.True(unified.OfflineTokensPerSecond > 1.4 * perStep.OfflineTokensPerSecond, $"learned {unified.OfflineTokensPerSecond:F0} vs per-step {perStep.OfflineTokensPerSecond:F0} offline tok/s");
     }
 
     [Fact]

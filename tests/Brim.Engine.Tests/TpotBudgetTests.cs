@@ -37,7 +37,8 @@ public class TpotBudgetTests
         var budget = new TpotBudget(null);
         for (var i = 0; i < 200; i++)
         {
-            budget.ObserveRequest(i % 10 == 0 ? [.. Steps(4e-3, 10), .. Steps(12e-3, 10)] : Steps(4e-3, 20));
+            var steps = i % 10 == 0 ? [.. Steps(4e-3, 10), .. Steps(12e-3, 10)] : Steps(4e-3, 20);
+            budget.ObserveRequest(steps);
         }
 
         Assert.Equal(8e-3, budget.AloneP99Seconds!.Value, 12);
@@ -55,6 +56,18 @@ public class TpotBudgetTests
         Assert.Equal(12e-3, budget.StepLimit(4e-3), 12);
         Assert.Equal(15e-3, budget.StepLimit(15e-3), 12);
         Assert.Throws<ArgumentOutOfRangeException>(() => new TpotBudget(TimeSpan.Zero));
+    }
+
+    [Fact]
+    public void AloneP99_LaterRequestsLongerThanTheWarmup_FollowsThemOnlyToATenthAbove()
+    {
+        var budget = new TpotBudget(null);
+        Feed(budget, TpotBudget.WarmupRequests, Steps(5e-3, 20));
+        Feed(budget, 256, Steps(8e-3, 20)); // filled steps drew in more online work: its estimate alone grew
+
+        Assert.Equal(5e-3, budget.WarmupP99Seconds!.Value, 12);
+        Assert.Equal(5.5e-3, budget.AloneP99Seconds!.Value, 12);
+        Assert.True(budget.Seconds <= 8e-3 * (1 + 1e-9), $"{budget.Seconds * 1e3:F3} ms: no fill above steps that already miss the target");
     }
 
     private static double[] Steps(double seconds, int count) => Enumerable.Repeat(seconds, count).ToArray();

@@ -48,13 +48,13 @@ internal static class BenchMixedCommand
         };
         var tpotSlo = new Option<TpotSloChoice>("--online-tpot-slo-ms")
         {
-            Description = "Online TPOT budget in the mixed runs: auto (learned from the online work's own TPOT, its p99 kept within 1.1 × alone), milliseconds, or a multiple of the online-only p99 TPOT such as 1.1x",
+            Description = "Online TPOT budget in the mixed runs: auto (learned from the online work's own TPOT, its p99 kept within 1.1 × alone), step (1.05 × each step's own online work, the earlier policy), milliseconds, or a multiple of the online-only p99 TPOT such as 1.1x",
             DefaultValueFactory = _ => TpotSloChoice.Auto,
             CustomParser = r => ParseTpot(r, "--online-tpot-slo-ms", r.Tokens.Count == 1 ? r.Tokens[0].Value : string.Empty),
         };
         var tpotSweep = new Option<TpotSloChoice[]>("--tpot-slo")
         {
-            Description = "A sweep: one more unified run per TPOT budget (auto, milliseconds, or a multiple of online-only p99 such as 1.5x), comma-separated, and the frontier table (unified % of capacity vs online TPOT p99 ratio)",
+            Description = "A sweep: one more unified run per TPOT budget (auto, step, milliseconds, or a multiple of online-only p99 such as 1.5x), comma-separated, and the frontier table (unified % of capacity vs online TPOT p99 ratio)",
             DefaultValueFactory = _ => [],
             CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(v => ParseTpot(r, "--tpot-slo", v))],
         };
@@ -97,12 +97,13 @@ internal static class BenchMixedCommand
             var maxModelLength = 0;
             var deviceName = string.Empty;
 
-            MixedRunResult Run(string label, TrafficTrace online, bool offline, TimeSpan? budget = null, bool mixed = false, TimeSpan? tpot = null, TimeSpan? window = null)
+            MixedRunResult Run(string label, TrafficTrace online, bool offline, TimeSpan? budget = null, bool mixed = false, TimeSpan? tpot = null, TimeSpan? window = null, bool? perStep = null)
             {
                 var engine = options.Engine with
                 {
                     StepTimeBudget = budget,
                     OnlineTpotSlo = mixed ? tpot ?? tpotTarget : null,
+                    LearnOnlineTpot = !(perStep ?? tpotChoice.PerStep),
                     BatchWindow = window ?? options.Engine.BatchWindow,
                 };
                 using var host = ModelHost.Load(options with { Engine = engine });
@@ -137,7 +138,7 @@ internal static class BenchMixedCommand
             var sweep = new List<MixedReport.SweepPoint> { new(windowText, tpotChoice.ToString(), unified) };
             foreach (var choice in result.GetValue(tpotSweep)!.Where(c => c != tpotChoice))
             {
-                sweep.Add(new(windowText, choice.ToString(), Run($"unified, --online-tpot-slo-ms {choice}", trace, offline: true, budget, mixed: true, tpot: choice.Resolve(onlineOnlyTpotP99))));
+                sweep.Add(new(windowText, choice.ToString(), Run($"unified, --online-tpot-slo-ms {choice}", trace, offline: true, budget, mixed: true, tpot: choice.Resolve(onlineOnlyTpotP99), perStep: choice.PerStep)));
             }
 
             foreach (var w in result.GetValue(windowSweep)!.Where(w => w != result.GetValue(windowMs)))
@@ -146,7 +147,7 @@ internal static class BenchMixedCommand
             }
 
             Console.WriteLine($"engine: max-num-seqs {options.Engine.MaxRunningSequences}, window {result.GetValue(windowMs)} ms, online headroom {result.GetValue(headroom)} slots, offline reserve {result.GetValue(reserve):P0}; capacity (offline-only) {capacity:F0} output tok/s; online traffic {shape.ToString().ToLowerInvariant()}, {(shape == TrafficShape.Diurnal ? "peak " : "")}rate {rate:F2} req/s ≈ {share:P0} of capacity (mean online output {meanOnlineOutput:F0} tokens)");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"online TPOT budget in the mixed runs: --online-tpot-slo-ms {tpotChoice}{(tpotTarget is { } tt ? $" → {tt.TotalMilliseconds:G4} ms per step" : " (learned: online p99 TPOT within 1.1 × alone, after 32 finished online requests)")}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"online TPOT budget in the mixed runs: --online-tpot-slo-ms {tpotChoice}{(tpotTarget is { } tt ? $" → {tt.TotalMilliseconds:G4} ms per step" : tpotChoice.PerStep ? " (1.05 × each step's own online work)" : " (learned: online p99 TPOT within 1.1 × alone, after 32 finished online requests)")}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"offline token cap in the mixed runs: --step-budget-ms {budgetChoice} → {(budget is { } b ? $"{b.TotalMilliseconds:F2} ms per step" : "off")}{(budgetChoice.IsAuto ? " (1.1 × online-only p99 TTFT / 2)" : "")}"));
             Console.WriteLine();
             Console.WriteLine("| run | total tok/s | occupancy | online tok/s | online TTFT p50 / p99 (ms) | online TPOT p50 / p99 (ms) | offline tok/s | offline slot share | online refused (429) | step p50 / p99 (ms) | step budget (ms) |");
@@ -215,7 +216,7 @@ internal static class BenchMixedCommand
             return choice;
         }
 
-        r.AddError($"{option} must be auto, milliseconds in (0, 10000], or a multiple of the online-only p99 such as 1.1x; got '{text}'");
+        r.AddError($"{option} must be auto, step, milliseconds in (0, 10000], or a multiple of the online-only p99 such as 1.1x; got '{text}'");
         return TpotSloChoice.Auto;
     }
 

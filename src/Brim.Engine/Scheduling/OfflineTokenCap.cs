@@ -43,7 +43,8 @@ public sealed class OfflineTokenCap
     /// <param name="tpotEnabled">Whether the TPOT side is on (with a budget or an explicit target it is).</param>
     /// <param name="reservedTokens">Offline tokens every step keeps regardless (the reserved slots' decode tokens); at least one is kept.</param>
     /// <param name="model">The engine's one step cost model.</param>
-    public OfflineTokenCap(TimeSpan? budget, TimeSpan? tpotTarget, bool tpotEnabled, int reservedTokens, StepCostModel model)
+    /// <param name="learnTpot">Without a target, learn the TPOT budget (false: 1.05 × the online work's own step, always).</param>
+    public OfflineTokenCap(TimeSpan? budget, TimeSpan? tpotTarget, bool tpotEnabled, int reservedTokens, StepCostModel model, bool learnTpot = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(reservedTokens);
         ArgumentNullException.ThrowIfNull(model);
@@ -58,7 +59,7 @@ public sealed class OfflineTokenCap
         }
 
         Budget = budget;
-        Tpot = new TpotBudget(tpotTarget);
+        Tpot = new TpotBudget(tpotTarget, learnTpot);
         ProtectsTpot = tpotEnabled || tpotTarget is not null;
         ReservedTokens = Math.Max(1, reservedTokens);
         Model = model;

@@ -198,7 +198,7 @@ public sealed partial class Scheduler
     private void ObserveOnlineDecode(double seconds)
     {
         var model = Policy.Cap.Model;
-        if (_onlineDecoding.Count == 0 || !model.IsFitted || Policy.Cap.Tpot.Explicit is not null)
+        if (_onlineDecoding.Count == 0 || !model.IsFitted || !Policy.Cap.Tpot.Learns)
         {
             return;
         }

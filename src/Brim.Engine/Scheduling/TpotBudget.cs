@@ -17,7 +17,8 @@ namespace Brim.Engine.Scheduling;
 /// × predicted online time / predicted step time (the one <see cref="StepCostModel"/>, its bias cancelling in the ratio).
 /// Until <see cref="WarmupRequests"/> online requests have finished (and while the cost model is unfitted) there is no
 /// distribution to learn from and the budget is 1 + <see cref="OfflineTokenCap.TpotTolerance"/> × the online work's own
-/// predicted step. Not thread-safe: the engine's step loop owns it.
+/// predicted step; the estimate of the p99 alone may later follow the load to 1.1 × the warm-up's, no further (see
+/// <see cref="Refit"/>). Not thread-safe: the engine's step loop owns it.
 /// </remarks>
 public sealed class TpotBudget
 {
@@ -43,7 +44,8 @@ public sealed class TpotBudget
     private double? _learned;
 
     /// <param name="explicitBudget">A fixed budget; null learns one.</param>
-    public TpotBudget(TimeSpan? explicitBudget)
+    /// <param name="learn">False keeps the conservative per-step rule for good (the policy before the learned budget, to measure against).</param>
+    public TpotBudget(TimeSpan? explicitBudget, bool learn = true)
     {
         if (explicitBudget is { } b && b <= TimeSpan.Zero)
         {
@@ -51,7 +53,11 @@ public sealed class TpotBudget
         }
 
         Explicit = explicitBudget;
+        Learns = learn && explicitBudget is null;
     }
+
+    /// <summary>Whether the budget is learned from finished online requests.</summary>
+    public bool Learns { get; }
 
     /// <summary>The explicit budget, or null when it is learned.</summary>
     public TimeSpan? Explicit { get; }
@@ -59,8 +65,11 @@ public sealed class TpotBudget
     /// <summary>Online requests finished so far (those that decoded at least one step).</summary>
     public int FinishedRequests => _requests;
 
-    /// <summary>The learned online p99 TPOT alone, once warmed up.</summary>
+    /// <summary>The online p99 TPOT alone estimated from the recent requests' steps, once warmed up.</summary>
     public double? AloneP99Seconds { get; private set; }
+
+    /// <summary>The online p99 TPOT alone of the warm-up's requests: the estimate may not pass 1.1 × it.</summary>
+    public double? WarmupP99Seconds { get; private set; }
 
     /// <summary>The budget in force (seconds); null while learning (the conservative per-step rule applies).</summary>
     public double? Seconds => Explicit?.TotalSeconds ?? _learned;
@@ -75,7 +84,7 @@ public sealed class TpotBudget
     /// </summary>
     public void ObserveRequest(ReadOnlySpan<double> aloneStepSeconds)
     {
-        if (Explicit is not null || aloneStepSeconds.IsEmpty)
+        if (!Learns || aloneStepSeconds.IsEmpty)
         {
             return;
         }
@@ -107,8 +116,17 @@ public sealed class TpotBudget
     {
         var n = Math.Min(_requests, RequestWindow);
         _aloneTpot.AsSpan(0, n).CopyTo(_scratch);
-        var p99Alone = P99(_scratch.AsSpan(0, n));
-        AloneP99Seconds = p99Alone;
+        var estimate = P99(_scratch.AsSpan(0, n));
+
+        // The warm-up's requests decoded only in steps held to 1.05 × the online work's own step, so they ran nearly as
+        // online alone would. Later estimates of the TPOT alone are not as clean: filled steps make each online request
+        // live longer, so more of them run at once and each step's online work grows, and an estimate learned from that
+        // raises the budget that raised it (on a CPU, where step time follows the rows, it ran away to 2 × the p99
+        // alone). So the estimate may follow the load up to 10 % above the warm-up's, no further (where online load
+        // really grows later, a diurnal day, that errs on online's side).
+        WarmupP99Seconds ??= estimate;
+        AloneP99Seconds = Math.Min(estimate, SloFactor * WarmupP99Seconds.Value);
+        var p99Alone = AloneP99Seconds.Value;
         var limit = p99Alone * (1 + (Margin * (SloFactor - 1)));
         double lo = double.PositiveInfinity, hi = limit;
         for (var r = 0; r < n; r++)
