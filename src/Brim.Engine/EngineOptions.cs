@@ -62,9 +62,17 @@ public sealed record EngineOptions
     /// <summary>
     /// Online time-per-output-token target: offline work may not push the predicted time of a step that carries online
     /// decode rows above it (<see cref="Scheduling.OfflineTokenCap"/>), and offline admission backs off as the recent TPOT
-    /// nears it. Null: with a step-time budget, such steps are held to 1.05 × the online work's own predicted step.
+    /// nears it. Null (auto): with a step-time budget, the per-step budget is learned from the online work's own TPOT
+    /// (<see cref="Scheduling.TpotBudget"/>: its p99 kept within 1.1 × alone, after a warm-up of 32 finished online
+    /// requests during which steps are held to 1.05 × the online work's own predicted step).
     /// </summary>
     public TimeSpan? OnlineTpotSlo { get; init; }
+
+    /// <summary>
+    /// Without <see cref="OnlineTpotSlo"/>, learn the TPOT budget (true), or hold steps with online decode rows to 1.05 ×
+    /// the online work's own step for good (false: the earlier policy, kept to measure against).
+    /// </summary>
+    public bool LearnOnlineTpot { get; init; } = true;
 
     /// <summary>
     /// Online time-to-first-token target; offline admission backs off while an online request waits past half of it, and

@@ -102,6 +102,9 @@ public sealed class Sequence
     /// </summary>
     internal long EnqueuedTimestamp { get; set; }
 
+    /// <summary>Online only, while the TPOT budget is learned: each decode step's estimated online-alone time (TpotBudget learns from them).</summary>
+    internal List<double>? AloneStepSeconds { get; set; }
+
     /// <summary>The scheduler step that last gave this sequence a chunk (so one step never schedules it twice).</summary>
     internal long ScheduledStep { get; set; } = -1;
 

@@ -60,7 +60,9 @@ public class CliTests
         Assert.Contains("--step-budget-ms 1.5 → 1.50 ms per step", output, StringComparison.Ordinal);
 
         // The budget column: the mixed runs carry the cap, the single-class runs do not.
-        var rows = output.Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal)).ToDictionary(l => l.Split('|')[1].Trim());
+        // The run table is the first table (the cost table below it names the runs again).
+        var rows = output.Split('\n').SkipWhile(l => !l.StartsWith("| run |", StringComparison.Ordinal)).TakeWhile(l => l.StartsWith("| ", StringComparison.Ordinal) || l.StartsWith("|-", StringComparison.Ordinal))
+            .Where(l => l.StartsWith("| ", StringComparison.Ordinal)).ToDictionary(l => l.Split('|')[1].Trim());
         Assert.Contains("step budget (ms)", rows["run"], StringComparison.Ordinal);
         Assert.EndsWith("| 1.50 |", rows["unified"].TrimEnd(), StringComparison.Ordinal);
         Assert.EndsWith("| 1.50 |", rows["online overload + offline"].TrimEnd(), StringComparison.Ordinal);
@@ -78,7 +80,7 @@ public class CliTests
 
         Assert.True(code == 0, error);
         Assert.Contains("online traffic bursty", output, StringComparison.Ordinal);
-        Assert.Contains("online TPOT target in the mixed runs: --online-tpot-slo-ms 5", output, StringComparison.Ordinal);
+        Assert.Contains("online TPOT budget in the mixed runs: --online-tpot-slo-ms 5 → 5 ms per step", output, StringComparison.Ordinal);
         Assert.Contains("unified run by phase of the bursty traffic", output, StringComparison.Ordinal);
         Assert.Contains("| burst |", output, StringComparison.Ordinal); // a trace starts with a burst
         Assert.Contains("online p99 TPOT", output, StringComparison.Ordinal);
@@ -102,9 +104,42 @@ public class CliTests
         Assert.Equal(unified, Cell(output, "steady", 3));
     }
 
+    [Fact]
+    public async Task BenchMixed_SweepChartAndCost_PrintsTheFrontierTheCostTableAndWritesTheSvg()
+    {
+        var chart = Path.Combine(Path.GetTempPath(), $"brim-mixed-{Guid.NewGuid():N}.svg");
+        try
+        {
+            var (code, output, error) = await RunAsync(
+                "bench", "mixed", "--duration", "0.4", "--traffic", "diurnal", "--peak-share", "0.5", "--tpot-slo", "auto,1.5x", "--window-sweep-ms", "0",
+                "--chart", chart, "--skip-overload", "--gpu-hourly-cost", "2", "--max-num-seqs", "8", "--threads", "1", "--num-kv-blocks", "256", "--device", "cpu");
+
+            Assert.True(code == 0, error);
+            Assert.Contains("≈ 50 % of capacity", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("| online overload + offline |", output, StringComparison.Ordinal);
+
+            // The frontier: the main unified run (window 5, auto), then 1.5x, then window 0; "auto" is not run twice.
+            var frontier = output.Split('\n').SkipWhile(l => !l.StartsWith("| window (ms)", StringComparison.Ordinal)).Skip(2).TakeWhile(l => l.StartsWith('|')).ToList();
+            Assert.Equal(["| 5 | auto |", "| 5 | 1.5x |", "| 0 | auto |"], frontier.Select(l => string.Join('|', l.Split('|')[..3]) + "|"));
+            Assert.Contains("cost per 1M output tokens at $2.00 per device-hour (--gpu-hourly-cost)", output, StringComparison.Ordinal);
+            Assert.Contains("| unified, --online-tpot-slo-ms 1.5x |", output, StringComparison.Ordinal);
+
+            var svg = File.ReadAllText(chart);
+            Assert.StartsWith("<svg xmlns=", svg, StringComparison.Ordinal);
+            Assert.Contains("Online and offline throughput over a diurnal run", svg, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(chart);
+        }
+    }
+
     [Theory]
     [InlineData("--traffic", "weekly", "--traffic")]
-    [InlineData("--online-tpot-slo-ms", "0", "--online-tpot-slo-ms must be milliseconds")]
+    [InlineData("--online-tpot-slo-ms", "0", "--online-tpot-slo-ms must be auto, step, milliseconds")]
+    [InlineData("--tpot-slo", "1.1x,fast", "--tpot-slo must be auto, step, milliseconds")]
+    [InlineData("--window-sweep-ms", "-1", "--window-sweep-ms takes milliseconds")]
+    [InlineData("--peak-share", "0", "--peak-share must be a share")]
     public async Task BenchMixed_BadTrafficOption_FailsWithoutRunning(string option, string value, string message)
     {
         var (code, _, error) = await RunAsync("bench", "mixed", option, value);

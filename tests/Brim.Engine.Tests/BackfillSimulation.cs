@@ -53,8 +53,26 @@ internal sealed class BackfillSimulation(EngineOptions options, Func<StepShape, 
                 continue;
             }
 
-            var fitted = scheduler.Policy.Cap.Model.IsFitted;
-            var predicted = scheduler.Policy.Cap.Model.PredictSeconds(plan.Shape);
+            var model = scheduler.Policy.Cap.Model;
+            var fitted = model.IsFitted;
+            var predicted = model.PredictSeconds(plan.Shape);
+            var tpotBudget = scheduler.Policy.Cap.Tpot.Seconds;
+            var onlineShape = default(StepShape);
+            var reserveSlack = 0.0;
+            foreach (var c in plan.Chunks)
+            {
+                var decode = c.TokenCount == 1 && c.Sequence.ComputedTokens > 0;
+                if (c.Sequence.TrafficClass == TrafficClass.Online)
+                {
+                    onlineShape += StepShape.Chunk(c.Sequence.ComputedTokens, c.TokenCount, decode);
+                }
+                else
+                {
+                    // The reserve's one token a sequence goes in whatever the budget: the most one such token adds.
+                    reserveSlack = Math.Max(reserveSlack, result.ReservedOfflineSlots * model.MarginalSeconds(StepShape.Chunk(c.Sequence.ComputedTokens, 1, decode: c.Sequence.ComputedTokens > 0)));
+                }
+            }
+
             var took = stepSeconds(plan.Shape);
             clock.Advance(TimeSpan.FromSeconds(took));
             scheduler.ObserveStep(took);
@@ -62,7 +80,12 @@ internal sealed class BackfillSimulation(EngineOptions options, Func<StepShape, 
                 took, fitted ? predicted : null,
                 plan.Chunks.Any(c => c.Sequence.TrafficClass == TrafficClass.Online && c.TokenCount == 1 && c.Sequence.ComputedTokens > 0),
                 plan.Chunks.Count(c => c.Sequence.TrafficClass == TrafficClass.Offline),
-                scheduler.RunningOf(TrafficClass.Offline), scheduler.Running.Count);
+                scheduler.RunningOf(TrafficClass.Offline), scheduler.Running.Count)
+            {
+                TpotBudget = tpotBudget,
+                PredictedOnline = model.PredictSeconds(onlineShape),
+                ReserveSlack = reserveSlack,
+            };
             result.Steps.Add(step);
 
             var sampling = plan.Chunks.Where(c => c.SamplesNextToken).Select(c => c.Sequence).ToList();
@@ -112,7 +135,17 @@ internal sealed class BackfillSimulation(EngineOptions options, Func<StepShape, 
 }
 
 /// <summary>One simulated step: its time, the model's prediction once fitted, and who ran in it.</summary>
-internal sealed record SimulatedStep(double Seconds, double? Predicted, bool OnlineDecoding, int OfflineAdvanced, int OfflineRunning, int Running);
+internal sealed record SimulatedStep(double Seconds, double? Predicted, bool OnlineDecoding, int OfflineAdvanced, int OfflineRunning, int Running)
+{
+    /// <summary>The TPOT budget in force when the step was planned (null while it was learned).</summary>
+    public double? TpotBudget { get; init; }
+
+    /// <summary>The predicted time of the step's online work alone.</summary>
+    public double PredictedOnline { get; init; }
+
+    /// <summary>What the offline reserve's one token a sequence may add beyond any budget.</summary>
+    public double ReserveSlack { get; init; }
+}
 
 /// <summary>What a <see cref="BackfillSimulation"/> run measured.</summary>
 internal sealed class SimulationResult(int reservedOfflineSlots)

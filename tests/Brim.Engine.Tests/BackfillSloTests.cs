@@ -32,11 +32,31 @@ public class BackfillSloTests
         Assert.True(tpot <= limit, $"online TPOT p99 {tpot * 1e3:F3} ms > 1.1 × online-only = {limit * 1e3:F3} ms; p50 {Quantile.Of(unified.OnlineTpot, 0.5) * 1e3:F3} vs {Quantile.Of(onlineOnly.OnlineTpot, 0.5) * 1e3:F3}; offline {unified.OfflineTokensPerSecond:F0} tok/s; fit {unified.Fit}");
         Assert.True(unified.OnlineTpot.Count >= 0.9 * onlineOnly.OnlineTpot.Count, "online requests finished as they did alone");
 
-        // Stated bound: offline keeps at least 18 % of the offline-only capacity (21 % measured) while online takes 20 %.
-        // Online decodes in nearly every step at this load, so offline lives on 5 % of each step, and with prefill priced
-        // per token (a linear cost) its 200-token prompts are what that buys least of. A real GPU step is bandwidth-bound
-        // until it is not: the H100 run must measure the fraction there.
-        Assert.True(unified.OfflineTokensPerSecond >= 0.18 * capacity, $"offline {unified.OfflineTokensPerSecond:F0} tok/s of capacity {capacity:F0}");
+        // Stated bound: offline keeps at least 33 % of the offline-only capacity (39 % measured; 21 % with the per-step
+        // rule of 1.05 × the online work's own step) while online takes 20 %. Online decodes in nearly every step, so
+        // offline lives on what the learned TPOT budget leaves (the fill that keeps p99 TPOT within 1.08 × alone), and
+        // with prefill priced per token its 200-token prompts are what that buys least of. The H100 run measures it there.
+        Assert.True(unified.OfflineTokensPerSecond >= 0.33 * capacity, $"offline {unified.OfflineTokensPerSecond:F0} tok/s of capacity {capacity:F0}");
+    }
+
+    [Fact]
+    public void Schedule_LearnedTpotBudget_NoStepExceedsItUnlessTheOnlineWorkAloneDoes()
+    {
+        var (_, arrivals, _, budget) = Baseline(onlineShare: 0.2);
+        var unified = Simulate(Options() with { StepTimeBudget = budget }, arrivals, backlog: 128);
+
+        var learned = unified.Steps.Where(s => s.OnlineDecoding && s.TpotBudget is not null && s.Predicted is not null).ToList();
+        Assert.True(learned.Count > 0.5 * unified.Steps.Count, $"the budget was learned in {learned.Count} of {unified.Steps.Count} steps");
+        Assert.All(learned, s => Assert.True(
+            s.Predicted <= (Math.Max(s.TpotBudget!.Value, s.PredictedOnline) * (1 + 1e-9)) + s.ReserveSlack,
+            $"predicted {s.Predicted * 1e3:F4} ms > budget {s.TpotBudget * 1e3:F4} ms (online alone {s.PredictedOnline * 1e3:F4} ms)"));
+
+        // The budget is above the online work's own step: offline has room the conservative per-step rule did not give it.
+        Assert.True(learned.Average(s => s.TpotBudget!.Value - s.PredictedOnline) > 0.05 * learned.Average(s => s.PredictedOnline));
+
+        // And it buys offline more than the per-step rule (1.05 × each step's own online work) did on the same trace.
+        var perStep = Simulate(Options() with { StepTimeBudget = budget, LearnOnlineTpot = false }, arrivals, backlog: 128);
+        Assert.True(unified.OfflineTokensPerSecond > 1.4 * perStep.OfflineTokensPerSecond, $"learned {unified.OfflineTokensPerSecond:F0} vs per-step {perStep.OfflineTokensPerSecond:F0} offline tok/s");
     }
 
     [Fact]

@@ -32,6 +32,9 @@ internal sealed record MixedRunResult(string Label, double Seconds, ClassResult 
     /// <summary>The run by phase of its online traffic (one phase for steady Poisson traffic).</summary>
     public IReadOnlyList<PhaseResult> Phases { get; init; } = [];
 
+    /// <summary>The run in equal slices of time (tokens per class, online TPOT by finish time).</summary>
+    public IReadOnlyList<TimelineBin> Timeline { get; init; } = [];
+
     /// <summary>Step time by kind of work, fitted from this run's step records with the engine's model (null: too few steps to fit).</summary>
     public StepCostModel? StepCost { get; init; }
 }
@@ -59,6 +62,7 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
         long occupancySum = 0, steps = 0, offlineSlots = 0, allSlots = 0;
         var stepSeconds = new List<double>();
         var stepCost = new StepCostModel();
+        var timeline = new RunTimeline(duration.TotalSeconds);
         var started = Stopwatch.GetTimestamp();
         var end = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var running = true;
@@ -115,6 +119,7 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
                     if (now <= end && running)
                     {
                         tally.Tokens += u.NewTokens.Count;
+                        timeline.AddTokens(Elapsed(now), cls == TrafficClass.Online, u.NewTokens.Count);
                         var phase = phases[onlineTraffic.PhaseAt(Elapsed(now))];
                         (cls == TrafficClass.Online ? phase.Online : phase.Offline).Tokens += u.NewTokens.Count;
                     }
@@ -141,6 +146,7 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
                             if (cls == TrafficClass.Online)
                             {
                                 arrivalPhase.Tpot.Add(tally.Tpot[^1]);
+                                timeline.AddOnlineTpot(Elapsed(now), tally.Tpot[^1]);
                             }
                         }
                     }
@@ -199,6 +205,7 @@ internal sealed class MixedBenchmark(ITokenizer tokenizer, int seed)
             return new MixedRunResult(label, seconds, online.ToResult(), offline.ToResult(), occupancy, share)
             {
                 StepSeconds = [.. stepSeconds],
+                Timeline = timeline.ToBins(),
                 StepBudget = engine.Options.EffectiveStepTimeBudget,
                 StepCost = stepCost.IsFitted ? stepCost : null,
                 Phases = [.. phases.Select(p => new PhaseResult(

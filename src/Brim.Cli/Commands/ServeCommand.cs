@@ -44,7 +44,7 @@ internal static class ServeCommand
         var reserve = new Option<double>("--offline-reserve") { Description = "Share of batch slots offline work keeps whenever it has work", DefaultValueFactory = _ => 0.1 };
         var window = new Option<double>("--batch-window-ms") { Description = "How long online waits for a slot held by offline before preempting it", DefaultValueFactory = _ => 5 };
         var headroom = new Option<int>("--online-headroom") { Description = "Batch slots offline backfill leaves free for arriving online requests", DefaultValueFactory = _ => 0 };
-        var tpotSlo = new Option<double?>("--online-tpot-slo-ms") { Description = "Online time-per-output-token target: offline work may not push a step with online decode rows above it, and offline admission backs off near it (with only a TTFT target, steps are held to 1.05 × the online work's own step)" };
+        var tpotSlo = new Option<double?>("--online-tpot-slo-ms") { Description = "Online time-per-output-token target: offline work may not push a step with online decode rows above it, and offline admission backs off near it (default with a TTFT target: learned, online p99 TPOT within 1.1 × its own)" };
         var ttftSlo = new Option<double?>("--online-ttft-slo-ms") { Description = "Online time-to-first-token target; offline admission backs off near it" };
         var drain = new Option<double>("--drain-timeout") { Description = "Seconds in-flight requests get to finish on shutdown", DefaultValueFactory = _ => 30, CustomParser = OptionValues.Seconds };
         // No DefaultValueFactory: the help would print the default as TimeSpan does ("1.00:00:00"), not as it is typed.

@@ -9,8 +9,9 @@ namespace Brim.Engine.Scheduling;
 /// offline may always add <see cref="Tolerance"/> of the online work's own step time (where step time barely depends
 /// on the tokens that allowance is huge and the cap never binds, since fewer tokens would not make the step shorter);</item>
 /// <item>time per output token: while online sequences are decoding, every step is one token of theirs, so offline work
-/// may not push the predicted step above <see cref="TpotTarget"/>, by default 1 + <see cref="TpotTolerance"/> times the step
-/// the online work alone would take, which keeps p99 TPOT within 1.1 × online alone (issue 14: a step budget alone let every online decode step grow to it, +28 % TPOT on the H100).</item>
+/// may not push the predicted step above the TPOT budget (<see cref="Tpot"/>: explicit, or learned from the online work's
+/// own TPOT so that its p99 stays within 1.1 × alone; a step budget alone let every online decode step grow to it, +28 %
+/// TPOT on the H100).</item>
 /// </list>
 /// With online idle only the step budget binds, so offline gets the whole step. The scheduler spends the allowance on
 /// offline decode rows first (cheap on a GPU) and shrinks offline prefill chunks to what is left, and the reserved share
@@ -22,13 +23,13 @@ namespace Brim.Engine.Scheduling;
 public sealed class OfflineTokenCap
 {
     /// <summary>
-    /// The slowdown offline work may always cause an online step: the 10 % of issues 5 and 14 (online p99 TTFT and TPOT
+    /// The slowdown offline work may always cause an online step: the 10 % of the backfill targets (online p99 TTFT and TPOT
     /// within 1.1× of online alone).
     /// </summary>
     public const double Tolerance = 0.1;
 
     /// <summary>
-    /// The share of the online work's own step offline may add while online decodes, when no TPOT target is given: half
+    /// The share of the online work's own step offline may add while online decodes until the TPOT budget is learned: half
     /// the 10 %. A request's TPOT is its decode steps plus its share of the other online requests' prefills that land
     /// during its life; steps 10 % longer make that life 10 % longer, so it also sees about 10 % more of those prefills,
     /// and p99 TPOT grows by more than the per-step slowdown (in simulation, 10 % per step ended at 11 % on p99, 5 % well
@@ -38,11 +39,12 @@ public sealed class OfflineTokenCap
 
 
     /// <param name="budget">The longest a step should take while online traffic may arrive (the TTFT side); null: no step budget.</param>
-    /// <param name="tpotTarget">The longest a step may take while online sequences decode; null: 1.05 × their own step.</param>
+    /// <param name="tpotTarget">The longest a step may take while online sequences decode; null: learned (<see cref="TpotBudget"/>).</param>
     /// <param name="tpotEnabled">Whether the TPOT side is on (with a budget or an explicit target it is).</param>
     /// <param name="reservedTokens">Offline tokens every step keeps regardless (the reserved slots' decode tokens); at least one is kept.</param>
     /// <param name="model">The engine's one step cost model.</param>
-    public OfflineTokenCap(TimeSpan? budget, TimeSpan? tpotTarget, bool tpotEnabled, int reservedTokens, StepCostModel model)
+    /// <param name="learnTpot">Without a target, learn the TPOT budget (false: 1.05 × the online work's own step, always).</param>
+    public OfflineTokenCap(TimeSpan? budget, TimeSpan? tpotTarget, bool tpotEnabled, int reservedTokens, StepCostModel model, bool learnTpot = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(reservedTokens);
         ArgumentNullException.ThrowIfNull(model);
@@ -57,7 +59,7 @@ public sealed class OfflineTokenCap
         }
 
         Budget = budget;
-        TpotTarget = tpotTarget;
+        Tpot = new TpotBudget(tpotTarget, learnTpot);
         ProtectsTpot = tpotEnabled || tpotTarget is not null;
         ReservedTokens = Math.Max(1, reservedTokens);
         Model = model;
@@ -66,8 +68,11 @@ public sealed class OfflineTokenCap
     /// <summary>The step-time budget (TTFT side), or null.</summary>
     public TimeSpan? Budget { get; }
 
-    /// <summary>The explicit online TPOT target, or null for 1.05 × the online work's own predicted step.</summary>
-    public TimeSpan? TpotTarget { get; }
+    /// <summary>The explicit online TPOT target, or null when <see cref="Tpot"/> learns it.</summary>
+    public TimeSpan? TpotTarget => Tpot.Explicit;
+
+    /// <summary>The TPOT side's per-step budget, explicit or learned.</summary>
+    public TpotBudget Tpot { get; }
 
     /// <summary>Whether steps with online decode rows are held to the TPOT target.</summary>
     public bool ProtectsTpot { get; }
@@ -101,8 +106,7 @@ public sealed class OfflineTokenCap
             : double.PositiveInfinity;
         if (onlineDecoding && ProtectsTpot)
         {
-            var limit = TpotTarget?.TotalSeconds ?? ((1 + TpotTolerance) * onlineSeconds);
-            spare = Math.Min(spare, Math.Max(0, limit - onlineSeconds));
+            spare = Math.Min(spare, Tpot.StepLimit(onlineSeconds) - onlineSeconds);
         }
 
         return spare;

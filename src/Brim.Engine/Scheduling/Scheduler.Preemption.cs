@@ -45,6 +45,7 @@ public sealed partial class Scheduler
             _output.TokenCount -= chunk.TokenCount;
             _budget += chunk.TokenCount;
             victim.ScheduledStep = -1;
+            _onlineDecoding.Remove(victim); // it decodes no token of its request in this step
         }
 
         _running.Remove(victim);

@@ -38,6 +38,8 @@ public sealed partial class Scheduler
     private readonly SortedSet<Sequence> _waitingOnline = new(WaitingOrder.Instance);
     private readonly SortedSet<Sequence> _waitingOffline = new(WaitingOrder.Instance);
     private readonly SchedulerOutput _output = new();
+    private readonly List<Sequence> _onlineDecoding = [];
+    private StepShape _onlineShape;
     private long _step;
     private int _budget;
     private int _offlineAllowanceLeft;
@@ -107,12 +109,19 @@ public sealed partial class Scheduler
 
         _blocks.Release(sequence.Blocks);
         sequence.Status = SequenceStatus.Finished;
+        if (sequence.AloneStepSeconds is { Count: > 0 } steps)
+        {
+            Policy.Cap.Tpot.ObserveRequest(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(steps));
+            sequence.AloneStepSeconds = null;
+        }
     }
 
     /// <summary>Decides this step's chunks. The returned object is reused by the next call.</summary>
     public SchedulerOutput Schedule()
     {
         _output.Clear();
+        _onlineDecoding.Clear();
+        _onlineShape = default;
         _budget = _options.MaxBatchTokens;
         _offlineAllowanceLeft = int.MaxValue;
         _offlineSecondsLeft = double.PositiveInfinity;
@@ -173,7 +182,34 @@ public sealed partial class Scheduler
     /// Records how long the step just scheduled took (the TPOT signal of the SLO backoff, and with the step's shape a
     /// point of the step cost model). Call after the step, before the next <see cref="Schedule"/>.
     /// </summary>
-    public void ObserveStep(double seconds) => Policy.ObserveStep(seconds, _output.Shape);
+    public void ObserveStep(double seconds)
+    {
+        Policy.ObserveStep(seconds, _output.Shape);
+        if (Policy.Cap.ProtectsTpot)
+        {
+            ObserveOnlineDecode(seconds);
+        }
+    }
+
+    /// <summary>
+    /// What the step just run tells the TPOT budget: the time its online work alone would have taken (measured time ×
+    /// predicted online share, so the cost model's bias cancels), one more decode step of each online decoding sequence.
+    /// </summary>
+    private void ObserveOnlineDecode(double seconds)
+    {
+        var model = Policy.Cap.Model;
+        if (_onlineDecoding.Count == 0 || !model.IsFitted || !Policy.Cap.Tpot.Learns)
+        {
+            return;
+        }
+
+        var predicted = model.PredictSeconds(_output.Shape);
+        var alone = predicted > 0 ? seconds * Math.Min(1, model.PredictSeconds(_onlineShape) / predicted) : seconds;
+        foreach (var seq in _onlineDecoding)
+        {
+            (seq.AloneStepSeconds ??= []).Add(alone);
+        }
+    }
 
     /// <summary>
     /// Records that the forward pass computed <paramref name="chunk"/>: the sequence's computed tokens advance, and its
@@ -264,7 +300,15 @@ public sealed partial class Scheduler
         _output.TokenCount += tokens;
         _output.Shape += shape;
         _budget -= tokens;
-        if (seq.TrafficClass == TrafficClass.Offline)
+        if (seq.TrafficClass == TrafficClass.Online)
+        {
+            _onlineShape += shape;
+            if (shape.DecodeTokens > 0)
+            {
+                _onlineDecoding.Add(seq);
+            }
+        }
+        else
         {
             _offlineAllowanceLeft -= tokens;
             _offlineSecondsLeft -= Policy.Cap.Model.MarginalSeconds(shape);

@@ -22,7 +22,7 @@ public sealed class TrafficPolicy
             : Math.Max(1, (int)Math.Ceiling(options.OfflineReservedShare * options.MaxRunningSequences));
         Cap = new OfflineTokenCap(
             options.EffectiveStepTimeBudget, options.OnlineTpotSlo, tpotEnabled: options.EffectiveStepTimeBudget is not null,
-            ReservedOfflineSlots, costModel ?? new StepCostModel());
+            ReservedOfflineSlots, costModel ?? new StepCostModel(), options.LearnOnlineTpot);
     }
 
     /// <summary>Slots offline keeps whenever it has work (the reserved share of <see cref="EngineOptions.MaxRunningSequences"/>).</summary>

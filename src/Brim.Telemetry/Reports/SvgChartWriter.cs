@@ -106,6 +106,26 @@ public static class SvgChartWriter
         return End(svg);
     }
 
+    /// <summary>
+    /// Charts written by this class one above the other in one SVG (each kept whole as a nested &lt;svg&gt;): quantities of
+    /// different units over the same x axis, read together (throughput and latency over a run).
+    /// </summary>
+    public static string Stack(params string[] charts)
+    {
+        ArgumentNullException.ThrowIfNull(charts);
+        var svg = new StringBuilder(charts.Sum(c => c.Length) + 512);
+        svg.Append(CultureInfo.InvariantCulture,
+            $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height * charts.Length}\" viewBox=\"0 0 {Width} {Height * charts.Length}\">\n");
+        for (var i = 0; i < charts.Length; i++)
+        {
+            // Each chart is a complete <svg> element: placed with y, its own coordinates stay valid.
+            var chart = charts[i].Replace("<svg xmlns=\"http://www.w3.org/2000/svg\" ", $"<svg y=\"{Height * i}\" ", StringComparison.Ordinal);
+            svg.Append(chart);
+        }
+
+        return End(svg);
+    }
+
     private static StringBuilder Begin(string title)
     {
         var svg = new StringBuilder(4096);
