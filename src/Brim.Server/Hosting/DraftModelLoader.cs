@@ -38,7 +38,7 @@ internal static class DraftModelLoader
         {
             model = Truncated(model, engine.Speculative.DraftLayers);
             (backend, _) = BackendFactory.Create(model, options with { Quantization = WeightQuantization.None, LoadFormat = LoadFormat.Auto });
-            if ((backend is CpuBackend) != (target is CpuBackend))
+            if (BackendFactory.IsCpu(backend) != BackendFactory.IsCpu(target))
             {
                 throw new NotSupportedException($"the draft model loaded on {backend.DeviceName}, the target runs on {target.DeviceName}: both must share a device");
             }
