@@ -76,6 +76,20 @@ public sealed class TensorParallelForwardTests
         }
     }
 
+    /// <summary>Each rank's cache holds its KV heads only: split heads add up to the whole cache, replicated ones count per replica.</summary>
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(4, 2)]
+    [InlineData(8, 4)]
+    public void KvBytesPerBlock_Llama31WithTwoKvHeads_IsTheWholeCacheTimesTheReplicas(int ranks, int replicas)
+    {
+        using var model = TestModels.Random(TestModels.Llama31);
+        using var whole = CpuBackend.Create(model);
+        using var sharded = TensorParallelCpuBackend.Create(model, ranks);
+
+        Assert.Equal(whole.KvBytesPerBlock(16) * replicas, sharded.KvBytesPerBlock(16));
+    }
+
     internal static LoadedModel Load(string name) => name switch
     {
         "stories260K" => ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "Models", "stories260K", "stories260K.bin")),
