@@ -113,15 +113,26 @@ public sealed class TensorParallelCpuBackend : IModelBackend
         }
 
         AllReduce.Sum(_ranks, width);
-        Each(rank => rank.SetHiddenFromProjection(tokens));
+        foreach (var rank in _ranks)
+        {
+            rank.SetHiddenFromProjection(tokens);
+        }
+
         for (var layer = 0; layer < _plan.Config.NumLayers; layer++)
         {
-            Each(rank => rank.AttentionPartial(_pool, batch, layer, maxContext));
-            AllReduce.Sum(_ranks, width);
-            Each(rank => rank.AddProjectionToHidden(tokens));
-            Each(rank => rank.FeedForwardPartial(_pool, layer, tokens));
-            AllReduce.Sum(_ranks, width);
-            Each(rank => rank.AddProjectionToHidden(tokens));
+            // On GPUs the ranks run these phases at once, each on its own device, meeting only in the all-reduces.
+            foreach (var rank in _ranks)
+            {
+                rank.AttentionPartial(_pool, batch, layer, maxContext);
+            }
+
+            ReduceIntoHidden(tokens);
+            foreach (var rank in _ranks)
+            {
+                rank.FeedForwardPartial(_pool, layer, tokens);
+            }
+
+            ReduceIntoHidden(tokens);
         }
 
         output.Prepare(batch.LogitRows, sampled: false);
@@ -130,11 +141,13 @@ public sealed class TensorParallelCpuBackend : IModelBackend
 
     public void Dispose() => _pool.Dispose();
 
-    private void Each(Action<DecoderShard> phase)
+    /// <summary>The all-reduce of a row-parallel block's partial outputs, added to every rank's residual stream.</summary>
+    private void ReduceIntoHidden(int tokens)
     {
+        AllReduce.Sum(_ranks, tokens * _plan.Config.HiddenSize);
         foreach (var rank in _ranks)
         {
-            phase(rank);
+            rank.AddProjectionToHidden(tokens);
         }
     }
 

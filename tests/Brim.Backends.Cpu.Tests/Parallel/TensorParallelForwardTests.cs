@@ -76,6 +76,22 @@ public sealed class TensorParallelForwardTests
         }
     }
 
+    /// <summary>An int8 cache quantizes each (token, KV head) on its own, so splitting the heads keeps the same codes.</summary>
+    [Fact]
+    public void Forward_Int8KvCacheOverTwoRanks_MatchesUnshardedInt8()
+    {
+        using var model = Load("stories260K");
+        var options = new CpuBackendOptions { ThreadCount = 2, KvCacheDType = KvCacheDType.Int8 };
+        using var reference = CpuBackend.Create(model, options);
+        using var sharded = TensorParallelCpuBackend.Create(model, 2, options);
+
+        foreach (var logits in RaggedSteps.Run([reference, sharded], model.Config.VocabSize))
+        {
+            var bound = RelativeTolerance * (1 + logits[0].Max(MathF.Abs));
+            Assert.All(logits[0].Zip(logits[1]), pair => Assert.True(Math.Abs(pair.First - pair.Second) <= bound));
+        }
+    }
+
     /// <summary>Each rank's cache holds its KV heads only: split heads add up to the whole cache, replicated ones count per replica.</summary>
     [Theory]
     [InlineData(2, 1)]
