@@ -19,6 +19,8 @@ namespace Brim.Backends.Cpu;
 /// time (<see cref="RowKernels"/>), and attention visits a sequence's positions in order inside one thread
 /// (<see cref="AttentionJob"/>); an int8 cache quantizes each (token, KV head) vector on its own
 /// (<see cref="Int8KvQuantizer"/>). Tests hold this to bitwise equality; keep it when optimizing.
+/// The layers run through <see cref="DecoderShard"/>, the code the tensor-parallel ranks run too
+/// (<see cref="Parallel.TensorParallelCpuBackend"/>): here one shard holds the whole model and nothing is reduced.
 /// </remarks>
 public sealed class CpuBackend : IModelBackend
 {
