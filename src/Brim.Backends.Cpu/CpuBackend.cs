@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Brim.Backends.Cpu.Kernels;
 using Brim.Backends.Cpu.KvCache;
 using Brim.Backends.Cpu.Threading;
@@ -20,28 +19,22 @@ namespace Brim.Backends.Cpu;
 /// time (<see cref="RowKernels"/>), and attention visits a sequence's positions in order inside one thread
 /// (<see cref="AttentionJob"/>); an int8 cache quantizes each (token, KV head) vector on its own
 /// (<see cref="Int8KvQuantizer"/>). Tests hold this to bitwise equality; keep it when optimizing.
+/// The layers run through <see cref="DecoderShard"/>, the code the tensor-parallel ranks run too
+/// (<see cref="Parallel.TensorParallelCpuBackend"/>): here one shard holds the whole model and nothing is reduced.
 /// </remarks>
 public sealed class CpuBackend : IModelBackend
 {
     private readonly ModelConfig _config;
-    private readonly CpuModelWeights _weights;
-    private readonly RotaryEmbedding _rope;
     private readonly WorkerPool _pool;
-    private readonly MatMulJob _matMul = new();
-    private readonly AttentionJob _attention;
-    private readonly ForwardBuffers _buffers;
-    private PagedKvCache? _cache;
+    private readonly DecoderShard _shard;
 
     private CpuBackend(ModelConfig config, CpuModelWeights weights, int threadCount, KvCacheDType kvCacheDType)
     {
         _config = config;
         KvCacheDType = kvCacheDType;
-        _weights = weights;
-        _rope = new RotaryEmbedding(config);
         _pool = new WorkerPool(threadCount);
-        _attention = new AttentionJob(config.NumHeads, config.NumKvHeads, config.HeadDim);
-        _buffers = new ForwardBuffers(config);
-        SwapSpace = new CpuKvSwapSpace((blocks, blockSize) => PagedKvCache.Create(kvCacheDType, config, blocks, blockSize), () => _cache);
+        _shard = new DecoderShard(config, weights, kvCacheDType, vocabStart: 0);
+        SwapSpace = new CpuKvSwapSpace((blocks, blockSize) => PagedKvCache.Create(kvCacheDType, config, blocks, blockSize), () => _shard.Cache);
     }
 
     public string DeviceName => $"cpu ({_pool.ThreadCount} threads)";
@@ -87,18 +80,13 @@ public sealed class CpuBackend : IModelBackend
 
         var info = GC.GetGCMemoryInfo();
         var total = info.TotalAvailableMemoryBytes;
-        var used = Math.Max(GC.GetTotalMemory(false), _weights.Bytes);
+        var used = Math.Max(GC.GetTotalMemory(false), _shard.Weights.Bytes);
         var free = Math.Max(0, total - info.MemoryLoadBytes);
         var budget = (long)(total * memoryUtilization) - used;
         return Math.Clamp(budget, 0, (long)(free * 0.9));
     }
 
-    public void AllocateKvCache(int numBlocks, int blockSize)
-    {
-        // Drop the previous cache before allocating its successor, not after.
-        _cache = null;
-        _cache = PagedKvCache.Create(KvCacheDType, _config, numBlocks, blockSize);
-    }
+    public void AllocateKvCache(int numBlocks, int blockSize) => _shard.AllocateKvCache(numBlocks, blockSize);
 
     /// <summary>
     /// Runs the step and writes <see cref="ForwardBatch.LogitRows"/> logit rows: the last
@@ -110,118 +98,27 @@ public sealed class CpuBackend : IModelBackend
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(output);
-        var cache = _cache ?? throw new InvalidOperationException("AllocateKvCache must be called before Forward");
-        var maxContext = Validate(batch, output, cache);
+        var cache = _shard.Cache ?? throw new InvalidOperationException("AllocateKvCache must be called before Forward");
+        var maxContext = Validate(_config, batch, output, cache);
         var tokens = batch.TokenCount;
-        _buffers.EnsureTokens(tokens);
-        var b = _buffers;
-        LayOutTokens(batch);
-        Embed(batch.TokenIds);
 
+        // One rank holding the whole model: each phase's partial output is already the full one, nothing to reduce.
+        _shard.Begin(batch);
+        _shard.EmbedPartial(batch.TokenIds);
+        _shard.SetHiddenFromProjection(tokens);
         for (var layer = 0; layer < _config.NumLayers; layer++)
         {
-            RunAttentionBlock(batch, cache, layer, tokens, maxContext);
-            RunFeedForwardBlock(_weights.Layers[layer], tokens);
-        }
-
-        // Only the tokens that need logits (a slice's last, or its last 1 + k when it verifies draft tokens) go through
-        // the final norm and the classifier.
-        var row = 0;
-        var h = _config.HiddenSize;
-        foreach (var slice in batch.Slices)
-        {
-            for (var t = slice.FirstLogitToken; t < slice.TokenStart + slice.TokenCount; t++)
-            {
-                RowKernels.RmsNorm(b.Hidden.AsSpan(t * h, h), _weights.FinalNorm, b.LogitInputs.AsSpan(row * h, h), _config.RmsNormEps);
-                row++;
-            }
+            _shard.AttentionPartial(_pool, batch, layer, maxContext);
+            _shard.AddProjectionToHidden(tokens);
+            _shard.FeedForwardPartial(_pool, layer, tokens);
+            _shard.AddProjectionToHidden(tokens);
         }
 
         output.Prepare(batch.LogitRows, sampled: false);
-        if (row > 0)
-        {
-            _matMul.Run(_pool, _weights.Classifier, null, _config.VocabSize, h, b.LogitInputs, row, output.Logits);
-        }
+        _shard.Logits(_pool, batch, output.Logits);
     }
 
     public void Dispose() => _pool.Dispose();
-
-    private void RunAttentionBlock(ForwardBatch batch, PagedKvCache cache, int layer, int tokens, int maxContext)
-    {
-        var w = _weights.Layers[layer];
-        var b = _buffers;
-        int h = _config.HiddenSize, q = _config.QueryDim, kv = _config.KvDim;
-        var stride = q + (2 * kv);
-        NormalizeRows(w.AttentionNorm, tokens);
-        _matMul.Run(_pool, w.QueryKeyValue, w.QueryKeyValueBias, stride, h, b.Normalized, tokens, b.QueryKeyValue);
-
-        // Rotate q and k, then store every token's k and v in its cache slot before any token attends, so a
-        // prefill chunk sees its own earlier tokens through the cache like any cached position (quantized, in an int8
-        // cache, exactly as a later decode step will read them).
-        foreach (var slice in batch.Slices)
-        {
-            var blockTable = slice.BlockTable.Span;
-            for (var i = 0; i < slice.TokenCount; i++)
-            {
-                var row = b.QueryKeyValue.AsSpan((slice.TokenStart + i) * stride, stride);
-                var position = slice.StartPosition + i;
-                _rope.Apply(row[..q], position);
-                _rope.Apply(row.Slice(q, kv), position);
-                cache.Write(layer, blockTable, position, row.Slice(q, kv), row.Slice(q + kv, kv));
-            }
-        }
-
-        _attention.Run(_pool, cache, layer, b.QueryKeyValue, stride, b.Attention, tokens, b.Positions, b.SliceOfToken, batch.Slices, maxContext);
-        _matMul.Run(_pool, w.Output, w.OutputBias, h, q, b.Attention, tokens, b.Projection);
-        TensorPrimitives.Add(b.Hidden.AsSpan(0, tokens * h), b.Projection.AsSpan(0, tokens * h), b.Hidden.AsSpan(0, tokens * h));
-    }
-
-    private void RunFeedForwardBlock(LayerWeights w, int tokens)
-    {
-        var b = _buffers;
-        int h = _config.HiddenSize, ff = _config.IntermediateSize;
-        NormalizeRows(w.FeedForwardNorm, tokens);
-        _matMul.Run(_pool, w.GateUp, w.GateUpBias, 2 * ff, h, b.Normalized, tokens, b.GateUp);
-        for (var t = 0; t < tokens; t++)
-        {
-            var row = b.GateUp.AsSpan(t * 2 * ff, 2 * ff);
-            RowKernels.SwiGlu(row[..ff], row[ff..], b.Activated.AsSpan(t * ff, ff));
-        }
-
-        _matMul.Run(_pool, w.Down, w.DownBias, h, ff, b.Activated, tokens, b.Projection);
-        TensorPrimitives.Add(b.Hidden.AsSpan(0, tokens * h), b.Projection.AsSpan(0, tokens * h), b.Hidden.AsSpan(0, tokens * h));
-    }
-
-    private void NormalizeRows(float[] weight, int tokens)
-    {
-        var h = _config.HiddenSize;
-        for (var t = 0; t < tokens; t++)
-        {
-            RowKernels.RmsNorm(_buffers.Hidden.AsSpan(t * h, h), weight, _buffers.Normalized.AsSpan(t * h, h), _config.RmsNormEps);
-        }
-    }
-
-    private void Embed(int[] tokenIds)
-    {
-        var h = _config.HiddenSize;
-        for (var t = 0; t < tokenIds.Length; t++)
-        {
-            _weights.Embedding.AsSpan(tokenIds[t] * h, h).CopyTo(_buffers.Hidden.AsSpan(t * h, h));
-        }
-    }
-
-    private void LayOutTokens(ForwardBatch batch)
-    {
-        for (var s = 0; s < batch.Slices.Length; s++)
-        {
-            var slice = batch.Slices[s];
-            for (var i = 0; i < slice.TokenCount; i++)
-            {
-                _buffers.Positions[slice.TokenStart + i] = slice.StartPosition + i;
-                _buffers.SliceOfToken[slice.TokenStart + i] = s;
-            }
-        }
-    }
 
     private static void CheckKvCacheDType(KvCacheDType type)
     {
@@ -237,33 +134,33 @@ public sealed class CpuBackend : IModelBackend
     }
 
     /// <summary>Checks what <see cref="ForwardBatch"/> itself cannot know; returns the longest context in the batch.</summary>
-    private int Validate(ForwardBatch batch, ForwardOutput output, PagedKvCache cache)
+    internal static int Validate(ModelConfig config, ForwardBatch batch, ForwardOutput output, PagedKvCache cache)
     {
         if (batch.BlockSize != cache.BlockSize)
         {
             throw new ArgumentException($"batch block size {batch.BlockSize} differs from the KV cache's {cache.BlockSize}", nameof(batch));
         }
 
-        if (output.VocabSize != _config.VocabSize)
+        if (output.VocabSize != config.VocabSize)
         {
-            throw new ArgumentException($"output has vocabulary {output.VocabSize}, the model {_config.VocabSize}", nameof(output));
+            throw new ArgumentException($"output has vocabulary {output.VocabSize}, the model {config.VocabSize}", nameof(output));
         }
 
         foreach (var id in batch.TokenIds)
         {
-            if ((uint)id >= (uint)_config.VocabSize)
+            if ((uint)id >= (uint)config.VocabSize)
             {
-                throw new ArgumentException($"token id {id} is outside the vocabulary of {_config.VocabSize}", nameof(batch));
+                throw new ArgumentException($"token id {id} is outside the vocabulary of {config.VocabSize}", nameof(batch));
             }
         }
 
         var maxContext = 0;
         foreach (var slice in batch.Slices)
         {
-            if (slice.StartPosition < 0 || slice.ContextLength > _config.MaxPositions)
+            if (slice.StartPosition < 0 || slice.ContextLength > config.MaxPositions)
             {
                 throw new ArgumentException(
-                    $"slice at token {slice.TokenStart} covers positions {slice.StartPosition}..{slice.ContextLength - 1}, outside 0..{_config.MaxPositions - 1}",
+                    $"slice at token {slice.TokenStart} covers positions {slice.StartPosition}..{slice.ContextLength - 1}, outside 0..{config.MaxPositions - 1}",
                     nameof(batch));
             }
 

@@ -88,6 +88,15 @@ internal sealed class ModelOptions
         "Quantize a float checkpoint's linear weights on load: fp8 (E4M3, a scale per output channel), int8 (symmetric, per output channel) or int4 (asymmetric, groups of 128 inputs); "
         + "CUDA keeps the projections quantized on the device, the CPU backend runs the dequantized values (the format's accuracy cost, not its speed). Quantized checkpoints (fp8, awq, gptq) are detected from config.json");
 
+    /// <summary>vLLM's --tensor-parallel-size: ranks the model's heads, MLP and vocabulary are split over.</summary>
+    public Option<int> TensorParallelSize { get; } = new("--tensor-parallel-size", "-tp")
+    {
+        Description = "Split the model over N ranks (Megatron tensor parallelism, docs/tensor-parallel.md): 1 runs it whole; more needs --device cpu, "
+            + "which runs N simulated ranks in one process to check the sharding (GPUs need the NCCL backend, not built yet)",
+        DefaultValueFactory = _ => 1,
+        CustomParser = OptionValues.AtLeastOne,
+    };
+
     public Option<int> BlockSize { get; } = new("--block-size") { Description = "Positions per KV block", DefaultValueFactory = _ => 16, CustomParser = OptionValues.AtLeastOne };
 
     public Option<double> MemoryUtilization { get; } = new("--gpu-memory-utilization")
@@ -127,7 +136,7 @@ internal sealed class ModelOptions
             command.Options.Add(MemoryShares);
         }
 
-        foreach (var option in new Option[] { Model, Tokenizer, ChatTemplate, AllowFallbackTemplate, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, KvCacheDType, Quantization, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching, SpeculativeConfig })
+        foreach (var option in new Option[] { Model, Tokenizer, ChatTemplate, AllowFallbackTemplate, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, KvCacheDType, Quantization, TensorParallelSize, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching, SpeculativeConfig })
         {
             command.Options.Add(option);
         }
@@ -146,6 +155,7 @@ internal sealed class ModelOptions
         KvCacheSpaceBytes = result.GetValue(KvCacheSpace),
         KvCacheDType = result.GetValue(KvCacheDType),
         Quantization = result.GetValue(Quantization),
+        TensorParallelSize = result.GetValue(TensorParallelSize),
         Engine = new EngineOptions
         {
             BatchingMode = mode,

@@ -1,4 +1,5 @@
 using Brim.Backends.Cpu;
+using Brim.Backends.Cpu.Parallel;
 using Brim.Backends.Cuda;
 using Brim.Core.Execution;
 using Brim.Models;
@@ -10,6 +11,14 @@ internal static class BackendFactory
 {
     public static (IModelBackend Backend, string Note) Create(LoadedModel model, ModelHostOptions options)
     {
+        var ranks = options.TensorParallelSize;
+        if (ranks > 1 && options.Device != DeviceKind.Cpu)
+        {
+            throw new NotSupportedException(
+                $"--tensor-parallel-size {ranks}: tensor parallelism on GPUs needs {ranks} GPUs and the NCCL backend, which is not built yet; "
+                + $"the sharding is tested on the CPU, where --device cpu runs it as {ranks} simulated ranks in one process (to check it, no faster than one)");
+        }
+
         if (options.Device == DeviceKind.Cuda)
         {
             if (!CudaBackend.IsAvailable(out var reason))
@@ -54,9 +63,13 @@ internal static class BackendFactory
                 + $"this machine has {memory / 1e9:F1} GB ({why}); run it with --device cuda");
         }
 
-        var cpu = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = options.CpuThreads ?? Environment.ProcessorCount, KvCacheDType = options.KvCacheDType });
+        var cpuOptions = new CpuBackendOptions { ThreadCount = options.CpuThreads ?? Environment.ProcessorCount, KvCacheDType = options.KvCacheDType };
+        IModelBackend cpu = ranks > 1 ? TensorParallelCpuBackend.Create(model, ranks, cpuOptions) : CpuBackend.Create(model, cpuOptions);
         return (cpu, $"{cpu.DeviceName} ({why})");
     }
+
+    /// <summary>Whether the backend runs on the CPU (one rank or simulated ranks): host memory, float32 KV, its own cache sizing.</summary>
+    public static bool IsCpu(IModelBackend backend) => backend is CpuBackend or TensorParallelCpuBackend;
 
     private static CudaBackendOptions CudaOptions(ModelHostOptions options)
     {

@@ -37,8 +37,9 @@ internal static class DraftModelLoader
         try
         {
             model = Truncated(model, engine.Speculative.DraftLayers);
-            (backend, _) = BackendFactory.Create(model, options with { Quantization = WeightQuantization.None, LoadFormat = LoadFormat.Auto });
-            if ((backend is CpuBackend) != (target is CpuBackend))
+            // The draft runs whole beside a sharded target: it is small, and its shape need not split over the target's ranks.
+            (backend, _) = BackendFactory.Create(model, options with { Quantization = WeightQuantization.None, LoadFormat = LoadFormat.Auto, TensorParallelSize = 1 });
+            if (BackendFactory.IsCpu(backend) != BackendFactory.IsCpu(target))
             {
                 throw new NotSupportedException($"the draft model loaded on {backend.DeviceName}, the target runs on {target.DeviceName}: both must share a device");
             }

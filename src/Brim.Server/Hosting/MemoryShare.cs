@@ -1,5 +1,4 @@
 using System.Globalization;
-using Brim.Backends.Cpu;
 using Brim.Core.Execution;
 
 namespace Brim.Server.Hosting;
@@ -71,7 +70,7 @@ public readonly record struct MemoryShare
             return options;
         }
 
-        return backend is CpuBackend
+        return BackendFactory.IsCpu(backend)
             ? options with { KvCacheSpaceBytes = (long)((options.KvCacheSpaceBytes ?? CpuKvCacheSize.DefaultSpaceBytes) * Share) }
             : options with { Engine = options.Engine with { MemoryUtilization = options.Engine.MemoryUtilization * (Before + Share) } };
     }

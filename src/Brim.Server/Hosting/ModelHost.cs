@@ -1,4 +1,3 @@
-using Brim.Backends.Cpu;
 using Brim.Backends.Cuda;
 using Brim.ChatTemplates;
 using Brim.Core.Execution;
@@ -92,11 +91,11 @@ public sealed class ModelHost : IDisposable
             }
 
             // Native: bf16 on CUDA, float32 on the CPU; quantized: one byte a value plus a float scale per head vector.
-            var nativeBytes = (_backend is CpuBackend ? sizeof(float) : 2) * Config.HeadDim;
+            var nativeBytes = (BackendFactory.IsCpu(_backend) ? sizeof(float) : 2) * Config.HeadDim;
             var ratio = nativeBytes / (double)(Config.HeadDim + sizeof(float));
             return string.Create(
                 System.Globalization.CultureInfo.InvariantCulture,
-                $"{KvCacheDType.Name()}: {note}, {ratio:F2}x the blocks {(_backend is CpuBackend ? "float32" : "bf16")} would fit");
+                $"{KvCacheDType.Name()}: {note}, {ratio:F2}x the blocks {(BackendFactory.IsCpu(_backend) ? "float32" : "bf16")} would fit");
         }
     }
 
@@ -113,7 +112,7 @@ public sealed class ModelHost : IDisposable
             var stored = _model.Quantization?.StoredBytes ?? WeightManifest.For(Config).Sum(t => _model.Weights.GetInfo(t.Name).ByteCount);
             (long held, string where) = _backend switch
             {
-                CpuBackend => (Config.ParameterCount * sizeof(float), "float32 on the host" + (_model.Quantization is null ? string.Empty : " (dequantized on load)")),
+                _ when BackendFactory.IsCpu(_backend) => (Config.ParameterCount * sizeof(float), "float32 on the host" + (_model.Quantization is null ? string.Empty : " (dequantized on load)")),
                 CudaBackend { QuantizedProjections: { } projections } cuda => (cuda.WeightBytes, $"on the device ({projections.Format} projections {Size(projections.Bytes)}, the rest bf16)"),
                 _ => (Config.ParameterCount * 2, "bf16 on the device"),
             };
@@ -146,7 +145,7 @@ public sealed class ModelHost : IDisposable
             {
                 options = options.MemoryShare.Apply(options, backend);
                 var engineOptions = options.Engine;
-                if (backend is CpuBackend && engineOptions.NumKvBlocks is null)
+                if (BackendFactory.IsCpu(backend) && engineOptions.NumKvBlocks is null)
                 {
                     engineOptions = engineOptions with { NumKvBlocks = CpuKvCacheSize.Blocks(backend, model.Config, engineOptions, options.KvCacheSpaceBytes) };
                 }

@@ -52,6 +52,13 @@ public sealed record ModelHostOptions
     public WeightQuantization Quantization { get; init; } = WeightQuantization.None;
 
     /// <summary>
+    /// Ranks the model is split over (<c>--tensor-parallel-size</c>, docs/tensor-parallel.md). 1 is one device; more
+    /// needs the CPU backend, which runs them as simulated ranks in one process: GPUs would need the NCCL backend, not
+    /// built yet.
+    /// </summary>
+    public int TensorParallelSize { get; init; } = 1;
+
+    /// <summary>
     /// Told how loading goes: weight bytes read, GPU kernels compiled, then <see cref="LoadPhase.Finished"/> (also when
     /// loading fails); the CLI draws it on a terminal. Null: nobody, and nothing is counted.
     /// </summary>
