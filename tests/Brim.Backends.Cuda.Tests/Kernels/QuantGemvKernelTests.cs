@@ -34,22 +34,8 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         using var layout = new DeviceLayout(gpu, random, format, outFeatures, inFeatures, group);
         var x = Bf16.Random(random, rows * inFeatures);
         using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
-        var w = layout.Weight;
         var expected = KernelReferences.Linear(x, layout.Floats, rows, inFeatures, outFeatures);
-        float[] actual;
-        if (fp32Output)
-        {
-            using var dY = gpu.Allocate<float>(rows * outFeatures);
-            kernel.Linear(gpu.Stream, w, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures, fp32Output: true);
-            actual = gpu.Download<float>(dY, rows * outFeatures);
-        }
-        else
-        {
-            using var dY = gpu.Allocate<ushort>(rows * outFeatures);
-            kernel.Linear(gpu.Stream, w, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures);
-            actual = Bf16.FromBits(gpu.Download<ushort>(dY, rows * outFeatures));
-        }
-
+        var actual = RunLinear(kernel, layout.Weight, dX.Pointer, rows, inFeatures, outFeatures, fp32Output);
         Compare.Close(actual, expected, fp32Output ? 1e-5 : 5e-3, $"quant gemv {format} {rows}x{inFeatures}->{outFeatures} g{group} (seed {seed})");
     }
 
@@ -82,19 +68,8 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
             using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format, factored);
             foreach (var split in new[] { 1, 2, 4, 8 })
             {
-                var context = $"quant gemv {format} {rows}x{inFeatures}->{outFeatures} g{group} split {split} factored {factored} (seed {seed})";
-                if (fp32Output)
-                {
-                    using var dY = gpu.Allocate<float>(rows * outFeatures);
-                    kernel.Linear(gpu.Stream, layout.Weight, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures, fp32Output: true, split: split);
-                    Compare.Close(gpu.Download<float>(dY, rows * outFeatures), expected, 1e-5, context);
-                }
-                else
-                {
-                    using var dY = gpu.Allocate<ushort>(rows * outFeatures);
-                    kernel.Linear(gpu.Stream, layout.Weight, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures, split: split);
-                    Compare.Close(Bf16.FromBits(gpu.Download<ushort>(dY, rows * outFeatures)), expected, 5e-3, context);
-                }
+                var actual = RunLinear(kernel, layout.Weight, dX.Pointer, rows, inFeatures, outFeatures, fp32Output, split);
+                Compare.Close(actual, expected, fp32Output ? 1e-5 : 5e-3, $"quant gemv {format} {rows}x{inFeatures}->{outFeatures} g{group} split {split} factored {factored} (seed {seed})");
             }
         }
     }
@@ -201,5 +176,20 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         Assert.False(QuantGemvKernel.Fits(1, 6, WeightFormat.Int4));
         Assert.True(QuantGemvKernel.Fits(1, 6, WeightFormat.Int4, gated: true));
         Assert.False(QuantGemvKernel.Fits(0, 4096, WeightFormat.Fp8));
+    }
+
+    /// <summary>y = x · wᵀ on the kernel, downloaded as floats (bf16 output widened).</summary>
+    private float[] RunLinear(QuantGemvKernel kernel, LinearWeight w, ulong x, int rows, int inFeatures, int outFeatures, bool fp32Output, int split = 0)
+    {
+        if (fp32Output)
+        {
+            using var dY = gpu.Allocate<float>(rows * outFeatures);
+            kernel.Linear(gpu.Stream, w, x, dY.Pointer, rows, inFeatures, outFeatures, fp32Output: true, split: split);
+            return gpu.Download<float>(dY, rows * outFeatures);
+        }
+
+        using var dB = gpu.Allocate<ushort>(rows * outFeatures);
+        kernel.Linear(gpu.Stream, w, x, dB.Pointer, rows, inFeatures, outFeatures, split: split);
+        return Bf16.FromBits(gpu.Download<ushort>(dB, rows * outFeatures));
     }
 }
