@@ -24,7 +24,7 @@ internal static class BenchReportCommand
         var output = new Option<string>("--out") { Description = "Report directory", DefaultValueFactory = _ => "brim-report" };
         var batchSizes = new Option<int[]>("--batch-sizes")
         {
-            Description = "Batch sizes to measure [default: 1,4,8,16,32,64,128,256]", DefaultValueFactory = _ => [1, 4, 8, 16, 32, 64, 128, 256], CustomParser = OptionValues.BatchSizes,
+            Description = "Batch sizes to measure (comma-separated)", DefaultValueFactory = _ => [1, 4, 8, 16, 32, 64, 128, 256], CustomParser = OptionValues.BatchSizes,
         };
         var promptLength = new Option<int>("--prompt-len") { DefaultValueFactory = _ => 128 };
         var outputLength = new Option<int>("--output-len") { DefaultValueFactory = _ => 128 };

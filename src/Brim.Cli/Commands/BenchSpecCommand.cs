@@ -28,7 +28,7 @@ internal static class BenchSpecCommand
         var model = new ModelOptions();
         var batchSizes = new Option<int[]>("--batch-sizes")
         {
-            Description = "Batch sizes to measure [default: 1,8,64]", DefaultValueFactory = _ => [1, 8, 64], CustomParser = OptionValues.BatchSizes,
+            Description = "Batch sizes to measure (comma-separated)", DefaultValueFactory = _ => [1, 8, 64], CustomParser = OptionValues.BatchSizes,
         };
         var outputLength = new Option<int>("--output-len") { Description = "Output tokens per request (EOS ignored)", DefaultValueFactory = _ => 128, CustomParser = OptionValues.AtLeastOne };
         var repeats = new Option<int>("--repeats") { Description = "Runs per batch size and mode; the median is reported", DefaultValueFactory = _ => 3, CustomParser = OptionValues.AtLeastOne };
