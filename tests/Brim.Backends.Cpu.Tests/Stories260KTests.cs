@@ -15,31 +15,35 @@ public sealed class Stories260KTests
     {
         using var model = ModelLoader.Load(Path.Combine(ModelDirectory, "stories260K.bin"));
         using var backend = CpuBackend.Create(model, new CpuBackendOptions { ThreadCount = 2 });
+        var generated = Greedy(backend);
+        var text = new Llama2cPieces(Path.Combine(ModelDirectory, "tok512.bin"), backend.VocabSize).Decode(generated);
+        var expected = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "stories260K_expected.txt"));
+        Assert.Equal(expected, text);
+    }
+
+    /// <summary>llama2.c's run.c: positions 0..199, each forward's argmax the next token; it stops early if BOS comes back.</summary>
+    internal static List<int> Greedy(IModelBackend backend)
+    {
         const int blockSize = 16;
         const int steps = 200;
-        backend.AllocateKvCache(numBlocks: steps / blockSize + 1, blockSize);
-        int[] blockTable = [.. Enumerable.Range(0, steps / blockSize + 1).Reverse()];
+        backend.AllocateKvCache(numBlocks: (steps / blockSize) + 1, blockSize);
+        int[] blockTable = [.. Enumerable.Range(0, (steps / blockSize) + 1).Reverse()];
         var output = new ForwardOutput(backend.VocabSize);
-
-        // run.c: positions 0..steps-1, each forward samples the next token; it stops early if BOS comes back.
         var generated = new List<int>();
         var token = Bos;
         for (var position = 0; position < steps; position++)
         {
             var slice = new SequenceSlice(0, 1, position, blockTable, NeedsLogits: true);
             backend.Forward(new ForwardBatch([token], [slice], blockSize), output);
-            var next = TensorPrimitives.IndexOfMax(output.LogitRow(0));
-            if (next == Bos)
+            token = TensorPrimitives.IndexOfMax(output.LogitRow(0));
+            if (token == Bos)
             {
                 break;
             }
 
-            generated.Add(next);
-            token = next;
+            generated.Add(token);
         }
 
-        var text = new Llama2cPieces(Path.Combine(ModelDirectory, "tok512.bin"), backend.VocabSize).Decode(generated);
-        var expected = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "stories260K_expected.txt"));
-        Assert.Equal(expected, text);
+        return generated;
     }
 }

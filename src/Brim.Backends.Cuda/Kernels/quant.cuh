@@ -77,42 +77,6 @@ __device__ __forceinline__ unsigned int4_pair_bits(unsigned word, int p)
     return t;
 }
 
-// Weights of inputs 8*part .. 8*part+7 of the chunk v, dequantized into w[0..7].
-template <int F>
-__device__ __forceinline__ void quant_decode8(uint4 v, int part, QuantScale sc, float* w)
-{
-    if (F == FMT_FP8)
-    {
-        fp8x4_to_float_div256(quant_word(v, 2 * part), w);
-        fp8x4_to_float_div256(quant_word(v, 2 * part + 1), w + 4);
-#pragma unroll
-        for (int j = 0; j < 8; ++j) w[j] *= sc.s;
-    }
-    else if (F == FMT_INT8)
-    {
-#pragma unroll
-        for (int h = 0; h < 2; ++h)
-        {
-            // Offset binary (q + 128) into the low mantissa bits of 2^23: exact, no int-to-float conversion.
-            const unsigned u = quant_word(v, 2 * part + h) ^ 0x80808080u;
-#pragma unroll
-            for (int j = 0; j < 4; ++j)
-                w[4 * h + j] = (__uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u | j)) - 8388736.0f) * sc.s;
-        }
-    }
-    else
-    {
-        const unsigned word = quant_word(v, part);
-#pragma unroll
-        for (int p = 0; p < 4; ++p)
-        {
-            const unsigned t = int4_pair_bits(word, p);
-            w[2 * p] = fmaf(__uint_as_float(t << 16), sc.s, sc.m);
-            w[2 * p + 1] = fmaf(__uint_as_float(t & 0xffff0000u), sc.s, sc.m);
-        }
-    }
-}
-
 // The code values of inputs 8*part .. 8*part+7 of the chunk v, unscaled (fp8: value / 256; int8: q; int4: 128 + q):
 // callers that sum code · x over a chunk and scale the sum once (quant_gemv) save the per-weight scale fma.
 template <int F>
@@ -128,6 +92,7 @@ __device__ __forceinline__ void quant_codes8(uint4 v, int part, float* w)
 #pragma unroll
         for (int h = 0; h < 2; ++h)
         {
+            // Offset binary (q + 128) into the low mantissa bits of 2^23: exact, no int-to-float conversion.
             const unsigned u = quant_word(v, 2 * part + h) ^ 0x80808080u;
 #pragma unroll
             for (int j = 0; j < 4; ++j) w[4 * h + j] = __uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u | j)) - 8388736.0f;
@@ -144,4 +109,14 @@ __device__ __forceinline__ void quant_codes8(uint4 v, int part, float* w)
             w[2 * p + 1] = __uint_as_float(t & 0xffff0000u);
         }
     }
+}
+
+// Weights of inputs 8*part .. 8*part+7 of the chunk v, dequantized into w[0..7]: the code values times the scale (plus
+// the offset for int4, the one format with a zero point).
+template <int F>
+__device__ __forceinline__ void quant_decode8(uint4 v, int part, QuantScale sc, float* w)
+{
+    quant_codes8<F>(v, part, w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) w[j] = F == FMT_INT4 ? fmaf(w[j], sc.s, sc.m) : w[j] * sc.s;
 }

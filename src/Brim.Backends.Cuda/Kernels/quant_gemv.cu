@@ -4,8 +4,8 @@
 // 16 consecutive bytes of a weight row (32 lanes: 512 contiguous bytes a load), weights bypass L1, activations go
 // through it. Unlike gemv.cu a warp owns ROWS weight rows (4 for int4, 2 for 8-bit formats): one activation load then
 // serves ROWS rows, which keeps L1 traffic per weight byte (16-32 activation bytes per int4 chunk) within what L1 serves.
-// The warps of a row group split its chunks (ksplit, chosen by the launcher) so that small layers still bring enough
-// loads in flight, each lane prefetches its next chunk, and a chunk's products are summed unscaled and scaled once
+// The warps of a row group may split its chunks (ksplit, chosen by the launcher: measured, it pays only on long rows at
+// one token row), each lane prefetches its next chunk, and a chunk's products are summed unscaled and scaled once
 // (QUANT_FACTORED, on by default; the harness builds 0 to compare).
 //
 // Modes as gemv.cu: BF16 / F32 write y; RESIDUAL adds into the fp32 residual stream; the *_gated entries compute
@@ -41,9 +41,8 @@ __device__ __forceinline__ uint4 qgemv_load_activations(const uint4* p)
 }
 
 // GATED: the warp's ROWS weight rows are OUT gate rows and OUT up rows; otherwise ROWS output rows.
-// The KSPLIT warps of a row group (consecutive warps of the block) split the row's chunks between them and add their
-// partial sums through shared memory: a 4,096-wide int4 row is 128 chunks, one load of a warp, so without the split a
-// 4,096-output layer would run 1,024 warps, too few loads in flight to stream at the copy bandwidth.
+// The ksplit warps of a row group (consecutive warps of the block) split the row's chunks between them and add their
+// partial sums through shared memory.
 template <int M, bool GATED>
 __device__ __forceinline__ void qgemv(
     const unsigned char* __restrict__ w, const void* __restrict__ scales, const bf16_t* __restrict__ x, void* __restrict__ y,

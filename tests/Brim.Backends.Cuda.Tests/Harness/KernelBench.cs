@@ -180,7 +180,7 @@ internal static class KernelBench
         }
     }
 
-    private static DeviceBuffer Filled(CudaDevice device, CudaStream stream, long bytes)
+    internal static DeviceBuffer Filled(CudaDevice device, CudaStream stream, long bytes)
     {
         var buffer = new DeviceBuffer(device, bytes);
         stream.Fill(buffer.Pointer, 0x3C, bytes); // finite, non-zero bf16 and fp32 patterns

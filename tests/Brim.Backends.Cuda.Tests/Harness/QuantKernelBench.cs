@@ -27,8 +27,8 @@ internal static class QuantKernelBench
         {
             ("qkv", QkvDim, Hidden, false), ("o", Hidden, Hidden, false), ("gate_up (+silu)", Ff, Hidden, true), ("down", Hidden, Ff, false),
         };
-        using var act = Filled(device, stream, 8L * Ff * 2);
-        using var y = Filled(device, stream, 8L * 2 * Ff * 4);
+        using var act = KernelBench.Filled(device, stream, 8L * Ff * 2);
+        using var y = KernelBench.Filled(device, stream, 8L * 2 * Ff * 4);
 
         using (var gemv = new GemvKernel(device, compiler))
         {
@@ -122,7 +122,7 @@ internal static class QuantKernelBench
         {
             _device = device;
             _stream = stream;
-            _buffers = [.. Enumerable.Range(0, (int)Math.Max(4, (256L << 20) / bytes + 1)).Select(_ => Filled(device, stream, bytes))];
+            _buffers = [.. Enumerable.Range(0, (int)Math.Max(4, (256L << 20) / bytes + 1)).Select(_ => KernelBench.Filled(device, stream, bytes))];
         }
 
         public double MsPerLaunch(Action<ulong> enqueue) => Timing.MedianMs(_device, _stream, 2, 9, () =>
@@ -140,12 +140,5 @@ internal static class QuantKernelBench
                 buffer.Dispose();
             }
         }
-    }
-
-    private static DeviceBuffer Filled(CudaDevice device, CudaStream stream, long bytes)
-    {
-        var buffer = new DeviceBuffer(device, bytes);
-        stream.Fill(buffer.Pointer, 0x3C, bytes); // finite, non-zero codes, scales and bf16 activations
-        return buffer;
     }
 }
