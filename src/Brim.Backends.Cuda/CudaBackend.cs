@@ -395,31 +395,101 @@ public sealed unsafe class CudaBackend : IModelBackend
     private void CopyOutputs(ForwardBatch batch, ForwardOutput output, bool sample)
     {
         var rows = batch.LogitRows;
-        output.Prepare(rows, sample);
+        if (sample)
+        {
+            output.Prepare(batch.DeviceSampling);
+        }
+        else
+        {
+            output.Prepare(rows, sampled: false);
+        }
+
         if (rows == 0)
         {
             _stream.Synchronize();
             return;
         }
 
-        if (sample)
+        if (!sample)
         {
-            _stream.CopyToHost(_buffers.HostSampledTokens.Pointer, _buffers.SampledTokens.Pointer, (long)rows * sizeof(int));
+            CopyLogitRows(output, 0, 0, rows);
             _stream.Synchronize();
-            _buffers.HostSampledTokens.AsSpan<int>(0, rows).CopyTo(output.SampledTokens);
+            _hostLogits!.AsSpan<float>(0, rows * _config.VocabSize).CopyTo(output.Logits);
             return;
         }
 
-        var count = rows * _config.VocabSize;
-        var bytes = (long)count * sizeof(float);
+        var b = _buffers;
+        _stream.CopyToHost(b.HostSampledTokens.Pointer, b.SampledTokens.Pointer, (long)rows * sizeof(int));
+        var logprobs = batch.DeviceSampling!.Any(r => r.WantsLogprobs);
+        if (logprobs)
+        {
+            _stream.CopyToHost(b.HostLogprobs.Pointer, b.Logprobs.Pointer, (long)rows * SamplingKernel.LogprobsPerRow * sizeof(float));
+            _stream.CopyToHost(b.HostLogprobIds.Pointer, b.LogprobIds.Pointer, (long)rows * ForwardOutput.MaxTopLogprobs * sizeof(int));
+        }
+
+        // Host-sampled rows: runs of consecutive rows go back in one copy each, packed in slot order.
+        for (var r = 0; r < rows;)
+        {
+            var slot = output.LogitSlot(r);
+            if (slot < 0)
+            {
+                r++;
+                continue;
+            }
+
+            var run = 1;
+            while (r + run < rows && output.LogitSlot(r + run) >= 0)
+            {
+                run++;
+            }
+
+            CopyLogitRows(output, r, slot, run);
+            r += run;
+        }
+
+        _stream.Synchronize();
+        b.HostSampledTokens.AsSpan<int>(0, rows).CopyTo(output.SampledTokens);
+        if (output.LogitRowCount > 0)
+        {
+            _hostLogits!.AsSpan<float>(0, output.LogitRowCount * _config.VocabSize).CopyTo(output.Logits);
+        }
+
+        if (logprobs)
+        {
+            ReadLogprobs(batch.DeviceSampling!, output);
+        }
+    }
+
+    /// <summary>Enqueues the copy of <paramref name="count"/> device logit rows from <paramref name="row"/> into pinned slots from <paramref name="slot"/>.</summary>
+    private void CopyLogitRows(ForwardOutput output, int row, int slot, int count)
+    {
+        var vocab = (long)_config.VocabSize;
+        var bytes = output.LogitRowCount * vocab * sizeof(float);
         if (_hostLogits is null || _hostLogits.Bytes < bytes)
         {
+            _stream.Synchronize(); // copies already enqueued into the old buffer finish before it goes
             _hostLogits?.Dispose();
             _hostLogits = new PinnedHostBuffer(_device, bytes);
         }
 
-        _stream.CopyToHost(_hostLogits.Pointer, _buffers.Logits.Pointer, bytes);
-        _stream.Synchronize();
-        _hostLogits.AsSpan<float>(0, count).CopyTo(output.Logits);
+        _stream.CopyToHost(_hostLogits.At(slot * vocab * sizeof(float)), _buffers.Logits.At(row * vocab * sizeof(float)), count * vocab * sizeof(float));
+    }
+
+    private void ReadLogprobs(DeviceSamplingRow[] rows, ForwardOutput output)
+    {
+        var values = _buffers.HostLogprobs.AsSpan<float>(0, rows.Length * SamplingKernel.LogprobsPerRow);
+        var ids = _buffers.HostLogprobIds.AsSpan<int>(0, rows.Length * ForwardOutput.MaxTopLogprobs);
+        for (var r = 0; r < rows.Length; r++)
+        {
+            if (!rows[r].WantsLogprobs)
+            {
+                continue;
+            }
+
+            var n = Math.Min(rows[r].TopLogprobs!.Value, ForwardOutput.MaxTopLogprobs);
+            output.ChosenLogprobs[r] = values[r * SamplingKernel.LogprobsPerRow];
+            values.Slice((r * SamplingKernel.LogprobsPerRow) + 1, n).CopyTo(output.TopLogprobValues.AsSpan(r * ForwardOutput.MaxTopLogprobs, n));
+            ids.Slice(r * ForwardOutput.MaxTopLogprobs, n).CopyTo(output.TopLogprobTokens.AsSpan(r * ForwardOutput.MaxTopLogprobs, n));
+        }
     }
 }

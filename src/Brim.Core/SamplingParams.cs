@@ -56,12 +56,14 @@ public sealed record SamplingParams
     public bool HasLogitBias => LogitBias is { Count: > 0 };
 
     /// <summary>
-    /// True when the sampler needs nothing beyond the logits of this step (no penalties, no logprobs, no logit bias): only
-    /// such sequences may be sampled on the device, which knows temperature, top-k, top-p and min-p and nothing else.
+    /// True when the device sampler can draw this request's tokens: it knows temperature, top-k, top-p and min-p and
+    /// reports logprobs itself, but penalties and logit bias change the logits first, so such requests are sampled on
+    /// the host (their rows' logits come back).
     /// </summary>
-    public bool IsStateless =>
-        PresencePenalty == 0f && FrequencyPenalty == 0f && RepetitionPenalty == 1f && Logprobs is null && !HasLogitBias;
+    public bool SamplesOnDevice =>
+        PresencePenalty == 0f && FrequencyPenalty == 0f && RepetitionPenalty == 1f && !HasLogitBias;
 
+    /// <summary>OpenAI's top_logprobs limit (the device returns as many).</summary>
     public const int MaxLogprobs = 20;
 
     public const int MaxStopStrings = 16;

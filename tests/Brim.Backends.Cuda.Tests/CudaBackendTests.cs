@@ -180,6 +180,54 @@ public class CudaBackendTests
     }
 
     [Fact]
+    public void Forward_DeviceSamplingWithHostRowsAndLogprobs_ReturnsOnlyThoseRowsLogitsAndTheirLogprobs()
+    {
+        // Three sequences in one decode-shaped step (a captured graph after warm-up): row 0 sampled with 3 alternatives,
+        // row 1 returned as logits, row 2 sampled without logprobs; rows 0 and 2 sampled greedily.
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        var config = RandomModels.Llama3Like();
+        using var weights = RandomModels.Create(config, random);
+        using var backend = new CudaBackend(config, weights);
+        backend.AllocateKvCache(16, 16);
+        var vocab = config.VocabSize;
+        var prompt = Enumerable.Range(0, 15).Select(_ => random.Next(vocab)).ToArray();
+        var logits = new ForwardOutput(vocab);
+        backend.Forward(new ForwardBatch(prompt, [new(0, 5, 0, new[] { 3 }, true), new(5, 5, 0, new[] { 7 }, true), new(10, 5, 0, new[] { 9 }, true)], 16), logits);
+
+        SequenceSlice[] decode = [new(0, 1, 5, new[] { 3 }, true), new(1, 1, 5, new[] { 7 }, true), new(2, 1, 5, new[] { 9 }, true)];
+        var next = new[] { random.Next(vocab), random.Next(vocab), random.Next(vocab) };
+        backend.Forward(new ForwardBatch(next, decode, 16), logits);
+        var expected = Enumerable.Range(0, 3).Select(r => logits.LogitRow(r).ToArray()).ToArray();
+
+        var rows = new DeviceSamplingRow[] { new(0f, 0, 1f, 0f, 0f, TopLogprobs: 3), DeviceSamplingRow.HostSampled, new(0f, 0, 1f, 0f, 0f) };
+        var sampled = new ForwardOutput(vocab);
+        for (var run = 0; run < 3; run++)
+        {
+            // The same step again rewrites the same K/V slots: warm-up, capture and replay must all give these outputs.
+            backend.Forward(new ForwardBatch(next, decode, 16, rows), sampled);
+            Assert.True(sampled.Sampled);
+            Assert.Equal(1, sampled.LogitRowCount);
+            Assert.False(sampled.HasLogits(0));
+            Assert.True(sampled.HasLogits(1));
+            Assert.False(sampled.HasLogits(2));
+            var returned = sampled.LogitRow(1).ToArray();
+            Assert.True(returned.Zip(expected[1]).Max(p => Math.Abs(p.First - p.Second)) < 1e-3, $"the returned row differs from the logits step's (seed {seed})");
+            Assert.Equal(Compare.ArgMax(expected[0]), sampled.SampledTokens[0]);
+            Assert.Equal(Compare.ArgMax(expected[2]), sampled.SampledTokens[2]);
+
+            var logZ = Math.Log(expected[0].Sum(v => Math.Exp(v - expected[0].Max()))) + expected[0].Max();
+            var (chosen, top, values) = sampled.Logprobs(0, 3);
+            Assert.True(Math.Abs(chosen - (expected[0].Max() - logZ)) < 1e-4, $"chosen logprob {chosen} (seed {seed})");
+            var best = Enumerable.Range(0, vocab).OrderByDescending(i => expected[0][i]).ThenBy(i => i).Take(3).ToArray();
+            Assert.Equal(best, top.ToArray());
+            Assert.True(values.ToArray().Zip(best).All(p => Math.Abs(p.First - (expected[0][p.Second] - logZ)) < 1e-4), $"top logprobs (seed {seed})");
+            Assert.True(float.IsNaN(sampled.ChosenLogprobs[2]), "a row that asked for none has none");
+        }
+    }
+
+    [Fact]
     public void Forward_F32Checkpoint_MatchesBf16Checkpoint()
     {
         Gpu.Require();

@@ -116,12 +116,12 @@ public class LogitBiasSamplerTests
     }
 
     [Fact]
-    public void IsStateless_WithLogitBias_IsFalseSoTheDeviceNeverSamplesIt()
+    public void SamplesOnDevice_WithLogitBias_IsFalseSoTheDeviceNeverSamplesIt()
     {
         var p = new SamplingParams { Temperature = 0.5f };
-        Assert.True(p.IsStateless);
-        Assert.False((p with { LogitBias = new Dictionary<int, float> { [1] = 2f } }).IsStateless);
-        Assert.True((p with { LogitBias = new Dictionary<int, float>() }).IsStateless);
+        Assert.True(p.SamplesOnDevice);
+        Assert.False((p with { LogitBias = new Dictionary<int, float> { [1] = 2f } }).SamplesOnDevice);
+        Assert.True((p with { LogitBias = new Dictionary<int, float>() }).SamplesOnDevice);
     }
 
     /// <summary>The whole sampling walk written out plainly, in double precision.</summary>

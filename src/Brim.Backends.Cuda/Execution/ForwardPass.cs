@@ -94,7 +94,7 @@ internal sealed class ForwardPass(
         linears.Project(logitRows <= linears.StreamRows(lmHead, h, config.VocabSize), lmHead, b.FinalHidden.Pointer, b.Logits.Pointer, logitRows, h, config.VocabSize, fp32Output: true);
         if (sample)
         {
-            kernels.Sampling.Sample(stream, b.Logits.Pointer, config.VocabSize, b.MetadataAt(layout.Sampling), b.SampledTokens.Pointer, logitRows);
+            kernels.Sampling.Sample(stream, b.Logits.Pointer, config.VocabSize, b.MetadataAt(layout.Sampling), b.SampledTokens.Pointer, b.Logprobs.Pointer, b.LogprobIds.Pointer, logitRows);
         }
     }
 

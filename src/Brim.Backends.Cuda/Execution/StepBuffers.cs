@@ -1,5 +1,6 @@
 using Brim.Backends.Cuda.Interop;
 using Brim.Backends.Cuda.Kernels;
+using Brim.Core.Execution;
 using Brim.Models;
 
 namespace Brim.Backends.Cuda.Execution;
@@ -27,10 +28,14 @@ internal sealed class StepBuffers : IDisposable
         FinalHidden = Device(device, r * h * 2);
         Logits = Device(device, r * config.VocabSize * sizeof(float));
         SampledTokens = Device(device, r * sizeof(int));
+        Logprobs = Device(device, r * SamplingKernel.LogprobsPerRow * sizeof(float));
+        LogprobIds = Device(device, r * ForwardOutput.MaxTopLogprobs * sizeof(int));
         AttentionPartials = Device(device, AttentionKernel.PartialFloats(shape) * sizeof(float));
         Metadata = Device(device, (long)Layout.TotalInts * sizeof(int));
         HostMetadata = Own(new PinnedHostBuffer(device, (long)Layout.TotalInts * sizeof(int)));
         HostSampledTokens = Own(new PinnedHostBuffer(device, r * sizeof(int)));
+        HostLogprobs = Own(new PinnedHostBuffer(device, r * SamplingKernel.LogprobsPerRow * sizeof(float)));
+        HostLogprobIds = Own(new PinnedHostBuffer(device, r * ForwardOutput.MaxTopLogprobs * sizeof(int)));
     }
 
     public StepCapacity Capacity { get; }
@@ -60,6 +65,12 @@ internal sealed class StepBuffers : IDisposable
 
     public DeviceBuffer SampledTokens { get; }
 
+    /// <summary>Per logit row: the sampled token's logprob, then the best tokens' (<see cref="SamplingKernel.LogprobsPerRow"/> floats).</summary>
+    public DeviceBuffer Logprobs { get; }
+
+    /// <summary>Per logit row: the ids of the best tokens (<see cref="ForwardOutput.MaxTopLogprobs"/> ints).</summary>
+    public DeviceBuffer LogprobIds { get; }
+
     public DeviceBuffer AttentionPartials { get; }
 
     public DeviceBuffer Metadata { get; }
@@ -67,6 +78,10 @@ internal sealed class StepBuffers : IDisposable
     public PinnedHostBuffer HostMetadata { get; }
 
     public PinnedHostBuffer HostSampledTokens { get; }
+
+    public PinnedHostBuffer HostLogprobs { get; }
+
+    public PinnedHostBuffer HostLogprobIds { get; }
 
     /// <summary>Device address of metadata int <paramref name="index"/>.</summary>
     public ulong MetadataAt(int index) => Metadata.At((long)index * sizeof(int));

@@ -1,3 +1,5 @@
+using Brim.Backends.Cuda.Kernels;
+
 namespace Brim.Backends.Cuda.Execution;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace Brim.Backends.Cuda.Execution;
 /// </summary>
 internal readonly record struct StepLayout(StepCapacity Capacity)
 {
-    public const int SamplingFloatsPerRow = 5;
+    public const int SamplingFloatsPerRow = SamplingKernel.ParamsPerRow;
 
     /// <summary>Token ids [tokens].</summary>
     public int TokenIds => 0;

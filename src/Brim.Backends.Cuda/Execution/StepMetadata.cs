@@ -120,6 +120,7 @@ internal static class StepMetadata
             p[2] = row.TopP;
             p[3] = row.MinP;
             p[4] = row.Uniform;
+            p[5] = row.WantsLogprobs ? row.TopLogprobs!.Value : -1; // a padding row (default) wants none
         }
 
         return (maxContext, tileCount, decodeRows, layout.BlockTables + tableAt);

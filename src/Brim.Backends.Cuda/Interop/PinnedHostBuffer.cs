@@ -24,6 +24,17 @@ internal sealed unsafe class PinnedHostBuffer : SafeHandle
 
     public override bool IsInvalid => handle == IntPtr.Zero;
 
+    /// <summary>Address of byte <paramref name="byteOffset"/>, checked against the allocation.</summary>
+    public void* At(long byteOffset)
+    {
+        if (byteOffset < 0 || byteOffset > Bytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(byteOffset), $"offset {byteOffset} outside a pinned buffer of {Bytes} bytes");
+        }
+
+        return (byte*)handle + byteOffset;
+    }
+
     public Span<T> AsSpan<T>(long byteOffset, int count)
         where T : unmanaged
     {

@@ -3,10 +3,14 @@
 // min-p keeps e_i >= min_p (relative to the most likely token), top-k keeps the k largest, top-p then keeps the
 // smallest set of largest e_i holding top_p of the remaining mass (thresholds found by bisection over (0, 1]);
 // the token is the first index, in vocabulary order, where the running kept mass exceeds uniform * kept mass.
+// Logprobs (a row's top_logprobs >= 0): log softmax of the raw logits (before temperature, as OpenAI and vLLM report
+// them) at the chosen token, and the n best tokens by descending logit, ties to the lower id (the host sampler's
+// order), found by n block-wide argmax passes each excluding what the previous ones returned.
 #include "common.cuh"
 
 #define SAMPLE_THREADS 1024
 #define BISECT_STEPS 30
+#define MAX_TOP_LOGPROBS 20
 
 struct ArgMax { float v; int i; };
 
@@ -52,10 +56,45 @@ __device__ float mass_at_least(const float* __restrict__ x, int vocab, float mx,
     return block_sum(s, scratch);
 }
 
-// params: per row [temperature, top_k, top_p, min_p, uniform]. top_k <= 0 or >= vocab, top_p >= 1 and min_p <= 0
-// disable their filter.
-extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows(const float* __restrict__ logits, int vocab,
-                                                                         const float* __restrict__ params, int* __restrict__ tokens)
+// The row's log-normalizer and, for the chosen token and the top_n best, their logprobs: out_lp[0] = chosen,
+// out_lp[1 + i] / out_ids[i] = the i-th best. mx is the row's largest logit.
+__device__ __forceinline__ void write_logprobs(const float* __restrict__ x, int vocab, float mx, int token, int top_n,
+                               float* __restrict__ out_lp, int* __restrict__ out_ids, float* scratch, float* sv, int* si)
+{
+    float s = 0.0f;
+    for (int i = threadIdx.x; i < vocab; i += SAMPLE_THREADS)
+    {
+        const float v = x[i];
+        if (v == v) s += expf(v - mx);
+    }
+    const float log_z = mx + logf(block_sum(s, scratch));
+    if (threadIdx.x == 0) out_lp[0] = x[token] - log_z;
+    ArgMax prev; prev.v = __int_as_float(0x7f800000); prev.i = -1;
+    for (int n = 0; n < top_n; n++)
+    {
+        ArgMax best; best.v = -3.402823466e38f; best.i = 0x7fffffff;
+        for (int i = threadIdx.x; i < vocab; i += SAMPLE_THREADS)
+        {
+            ArgMax c; c.v = x[i]; c.i = i;
+            // Strictly after prev in the order (larger logit first, then lower id); NaN never ranks.
+            if (c.v == c.v && (c.v < prev.v || (c.v == prev.v && c.i > prev.i))) best = better(best, c);
+        }
+        best = block_argmax(best, sv, si);
+        if (threadIdx.x == 0)
+        {
+            out_ids[n] = best.i < vocab ? best.i : 0;
+            out_lp[1 + n] = best.i < vocab ? best.v - log_z : -3.402823466e38f;
+        }
+        prev = best;
+    }
+}
+
+// params: per row [temperature, top_k, top_p, min_p, uniform, top_logprobs]. top_k <= 0 or >= vocab, top_p >= 1 and
+// min_p <= 0 disable their filter; top_logprobs < 0 asks for no logprobs (then logprobs/logprob_ids are not touched).
+// logprobs: per row 1 + MAX_TOP_LOGPROBS floats; logprob_ids: per row MAX_TOP_LOGPROBS ints.
+extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS, 1) sample_rows(const float* __restrict__ logits, int vocab,
+                                                                         const float* __restrict__ params, int* __restrict__ tokens,
+                                                                         float* __restrict__ logprobs, int* __restrict__ logprob_ids)
 {
     __shared__ float scratch[32];
     __shared__ float sv[32];
@@ -63,7 +102,10 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows(const f
     __shared__ int chosen;
     const int row = blockIdx.x;
     const float* x = logits + (u64)row * vocab;
-    const float* p = params + row * 5;
+    const float* p = params + row * 6; // SamplingKernel.ParamsPerRow
+    const int top_n = min((int)p[5], MAX_TOP_LOGPROBS);
+    float* out_lp = logprobs + (u64)row * (1 + MAX_TOP_LOGPROBS);
+    int* out_ids = logprob_ids + (u64)row * MAX_TOP_LOGPROBS;
 
     ArgMax best; best.v = -3.402823466e38f; best.i = 0x7fffffff;
     for (int i = threadIdx.x; i < vocab; i += SAMPLE_THREADS)
@@ -72,10 +114,12 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows(const f
         if (c.v == c.v) best = better(best, c); // NaN never wins
     }
     best = block_argmax(best, sv, si);
+    const int argmax = best.i < vocab ? best.i : 0;
     const float temperature = p[0];
     if (temperature <= 0.0f)
     {
-        if (threadIdx.x == 0) tokens[row] = best.i < vocab ? best.i : 0;
+        if (threadIdx.x == 0) tokens[row] = argmax;
+        if (top_n >= 0) write_logprobs(x, vocab, best.v, argmax, top_n, out_lp, out_ids, scratch, sv, si);
         return;
     }
 
@@ -155,5 +199,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows(const f
         atomicMin(&chosen, pick >= 0 ? pick : last);
     }
     __syncthreads();
-    if (threadIdx.x == 0) tokens[row] = chosen != 0x7fffffff ? chosen : (best.i < vocab ? best.i : 0);
+    const int token = chosen != 0x7fffffff ? chosen : argmax;
+    if (threadIdx.x == 0) tokens[row] = token;
+    if (top_n >= 0) write_logprobs(x, vocab, mx, token, top_n, out_lp, out_ids, scratch, sv, si);
 }

@@ -73,5 +73,16 @@ public sealed class ForwardBatch
 /// <summary>
 /// Sampling parameters for one logit row when the backend samples on the device. <see cref="Uniform"/> is drawn by
 /// the engine from the sequence's own seeded stream, so a seed gives the same tokens on every backend.
+/// <see cref="TopLogprobs"/> asks the device for the log probability of the sampled token under the model's own
+/// distribution (raw logits, before temperature) and of the n most likely tokens (null: none, 0: the sampled token
+/// only). A <see cref="ReturnLogits"/> row is one the engine samples itself (penalties, logit bias, a draft's
+/// distribution to verify against): the backend returns its logits, and whatever the device drew for it is not used.
 /// </summary>
-public readonly record struct DeviceSamplingRow(float Temperature, int TopK, float TopP, float MinP, float Uniform);
+public readonly record struct DeviceSamplingRow(
+    float Temperature, int TopK, float TopP, float MinP, float Uniform, int? TopLogprobs = null, bool ReturnLogits = false)
+{
+    /// <summary>A row whose logits go back to the host, which samples it.</summary>
+    public static DeviceSamplingRow HostSampled { get; } = new(0f, 0, 1f, 0f, 0f, null, ReturnLogits: true);
+
+    public bool WantsLogprobs => TopLogprobs is not null && !ReturnLogits;
+}

@@ -192,7 +192,7 @@ public sealed class DraftModelProposer : IProposer, IDisposable
     private void DrawInto(Sequence seq, int row)
     {
         var p = seq.Sampling;
-        if (_output.Sampled)
+        if (!_output.HasLogits(row))
         {
             Debug.Assert(p.IsGreedy, "only all-greedy proposals are sampled by the backend");
             seq.Speculation.Draft.Add(_output.SampledTokens[row]);

@@ -19,8 +19,8 @@ internal delegate bool TokenSink(Sequence seq, int token, TokenLogprobs? logprob
 /// <remarks>
 /// <para>Step loop only; shares the engine's <see cref="Sampler"/>.</para>
 /// <para>
-/// Rows sampled on the device (<see cref="ForwardOutput.Sampled"/>; <see cref="Stepping.DeviceSamplingPlan"/> sends only
-/// point-mass drafts and greedy requests there): row i holds the target's own sample x_i ~ p_i, drawn with the
+/// Rows sampled on the device (no logits came back: <see cref="ForwardOutput.HasLogits"/>; <see cref="Stepping.DeviceSamplingPlan"/>
+/// sends only point-mass drafts and greedy requests there): row i holds the target's own sample x_i ~ p_i, drawn with the
 /// sequence's i-th next uniform, and the draft token d_i is kept while x_i == d_i. This is exact. For a point-mass
 /// proposal q = δ(d) the standard rule keeps d with probability min(1, p(d)/q(d)) = p(d) and otherwise draws from the
 /// normalized residual max(0, p − q) ∝ p restricted to x ≠ d. Sampling x ~ p and keeping d when x = d keeps it with
@@ -41,9 +41,9 @@ internal sealed class DraftVerifier(Sampler sampler)
     /// </summary>
     public int Verify(Sequence seq, int drafts, ForwardOutput output, int firstRow, TokenSink sink)
     {
-        if (output.Sampled)
+        if (!output.HasLogits(firstRow))
         {
-            return VerifyDeviceSamples(seq, drafts, output.SampledTokens.AsSpan(firstRow, drafts + 1), sink);
+            return VerifyDeviceSamples(seq, drafts, output, firstRow, sink);
         }
 
         var draft = seq.Speculation.Draft;
@@ -67,7 +67,7 @@ internal sealed class DraftVerifier(Sampler sampler)
     /// The point-mass rule on tokens the device sampled from rows whose uniforms were peeked: one uniform drawn per token
     /// produced, as plain decoding draws them.
     /// </summary>
-    private static int VerifyDeviceSamples(Sequence seq, int drafts, ReadOnlySpan<int> samples, TokenSink sink)
+    private static int VerifyDeviceSamples(Sequence seq, int drafts, ForwardOutput output, int firstRow, TokenSink sink)
     {
         var draft = seq.Speculation.Draft;
         if (draft.HasDistributions && !seq.Sampling.IsGreedy)
@@ -77,14 +77,14 @@ internal sealed class DraftVerifier(Sampler sampler)
 
         for (var i = 0; i <= drafts; i++)
         {
-            var token = samples[i];
+            var token = output.SampledTokens[firstRow + i];
             if (!seq.Sampling.IsGreedy)
             {
                 seq.Random.Skip(1);
             }
 
             var accepted = i < drafts && token == draft[i];
-            if (!sink(seq, token, null) || !accepted)
+            if (!sink(seq, token, DeviceLogprobs.Read(output, firstRow + i, seq.Sampling)) || !accepted)
             {
                 return accepted ? i + 1 : i;
             }

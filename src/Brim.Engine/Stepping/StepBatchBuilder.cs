@@ -7,8 +7,8 @@ namespace Brim.Engine.Stepping;
 /// <summary>
 /// Lays a step's schedule out as the backend's ragged <see cref="ForwardBatch"/>: the chunks' tokens end to end, one
 /// <see cref="SequenceSlice"/> per chunk (start position, block table, whether its last token needs logits) in plan
-/// order, and, when the backend samples on the device and <see cref="DeviceSamplingPlan"/> allows it, one
-/// <see cref="DeviceSamplingRow"/> per logit row (verify rows included). Logit rows
+/// order, and, when the backend samples on the device, one <see cref="DeviceSamplingRow"/> per logit row (verify rows
+/// included; <see cref="DeviceSamplingPlan"/> says which come back as logits). Logit rows
 /// follow the sampling chunks in plan order, so row r is the r-th chunk whose <see cref="ScheduledChunk.SamplesNextToken"/>
 /// holds; <see cref="TokenAcceptor"/> walks the plan the same way instead of carrying a mapping array each step.
 /// </summary>
@@ -22,8 +22,7 @@ internal sealed class StepBatchBuilder(int blockSize, bool backendSamples)
     {
         var tokens = new int[plan.TokenCount];
         var slices = new SequenceSlice[plan.Chunks.Count];
-        // Decided before any row draws its uniform: a sequence must draw exactly one per token, on the device or here.
-        var deviceSampling = backendSamples && DeviceSamplingPlan.Supports(plan) ? new List<DeviceSamplingRow>() : null;
+        var deviceSampling = backendSamples ? new List<DeviceSamplingRow>() : null;
         int prefillTokens = 0, decodeTokens = 0, offlineTokens = 0;
         long contextTokens = 0;
         var at = 0;

@@ -76,9 +76,10 @@ internal sealed class TokenAcceptor
     {
         int token;
         TokenLogprobs? logprobs = null;
-        if (output.Sampled)
+        if (!output.HasLogits(row))
         {
             token = output.SampledTokens[row];
+            logprobs = DeviceLogprobs.Read(output, row, seq.Sampling);
         }
         else
         {

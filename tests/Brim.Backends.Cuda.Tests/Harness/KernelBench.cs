@@ -66,10 +66,15 @@ internal static class KernelBench
         foreach (var rows in new[] { 1, 64 })
         {
             using var logits = Filled(device, stream, (long)rows * vocab * 4);
-            using var parameters = Upload(stream, device, new int[rows * 5]);
             using var tokens = Filled(device, stream, rows * 4);
-            var ms = Timing.MedianMs(device, stream, 3, 20, () => kernels.Sampling.Sample(stream, logits.Pointer, vocab, parameters.Pointer, tokens.Pointer, rows));
-            Row("sample_rows (greedy)", $"{rows}x{vocab}", ms, rows * vocab * 4.0);
+            using var logprobs = Filled(device, stream, rows * SamplingKernel.LogprobsPerRow * 4);
+            using var logprobIds = Filled(device, stream, rows * SamplingKernel.LogprobsPerRow * 4);
+            foreach (var top in new[] { -1, 0, 5 })
+            {
+                using var parameters = Upload(stream, device, GreedySampling(rows, top));
+                var ms = Timing.MedianMs(device, stream, 3, 20, () => kernels.Sampling.Sample(stream, logits.Pointer, vocab, parameters.Pointer, tokens.Pointer, logprobs.Pointer, logprobIds.Pointer, rows));
+                Row(top < 0 ? "sample_rows (greedy)" : $"sample_rows (greedy, logprobs {top})", $"{rows}x{vocab}", ms, rows * vocab * 4.0);
+            }
         }
 
         LinearLayers(log, device, stream, kernels, shape, ceilings);
@@ -173,11 +178,25 @@ internal static class KernelBench
             using var table = Filled(device, stream, (long)vocab * hidden * 2);
             var gather = Timing.MedianMs(device, stream, 3, 50, () => kernels.Embedding.Gather(stream, table.Pointer, ids.Pointer, x.Pointer, rows, hidden));
             Op("embedding_gather", 1, gather, rows * hidden * 6.0);
-            using var parameters = Upload(stream, device, new int[rows * 5]);
-            var sample = Timing.MedianMs(device, stream, 3, 50, () => kernels.Sampling.Sample(stream, y.Pointer, vocab, parameters.Pointer, ids.Pointer, rows));
+            using var parameters = Upload(stream, device, GreedySampling(rows, -1));
+            using var logprobs = Filled(device, stream, rows * SamplingKernel.LogprobsPerRow * 4);
+            var sample = Timing.MedianMs(device, stream, 3, 50, () => kernels.Sampling.Sample(stream, y.Pointer, vocab, parameters.Pointer, ids.Pointer, logprobs.Pointer, logprobs.Pointer, rows));
             Op("sample_rows (greedy)", 1, sample, rows * vocab * 4.0);
             log.WriteLine($"sum of ops: {total:F3} ms per step (weights alone at copy bandwidth: {16.06e9 / (ceilings.CopyGBps * 1e9) * 1e3:F3} ms)");
         }
+    }
+
+    /// <summary>sample_rows parameters of greedy rows asking for <paramref name="topLogprobs"/> (-1: none), as the int bits the upload takes.</summary>
+    private static int[] GreedySampling(int rows, int topLogprobs)
+    {
+        var p = new int[rows * SamplingKernel.ParamsPerRow];
+        for (var r = 0; r < rows; r++)
+        {
+            p[(r * SamplingKernel.ParamsPerRow) + 2] = BitConverter.SingleToInt32Bits(1f);
+            p[(r * SamplingKernel.ParamsPerRow) + 5] = BitConverter.SingleToInt32Bits(topLogprobs);
+        }
+
+        return p;
     }
 
     internal static DeviceBuffer Filled(CudaDevice device, CudaStream stream, long bytes)

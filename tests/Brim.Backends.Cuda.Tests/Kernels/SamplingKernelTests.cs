@@ -1,6 +1,7 @@
 using Brim.Backends.Cuda.Kernels;
 using Brim.Backends.Cuda.Tests.Reference;
 using Brim.Backends.Cuda.Tests.Support;
+using Brim.Core.Execution;
 
 namespace Brim.Backends.Cuda.Tests.Kernels;
 
@@ -24,20 +25,22 @@ public class SamplingKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         for (var r = 0; r < rows; r++)
         {
             var s = settings[r % settings.Length];
-            float[] p = [s.T, s.K, s.P, s.MinP, random.NextSingle()];
-            p.CopyTo(parameters.AsSpan(r * 5, 5));
+            float[] p = [s.T, s.K, s.P, s.MinP, random.NextSingle(), -1];
+            p.CopyTo(parameters.AsSpan(r * SamplingKernel.ParamsPerRow, SamplingKernel.ParamsPerRow));
         }
 
         using var dLogits = gpu.Upload<float>(logits);
         using var dParams = gpu.Upload<float>(parameters);
         using var dTokens = gpu.Allocate<int>(rows);
-        kernel.Sample(gpu.Stream, dLogits.Pointer, vocab, dParams.Pointer, dTokens.Pointer, rows);
+        using var dLogprobs = gpu.Allocate<float>(rows * SamplingKernel.LogprobsPerRow);
+        using var dIds = gpu.Allocate<int>(rows * ForwardOutput.MaxTopLogprobs);
+        kernel.Sample(gpu.Stream, dLogits.Pointer, vocab, dParams.Pointer, dTokens.Pointer, dLogprobs.Pointer, dIds.Pointer, rows);
         var tokens = gpu.Download<int>(dTokens, rows);
 
         var compared = 0;
         for (var r = 0; r < rows; r++)
         {
-            var p = parameters.AsSpan(r * 5, 5);
+            var p = parameters.AsSpan(r * SamplingKernel.ParamsPerRow, SamplingKernel.ParamsPerRow);
             var (expected, margin) = SamplingReference.Sample(logits.AsSpan(r * vocab, vocab), p[0], (int)p[1], p[2], p[3], p[4]);
             if (margin < 1e-4)
             {
@@ -49,5 +52,78 @@ public class SamplingKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         }
 
         Assert.True(compared >= rows / 2, $"only {compared} rows were away from boundaries");
+    }
+
+    [Theory]
+    [InlineData(512)]
+    [InlineData(128256)]
+    public void Sample_Logprobs_MatchLogSoftmaxOfTheRawLogitsAndTheTopTokens(int vocab)
+    {
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        using var kernel = new SamplingKernel(gpu.Device, gpu.Compiler);
+        // Per row: temperature and how many alternatives (-1: none). Logits on a coarse grid so ties occur and the
+        // tie order (lower id first) is exercised; a wide spread so the log-normalizer is not the max alone.
+        (float T, int Top)[] settings = [(0f, 0), (0f, 20), (0.8f, 5), (1.2f, -1), (1f, 1), (0.5f, 20)];
+        var rows = settings.Length * 3;
+        var logits = Enumerable.Range(0, rows * vocab).Select(_ => MathF.Round((float)(random.NextDouble() * 12), 1)).ToArray();
+        var parameters = new float[rows * SamplingKernel.ParamsPerRow];
+        for (var r = 0; r < rows; r++)
+        {
+            var s = settings[r % settings.Length];
+            float[] p = [s.T, 0, 1f, 0f, random.NextSingle(), s.Top];
+            p.CopyTo(parameters.AsSpan(r * SamplingKernel.ParamsPerRow, SamplingKernel.ParamsPerRow));
+        }
+
+        using var dLogits = gpu.Upload<float>(logits);
+        using var dParams = gpu.Upload<float>(parameters);
+        using var dTokens = gpu.Allocate<int>(rows);
+        using var dLogprobs = gpu.Upload<float>(Enumerable.Repeat(7f, rows * SamplingKernel.LogprobsPerRow).ToArray());
+        using var dIds = gpu.Upload<int>(Enumerable.Repeat(-5, rows * ForwardOutput.MaxTopLogprobs).ToArray());
+        kernel.Sample(gpu.Stream, dLogits.Pointer, vocab, dParams.Pointer, dTokens.Pointer, dLogprobs.Pointer, dIds.Pointer, rows);
+        var tokens = gpu.Download<int>(dTokens, rows);
+        var logprobs = gpu.Download<float>(dLogprobs, rows * SamplingKernel.LogprobsPerRow);
+        var ids = gpu.Download<int>(dIds, rows * ForwardOutput.MaxTopLogprobs);
+
+        for (var r = 0; r < rows; r++)
+        {
+            var top = settings[r % settings.Length].Top;
+            var lp = logprobs.AsSpan(r * SamplingKernel.LogprobsPerRow, SamplingKernel.LogprobsPerRow);
+            var rowIds = ids.AsSpan(r * ForwardOutput.MaxTopLogprobs, ForwardOutput.MaxTopLogprobs);
+            if (top < 0)
+            {
+                Assert.True(lp.ToArray().All(v => v == 7f) && rowIds.ToArray().All(i => i == -5), $"row {r} asked for no logprobs, yet they were written");
+                continue;
+            }
+
+            var row = logits.AsSpan(r * vocab, vocab).ToArray();
+            var logZ = LogSumExp(row);
+            Assert.True(Math.Abs(lp[0] - (row[tokens[r]] - logZ)) < 1e-4, $"row {r}: chosen logprob {lp[0]}, expected {row[tokens[r]] - logZ} (seed {seed})");
+            var expected = Enumerable.Range(0, vocab).OrderByDescending(i => row[i]).ThenBy(i => i).Take(top).ToArray();
+            Assert.Equal(expected, rowIds[..top].ToArray());
+            for (var i = 0; i < top; i++)
+            {
+                Assert.True(Math.Abs(lp[1 + i] - (row[expected[i]] - logZ)) < 1e-4, $"row {r} top {i}: {lp[1 + i]} (seed {seed})");
+            }
+
+            Assert.True(rowIds[top..].ToArray().All(i => i == -5), $"row {r} wrote past its {top} alternatives");
+        }
+    }
+
+    private static double LogSumExp(ReadOnlySpan<float> row)
+    {
+        var max = double.NegativeInfinity;
+        foreach (var v in row)
+        {
+            max = Math.Max(max, v);
+        }
+
+        var sum = 0.0;
+        foreach (var v in row)
+        {
+            sum += Math.Exp(v - max);
+        }
+
+        return max + Math.Log(sum);
     }
 }

@@ -141,7 +141,7 @@ public class DeviceVerifyTests
         return worst;
     }
 
-    private static List<GenerationRequest> Requests(int count, Func<int, SamplingParams> sampling)
+    internal static List<GenerationRequest> Requests(int count, Func<int, SamplingParams> sampling)
     {
         var tokenizer = TokenizerLoader.Load(Path.Combine(AppContext.BaseDirectory, "Models", "tok512.bin"));
         return [.. Enumerable.Range(0, count).Select(i => new GenerationRequest
@@ -162,7 +162,7 @@ public class DeviceVerifyTests
     private static (Dictionary<RequestId, int[]> Tokens, SamplingProbe Probe, SpeculationMetrics? Metrics, Dictionary<RequestId, List<TokenLogprobs>> Logprobs) RunWithLogprobs(
         IReadOnlyList<GenerationRequest> requests) => RunCore(requests, null, deviceSampling: true);
 
-    private static (Dictionary<RequestId, int[]>, SamplingProbe, SpeculationMetrics?, Dictionary<RequestId, List<TokenLogprobs>>) RunCore(
+    internal static (Dictionary<RequestId, int[]>, SamplingProbe, SpeculationMetrics?, Dictionary<RequestId, List<TokenLogprobs>>) RunCore(
         IReadOnlyList<GenerationRequest> requests, SpeculativeConfig? speculative, bool deviceSampling)
     {
         var dir = Path.Combine(AppContext.BaseDirectory, "Models");

@@ -8,8 +8,9 @@ namespace Brim.Engine.Tests.Speculative;
 /// <summary>
 /// Verify rows sampled by the backend (<see cref="DeviceSamplingPlan"/>), run on the CPU through
 /// <see cref="DeviceSamplingCpuBackend"/>: greedy and seeded stateless requests give exactly the tokens of plain decoding
-/// on the host while every verify row is sampled "on the device"; a request the device cannot sample sends its steps to
-/// the host without changing anyone's tokens; and the plan sends a sampled draft with a distribution to the host.
+/// on the host while every verify row is sampled "on the device"; a request the device cannot sample has only its own
+/// rows' logits come back, without changing anyone's tokens; logprobs reported by the device are the host's; and the
+/// plan sends a sampled draft with a distribution to the host.
 /// </summary>
 public class DeviceSampledVerificationTests
 {
@@ -67,26 +68,78 @@ public class DeviceSampledVerificationTests
     }
 
     [Fact]
-    public void StatefulRequestInTheBatch_StepsGoToTheHost_TokensUnchanged()
+    public void StatefulRequestInTheBatch_OnlyItsRowsReturnLogits_TokensUnchanged()
     {
-        // A frequency penalty needs the logits on the host: while that request runs, its steps (verify rows of everyone
-        // in them included) return logits; the tokens are the same either way.
+        // A frequency penalty needs the logits on the host: that request's rows (its verify rows included) return logits,
+        // everyone else's stay on the device; the tokens are the same either way.
         var requests = SpeculativeDecodingTests.Requests(6, i => SamplingParams.Greedy(50) with { IgnoreEos = true, FrequencyPenalty = i == 0 ? 0.5f : 0f });
         var plain = Run(new EngineOptions { NumKvBlocks = 512 }, requests, device: false, out _, out _);
         var speculative = Run(new EngineOptions { NumKvBlocks = 512, Speculative = AlwaysNGram }, requests, device: true, out var backend, out _);
 
         AssertSame(requests, plain, speculative);
-        Assert.True(backend!.LogitVerifyRows > 0, "steps holding the penalized request are sampled on the host");
+        Assert.True(backend!.LogitVerifyRows > 0, "the penalized request's verify rows come back as logits");
+        Assert.True(backend.SampledVerifyRows > backend.LogitVerifyRows, "the other requests' rows stay on the device");
+        Assert.Equal(0, backend.LogitSteps);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Logprobs_SampledOnDevice_SameTokensAndLogprobsAsTheHost(bool speculate)
+    {
+        // Chosen-token logprobs (0) and top alternatives (5), greedy and seeded, beside a request that asks for none.
+        var requests = SpeculativeDecodingTests.Requests(6, i => new SamplingParams
+        {
+            Temperature = i % 2 == 0 ? 0f : 0.8f,
+            Seed = 40 + i,
+            Logprobs = i % 3 == 2 ? null : (i % 3 == 0 ? 0 : 5),
+            MaxTokens = 30,
+            IgnoreEos = true,
+        });
+        var options = new EngineOptions { NumKvBlocks = 512, Speculative = speculate ? AlwaysNGram : null };
+        var host = RunWithLogprobs(options, requests, device: false, out _);
+        var device = RunWithLogprobs(options, requests, device: true, out var backend);
+
+        Assert.True(backend!.LogprobRows > 0, "logprob rows are sampled on the device");
+        Assert.Equal(0, backend.ReturnedLogitRows);
+        foreach (var r in requests)
+        {
+            var (hostTokens, hostLogprobs) = host[r.Id];
+            var (deviceTokens, deviceLogprobs) = device[r.Id];
+            Assert.Equal(hostTokens, deviceTokens);
+            Assert.Equal(r.Sampling.Logprobs is null ? 0 : r.Sampling.MaxTokens, deviceLogprobs.Count);
+            Assert.Equal(hostLogprobs.Count, deviceLogprobs.Count);
+            for (var t = 0; t < deviceLogprobs.Count; t++)
+            {
+                Assert.Equal(deviceTokens[t], deviceLogprobs[t].TokenId);
+                Assert.Equal(hostLogprobs[t].Logprob, deviceLogprobs[t].Logprob);
+                Assert.Equal(hostLogprobs[t].Top, deviceLogprobs[t].Top);
+                Assert.Equal(r.Sampling.Logprobs, deviceLogprobs[t].Top.Count);
+            }
+        }
     }
 
     [Fact]
-    public void Supports_DraftKinds_DeviceOnlyWhereTheVerifierNeedsNoLogits()
+    public void SamplesOnDevice_DraftKinds_DeviceOnlyWhereTheVerifierNeedsNoLogits()
     {
-        Assert.True(DeviceSamplingPlan.Supports(VerifyChunk(new SamplingParams { Temperature = 0.7f }, draftWithQ: false)));
-        Assert.True(DeviceSamplingPlan.Supports(VerifyChunk(SamplingParams.Greedy(8), draftWithQ: true)));
-        Assert.False(DeviceSamplingPlan.Supports(VerifyChunk(new SamplingParams { Temperature = 0.7f }, draftWithQ: true)));
-        Assert.False(DeviceSamplingPlan.Supports(VerifyChunk(new SamplingParams { Temperature = 0.7f, Logprobs = 2 }, draftWithQ: false)));
-        Assert.False(DeviceSamplingPlan.Supports(VerifyChunk(SamplingParams.Greedy(8) with { RepetitionPenalty = 1.1f }, draftWithQ: false)));
+        Assert.True(DeviceSamplingPlan.SamplesOnDevice(VerifyChunk(new SamplingParams { Temperature = 0.7f }, draftWithQ: false)));
+        Assert.True(DeviceSamplingPlan.SamplesOnDevice(VerifyChunk(SamplingParams.Greedy(8), draftWithQ: true)));
+        Assert.False(DeviceSamplingPlan.SamplesOnDevice(VerifyChunk(new SamplingParams { Temperature = 0.7f }, draftWithQ: true)));
+        Assert.True(DeviceSamplingPlan.SamplesOnDevice(VerifyChunk(new SamplingParams { Temperature = 0.7f, Logprobs = 2 }, draftWithQ: false)));
+        Assert.False(DeviceSamplingPlan.SamplesOnDevice(VerifyChunk(SamplingParams.Greedy(8) with { RepetitionPenalty = 1.1f }, draftWithQ: false)));
+    }
+
+    [Fact]
+    public void AddRows_HostChunk_ReturnsLogitsAndDrawsNoUniform()
+    {
+        var chunk = VerifyChunk(new SamplingParams { Temperature = 0.7f, Seed = 3 }, draftWithQ: true);
+        var next = chunk.Sequence.Random.PeekUniform(0);
+        var rows = new List<Core.Execution.DeviceSamplingRow>();
+        DeviceSamplingPlan.AddRows(rows, chunk);
+
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.True(r.ReturnLogits));
+        Assert.Equal(next, chunk.Sequence.Random.PeekUniform(0));
     }
 
     private static ScheduledChunk VerifyChunk(SamplingParams sampling, bool draftWithQ)
@@ -117,6 +170,27 @@ public class DeviceSampledVerificationTests
         backend = wrapped;
         metrics = engine.Speculation;
         return tokens;
+    }
+
+    private static Dictionary<RequestId, (int[] Tokens, List<TokenLogprobs> Logprobs)> RunWithLogprobs(
+        EngineOptions options, IReadOnlyList<GenerationRequest> requests, bool device, out DeviceSamplingCpuBackend? backend)
+    {
+        DeviceSamplingCpuBackend? wrapped = null;
+        using var engine = BundledModel.CreateEngine(options, wrap: device ? b => wrapped = new DeviceSamplingCpuBackend(b) : null);
+        var tokens = requests.ToDictionary(r => r.Id, _ => (Tokens: new List<int>(), Logprobs: new List<TokenLogprobs>()));
+        foreach (var r in requests)
+        {
+            engine.Submit(r, u =>
+            {
+                Assert.Null(u.Error);
+                tokens[u.Id].Tokens.AddRange(u.NewTokens);
+                tokens[u.Id].Logprobs.AddRange(u.Logprobs ?? []);
+            });
+        }
+
+        engine.RunUntilIdle();
+        backend = wrapped;
+        return tokens.ToDictionary(kv => kv.Key, kv => (kv.Value.Tokens.ToArray(), kv.Value.Logprobs));
     }
 
     private static void AssertSame(IReadOnlyList<GenerationRequest> requests, Dictionary<RequestId, int[]> expected, Dictionary<RequestId, int[]> actual)

@@ -124,7 +124,7 @@ public class DraftModelProposerTests
     [Fact]
     public void SeededSampledDrafts_BackendsThatSample_SameTokensAsHostOnlyBackends()
     {
-        // Sampled drafts carry q, so their steps come back as logits from both backends: the run must equal the one on
+        // Sampled drafts carry q, so their rows come back as logits from both backends: the run must equal the one on
         // backends that never sample, seed for seed (greedy requests beside them included).
         var requests = SpeculativeDecodingTests.Requests(8, i => i % 2 == 0
             ? SamplingParams.Greedy(40) with { IgnoreEos = true }
@@ -141,7 +141,8 @@ public class DraftModelProposerTests
             Assert.Equal(host[r.Id], device[r.Id]);
         }
 
-        Assert.True(target!.LogitVerifyRows > 0, "steps verifying sampled drafts come back as logits");
+        Assert.True(target!.LogitVerifyRows > 0, "rows verifying sampled drafts come back as logits");
+        Assert.True(target.SampledVerifyRows > 0, "the greedy requests' verify rows stay on the device beside them");
     }
 
     private static LoadedModel Model(bool poor)
