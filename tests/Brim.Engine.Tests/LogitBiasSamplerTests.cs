@@ -153,27 +153,25 @@ public class LogitBiasSamplerTests
         }
         else
         {
+            // Top-k, then min-p, then the nucleus as a share of what those two keep; walked in id order.
             var candidates = ranking.Take(p.TopK > 0 ? p.TopK : ranking.Length).ToList();
             var cutoff = p.MinP * probs[candidates[0]];
-            var keep = new List<int>();
+            candidates = [.. candidates.Where((id, i) => i == 0 || probs[id] >= cutoff)];
+            var share = p.TopP * candidates.Sum(id => probs[id]);
+            var keep = p.TopP >= 1f ? candidates : [];
             var mass = 0.0;
-            foreach (var id in candidates)
+            foreach (var id in p.TopP >= 1f ? [] : candidates)
             {
-                if (probs[id] < cutoff && keep.Count > 0)
-                {
-                    break;
-                }
-
                 keep.Add(id);
                 mass += probs[id];
-                if (mass >= p.TopP)
+                if (mass >= share)
                 {
-                    ambiguous |= Math.Abs(mass - p.TopP) < 1e-4;
+                    ambiguous |= Math.Abs(mass - share) < 1e-4;
                     break;
                 }
             }
 
-            kept = keep;
+            kept = keep.Order();
         }
 
         var list = kept.ToList();

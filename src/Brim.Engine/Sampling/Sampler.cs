@@ -5,10 +5,11 @@ namespace Brim.Engine.Sampling;
 
 /// <summary>
 /// Picks the next token from a row of logits on the host: logit bias, penalties, then greedy or temperature / top-k / min-p / top-p
-/// sampling driven by one uniform draw from the sequence's own stream. The walk is defined so device samplers can
-/// reproduce it: with no truncation (top_k 0, top_p 1, min_p 0) walk the distribution in id order; otherwise walk the
-/// kept candidates from most to least likely (ties: smaller id first); return the first token whose cumulative mass
-/// exceeds u × kept mass. One instance per engine (it reuses scratch buffers); not thread-safe.
+/// sampling driven by one uniform draw from the sequence's own stream. The rule is the device sampler's (sampling.cu), so
+/// a seed gives the same tokens on the host and on the device: keep the k largest (top-k) that are at least min_p × the
+/// largest (min-p), then the smallest set of the largest holding top_p of what those keep (top-p, relative to the kept
+/// mass as in vLLM); walk the kept tokens in id order and return the first whose cumulative mass exceeds u × kept mass.
+/// One instance per engine (it reuses scratch buffers); not thread-safe.
 /// </summary>
 public sealed class Sampler
 {
@@ -16,6 +17,7 @@ public sealed class Sampler
     private float[] _raw = [];
     private int[] _order = [];
     private int[] _heap = [];
+    private int[] _walk = [];
 
     /// <summary>Samples from <paramref name="logits"/> (modified in place by the logit bias and penalties).</summary>
     public int Sample(Span<float> logits, SamplingParams p, PenaltyState penalties, float uniform, out TokenLogprobs? logprobs)
@@ -102,7 +104,11 @@ public sealed class Sampler
             return WalkInIdOrder(probs, uniform);
         }
 
-        var kept = KeepCandidates(probs, p);
+        // In id order, as the device walks (any fixed order samples the same distribution; one order gives one token).
+        var candidates = KeepCandidates(probs, p);
+        var kept = _walk.AsSpan(0, candidates.Length);
+        candidates.CopyTo(kept);
+        kept.Sort();
         var mass = 0f;
         foreach (var id in kept)
         {
@@ -143,38 +149,85 @@ public sealed class Sampler
         return lastNonZero; // rounding left the total a hair below u
     }
 
-    /// <summary>The kept candidates, most likely first: top-k, then min-p, then the top-p nucleus.</summary>
+    /// <summary>
+    /// The kept candidates: the k largest (top-k) at least min_p × the largest (min-p), then of those the smallest set of
+    /// the largest holding top_p of their mass (top-p). Most likely first, except for min-p alone (id order).
+    /// </summary>
     private ReadOnlySpan<int> KeepCandidates(ReadOnlySpan<float> probs, SamplingParams p)
     {
         var n = probs.Length;
         var limit = p.TopK > 0 ? Math.Min(p.TopK, n) : n;
+        var cutoff = p.MinP > 0f ? p.MinP * TensorPrimitives.Max(probs) : 0f;
+        if (limit == n && p.TopP >= 1f)
+        {
+            var count = 0;
+            for (var i = 0; i < n; i++)
+            {
+                if (probs[i] >= cutoff)
+                {
+                    _order[count++] = i;
+                }
+            }
+
+            return _order.AsSpan(0, count);
+        }
+
+        // The mass top-k and min-p keep: top-p's nucleus is a share of it.
+        var keptMass = 0f;
+        if (limit < n)
+        {
+            var top = TopIndices(_probs, n, limit);
+            var count = 0;
+            while (count < top.Length && probs[top[count]] >= cutoff)
+            {
+                keptMass += probs[top[count++]];
+            }
+
+            return p.TopP >= 1f ? top[..Math.Max(1, count)] : Nucleus(probs, top[..Math.Max(1, count)], p.TopP * keptMass);
+        }
+
+        foreach (var v in probs)
+        {
+            keptMass += v >= cutoff ? v : 0f;
+        }
 
         // Grow the sorted prefix until it holds the nucleus: usually a few dozen tokens, never a full sort of the vocabulary
         // unless the distribution is nearly flat.
-        for (var take = Math.Min(limit, 64); ; take = Math.Min(limit, take * 8))
+        for (var take = Math.Min(n, 64); ; take = Math.Min(n, take * 8))
         {
             var top = TopIndices(_probs, n, take);
-            var cutoff = p.MinP > 0f ? p.MinP * probs[top[0]] : 0f;
+            var count = 0;
             var mass = 0f;
-            for (var i = 0; i < top.Length; i++)
+            while (count < top.Length && probs[top[count]] >= cutoff)
             {
-                if (probs[top[i]] < cutoff)
+                mass += probs[top[count++]];
+                if (mass >= p.TopP * keptMass)
                 {
-                    return top[..Math.Max(1, i)];
-                }
-
-                mass += probs[top[i]];
-                if (mass >= p.TopP)
-                {
-                    return top[..(i + 1)];
+                    return top[..count];
                 }
             }
 
-            if (take == limit)
+            if (count < top.Length || take == n)
             {
-                return top;
+                return top[..Math.Max(1, count)];
             }
         }
+    }
+
+    /// <summary>The shortest prefix of <paramref name="sorted"/> (most likely first) whose mass reaches <paramref name="target"/>.</summary>
+    private static ReadOnlySpan<int> Nucleus(ReadOnlySpan<float> probs, ReadOnlySpan<int> sorted, float target)
+    {
+        var mass = 0f;
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            mass += probs[sorted[i]];
+            if (mass >= target)
+            {
+                return sorted[..(i + 1)];
+            }
+        }
+
+        return sorted;
     }
 
     /// <summary>Ids of the <paramref name="k"/> largest values, largest first, ties by smaller id.</summary>
@@ -313,6 +366,7 @@ public sealed class Sampler
             _raw = new float[n];
             _order = new int[n];
             _heap = new int[n];
+            _walk = new int[n];
         }
     }
 

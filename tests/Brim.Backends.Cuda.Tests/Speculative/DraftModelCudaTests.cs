@@ -23,7 +23,7 @@ public class DraftModelCudaTests
 
     [Theory]
     [InlineData(512, false)]
-    [InlineData(40, false)]
+    [InlineData(28, false)]
     [InlineData(24, true)]
     public void Greedy_CudaDraft_TokensOfPlainDecodingUpToNearTies(int targetBlocks, bool swap)
     {
