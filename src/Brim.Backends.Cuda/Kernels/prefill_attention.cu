@@ -1,14 +1,15 @@
 // Causal attention for prefill steps on tensor cores (mma.sync m16n8k16 bf16, fp32 accumulation), flash-attention 2
-// style: the small-tile variant, for short chunks and decode-like slices (prefill_attention_long.cu serves chunks of
-// many rows; PrefillTiling.UsesLongTiles chooses per slice). A query tile is up to QROWS consecutive token rows of ONE
+// style: the small-tile variant, for short chunks and verify slices (prefill_attention_long.cu serves chunks of many
+// rows; PrefillTiling.UsesLongTiles chooses per slice). A query tile is up to QROWS consecutive token rows of ONE
 // sequence (the host cuts tiles at slice borders); its rows x GROUP query heads of one KV head form the QUERY_SLOTS
-// (64: 4 warps x 16) query slots of the CTA, so each K/V tile is
-// read from the paged cache once for all query heads sharing it (GQA). Keys advance in tiles of KT positions with an
-// online softmax; row r sees the first row_ctx[r] positions of its sequence (causal masking is the context length).
-// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM, and from PrefillTiling QUERY_SLOTS and TILE_ROW_BITS (the packing
-// of a tile entry), so the host's tile rows and the kernel's cannot disagree. Needs sm_80+ and HEAD_DIM a multiple of 16 up to 128 (the host
-// checks PrefillAttentionKernel.Supports); other shapes compile to a stub that is never launched. With KV_FP8 the
-// K/V tiles are dequantized (E4M3 x the position's scale) to bf16 as they are staged in shared memory.
+// (64: 4 warps x 16) query slots of the CTA, so each K/V tile is read from the paged cache once for all query heads
+// sharing it (GQA). Keys advance in tiles of KT positions with an online softmax; row r sees the first row_ctx[r]
+// positions of its sequence (causal masking is the context length).
+// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM, and from PrefillTiling QUERY_SLOTS and TILE_ROW_BITS (the packing of
+// a tile entry), so the host's tile rows and the kernel's come from one constant. Needs sm_80+ and HEAD_DIM a multiple
+// of 16 up to 128 (the host checks PrefillAttentionKernel.Supports); other shapes compile to a stub that is never
+// launched. With KV_FP8 the K/V tiles are dequantized (E4M3 x the position's scale) to bf16 as they are staged in
+// shared memory.
 #include "common.cuh"
 #include "kv_cache.cuh"
 
