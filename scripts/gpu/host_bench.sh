@@ -9,6 +9,9 @@
 #   quant    the decode sweep with bf16, fp8, int8 and int4 projections (--quantization, quantized on the device on load)
 #   long     8 requests of 32,000 prompt / 512 output tokens (--max-model-len 33000), bf16 and FP8 KV
 #   attention  the decode-attention kernel sweep (batch x context, bf16 and FP8; needs the CUDA test executable)
+#   prefillattn the prefill attention kernels (small-tile vs long-tile) at the 8B head shape: 8,192-row chunks at prior
+#            context 0 / 8k / 24k (a 32k prompt) and short chunks, TFLOP/s against the GEMM peak, bf16 and FP8 KV (needs
+#            the CUDA test executable)
 #   quantk   quant_gemv GB/s at the 8B decode shapes by split and build, bf16 gemv beside it (needs the CUDA test executable)
 #   verify   speculative verify-step cost (k = 1…8) against plain decode at batch 1…64 on the 8B shape, break-even acceptance
 #   spec     `brim bench spec` on the bundled model on CUDA: prompt lookup off / always / adaptive, and the draft-model arm
@@ -74,6 +77,8 @@ for step in $steps; do
       done ;;
     attention)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-attention 2>&1 | tee "$out/attention.md" | tee -a "$out/summary.md" ;;
+    prefillattn)
+      timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-prefill-attention 2>&1 | tee "$out/prefill_attention.md" | tee -a "$out/summary.md" ;;
     quantk)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-quant 2>&1 | tee "$out/quant_kernels.md" | tee -a "$out/summary.md" ;;
     verify)

@@ -143,6 +143,12 @@ public sealed unsafe class CudaBackend : IModelBackend
     }
 
     /// <summary>
+    /// Whether long prefill chunks run on the long-tile kernel (<see cref="PrefillTiling.UsesLongTiles"/>, where the
+    /// shape supports it) rather than the small-tile one; settable so the harness can time both on one loaded model.
+    /// </summary>
+    internal bool LongPrefillTiles { get; set; } = true;
+
+    /// <summary>
     /// Whether verify steps (slices of a decode token and its draft, every position a logit row) replay CUDA graphs as
     /// decode steps do (with <see cref="CudaBackendOptions.UseCudaGraphs"/>); settable so the harness can time the eager
     /// path they took before on one loaded model.
@@ -279,12 +285,12 @@ public sealed unsafe class CudaBackend : IModelBackend
 
         var b = _buffers;
         var meta = b.HostMetadata.AsSpan<int>(0, b.Layout.TotalInts);
-        var rowsPerTile = !decode && TensorCorePrefill && HasMultiTokenSlice(batch) ? _kernels.PrefillAttention!.RowsPerTile : 0;
-        var (maxContext, queryTiles, decodeRows, usedInts) = StepMetadata.Write(batch, meta, b.Layout, tokens, logitRows, cache.NumBlocks, _config.VocabSize, rowsPerTile);
+        var tiling = !decode && TensorCorePrefill && HasMultiTokenSlice(batch) ? _kernels.PrefillTiling(LongPrefillTiles) : PrefillTiling.None;
+        var (maxContext, queryTiles, longQueryTiles, decodeRows, usedInts) = StepMetadata.Write(batch, meta, b.Layout, tokens, logitRows, cache.NumBlocks, _config.VocabSize, tiling);
         _stream.CopyToDevice(b.Metadata.Pointer, b.HostMetadata.Pointer, (long)usedInts * sizeof(int));
 
         // Decode rows that share a step with prefill tiles run on the decode kernel, split for their own row count.
-        var attentionRows = queryTiles > 0 ? decodeRows : tokens;
+        var attentionRows = queryTiles + longQueryTiles > 0 ? decodeRows : tokens;
         var partitions = AttentionKernel.ChoosePartitions(
             Math.Max(1, attentionRows), _config.NumKvHeads, maxContext, _device.MultiprocessorCount, _kernels.Attention.CtasPerMultiprocessorTarget, _kernels.Attention.MinPositionsPerPartition);
         if (decode)
@@ -293,7 +299,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         }
         else
         {
-            _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample, queryTiles, decodeRows);
+            _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample, queryTiles, longQueryTiles, decodeRows);
         }
 
         CopyOutputs(batch, output, sample);

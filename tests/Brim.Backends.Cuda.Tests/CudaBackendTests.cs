@@ -50,7 +50,9 @@ public class CudaBackendTests
         const int blockSize = 8, numBlocks = 96;
         backend.AllocateKvCache(numBlocks, blockSize);
         var freeBlocks = new Queue<int>(Enumerable.Range(0, numBlocks).OrderBy(_ => random.Next()));
-        int[] promptLengths = [5, 17, 1, 30];
+        // Sequence 3's 88-token second chunk is long enough for the long-tile prefill kernel where the shape has it
+        // (PrefillTiling.UsesLongTiles); the other prompts stay on the small tiles.
+        int[] promptLengths = [5, 17, 1, 100];
         var sequences = promptLengths.Select(n => Enumerable.Range(0, n).Select(_ => random.Next(config.VocabSize)).ToList()).ToArray();
         var tables = sequences.Select(_ => new List<int>()).ToArray();
         var output = new ForwardOutput(config.VocabSize);
@@ -65,7 +67,7 @@ public class CudaBackendTests
         }
 
         // Step 2: decode tokens of sequences 0-2 leading the rest of sequence 3's prompt (a mixed step: the decode rows
-        // run on the decode kernel, the chunk on the prefill tiles), then decode steps for everyone.
+        // run on the decode kernel, the chunk, starting mid-sequence, on the prefill tiles), then decode steps for everyone.
         for (var i = 0; i < 3; i++)
         {
             sequences[i].Add(random.Next(config.VocabSize));

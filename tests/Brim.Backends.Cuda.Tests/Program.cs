@@ -9,6 +9,8 @@ namespace Brim.Backends.Cuda.Tests;
 ///   bench-quant                      quant_gemv GB/s at Llama-3.1-8B shapes by split and build, bf16 gemv beside it
 ///   bench-decode [graphs|eager] [batch sizes...]   decode tokens/s at Llama-3.1-8B shape
 ///   bench-attention                  decode attention GB/s over batch 1…256 × context 256…8,192, bf16 and FP8 KV
+///   bench-prefill-attention          prefill attention TFLOP/s, small-tile vs long-tile kernel: 8,192-row chunks at prior
+///                                    context 0 / 8k / 24k and short chunks, bf16 and FP8 KV
 ///   hf-compare DIR...                logits and greedy tokens against transformers (scripts/gpu/hf_reference.py)
 ///   kv-drift DIR...                  log-prob drift of the FP8 KV cache and quantized weights against transformers
 ///   verify-cost                      speculative verify steps (k = 1…8; host-logits eager vs device-sampled graph) against plain decode at batch 1…64, break-even acceptance
@@ -30,6 +32,8 @@ public static class Program
                 return DecodeBench.Run(log, sizes.Length > 0 ? sizes : [1, 4, 8, 16, 32, 64, 128, 256], graphs);
             case "bench-attention":
                 return AttentionSweep.Run(log, [1, 8, 32, 64, 128, 256], [256, 1024, 2048, 4096, 8192]);
+            case "bench-prefill-attention":
+                return PrefillAttentionBench.Run(log);
             case "verify-cost":
                 return VerifyCost.Run(log, [1, 8, 32, 64], [1, 2, 4, 8]);
             case "kv-drift":

@@ -24,12 +24,15 @@ internal sealed class ForwardPass(
     /// <summary>
     /// Runs <paramref name="tokens"/> token rows through the decoder (K/V written to <paramref name="cache"/>), then
     /// the final norm and output projection for <paramref name="logitRows"/> rows, then sampling when asked. With
-    /// <paramref name="queryTiles"/> &gt; 0 attention runs on the tensor-core prefill kernel over the step's query tiles,
-    /// and the first <paramref name="decodeRows"/> rows (left out of the tiles) on the decode kernel.
+    /// <paramref name="queryTiles"/> + <paramref name="longQueryTiles"/> &gt; 0 attention runs on the tensor-core prefill
+    /// kernels over the step's query tiles (the small tiles first in the list, then the long ones; StepMetadata), and the
+    /// first <paramref name="decodeRows"/> rows (left out of the tiles) on the decode kernel.
     /// </summary>
-    public void Enqueue(StepBuffers b, PagedKvCache cache, int tokens, int logitRows, int partitions, bool sample, int queryTiles = 0, int decodeRows = 0)
+    public void Enqueue(StepBuffers b, PagedKvCache cache, int tokens, int logitRows, int partitions, bool sample, int queryTiles = 0, int longQueryTiles = 0, int decodeRows = 0)
     {
-        var prefill = queryTiles > 0 ? kernels.PrefillAttention ?? throw new InvalidOperationException("no tensor-core prefill attention for this model") : null;
+        var tiled = queryTiles + longQueryTiles > 0;
+        var prefill = tiled ? kernels.PrefillAttention ?? throw new InvalidOperationException("no tensor-core prefill attention for this model") : null;
+        var longPrefill = longQueryTiles > 0 ? kernels.LongPrefillAttention ?? throw new InvalidOperationException("no long-tile prefill attention for this model") : null;
         var layout = b.Layout;
         int h = config.HiddenSize, ff = config.IntermediateSize;
         var eps = config.RmsNormEps;
@@ -50,9 +53,16 @@ internal sealed class ForwardPass(
                 cache.Keys(l), cache.Values(l), tokens, cache.BlockSize);
             if (prefill is not null)
             {
-                prefill.Run(
+                if (queryTiles > 0)
+                {
+                    prefill.Run(
+                        stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
+                        b.MetadataAt(layout.RowTableOffset), b.MetadataAt(layout.QueryTiles), queryTiles, cache.BlockSize, attention);
+                }
+
+                longPrefill?.Run(
                     stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
-                    b.MetadataAt(layout.RowTableOffset), b.MetadataAt(layout.QueryTiles), queryTiles, cache.BlockSize, attention);
+                    b.MetadataAt(layout.RowTableOffset), b.MetadataAt(layout.QueryTiles + queryTiles), longQueryTiles, cache.BlockSize, attention);
                 if (decodeRows > 0)
                 {
                     kernels.Attention.Run(

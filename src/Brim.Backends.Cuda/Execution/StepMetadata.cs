@@ -22,14 +22,15 @@ internal static class StepMetadata
     }
 
     /// <summary>
-    /// Fills <paramref name="meta"/>; returns the longest attention context, the query tiles written (up to
-    /// <paramref name="rowsPerTile"/> rows of one slice each; none when it is 0), the leading decode rows left out of
-    /// the tiles, and the ints to copy. With tiles, the leading run of one-token slices (the scheduler puts decode
-    /// tokens first) is not tiled: those rows go to the decode attention kernel, which reads a long context several
-    /// times faster than a tensor-core tile holding one row.
+    /// Fills <paramref name="meta"/>; returns the longest attention context, the query tiles written for the small-tile
+    /// and the long-tile prefill kernels (cut per slice as <paramref name="tiling"/> chooses, each tile rows of one slice;
+    /// none when tiling is disabled), the leading decode rows left out of the tiles, and the ints to copy. The small
+    /// tiles come first in <see cref="StepLayout.QueryTiles"/>, the long ones right after them. With tiles, the leading
+    /// run of one-token slices (the scheduler puts decode tokens first) is not tiled: those rows go to the decode
+    /// attention kernel, which reads a long context several times faster than a tensor-core tile holding one row.
     /// </summary>
-    public static (int MaxContext, int QueryTiles, int DecodeRows, int UsedInts) Write(
-        ForwardBatch batch, Span<int> meta, StepLayout layout, int paddedTokens, int paddedLogitRows, int numBlocks, int vocabSize, int rowsPerTile = 0)
+    public static (int MaxContext, int QueryTiles, int LongQueryTiles, int DecodeRows, int UsedInts) Write(
+        ForwardBatch batch, Span<int> meta, StepLayout layout, int paddedTokens, int paddedLogitRows, int numBlocks, int vocabSize, Kernels.PrefillTiling tiling = default)
     {
         var tokens = batch.TokenCount;
         if (paddedTokens < tokens || paddedLogitRows < batch.LogitRows || !layout.Capacity.Holds(paddedTokens, paddedLogitRows, BlockTableEntries(batch)))
@@ -51,7 +52,7 @@ internal static class StepMetadata
         int tableAt = 0, logitRow = 0, maxContext = 0, tileCount = 0, decodeRows = 0;
         foreach (var slice in batch.Slices)
         {
-            var leadingDecodeRow = rowsPerTile > 0 && slice.TokenCount == 1 && slice.TokenStart == decodeRows && tileCount == 0;
+            var leadingDecodeRow = tiling.Enabled && slice.TokenCount == 1 && slice.TokenStart == decodeRows && tileCount == 0;
             decodeRows += leadingDecodeRow ? 1 : 0;
             var table = slice.BlockTable.Span;
             for (var b = 0; b < table.Length; b++)
@@ -81,10 +82,10 @@ internal static class StepMetadata
                 tableOffset[t] = tableAt;
             }
 
-            // Tiles never cross a slice: all rows of a tile share its block table.
-            for (var first = 0; rowsPerTile > 0 && !leadingDecodeRow && first < slice.TokenCount; first += rowsPerTile)
+            // Tiles never cross a slice: all rows of a tile share its block table. Long tiles are written after the loop.
+            if (tiling.Enabled && !leadingDecodeRow && !tiling.UsesLongTiles(slice.TokenCount))
             {
-                queryTiles[tileCount++] = Kernels.PrefillAttentionKernel.PackTile(slice.TokenStart + first, Math.Min(rowsPerTile, slice.TokenCount - first));
+                tileCount += Kernels.PrefillTiling.WriteTiles(queryTiles[tileCount..], slice.TokenStart, slice.TokenCount, tiling.SmallRowsPerTile);
             }
 
             maxContext = Math.Max(maxContext, slice.ContextLength);
@@ -95,6 +96,15 @@ internal static class StepMetadata
             }
 
             tableAt += table.Length;
+        }
+
+        var longTileCount = 0;
+        foreach (var slice in batch.Slices)
+        {
+            if (tiling.Enabled && tiling.UsesLongTiles(slice.TokenCount))
+            {
+                longTileCount += Kernels.PrefillTiling.WriteTiles(queryTiles[(tileCount + longTileCount)..], slice.TokenStart, slice.TokenCount, tiling.LongRowsPerTile);
+            }
         }
 
         for (var t = tokens; t < paddedTokens; t++)
@@ -123,6 +133,6 @@ internal static class StepMetadata
             p[5] = row.WantsLogprobs ? row.TopLogprobs!.Value : -1; // a padding row (default) wants none
         }
 
-        return (maxContext, tileCount, decodeRows, layout.BlockTables + tableAt);
+        return (maxContext, tileCount, longTileCount, decodeRows, layout.BlockTables + tableAt);
     }
 }

@@ -5,6 +5,13 @@ internal readonly unsafe struct KernelFunction(nint handle, string name)
 {
     public string Name { get; } = name;
 
+    /// <summary>
+    /// Lets launches ask for up to <paramref name="bytes"/> of dynamic shared memory: above 48 KB a kernel must opt in
+    /// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), up to the device's per-block maximum.
+    /// </summary>
+    public void AllowDynamicSharedBytes(int bytes)
+        => CuDriver.Check(CuDriver.cuFuncSetAttribute(handle, CuDriver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes), $"cuFuncSetAttribute({Name}, max dynamic shared {bytes})");
+
     public void Launch(CudaStream stream, (int X, int Y, int Z) grid, int blockThreads, ref KernelArguments arguments, int sharedBytes = 0)
     {
         if (grid.X <= 0 || grid.Y <= 0 || grid.Z <= 0 || grid.Y > 65535 || grid.Z > 65535)

@@ -12,6 +12,9 @@ internal sealed class ModelKernels : IDisposable
         Rope = new RopeKernel(device, compiler, shape);
         Attention = new AttentionKernel(device, compiler, shape);
         PrefillAttention = PrefillAttentionKernel.Supports(shape, compiler.ComputeCapability) ? new PrefillAttentionKernel(device, compiler, shape) : null;
+        LongPrefillAttention = PrefillAttention is not null && LongPrefillAttentionKernel.Supports(shape, compiler.ComputeCapability)
+            ? new LongPrefillAttentionKernel(device, compiler, shape)
+            : null;
         SwiGlu = new SwiGluKernel(device, compiler);
         Gemv = new GemvKernel(device, compiler);
         Sampling = new SamplingKernel(device, compiler);
@@ -28,6 +31,13 @@ internal sealed class ModelKernels : IDisposable
     /// <summary>Tensor-core attention for multi-token steps; null where the shape or device does not support it.</summary>
     public PrefillAttentionKernel? PrefillAttention { get; }
 
+    /// <summary>Tensor-core attention for long prefill chunks (128-slot tiles); null where unsupported or without <see cref="PrefillAttention"/>.</summary>
+    public LongPrefillAttentionKernel? LongPrefillAttention { get; }
+
+    /// <summary>How multi-token steps are cut into query tiles for the prefill kernels this model has.</summary>
+    public PrefillTiling PrefillTiling(bool longTiles = true)
+        => PrefillAttention is null ? Kernels.PrefillTiling.None : new(PrefillAttention.RowsPerTile, longTiles ? LongPrefillAttention?.RowsPerTile ?? 0 : 0);
+
     public SwiGluKernel SwiGlu { get; }
 
     public SamplingKernel Sampling { get; }
@@ -42,6 +52,7 @@ internal sealed class ModelKernels : IDisposable
         Rope.Dispose();
         Attention.Dispose();
         PrefillAttention?.Dispose();
+        LongPrefillAttention?.Dispose();
         SwiGlu.Dispose();
         Sampling.Dispose();
         Gemv.Dispose();

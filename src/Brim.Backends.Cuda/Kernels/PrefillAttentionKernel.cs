@@ -3,18 +3,16 @@ using Brim.Backends.Cuda.Interop;
 namespace Brim.Backends.Cuda.Kernels;
 
 /// <summary>
-/// Launcher for prefill_attention.cu: causal attention of multi-token steps on tensor cores, one CTA per (KV head,
-/// query tile), a query tile being up to <see cref="RowsPerTile"/> consecutive rows of one sequence.
+/// Launcher for prefill_attention.cu, the small-tile kernel: causal attention of multi-token steps on tensor cores, one
+/// CTA per (KV head, query tile), a query tile being up to <see cref="RowsPerTile"/> consecutive rows of one sequence.
+/// Long chunks go to <see cref="LongPrefillAttentionKernel"/> instead (<see cref="PrefillTiling.UsesLongTiles"/>).
 /// </summary>
 internal sealed class PrefillAttentionKernel : IDisposable
 {
     /// <summary>Query slots of a CTA (4 warps x 16 mma rows); a tile holds this many (row, query head) pairs.</summary>
-    public const int QuerySlots = 64;
+    public const int QuerySlots = PrefillTiling.SmallQuerySlots;
 
-    /// <summary>Bits of a packed tile entry that hold its row count (the first row is shifted above them).</summary>
-    public const int RowCountBits = 7;
-
-    private const int Threads = 128;
+    private const int Threads = QuerySlots / 16 * 32;
     private readonly CudaModule _module;
     private readonly KernelFunction _attention;
     private readonly AttentionShape _shape;
@@ -27,25 +25,22 @@ internal sealed class PrefillAttentionKernel : IDisposable
         }
 
         _shape = shape;
-        _module = new CudaModule(device, compiler.Compile("prefill_attention.cu", shape.Defines), "prefill_attention.cu");
+        _module = new CudaModule(device, compiler.Compile("prefill_attention.cu", PrefillTiling.Defines(shape, QuerySlots)), "prefill_attention.cu");
         _attention = _module.GetFunction("prefill_attention");
     }
 
     /// <summary>Token rows of one query tile: the query heads of a KV head times this fill the CTA's query slots.</summary>
     public int RowsPerTile => RowsPerTileFor(_shape);
 
-    public static int RowsPerTileFor(AttentionShape shape) => QuerySlots / shape.Group;
+    public static int RowsPerTileFor(AttentionShape shape) => PrefillTiling.RowsPerTile(shape, QuerySlots);
 
     /// <summary>mma.sync bf16 needs sm_80; fragments need head_dim a multiple of 16; shared memory caps it at 128.</summary>
     public static bool Supports(AttentionShape shape, int computeCapability)
         => computeCapability >= 80 && shape.HeadDim % 16 == 0 && shape.HeadDim <= 128 && shape.Group <= QuerySlots;
 
-    /// <summary>Packs a query tile for the kernel's tile list.</summary>
-    public static int PackTile(int firstRow, int rowCount) => (firstRow << RowCountBits) | rowCount;
-
     /// <summary>
     /// output[row, h*D..] = softmax(q·Kᵀ/√D)·V over the first rowContext[row] positions of the row's block table, for
-    /// every row of the <paramref name="tileCount"/> tiles listed at <paramref name="tiles"/> (see <see cref="PackTile"/>;
+    /// every row of the <paramref name="tileCount"/> tiles listed at <paramref name="tiles"/> (see <see cref="PrefillTiling.PackTile"/>;
     /// all rows of a tile share one block table).
     /// </summary>
     public void Run(

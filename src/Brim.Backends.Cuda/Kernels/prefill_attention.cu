@@ -1,11 +1,15 @@
 // Causal attention for prefill steps on tensor cores (mma.sync m16n8k16 bf16, fp32 accumulation), flash-attention 2
-// style. A query tile is up to QROWS consecutive token rows of ONE sequence (the host cuts tiles at slice borders);
-// its rows x GROUP query heads of one KV head form the 64 query slots of the CTA (4 warps x 16), so each K/V tile is
-// read from the paged cache once for all query heads sharing it (GQA). Keys advance in tiles of KT positions with an
-// online softmax; row r sees the first row_ctx[r] positions of its sequence (causal masking is the context length).
-// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM. Needs sm_80+ and HEAD_DIM a multiple of 16 up to 128 (the host
-// checks PrefillAttentionKernel.Supports); other shapes compile to a stub that is never launched. With KV_FP8 the
-// K/V tiles are dequantized (E4M3 x the position's scale) to bf16 as they are staged in shared memory.
+// style: the small-tile variant, for short chunks and verify slices (prefill_attention_long.cu serves chunks of many
+// rows; PrefillTiling.UsesLongTiles chooses per slice). A query tile is up to QROWS consecutive token rows of ONE
+// sequence (the host cuts tiles at slice borders); its rows x GROUP query heads of one KV head form the QUERY_SLOTS
+// (64: 4 warps x 16) query slots of the CTA, so each K/V tile is read from the paged cache once for all query heads
+// sharing it (GQA). Keys advance in tiles of KT positions with an online softmax; row r sees the first row_ctx[r]
+// positions of its sequence (causal masking is the context length).
+// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM, and from PrefillTiling QUERY_SLOTS and TILE_ROW_BITS (the packing of
+// a tile entry), so the host's tile rows and the kernel's come from one constant. Needs sm_80+ and HEAD_DIM a multiple
+// of 16 up to 128 (the host checks PrefillAttentionKernel.Supports); other shapes compile to a stub that is never
+// launched. With KV_FP8 the K/V tiles are dequantized (E4M3 x the position's scale) to bf16 as they are staged in
+// shared memory.
 #include "common.cuh"
 #include "kv_cache.cuh"
 
@@ -13,8 +17,11 @@
 #define Q_DIM (NUM_HEADS * HEAD_DIM)
 #define KV_DIM (NUM_KV_HEADS * HEAD_DIM)
 #define QKV_DIM (Q_DIM + 2 * KV_DIM)
-#define WARPS 4
-#define SLOTS (WARPS * 16)              // query slots of a CTA
+#ifndef QUERY_SLOTS
+#error "QUERY_SLOTS (PrefillAttentionKernel.QuerySlots) must come from the host: it sets the tile's row count there too"
+#endif
+#define SLOTS QUERY_SLOTS               // query slots of a CTA
+#define WARPS (SLOTS / 16)
 #define QROWS (SLOTS / GROUP)           // token rows of a query tile
 #define NQ (QROWS * GROUP)              // used query slots (<= SLOTS)
 #define KT 32                           // keys per tile
@@ -22,42 +29,14 @@
 #define NEG_BIG (-1.0e30f)
 #define NEG_INF (__int_as_float(0xff800000u))   // a masked score: its probability is forced to 0
 
-#if HEAD_DIM % 16 == 0 && HEAD_DIM <= 128 && GROUP <= SLOTS && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-
-__device__ __forceinline__ void mma_bf16(float* c, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0, unsigned b1)
-{
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ unsigned pack_bf16(float lo, float hi)
-{
-    return (unsigned)float_to_bf16(lo) | ((unsigned)float_to_bf16(hi) << 16);
-}
-
-__device__ __forceinline__ unsigned pack_raw(bf16_t lo, bf16_t hi) { return (unsigned)lo | ((unsigned)hi << 16); }
-
-#if KV_FP8
-// Sixteen E4M3 values times their scale (which carries the 256 of fp8x4_to_float_div256) as sixteen bf16.
-__device__ __forceinline__ void dequantize16(uint4 q, float scale, uint4* out)
-{
-    const unsigned w[4] = {q.x, q.y, q.z, q.w};
-    unsigned packed[8];
-#pragma unroll
-    for (int j = 0; j < 4; j++)
-    {
-        float f[4];
-        fp8x4_to_float_div256(w[j], f);
-        packed[2 * j] = pack_bf16(f[0] * scale, f[1] * scale);
-        packed[2 * j + 1] = pack_bf16(f[2] * scale, f[3] * scale);
-    }
-    out[0] = make_uint4(packed[0], packed[1], packed[2], packed[3]);
-    out[1] = make_uint4(packed[4], packed[5], packed[6], packed[7]);
-}
+#if SLOTS % 16 != 0 || !defined(TILE_ROW_BITS) || (SLOTS >> TILE_ROW_BITS) != 0
+#error "QUERY_SLOTS must be whole warps of 16 mma rows, and TILE_ROW_BITS must hold a tile's row count"
 #endif
 
-// grid: (NUM_KV_HEADS, tiles), block: WARPS * 32. tiles[i] = first_row * 128 + row_count (row_count <= QROWS).
+#if HEAD_DIM % 16 == 0 && HEAD_DIM <= 128 && GROUP <= SLOTS && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#include "prefill_mma.cuh"
+
+// grid: (NUM_KV_HEADS, tiles), block: WARPS * 32. tiles[i] = first_row << TILE_ROW_BITS | row_count (row_count <= QROWS).
 // qkv: rows of [q | k | v] (q already rotated). out: [rows, Q_DIM] bf16.
 extern "C" __global__ void __launch_bounds__(WARPS * 32) prefill_attention(
     const bf16_t* __restrict__ qkv, const kv_t* __restrict__ k_cache, const kv_t* __restrict__ v_cache,
@@ -71,7 +50,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) prefill_attention(
 
     const int kh = blockIdx.x;
     const int tile = tiles[blockIdx.y];
-    const int r0 = tile >> 7, nrows = tile & 127;
+    const int r0 = tile >> TILE_ROW_BITS, nrows = tile & ((1 << TILE_ROW_BITS) - 1);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int gid = lane >> 2, tig = lane & 3;   // mma fragment coordinates: row group, thread in group
     const int* bt = block_tables + row_bt_off[r0];
