@@ -62,6 +62,28 @@ internal sealed unsafe class Fp8Gemm : IDisposable
     /// <summary>Token rows the activation buffers hold.</summary>
     public int RowCapacity { get; private set; }
 
+    /// <summary>
+    /// cuBLASLt's FP8 fast accumulation (partial sums kept in the tensor cores' reduced precision rather than promoted
+    /// to fp32 periodically). Off, its default and the engine's: the harness times both so the choice can be measured.
+    /// Changing it drops the plans, whose algorithms were chosen for the other mode.
+    /// </summary>
+    public bool FastAccumulation
+    {
+        get;
+        set
+        {
+            if (value == field)
+            {
+                return;
+            }
+
+            sbyte flag = value ? (sbyte)1 : (sbyte)0;
+            CublasLt.Check(CublasLt.cublasLtMatmulDescSetAttribute(_desc, CublasLt.MatmulDescFastAccum, &flag, sizeof(sbyte)), "cublasLtMatmulDescSetAttribute(FAST_ACCUM)");
+            ClearPlans();
+            field = value;
+        }
+    }
+
     /// <summary>Products run here so far (tests and the harness check that the path was taken, not silently left).</summary>
     public long Products { get; private set; }
 

@@ -15,6 +15,9 @@ internal static unsafe partial class CublasLt
     public const int MatmulDescTransA = 3;
     public const int MatmulDescTransB = 4;
 
+    /// <summary>CUBLASLT_MATMUL_DESC_FAST_ACCUM (int8): FP8 partial sums never promoted to fp32 on the way; faster, less exact.</summary>
+    public const int MatmulDescFastAccum = 25;
+
     /// <summary>cublasLtMatmulPreferenceAttributes_t CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES (uint64).</summary>
     public const int PreferenceMaxWorkspaceBytes = 1;
 

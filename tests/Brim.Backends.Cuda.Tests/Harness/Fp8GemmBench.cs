@@ -8,7 +8,8 @@ namespace Brim.Backends.Cuda.Tests.Harness;
 /// <summary>
 /// The prefill-sized products of FP8 weights at the Llama-3.1-8B shapes, three ways: bf16 cuBLAS on a bf16 weight (what
 /// an unquantized model runs), the FP8 weight dequantized to bf16 then bf16 cuBLAS (the fallback path), and W8A8 on
-/// cuBLASLt (<see cref="Fp8Gemm"/>: activation quantization + E4M3 product + scale epilogue, and the product alone).
+/// cuBLASLt (<see cref="Fp8Gemm"/>: activation quantization + E4M3 product + scale epilogue, and the product alone, also
+/// with cuBLASLt's FP8 fast accumulation, which the engine leaves off).
 /// TFLOP/s count 2·rows·in·out per product whatever the path does besides; the measured bf16 GEMM ceiling is printed
 /// beside them (the FP8 dense peak is twice bf16's on Hopper).
 /// </summary>
@@ -53,8 +54,8 @@ internal static class Fp8GemmBench
         var fp8 = new LinearWeight(codes.Pointer, scales.Pointer, WeightFormat.Fp8, 0);
 
         log.WriteLine("TFLOP/s (2·rows·in·out per product); ratios of times; W8A8 = quantize activations + E4M3 product + scale epilogue");
-        log.WriteLine("| layer | rows | bf16 | dequant + bf16 | W8A8 | W8A8 product alone | W8A8 vs dequant | W8A8 vs bf16 |");
-        log.WriteLine("|---|---|---|---|---|---|---|---|");
+        log.WriteLine("| layer | rows | bf16 | dequant + bf16 | W8A8 | W8A8 product alone | product alone, fast accum | W8A8 vs dequant | W8A8 vs bf16 |");
+        log.WriteLine("|---|---|---|---|---|---|---|---|---|");
         var totals = new double[3];
         foreach (var rows in RowCounts)
         {
@@ -70,15 +71,18 @@ internal static class Fp8GemmBench
                 });
                 if (!gemm.CanRun(fp8, y.Pointer, rows, inF, outF))
                 {
-                    log.WriteLine($"| {name} {outF}x{inF} | {rows} | {Tflops(flops, bf16Ms)} | {Tflops(flops, dequantMs)} | falls back: {gemm.FallbackReason} | | | |");
+                    log.WriteLine($"| {name} {outF}x{inF} | {rows} | {Tflops(flops, bf16Ms)} | {Tflops(flops, dequantMs)} | falls back: {gemm.FallbackReason} | | | | |");
                     continue;
                 }
 
                 var w8a8Ms = Ms(device, stream, () => gemm.Linear(fp8, x.Pointer, y.Pointer, rows, inF, outF));
                 gemm.QuantizeActivations(x.Pointer, rows, inF);
                 var productMs = Ms(device, stream, () => gemm.MultiplyRaw(fp8, y.Pointer, rows, inF, outF));
+                gemm.FastAccumulation = true;
+                var fastMs = gemm.CanRun(fp8, y.Pointer, rows, inF, outF) ? Ms(device, stream, () => gemm.MultiplyRaw(fp8, y.Pointer, rows, inF, outF)) : double.NaN;
+                gemm.FastAccumulation = false;
                 log.WriteLine(
-                    $"| {name} {outF}x{inF} | {rows} | {Tflops(flops, bf16Ms)} | {Tflops(flops, dequantMs)} | {Tflops(flops, w8a8Ms)} | {Tflops(flops, productMs)} " +
+                    $"| {name} {outF}x{inF} | {rows} | {Tflops(flops, bf16Ms)} | {Tflops(flops, dequantMs)} | {Tflops(flops, w8a8Ms)} | {Tflops(flops, productMs)} | {Tflops(flops, fastMs)} " +
                     $"| {dequantMs / w8a8Ms:F2}x | {bf16Ms / w8a8Ms:F2}x |");
                 if (rows == 2048)
                 {
