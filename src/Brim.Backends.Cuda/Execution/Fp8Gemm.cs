@@ -162,23 +162,38 @@ internal sealed unsafe class Fp8Gemm : IDisposable
             || Refuse($"cuBLASLt has no E4M3 algorithm for rows {rows}, in {inFeatures}, out {outFeatures}");
     }
 
-    /// <summary>y[rows, outFeatures] (bf16) = x[rows, inFeatures] (bf16) · wᵀ, W8A8; the shape passed <see cref="CanRun"/>.</summary>
-    public void Linear(LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outFeatures)
+    /// <summary>
+    /// y[rows, outFeatures] (bf16) = x[rows, inFeatures] (bf16) · wᵀ, W8A8, for a shape that passed <see cref="CanRun"/>.
+    /// False, with nothing written to y, where cuBLASLt still refuses the product at launch (the shape is then refused
+    /// from now on and the caller takes the dequantized path): the engine never fails because of this path.
+    /// </summary>
+    public bool TryLinear(LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outFeatures)
     {
         QuantizeActivations(x, rows, inFeatures);
-        MultiplyRaw(w, y, rows, inFeatures, outFeatures);
+        if (!MultiplyRaw(w, y, rows, inFeatures, outFeatures))
+        {
+            return false;
+        }
+
         _kernels.ScaleRows(_stream, y, _scales.Pointer, w.Scales, rows, outFeatures);
+        return true;
     }
 
     /// <summary>
     /// output[rows, ff] = silu(x · gateᵀ) · (x · upᵀ) with <paramref name="gateUp"/> the fused [2·ff, in] FP8 weight:
-    /// the raw product lands in <paramref name="scratch"/> [rows, 2·ff], then one pass scales it and applies SwiGLU.
+    /// the raw product lands in <paramref name="scratch"/> [rows, 2·ff], then one pass scales it and applies SwiGLU. False
+    /// as <see cref="TryLinear"/>.
     /// </summary>
-    public void GateUpSilu(LinearWeight gateUp, ulong x, ulong scratch, ulong output, int rows, int inFeatures, int ff)
+    public bool TryGateUpSilu(LinearWeight gateUp, ulong x, ulong scratch, ulong output, int rows, int inFeatures, int ff)
     {
         QuantizeActivations(x, rows, inFeatures);
-        MultiplyRaw(gateUp, scratch, rows, inFeatures, 2 * ff);
+        if (!MultiplyRaw(gateUp, scratch, rows, inFeatures, 2 * ff))
+        {
+            return false;
+        }
+
         _kernels.ScaleSilu(_stream, scratch, _scales.Pointer, gateUp.Scales, output, rows, ff);
+        return true;
     }
 
     /// <summary>The activations' E4M3 codes and per-token scales into this object's buffers (the first third of <see cref="Linear"/>; the harness times the parts).</summary>
@@ -192,24 +207,35 @@ internal sealed unsafe class Fp8Gemm : IDisposable
         _kernels.QuantizeTokens(_stream, x, _codes.Pointer, _scales.Pointer, rows, inFeatures);
     }
 
-    /// <summary>y = codes · wqᵀ, unscaled (bf16): the cuBLASLt product alone, of the codes <see cref="QuantizeActivations"/> wrote.</summary>
-    internal void MultiplyRaw(LinearWeight w, ulong y, int rows, int inFeatures, int outFeatures)
+    /// <summary>
+    /// y = codes · wqᵀ, unscaled (bf16): the cuBLASLt product alone, of the codes <see cref="QuantizeActivations"/> wrote.
+    /// False where cuBLASLt refuses it (a status, nothing launched): the shape is refused from then on.
+    /// </summary>
+    internal bool MultiplyRaw(LinearWeight w, ulong y, int rows, int inFeatures, int outFeatures)
     {
-        var plan = PlanFor(rows, inFeatures, outFeatures, Alignment(w.Codes, y))
+        var alignment = Alignment(w.Codes, y);
+        var plan = PlanFor(rows, inFeatures, outFeatures, alignment)
             ?? throw new InvalidOperationException($"no cuBLASLt FP8 algorithm for rows {rows}, in {inFeatures}, out {outFeatures} (callers check CanRun)");
         float alpha = 1f, beta = 0f;
+        int status;
         fixed (ulong* algo = plan.Algo)
         {
             // Column-major, as cuBLAS sees row-major data: A = the weight [in, out] read transposed (M = out), B = the
             // codes [in, rows] (N = rows), D = y [out, rows]; C is D, unread with beta 0.
-            CublasLt.Check(
-                CublasLt.cublasLtMatmul(
-                    _handle, _desc, &alpha, w.Codes, plan.A, _codes.Pointer, plan.B, &beta, y, plan.D, y, plan.D,
-                    algo, _workspace.Pointer, (nuint)WorkspaceBytes, _stream.Handle),
-                $"cublasLtMatmul(e4m3, m={outFeatures}, n={rows}, k={inFeatures})");
+            status = CublasLt.cublasLtMatmul(
+                _handle, _desc, &alpha, w.Codes, plan.A, _codes.Pointer, plan.B, &beta, y, plan.D, y, plan.D,
+                algo, _workspace.Pointer, (nuint)WorkspaceBytes, _stream.Handle);
+        }
+
+        if (status != 0)
+        {
+            plan.Dispose();
+            _plans[(rows, inFeatures, outFeatures, alignment)] = null;
+            return Refuse($"cublasLtMatmul(e4m3, m={outFeatures}, n={rows}, k={inFeatures}) failed with cublasStatus {status}");
         }
 
         Products++;
+        return true;
     }
 
     /// <summary>

@@ -99,9 +99,9 @@ internal sealed class LinearLayers(
     /// </summary>
     public void GemmSilu(LinearWeight gateUp, ulong x, ulong gateUpScratch, ulong output, int rows, int inFeatures, int ff)
     {
-        if (W8A8(gateUp, gateUpScratch, rows, inFeatures, 2 * ff, fp32Output: false) is { } lt)
+        if (W8A8(gateUp, gateUpScratch, rows, inFeatures, 2 * ff, fp32Output: false) is { } lt
+            && lt.TryGateUpSilu(gateUp, x, gateUpScratch, output, rows, inFeatures, ff))
         {
-            lt.GateUpSilu(gateUp, x, gateUpScratch, output, rows, inFeatures, ff);
             return;
         }
 
@@ -119,9 +119,8 @@ internal sealed class LinearLayers(
             return;
         }
 
-        if (W8A8(w, y, rows, inFeatures, outFeatures, fp32Output) is { } lt)
+        if (W8A8(w, y, rows, inFeatures, outFeatures, fp32Output) is { } lt && lt.TryLinear(w, x, y, rows, inFeatures, outFeatures))
         {
-            lt.Linear(w, x, y, rows, inFeatures, outFeatures);
             return;
         }
 

@@ -72,7 +72,7 @@ public class Fp8GemmTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         using var dY = gpu.Allocate<ushort>(rows * outFeatures);
         var weight = new LinearWeight(dCodes.Pointer, dScales.Pointer, WeightFormat.Fp8, inFeatures);
         Assert.True(gemm.CanRun(weight, dY.Pointer, rows, inFeatures, outFeatures), $"W8A8 refused rows {rows}, in {inFeatures}, out {outFeatures}: {gemm.FallbackReason}");
-        gemm.Linear(weight, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures);
+        Assert.True(gemm.TryLinear(weight, dX.Pointer, dY.Pointer, rows, inFeatures, outFeatures), gemm.FallbackReason);
         var actual = Bf16.FromBits(gpu.Download<ushort>(dY, rows * outFeatures));
 
         var wScales = MemoryMarshal.Cast<byte, float>(wScaleBytes).ToArray();
@@ -104,7 +104,7 @@ public class Fp8GemmTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         using var dOut = gpu.Allocate<ushort>(rows * ff);
         var weight = new LinearWeight(dCodes.Pointer, dScales.Pointer, WeightFormat.Fp8, inFeatures);
         Assert.True(gemm.CanRun(weight, dScratch.Pointer, rows, inFeatures, 2 * ff), $"W8A8 refused the gate/up shape: {gemm.FallbackReason}");
-        gemm.GateUpSilu(weight, dX.Pointer, dScratch.Pointer, dOut.Pointer, rows, inFeatures, ff);
+        Assert.True(gemm.TryGateUpSilu(weight, dX.Pointer, dScratch.Pointer, dOut.Pointer, rows, inFeatures, ff), gemm.FallbackReason);
 
         var (aCodes, aScales) = Fp8.QuantizeTokens(x, rows, inFeatures);
         var gateUp = Product(aCodes, aScales, wCodes, MemoryMarshal.Cast<byte, float>(wScaleBytes).ToArray(), rows, inFeatures, 2 * ff);
