@@ -12,6 +12,9 @@ namespace Brim.Backends.Cuda.Execution;
 /// they offered no algorithm at all, whereas an unscaled E4M3 product in the "TN" layout (A = the weight, transposed;
 /// B = the activations) is the case every sm_89/sm_90 cuBLASLt documents. Where cuBLASLt is missing or has no
 /// algorithm for a shape, <see cref="CanRun"/> says no and the caller dequantizes the weight for bf16 cuBLAS instead.
+/// The raw product is written as bf16, not fp32: bf16 has fp32's range (the unscaled sum is at most 448²·k ≈ 3e9), its
+/// rounding (≤ 2⁻⁸ relative) is far below the activations' E4M3 rounding (≤ 2⁻⁴), and it halves the epilogue's traffic,
+/// which at gate/up's 28,672 columns is most of what the epilogue costs.
 /// The activation buffers hold <see cref="RowCapacity"/> rows, grown only by <see cref="EnsureRows"/> (which the
 /// backend calls where it grows its step buffers, outside any capture): everything here is then capturable.
 /// </summary>
