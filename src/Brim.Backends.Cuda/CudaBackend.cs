@@ -28,6 +28,7 @@ public sealed unsafe class CudaBackend : IModelBackend
     private readonly QuantizeKernels? _quantize;
     private readonly QuantGemvKernel? _quantGemv;
     private readonly QuantMmaKernel? _quantMma;
+    private readonly Fp8Gemm? _fp8Gemm;
     private readonly DeviceBuffer? _dequantScratch;
     private readonly LinearLayers _linears;
     private readonly DecodeGraphs _graphs;
@@ -89,11 +90,19 @@ public sealed unsafe class CudaBackend : IModelBackend
             {
                 _quantGemv = new QuantGemvKernel(_device, compiler, _weights.ProjectionFormat);
                 _quantMma = new QuantMmaKernel(_device, compiler, _weights.ProjectionFormat);
+                if (_weights.ProjectionFormat == WeightFormat.Fp8)
+                {
+                    (_fp8Gemm, Fp8GemmNote) = CreateFp8Gemm(config, compiler);
+                }
+
                 var largest = ProjectionPlan.Projections(config, 0).Max(p => p.Members.Sum(m => (long)m.Rows) * p.InFeatures);
                 _dequantScratch = new DeviceBuffer(_device, largest * 2);
             }
 
-            _linears = new LinearLayers(_stream, _blas, _kernels.Gemv, _quantGemv, _quantMma, _quantize, _dequantScratch);
+            _linears = new LinearLayers(_stream, _blas, _kernels.Gemv, _kernels.SwiGlu, _quantGemv, _quantMma, _fp8Gemm, _quantize, _dequantScratch)
+            {
+                UseFp8Gemm = _options.UseFp8Gemm,
+            };
 
             var frequencies = RopeFrequencies.Compute(config);
             _inverseFrequencies = new DeviceBuffer(_device, frequencies.Length * sizeof(float));
@@ -177,6 +186,30 @@ public sealed unsafe class CudaBackend : IModelBackend
     {
         get => _linears.QuantMmaMaxRows;
         set => Reconfigure(() => _linears.QuantMmaMaxRows = Math.Max(0, value));
+    }
+
+    /// <summary>
+    /// Whether FP8 products past quant_mma.cu's rows run W8A8 on cuBLASLt (<see cref="CudaBackendOptions.UseFp8Gemm"/>)
+    /// rather than on the weight dequantized to bf16; settable so the harness and the tests compare both on one loaded
+    /// model. Drops captured graphs.
+    /// </summary>
+    internal bool UseFp8Gemm
+    {
+        get => _linears.UseFp8Gemm;
+        set => Reconfigure(() => _linears.UseFp8Gemm = value);
+    }
+
+    /// <summary>W8A8 products run so far (0 where the path is off, missing, or every shape fell back).</summary>
+    internal long Fp8GemmProducts => _fp8Gemm?.Products ?? 0;
+
+    /// <summary>
+    /// For FP8 projections: how prefill-sized products run (W8A8 on cuBLASLt, or dequantized to bf16 and why), with the
+    /// reason of a later fallback once one happened; null for other formats.
+    /// </summary>
+    public string? Fp8GemmNote
+    {
+        get => _fp8Gemm?.FallbackReason is { } fallback ? $"{field}; some shapes fall back: {fallback}" : field;
+        private set;
     }
 
     /// <summary>Quantized projections' format and device bytes (what a decode step streams besides lm_head); null when they are bf16.</summary>
@@ -332,6 +365,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         _dequantScratch?.Dispose();
         _quantGemv?.Dispose();
         _quantMma?.Dispose();
+        _fp8Gemm?.Dispose();
         _quantize?.Dispose();
         _inverseFrequencies.Dispose();
         _kernels.Dispose();
@@ -396,6 +430,26 @@ public sealed unsafe class CudaBackend : IModelBackend
         _graphs.Clear();
         _buffers.Dispose();
         _buffers = new StepBuffers(_device, _config, _shape, grown);
+        _fp8Gemm?.EnsureRows(grown.Tokens);
+    }
+
+    /// <summary>
+    /// The W8A8 path for FP8 projections, its activation buffers sized as the step buffers are first (they grow
+    /// together in <see cref="EnsureCapacity"/>), and the startup note: on, off by option, or unavailable and why.
+    /// </summary>
+    private (Fp8Gemm? Gemm, string Note) CreateFp8Gemm(ModelConfig config, KernelCompiler compiler)
+    {
+        if (!_options.UseFp8Gemm)
+        {
+            return (null, "fp8 prefill products dequantize to bf16 (W8A8 off by option)");
+        }
+
+        var widest = Math.Max(Math.Max(config.HiddenSize, config.QueryDim), config.IntermediateSize);
+        var rows = Math.Max(DecodeGraphs.Buckets[^1], _options.InitialMaxBatchTokens);
+        var gemm = Fp8Gemm.TryCreate(_device, _stream, compiler, rows, widest, message => Console.Error.WriteLine($"brim: {message}"), out var why);
+        return gemm is null
+            ? (null, $"fp8 prefill products dequantize to bf16: {why}")
+            : (gemm, "fp8 prefill products W8A8 on cuBLASLt (E4M3 activations per token)");
     }
 
     private void CopyOutputs(ForwardBatch batch, ForwardOutput output, bool sample)

@@ -20,6 +20,14 @@ public sealed record CudaBackendOptions
     /// </summary>
     public bool UseTensorCorePrefillAttention { get; init; } = true;
 
+    /// <summary>
+    /// With FP8 projections, run products past quant_mma.cu's rows (prefill-sized) W8A8 on cuBLASLt: activations
+    /// quantized per token to E4M3, twice bf16's tensor rate, no pass dequantizing the weights. Off: dequantize the
+    /// weight to bf16 for cuBLAS, as before. Defaults to on unless the environment sets BRIM_FP8_GEMM=0, so one build
+    /// can run a benchmark both ways.
+    /// </summary>
+    public bool UseFp8Gemm { get; init; } = Environment.GetEnvironmentVariable("BRIM_FP8_GEMM") is not ("0" or "off" or "false");
+
     /// <summary>Tokens per step the activation buffers are first sized for (they grow when a batch needs more).</summary>
     public int InitialMaxBatchTokens { get; init; } = 2048;
 

@@ -8,7 +8,8 @@ namespace Brim.Backends.Cuda.Tests;
 
 /// <summary>
 /// Whole models with quantized projections on the device against the same weights dequantized and run in bf16: a
-/// 12-token prefill (quant_mma, or with its row limit at 0 cuBLAS on the weight dequantized to bf16) and a decode step
+/// 12-token prefill (quant_mma, or with its row limit at 0 cuBLAS on the weight dequantized to bf16; FP8 also W8A8 on
+/// cuBLASLt, against the dequantized path) and a decode step
 /// (quant_gemv), for checkpoints written packed in each format and for quantization on load.
 /// </summary>
 public class QuantizedModelTests
@@ -28,7 +29,7 @@ public class QuantizedModelTests
             QuantizedCheckpoints.Write(directory, format, seed: Gpu.NewSeed(), groupSize: groupSize);
             using var model = ModelLoader.Load(directory);
             var (prefill, decode) = Logits(new CudaBackend(model));
-            var (dequantizedPrefill, _) = Logits(new CudaBackend(model), mmaMaxRows: 0);
+            var (dequantizedPrefill, _) = Logits(new CudaBackend(model), mmaMaxRows: 0, fp8Gemm: false);
             var (wantPrefill, wantDecode) = Logits(new CudaBackend(model.Config, model.Weights));
             Compare.Close(prefill, wantPrefill, 2e-2, $"{format} prefill");
             Compare.Close(dequantizedPrefill, wantPrefill, 2e-2, $"{format} prefill, dequantized for cuBLAS");
@@ -72,14 +73,98 @@ public class QuantizedModelTests
         Compare.Close(decode, wantDecode, 2e-2, $"{kind} on load, decode (seed {seed})");
     }
 
-    private static (float[] Prefill, float[] Decode) Logits(CudaBackend backend, int? mmaMaxRows = null)
+    /// <summary>
+    /// FP8 checkpoints' prefill with W8A8 on cuBLASLt (activations rounded to E4M3 per token) against the same prefill on
+    /// the dequantized weights in bf16, both past quant_mma.cu's rows (its limit at 0, so 12 rows are prefill-sized). E4M3
+    /// keeps 3 mantissa bits (≤ 6 % per activation, ~2.5 % RMS), averaged over each sum and diluted by the residual
+    /// stream, across two layers: 1e-1 of the logits' norm, while a wrong layout or scale errs by order 1. Also that the
+    /// W8A8 path really ran, and that with it off nothing did.
+    /// </summary>
+    [Theory]
+    [InlineData(PackedFormat.Fp8PerTensor)]
+    [InlineData(PackedFormat.CompressedTensorsPerChannel)]
+    public void Forward_Fp8CheckpointW8A8_MatchesTheDequantizedPath(PackedFormat format)
     {
-        using (backend)
+        Gpu.Require();
+        Assert.SkipUnless(Gpu.SupportsFp8, "W8A8 needs FP8 tensor cores (sm_89+)");
+        var directory = Directory.CreateTempSubdirectory("brim-cuda-w8a8-").FullName;
+        try
+        {
+            var seed = Gpu.NewSeed();
+            QuantizedCheckpoints.Write(directory, format, seed: seed);
+            using var model = ModelLoader.Load(directory);
+            using var w8a8 = new CudaBackend(model);
+            using var dequantized = new CudaBackend(model);
+            Assert.True(w8a8.Fp8GemmNote?.Contains("W8A8 on cuBLASLt", StringComparison.Ordinal), w8a8.Fp8GemmNote);
+            dequantized.UseFp8Gemm = false;
+            var (w8a8Prefill, _) = Logits(w8a8, mmaMaxRows: 0, dispose: false);
+            var (dequantizedPrefill, _) = Logits(dequantized, mmaMaxRows: 0, dispose: false);
+            Assert.True(w8a8.Fp8GemmProducts > 0, $"the W8A8 path did not run: {w8a8.Fp8GemmNote}");
+            Assert.Equal(0, dequantized.Fp8GemmProducts);
+            Compare.Close(w8a8Prefill, dequantizedPrefill, 1e-1, $"{format} prefill, W8A8 against dequantized (seed {seed})");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Decode steps of 40 sequences (past quant_mma.cu's 32 rows: W8A8, padded to the 64-row bucket) captured as CUDA
+    /// graphs and replayed give the logits the same steps give eagerly: the W8A8 path is capturable (fixed buffers and
+    /// workspace, host-side plans). Rows are quantized independently, so the bucket's padding rows change nothing; the
+    /// two runs may still pick different cuBLASLt algorithms for 64 and 40 rows (summation order): 1e-2.
+    /// </summary>
+    [Fact]
+    public void Forward_Fp8DecodeStepsPastQuantMmaRows_ReplayW8A8InGraphs()
+    {
+        Gpu.Require();
+        Assert.SkipUnless(Gpu.SupportsFp8, "W8A8 needs FP8 tensor cores (sm_89+)");
+        var config = RandomModels.Llama3Like();
+        var seed = Gpu.NewSeed();
+        using var weights = RandomModels.Create(config, new Random(seed));
+        var quantization = new ModelQuantization { Kind = WeightQuantization.Fp8, StoredBytes = 0, Unquantized = weights, Description = "fp8 (test)" };
+        using var graphs = new CudaBackend(config, weights, quantization: quantization);
+        using var eager = new CudaBackend(config, weights, new CudaBackendOptions { UseCudaGraphs = false }, quantization);
+        const int sequences = 40, steps = 4;
+        var want = DecodeSteps(eager, sequences, steps);
+        var got = DecodeSteps(graphs, sequences, steps);
+        Assert.True(graphs.CapturedGraphs > 0, "the decode steps were not captured");
+        Assert.True(graphs.Fp8GemmProducts > 0 && eager.Fp8GemmProducts > 0, $"the W8A8 path did not run: {graphs.Fp8GemmNote}");
+        for (var step = 0; step < steps; step++)
+        {
+            Compare.Close(got[step], want[step], 1e-2, $"decode step {step} of {sequences} rows, graph against eager (seed {seed})");
+        }
+    }
+
+    /// <summary>The logits of <paramref name="steps"/> decode steps of one token per sequence, each sequence in its own block.</summary>
+    private static float[][] DecodeSteps(CudaBackend backend, int sequences, int steps)
+    {
+        backend.AllocateKvCache(sequences, 16);
+        var vocab = backend.VocabSize;
+        var output = new ForwardOutput(vocab);
+        var logits = new float[steps][];
+        for (var step = 0; step < steps; step++)
+        {
+            var tokens = Enumerable.Range(0, sequences).Select(s => ((s * 13) + (step * 7)) % (vocab - 3) + 1).ToArray();
+            var slices = Enumerable.Range(0, sequences).Select(s => new SequenceSlice(s, 1, step, new[] { s }, true)).ToArray();
+            backend.Forward(new ForwardBatch(tokens, slices, 16), output);
+            logits[step] = Enumerable.Range(0, sequences).SelectMany(r => output.LogitRow(r).ToArray()).ToArray();
+        }
+
+        return logits;
+    }
+
+    private static (float[] Prefill, float[] Decode) Logits(CudaBackend backend, int? mmaMaxRows = null, bool fp8Gemm = true, bool dispose = true)
+    {
+        using (dispose ? backend : null)
         {
             if (mmaMaxRows is { } limit)
             {
                 backend.QuantMmaMaxRows = limit;
             }
+
+            backend.UseFp8Gemm = fp8Gemm;
 
             backend.AllocateKvCache(8, 16);
             var vocab = backend.VocabSize;

@@ -87,8 +87,7 @@ internal sealed class ForwardPass(
             {
                 linears.Gemm(w.Output, attention, projection, tokens, shape.QueryDim, h);
                 kernels.RmsNorm.AddRmsNorm(stream, x, projection, w.PostAttentionNorm, normed, 0, tokens, h, eps);
-                linears.Gemm(w.GateUp, normed, gateUp, tokens, h, 2 * ff);
-                kernels.SwiGlu.Apply(stream, gateUp, activated, tokens, ff);
+                linears.GemmSilu(w.GateUp, normed, gateUp, activated, tokens, h, ff);
                 linears.Gemm(w.Down, activated, projection, tokens, ff, h);
             }
         }

@@ -8,14 +8,15 @@ namespace Brim.Backends.Cuda.Execution;
 /// Runs the linear layers of a step on the kernel that suits its rows and the weight's format: few rows stream the
 /// weights through gemv.cu (bf16) or quant_gemv.cu (quantized, dequantized in registers), the residual add and SwiGLU
 /// fused; more rows run cuBLAS (bf16), or for quantized weights quant_mma.cu (tensor cores, dequantized in registers)
-/// up to <see cref="QuantMmaMaxRows"/> rows, past that cuBLAS on the weight dequantized to bf16 in a scratch buffer the
-/// size of the largest projection (prefill-sized steps are compute-bound, where the extra pass costs least). cuBLASLt's
-/// FP8 products with a scale per weight row and per token (OUTER_VEC_32F) offered no algorithm on the H100 with cuBLAS 13
-/// (measured 2026-12-07), so FP8 weights take the dequantized path too.
+/// up to <see cref="QuantMmaMaxRows"/> rows. Past that FP8 weights run W8A8 on cuBLASLt (<see cref="Fp8Gemm"/>: E4M3
+/// activations per token, the scales applied after the product, SwiGLU fused into the gate/up epilogue) where it has an
+/// algorithm for the shape and <see cref="UseFp8Gemm"/> is on; every other case runs cuBLAS on the weight dequantized
+/// to bf16 in a scratch buffer the size of the largest projection (prefill-sized steps are compute-bound, where the
+/// extra pass costs least).
 /// </summary>
 internal sealed class LinearLayers(
-    CudaStream stream, CublasHandle blas, GemvKernel gemv, QuantGemvKernel? quantGemv, QuantMmaKernel? quantMma,
-    QuantizeKernels? quantize, DeviceBuffer? dequantScratch)
+    CudaStream stream, CublasHandle blas, GemvKernel gemv, SwiGluKernel swiGlu, QuantGemvKernel? quantGemv, QuantMmaKernel? quantMma,
+    Fp8Gemm? fp8Gemm, QuantizeKernels? quantize, DeviceBuffer? dequantScratch)
 {
     /// <summary>
     /// Steps of at most this many token rows run bf16 linear layers on the gemv kernel, which streams weights faster
@@ -32,6 +33,13 @@ internal sealed class LinearLayers(
 
     /// <summary>Quantized products of at most this many rows (past the streaming kernel's) run on quant_mma.cu (settable for the harness).</summary>
     public int QuantMmaMaxRows { get; set; } = QuantMmaKernel.DefaultMaxRows;
+
+    /// <summary>
+    /// Whether FP8 products past quant_mma.cu's rows run W8A8 on cuBLASLt (where it is available) rather than on the
+    /// weight dequantized to bf16: <see cref="CudaBackendOptions.UseFp8Gemm"/>, settable so the harness and the tests
+    /// can run both paths on one loaded model.
+    /// </summary>
+    public bool UseFp8Gemm { get; set; } = true;
 
     /// <summary>Most rows for which this projection runs on a streaming kernel (0: never).</summary>
     public int StreamRows(LinearWeight w, int inFeatures, int outFeatures, bool gated = false) => w.Format switch
@@ -85,13 +93,34 @@ internal sealed class LinearLayers(
         }
     }
 
-    /// <summary>y = x · wᵀ on cuBLAS, a quantized weight dequantized to bf16 first.</summary>
+    /// <summary>
+    /// output = silu(x · gateᵀ) * (x · upᵀ) past the streaming kernels' rows: the product into <paramref name="gateUpScratch"/>
+    /// [rows, 2·ff], then SwiGLU into <paramref name="output"/> (one fused epilogue on the W8A8 path).
+    /// </summary>
+    public void GemmSilu(LinearWeight gateUp, ulong x, ulong gateUpScratch, ulong output, int rows, int inFeatures, int ff)
+    {
+        if (W8A8(gateUp, gateUpScratch, rows, inFeatures, 2 * ff, fp32Output: false) is { } lt
+            && lt.TryGateUpSilu(gateUp, x, gateUpScratch, output, rows, inFeatures, ff))
+        {
+            return;
+        }
+
+        Gemm(gateUp, x, gateUpScratch, rows, inFeatures, 2 * ff);
+        swiGlu.Apply(stream, gateUpScratch, output, rows, ff);
+    }
+
+    /// <summary>y = x · wᵀ on cuBLAS, a quantized weight dequantized to bf16 first (or quant_mma.cu, or W8A8 on cuBLASLt).</summary>
     public void Gemm(LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outFeatures, bool fp32Output = false)
     {
         var matrix = w.Codes;
         if (w.IsQuantized && !fp32Output && rows <= QuantMmaMaxRows && quantMma is { } mma && mma.Format == w.Format)
         {
             mma.Linear(stream, w, x, y, rows, inFeatures, outFeatures);
+            return;
+        }
+
+        if (W8A8(w, y, rows, inFeatures, outFeatures, fp32Output) is { } lt && lt.TryLinear(w, x, y, rows, inFeatures, outFeatures))
+        {
             return;
         }
 
@@ -110,6 +139,13 @@ internal sealed class LinearLayers(
 
         blas.Linear(matrix, x, y, rows, inFeatures, outFeatures, fp32Output);
     }
+
+    /// <summary>The W8A8 path when it takes this product (past quant_mma.cu's rows, FP8, bf16 output, a cuBLASLt algorithm), else null.</summary>
+    private Fp8Gemm? W8A8(LinearWeight w, ulong y, int rows, int inFeatures, int outFeatures, bool fp32Output)
+        => w.Format == WeightFormat.Fp8 && !fp32Output && UseFp8Gemm && rows > QuantMmaMaxRows
+            && fp8Gemm is { } lt && lt.CanRun(w, y, rows, inFeatures, outFeatures)
+            ? lt
+            : null;
 
     private QuantGemvKernel QuantGemv(LinearWeight w) => quantGemv is { } kernel && kernel.Format == w.Format
         ? kernel

@@ -14,10 +14,14 @@ internal static class NativeLibraries
     public const string Driver = "brim_cuda";
     public const string Nvrtc = "brim_nvrtc";
     public const string Cublas = "brim_cublas";
+    public const string CublasLt = "brim_cublaslt";
 
     private static readonly string[] DriverNames = ["libcuda.so.1", "libcuda.so"];
     private static readonly string[] NvrtcNames = ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"];
     private static readonly string[] CublasNames = ["libcublas.so", "libcublas.so.13", "libcublas.so.12", "libcublas.so.11"];
+
+    // The same order as cuBLAS's: libcublas itself links its own libcublasLt, so the versions agree where one toolkit is installed.
+    private static readonly string[] CublasLtNames = ["libcublasLt.so", "libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11"];
 
     // Toolkit locations probed when the loader's cache does not know the library.
     private static readonly string[] ExtraDirectories = ["/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib", "/usr/lib/x86_64-linux-gnu"];
@@ -61,12 +65,13 @@ internal static class NativeLibraries
         Driver => DriverNames,
         Nvrtc => NvrtcNames,
         Cublas => CublasNames,
+        CublasLt => CublasLtNames,
         _ => [logicalName],
     };
 
     private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
-        if (libraryName is not (Driver or Nvrtc or Cublas))
+        if (libraryName is not (Driver or Nvrtc or Cublas or CublasLt))
         {
             return IntPtr.Zero;
         }

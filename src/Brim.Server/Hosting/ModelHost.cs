@@ -116,7 +116,8 @@ public sealed class ModelHost : IDisposable
                 CudaBackend { QuantizedProjections: { } projections } cuda => (cuda.WeightBytes, $"on the device ({projections.Format} projections {Size(projections.Bytes)}, the rest bf16)"),
                 _ => (Config.ParameterCount * 2, "bf16 on the device"),
             };
-            return held == stored ? $"weights {format}: {Size(stored)}" : $"weights {format}: {Size(stored)}, {Size(held)} {where}";
+            var note = held == stored ? $"weights {format}: {Size(stored)}" : $"weights {format}: {Size(stored)}, {Size(held)} {where}";
+            return _backend is CudaBackend { Fp8GemmNote: { } fp8 } ? $"{note}; {fp8}" : note;
         }
     }
 

@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+
+namespace Brim.Backends.Cuda.Interop;
+
+/// <summary>
+/// The subset of cuBLASLt (libcublasLt.so) Brim uses: one matmul descriptor, column-major layouts, the heuristic and
+/// the matmul, for E4M3 × E4M3 products with fp32 accumulation. Values as in cublasLt.h (checked against CUDA 11.8's
+/// header; the enums have only grown since).
+/// </summary>
+internal static unsafe partial class CublasLt
+{
+    public const int CUDA_R_8F_E4M3 = 28;
+
+    /// <summary>cublasLtMatmulDescAttributes_t.</summary>
+    public const int MatmulDescTransA = 3;
+    public const int MatmulDescTransB = 4;
+
+    /// <summary>CUBLASLT_MATMUL_DESC_FAST_ACCUM (int8): FP8 partial sums never promoted to fp32 on the way; faster, less exact.</summary>
+    public const int MatmulDescFastAccum = 25;
+
+    /// <summary>cublasLtMatmulPreferenceAttributes_t CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES (uint64).</summary>
+    public const int PreferenceMaxWorkspaceBytes = 1;
+
+    /// <summary>
+    /// CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_{A,B,C,D}_BYTES (uint32): the heuristic assumes 256-byte aligned operands unless
+    /// told otherwise, and an algorithm picked so fails on a less aligned pointer.
+    /// </summary>
+    public const int PreferenceMinAlignmentA = 5;
+    public const int PreferenceMinAlignmentB = 6;
+    public const int PreferenceMinAlignmentC = 7;
+    public const int PreferenceMinAlignmentD = 8;
+
+    /// <summary>cublasLtMatmulHeuristicResult_t: the algorithm (64 opaque bytes), its workspace, status and waves.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct HeuristicResult
+    {
+        public fixed ulong Algo[8];
+        public nuint WorkspaceSize;
+        public int State;
+        public float WavesCount;
+        public fixed int Reserved[4];
+    }
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtCreate(out nint handle);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtDestroy(nint handle);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial nuint cublasLtGetVersion();
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatmulDescCreate(out nint desc, int computeType, int scaleType);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatmulDescSetAttribute(nint desc, int attribute, void* value, nuint bytes);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatmulDescDestroy(nint desc);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatrixLayoutCreate(out nint layout, int type, ulong rows, ulong cols, long ld);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatrixLayoutDestroy(nint layout);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatmulPreferenceCreate(out nint preference);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatmulPreferenceSetAttribute(nint preference, int attribute, void* value, nuint bytes);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatmulPreferenceDestroy(nint preference);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatmulAlgoGetHeuristic(
+        nint handle, nint desc, nint a, nint b, nint c, nint d, nint preference, int requested, HeuristicResult* results, out int returned);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatmul(
+        nint handle, nint desc, void* alpha, ulong a, nint aLayout, ulong b, nint bLayout, void* beta, ulong c, nint cLayout,
+        ulong d, nint dLayout, void* algo, ulong workspace, nuint workspaceBytes, nint stream);
+
+    public static void Check(int status, string call)
+    {
+        if (status != 0)
+        {
+            throw new CudaException($"{call} failed (cublasStatus {status})");
+        }
+    }
+}
