@@ -96,9 +96,8 @@ public class QuantizedModelTests
             using var w8a8 = new CudaBackend(model);
             using var dequantized = new CudaBackend(model);
             Assert.True(w8a8.Fp8GemmNote?.Contains("W8A8 on cuBLASLt", StringComparison.Ordinal), w8a8.Fp8GemmNote);
-            dequantized.UseFp8Gemm = false;
             var (w8a8Prefill, _) = Logits(w8a8, mmaMaxRows: 0, dispose: false);
-            var (dequantizedPrefill, _) = Logits(dequantized, mmaMaxRows: 0, dispose: false);
+            var (dequantizedPrefill, _) = Logits(dequantized, mmaMaxRows: 0, fp8Gemm: false, dispose: false);
             Assert.True(w8a8.Fp8GemmProducts > 0, $"the W8A8 path did not run: {w8a8.Fp8GemmNote}");
             Assert.Equal(0, dequantized.Fp8GemmProducts);
             Compare.Close(w8a8Prefill, dequantizedPrefill, 1e-1, $"{format} prefill, W8A8 against dequantized (seed {seed})");
