@@ -99,7 +99,7 @@ internal static class BenchRightsizeCommand
                 var r = await bench.RunAsync(label, target, workload, cancellationToken);
                 results.Add(r);
                 await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"{label}: {r.OutputTokensPerSecond:F1} output tok/s, {r.DeviceSeconds:F2} device s, {r.DeviceSecondsPerMillion:F0} device s per 1M tokens"));
+                    $"{label}: {r.OutputTokensPerSecond:F1} output tok/s, {r.DeviceSeconds:F2} engine step s, {r.WallSeconds:F2} held s, {r.HeldSecondsPerMillion:F0} held s per 1M tokens"));
             }
 
             // Both models flooded at once, each with the whole workload: what each keeps of its own throughput when the

@@ -27,6 +27,9 @@ public class RightSizeBenchmarkTests(RoutedFixture fixture) : IClassFixture<Rout
         {
             Assert.True(r.DeviceSeconds > 0 && r.DeviceSeconds < r.WallSeconds * 2 + 1, $"{r.Label}: {r.DeviceSeconds} device s in {r.WallSeconds} s");
             Assert.True(r.OutputTokens > 0);
+            // The cost is the device held for the arm (its wall time), not the engines' summed step time.
+            Assert.Equal(r.WallSeconds / r.OutputTokens * 1e6, r.HeldSecondsPerMillion!.Value, 6);
+            Assert.Equal(r.HeldSecondsPerMillion.Value * 2 / 3600, r.CostPerMillion(2)!.Value, 9);
         }
 
         var (markdown, chart) = new RightSizeReport
@@ -35,6 +38,7 @@ public class RightSizeBenchmarkTests(RoutedFixture fixture) : IClassFixture<Rout
             SideBySide = new SideBySide(LargeAlone: 100, SmallAlone: 400, LargeTogether: 80, SmallTogether: 300),
         }.Render();
         Assert.Contains("| auto | auto | 12 |", markdown, StringComparison.Ordinal);
+        Assert.Contains(FormattableString.Invariant($"| {auto.DeviceSeconds:0.000} | {auto.WallSeconds:0.000} |"), markdown, StringComparison.Ordinal);
         Assert.Contains($"of 9 cascaded", markdown, StringComparison.Ordinal);
         Assert.Contains($"| {TwoModelFixture.Large} | 100 | 80.0 | 80.0 % |", markdown, StringComparison.Ordinal);
         Assert.Contains($"| {TwoModelFixture.Small} | 400 | 300 | 75.0 % |", markdown, StringComparison.Ordinal);

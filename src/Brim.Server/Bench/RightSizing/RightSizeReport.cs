@@ -56,22 +56,23 @@ public sealed record RightSizeReport
         md.Append(CultureInfo.InvariantCulture, $"- Date: {Date:yyyy-MM-dd HH:mm} UTC\n");
         md.Append(CultureInfo.InvariantCulture, $"- Workload: {Workload}\n");
         md.Append(CultureInfo.InvariantCulture, $"- Device cost: {(HourlyCost is { } c ? $"${c:0.00} per hour" : "n/a (no price given: --gpu-hourly-cost)")}\n");
-        md.Append("- Device time is measured: the engines' time in steps during each run (both models' engines, from /v1/stats), ");
-        md.Append("not wall time × devices; where the two engines' steps overlap on one device each is charged the overlap. ");
-        md.Append("Each run starts with cold prefix caches; the small model's answers that escalated are charged too.\n\n");
-        md.Append("| run | model named | requests | answered by small | answered by large | escalated | output tokens | output tokens/s | device s | device s per 1M tokens | $ per 1M tokens |\n");
-        md.Append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.Append("- Device time is measured two ways: the engines' time in steps during each run (both models' engines, from ");
+        md.Append("/v1/stats; where the two engines' steps overlap on one device each is charged the overlap, so it double-counts), ");
+        md.Append("and the device held for the run (its wall time × 1 device, the server having the device to itself): the cost is ");
+        md.Append("the held time. Each run starts with cold prefix caches; the small model's answers that escalated are charged too.\n\n");
+        md.Append("| run | model named | requests | answered by small | answered by large | escalated | output tokens | output tokens/s | engine step s | held s | held s per 1M tokens | $ per 1M tokens |\n");
+        md.Append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var r in Results)
         {
             md.Append(CultureInfo.InvariantCulture,
                 $"| {r.Label} | {r.Model} | {r.Requests} | {Pct(r.ShareAnsweredBy(Small))} | {Pct(r.ShareAnsweredBy(Large))} | {(r.Cascaded > 0 ? $"{r.Escalated} of {r.Cascaded} cascaded ({Pct(r.EscalatedShare)})" : "n/a")} | "
-                + $"{r.OutputTokens} | {Num(r.OutputTokensPerSecond)} | {r.DeviceSeconds:0.000} | {Num(r.DeviceSecondsPerMillion)} | {(r.CostPerMillion(HourlyCost) is { } cost ? cost.ToString("$0.000", CultureInfo.InvariantCulture) : "n/a")} |\n");
+                + $"{r.OutputTokens} | {Num(r.OutputTokensPerSecond)} | {r.DeviceSeconds:0.000} | {r.WallSeconds:0.000} | {Num(r.HeldSecondsPerMillion)} | {(r.CostPerMillion(HourlyCost) is { } cost ? cost.ToString("$0.000", CultureInfo.InvariantCulture) : "n/a")} |\n");
         }
 
-        if (Results.FirstOrDefault(r => r.Model == Large) is { DeviceSecondsPerMillion: { } large } && Results.LastOrDefault(r => r.Model != Large && r.Model != Small) is { DeviceSecondsPerMillion: { } auto } routed)
+        if (Results.FirstOrDefault(r => r.Model == Large) is { HeldSecondsPerMillion: { } large } && Results.LastOrDefault(r => r.Model != Large && r.Model != Small) is { HeldSecondsPerMillion: { } auto } routed)
         {
             md.Append(CultureInfo.InvariantCulture,
-                $"\nThe router answered {Pct(routed.ShareAnsweredBy(Small))} of the requests with the small model at {auto / large:0.00}× the device time per token of the large model alone.\n");
+                $"\nThe router answered {Pct(routed.ShareAnsweredBy(Small))} of the requests with the small model at {auto / large:0.00}× the device time held per token of the large model alone.\n");
         }
 
         if (SideBySide is { } both)
@@ -84,9 +85,9 @@ public sealed record RightSizeReport
             md.Append(CultureInfo.InvariantCulture, $"| both | | {Num(both.LargeTogether + both.SmallTogether)} | |\n");
         }
 
-        var chart = SvgChartWriter.Write(new BarChart("Device-seconds per 1M output tokens", "device s per 1M tokens",
-            [.. Results.Select(r => r.Label)], ["device s per 1M output tokens"], [[.. Results.Select(r => r.DeviceSecondsPerMillion ?? 0)]]));
-        md.Append(CultureInfo.InvariantCulture, $"\n![device-seconds per 1M output tokens]({ChartFile})\n");
+        var chart = SvgChartWriter.Write(new BarChart("Device-seconds held per 1M output tokens", "device s per 1M tokens",
+            [.. Results.Select(r => r.Label)], ["device s held per 1M output tokens"], [[.. Results.Select(r => r.HeldSecondsPerMillion ?? 0)]]));
+        md.Append(CultureInfo.InvariantCulture, $"\n![device-seconds held per 1M output tokens]({ChartFile})\n");
         return (md.ToString(), chart);
     }
 
