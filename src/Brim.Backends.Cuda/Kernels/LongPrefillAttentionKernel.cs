@@ -75,19 +75,7 @@ internal sealed class LongPrefillAttentionKernel : IDisposable
         CudaStream stream, ulong qkv, ulong kCache, ulong vCache, ulong blockTables, ulong rowContext, ulong rowTableOffset,
         ulong tiles, int tileCount, int blockSize, ulong output)
     {
-        Launch.Positive(tileCount, nameof(tileCount));
-        Launch.Positive(blockSize, nameof(blockSize));
-        var a = default(KernelArguments);
-        a.Add(qkv);
-        a.Add(kCache);
-        a.Add(vCache);
-        a.Add(blockTables);
-        a.Add(rowContext);
-        a.Add(rowTableOffset);
-        a.Add(tiles);
-        a.Add(blockSize);
-        a.Add(1f / MathF.Sqrt(_shape.HeadDim));
-        a.Add(output);
+        var a = PrefillAttentionKernel.Arguments(_shape, qkv, kCache, vCache, blockTables, rowContext, rowTableOffset, tiles, tileCount, blockSize, output);
 
         // Tiles fastest: the CTAs resident together share a KV head, whose K/V then stays in L2 between them.
         _attention.Launch(stream, (tileCount, _shape.NumKvHeads, 1), Threads, ref a, _sharedBytes);

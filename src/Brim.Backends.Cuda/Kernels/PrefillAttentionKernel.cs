@@ -47,6 +47,15 @@ internal sealed class PrefillAttentionKernel : IDisposable
         CudaStream stream, ulong qkv, ulong kCache, ulong vCache, ulong blockTables, ulong rowContext, ulong rowTableOffset,
         ulong tiles, int tileCount, int blockSize, ulong output)
     {
+        var a = Arguments(_shape, qkv, kCache, vCache, blockTables, rowContext, rowTableOffset, tiles, tileCount, blockSize, output);
+        _attention.Launch(stream, (_shape.NumKvHeads, tileCount, 1), Threads, ref a);
+    }
+
+    /// <summary>The arguments both prefill attention kernels take, in their order, after checking the launch's counts.</summary>
+    internal static KernelArguments Arguments(
+        AttentionShape shape, ulong qkv, ulong kCache, ulong vCache, ulong blockTables, ulong rowContext, ulong rowTableOffset,
+        ulong tiles, int tileCount, int blockSize, ulong output)
+    {
         Launch.Positive(tileCount, nameof(tileCount));
         Launch.Positive(blockSize, nameof(blockSize));
         var a = default(KernelArguments);
@@ -58,9 +67,9 @@ internal sealed class PrefillAttentionKernel : IDisposable
         a.Add(rowTableOffset);
         a.Add(tiles);
         a.Add(blockSize);
-        a.Add(1f / MathF.Sqrt(_shape.HeadDim));
+        a.Add(1f / MathF.Sqrt(shape.HeadDim));
         a.Add(output);
-        _attention.Launch(stream, (_shape.NumKvHeads, tileCount, 1), Threads, ref a);
+        return a;
     }
 
     public void Dispose() => _module.Dispose();

@@ -148,45 +148,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) prefill_attention(
             }
         }
 
-        // Online softmax; s[n][0..1] belong to slot qa (keys k0 + n*8 + tig*2 + 0/1), s[n][2..3] to slot qb.
-        float mx_a = NEG_BIG, mx_b = NEG_BIG;
-#pragma unroll
-        for (int n = 0; n < KT / 8; n++)
-        {
-#pragma unroll
-            for (int j = 0; j < 2; j++)
-            {
-                const int p = k0 + n * 8 + tig * 2 + j;
-                s[n][j] = p < ctx_a ? s[n][j] * scale : NEG_INF;
-                s[n][2 + j] = p < ctx_b ? s[n][2 + j] * scale : NEG_INF;
-                mx_a = fmaxf(mx_a, s[n][j]);
-                mx_b = fmaxf(mx_b, s[n][2 + j]);
-            }
-        }
-        mx_a = fmaxf(mx_a, __shfl_xor_sync(0xffffffffu, mx_a, 1));
-        mx_a = fmaxf(mx_a, __shfl_xor_sync(0xffffffffu, mx_a, 2));
-        mx_b = fmaxf(mx_b, __shfl_xor_sync(0xffffffffu, mx_b, 1));
-        mx_b = fmaxf(mx_b, __shfl_xor_sync(0xffffffffu, mx_b, 2));
-        const float mn_a = fmaxf(m_a, mx_a), mn_b = fmaxf(m_b, mx_b);
-        const float alpha_a = __expf(m_a - mn_a), alpha_b = __expf(m_b - mn_b);
-        m_a = mn_a; m_b = mn_b;
-        float sum_a = 0.0f, sum_b = 0.0f;
-#pragma unroll
-        for (int n = 0; n < KT / 8; n++)
-        {
-#pragma unroll
-            for (int j = 0; j < 2; j++)
-            {
-                s[n][j] = s[n][j] == NEG_INF ? 0.0f : __expf(s[n][j] - mn_a);
-                s[n][2 + j] = s[n][2 + j] == NEG_INF ? 0.0f : __expf(s[n][2 + j] - mn_b);
-                sum_a += s[n][j];
-                sum_b += s[n][2 + j];
-            }
-        }
-        l_a = l_a * alpha_a + sum_a; // per-thread partial row sums: the quad is summed once at the end
-        l_b = l_b * alpha_b + sum_b;
-#pragma unroll
-        for (int n = 0; n < HEAD_DIM / 8; n++) { o[n][0] *= alpha_a; o[n][1] *= alpha_a; o[n][2] *= alpha_b; o[n][3] *= alpha_b; }
+        online_softmax_tile(s, o, k0, tig, ctx_a, ctx_b, false, scale, m_a, m_b, l_a, l_b);
 
         // O += P V: the S accumulators of two adjacent 8-key blocks are exactly the A fragment of a 16-key step.
 #pragma unroll

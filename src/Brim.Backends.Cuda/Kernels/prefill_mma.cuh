@@ -78,3 +78,51 @@ __device__ __forceinline__ void dequantize16(uint4 q, float scale, uint4* out)
     out[0] = make_uint4(packed[0], packed[1], packed[2], packed[3]);
     out[1] = make_uint4(packed[4], packed[5], packed[6], packed[7]);
 }
+
+// One K/V tile's online-softmax step for a warp's two query slots qa and qb (the kernels' fragment layout: s[n][0..1]
+// belong to qa, keys k0 + n*8 + tig*2 + 0/1, s[n][2..3] to qb): scales the scores, masks keys at or past each slot's
+// context (unless the whole tile is visible to both), updates the running maxima m and partial sums l, rescales the
+// output accumulators o, and leaves the tile's unnormalized probabilities in s. KT and HEAD_DIM are the including
+// kernel's.
+__device__ __forceinline__ void online_softmax_tile(float (&s)[KT / 8][4], float (&o)[HEAD_DIM / 8][4], int k0, int tig, int ctx_a, int ctx_b,
+                                                    bool whole, float scale, float& m_a, float& m_b, float& l_a, float& l_b)
+{
+    float mx_a = NEG_BIG, mx_b = NEG_BIG;
+#pragma unroll
+    for (int n = 0; n < KT / 8; n++)
+    {
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+        {
+            const int p = k0 + n * 8 + tig * 2 + j;
+            s[n][j] = whole || p < ctx_a ? s[n][j] * scale : NEG_INF;
+            s[n][2 + j] = whole || p < ctx_b ? s[n][2 + j] * scale : NEG_INF;
+            mx_a = fmaxf(mx_a, s[n][j]);
+            mx_b = fmaxf(mx_b, s[n][2 + j]);
+        }
+    }
+    mx_a = fmaxf(mx_a, __shfl_xor_sync(0xffffffffu, mx_a, 1));
+    mx_a = fmaxf(mx_a, __shfl_xor_sync(0xffffffffu, mx_a, 2));
+    mx_b = fmaxf(mx_b, __shfl_xor_sync(0xffffffffu, mx_b, 1));
+    mx_b = fmaxf(mx_b, __shfl_xor_sync(0xffffffffu, mx_b, 2));
+    const float mn_a = fmaxf(m_a, mx_a), mn_b = fmaxf(m_b, mx_b);
+    const float alpha_a = __expf(m_a - mn_a), alpha_b = __expf(m_b - mn_b);
+    m_a = mn_a; m_b = mn_b;
+    float sum_a = 0.0f, sum_b = 0.0f;
+#pragma unroll
+    for (int n = 0; n < KT / 8; n++)
+    {
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+        {
+            s[n][j] = s[n][j] == NEG_INF ? 0.0f : __expf(s[n][j] - mn_a);
+            s[n][2 + j] = s[n][2 + j] == NEG_INF ? 0.0f : __expf(s[n][2 + j] - mn_b);
+            sum_a += s[n][j];
+            sum_b += s[n][2 + j];
+        }
+    }
+    l_a = l_a * alpha_a + sum_a; // per-thread partial row sums: the quad is summed once at the end
+    l_b = l_b * alpha_b + sum_b;
+#pragma unroll
+    for (int n = 0; n < HEAD_DIM / 8; n++) { o[n][0] *= alpha_a; o[n][1] *= alpha_a; o[n][2] *= alpha_b; o[n][3] *= alpha_b; }
+}
