@@ -170,21 +170,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) prefill_attention(
         }
     }
 
-    l_a += __shfl_xor_sync(0xffffffffu, l_a, 1);
-    l_a += __shfl_xor_sync(0xffffffffu, l_a, 2);
-    l_b += __shfl_xor_sync(0xffffffffu, l_b, 1);
-    l_b += __shfl_xor_sync(0xffffffffu, l_b, 2);
-    const float inv_a = l_a > 0.0f ? 1.0f / l_a : 0.0f, inv_b = l_b > 0.0f ? 1.0f / l_b : 0.0f;
-    const int rla = qa / GROUP, rlb = qb / GROUP;
-    bf16_t* out_a = out + (u64)(r0 + rla) * Q_DIM + (kh * GROUP + qa - rla * GROUP) * HEAD_DIM + tig * 2;
-    bf16_t* out_b = out + (u64)(r0 + rlb) * Q_DIM + (kh * GROUP + qb - rlb * GROUP) * HEAD_DIM + tig * 2;
-    const bool write_a = qa < NQ && rla < nrows, write_b = qb < NQ && rlb < nrows;
-#pragma unroll
-    for (int n = 0; n < HEAD_DIM / 8; n++)
-    {
-        if (write_a) *reinterpret_cast<unsigned*>(out_a + n * 8) = pack_bf16(o[n][0] * inv_a, o[n][1] * inv_a);
-        if (write_b) *reinterpret_cast<unsigned*>(out_b + n * 8) = pack_bf16(o[n][2] * inv_b, o[n][3] * inv_b);
-    }
+    write_slots(o, l_a, l_b, out, r0, kh, qa, qb, tig, nrows);
 }
 
 #else
