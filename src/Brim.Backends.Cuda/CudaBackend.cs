@@ -480,7 +480,12 @@ public sealed unsafe class CudaBackend : IModelBackend
 
         var b = _buffers;
         _stream.CopyToHost(b.HostSampledTokens.Pointer, b.SampledTokens.Pointer, (long)rows * sizeof(int));
-        var logprobs = batch.DeviceSampling!.Any(r => r.WantsLogprobs);
+        var logprobs = false;
+        foreach (var row in batch.DeviceSampling!)
+        {
+            logprobs |= row.WantsLogprobs;
+        }
+
         if (logprobs)
         {
             _stream.CopyToHost(b.HostLogprobs.Pointer, b.Logprobs.Pointer, (long)rows * SamplingKernel.LogprobsPerRow * sizeof(float));
