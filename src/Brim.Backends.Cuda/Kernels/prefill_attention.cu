@@ -75,17 +75,8 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) prefill_attention(
     const int ctx_a = qa < NQ ? sctx[qa / GROUP] : 0;
     const int ctx_b = qb < NQ ? sctx[qb / GROUP] : 0;
 
-    // Q fragments stay in registers for the whole key loop.
     unsigned qf[HEAD_DIM / 16][4];
-#pragma unroll
-    for (int kk = 0; kk < HEAD_DIM / 16; kk++)
-    {
-        const int col = kk * 16 + tig * 2;
-        qf[kk][0] = *reinterpret_cast<const unsigned*>(sq + qa * STRIDE + col);
-        qf[kk][1] = *reinterpret_cast<const unsigned*>(sq + qb * STRIDE + col);
-        qf[kk][2] = *reinterpret_cast<const unsigned*>(sq + qa * STRIDE + col + 8);
-        qf[kk][3] = *reinterpret_cast<const unsigned*>(sq + qb * STRIDE + col + 8);
-    }
+    load_q_fragments(qf, sq, qa, qb, tig);
 
     float o[HEAD_DIM / 8][4];
 #pragma unroll

@@ -149,3 +149,18 @@ __device__ __forceinline__ void write_slots(const float (&o)[HEAD_DIM / 8][4], f
         if (write_b) *reinterpret_cast<unsigned*>(out_b + n * 8) = pack_bf16(o[n][2] * inv_b, o[n][3] * inv_b);
     }
 }
+
+// A thread's Q fragments of its two query slots qa and qb, read once from the staged query tile sq (row stride
+// STRIDE) and kept in registers for the whole key loop.
+__device__ __forceinline__ void load_q_fragments(unsigned (&qf)[HEAD_DIM / 16][4], const bf16_t* sq, int qa, int qb, int tig)
+{
+#pragma unroll
+    for (int kk = 0; kk < HEAD_DIM / 16; kk++)
+    {
+        const int col = kk * 16 + tig * 2;
+        qf[kk][0] = *reinterpret_cast<const unsigned*>(sq + qa * STRIDE + col);
+        qf[kk][1] = *reinterpret_cast<const unsigned*>(sq + qb * STRIDE + col);
+        qf[kk][2] = *reinterpret_cast<const unsigned*>(sq + qa * STRIDE + col + 8);
+        qf[kk][3] = *reinterpret_cast<const unsigned*>(sq + qb * STRIDE + col + 8);
+    }
+}
