@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using Brim.Core;
 
@@ -17,7 +18,6 @@ public sealed class Sampler
     private float[] _raw = [];
     private int[] _order = [];
     private int[] _heap = [];
-    private int[] _walk = [];
 
     /// <summary>Samples from <paramref name="logits"/> (modified in place by the logit bias and penalties).</summary>
     public int Sample(Span<float> logits, SamplingParams p, PenaltyState penalties, float uniform, out TokenLogprobs? logprobs)
@@ -105,10 +105,7 @@ public sealed class Sampler
         }
 
         // In id order, as the device walks (any fixed order samples the same distribution; one order gives one token).
-        var candidates = KeepCandidates(probs, p);
-        var kept = _walk.AsSpan(0, candidates.Length);
-        candidates.CopyTo(kept);
-        kept.Sort();
+        var kept = KeepCandidates(probs, p);
         var mass = 0f;
         foreach (var id in kept)
         {
@@ -150,84 +147,158 @@ public sealed class Sampler
     }
 
     /// <summary>
-    /// The kept candidates: the k largest (top-k) at least min_p × the largest (min-p), then of those the smallest set of
-    /// the largest holding top_p of their mass (top-p). Most likely first, except for min-p alone (id order).
+    /// The kept candidates in id order: every token at least as likely as the threshold <see cref="KeepThreshold"/> sets
+    /// (ties kept, as on the device).
     /// </summary>
     private ReadOnlySpan<int> KeepCandidates(ReadOnlySpan<float> probs, SamplingParams p)
     {
-        var n = probs.Length;
-        var limit = p.TopK > 0 ? Math.Min(p.TopK, n) : n;
-        var cutoff = p.MinP > 0f ? p.MinP * TensorPrimitives.Max(probs) : 0f;
-        if (limit == n && p.TopP >= 1f)
+        var tau = KeepThreshold(probs, p);
+        var count = 0;
+        for (var i = 0; i < probs.Length; i++)
         {
-            var count = 0;
-            for (var i = 0; i < n; i++)
+            if (probs[i] >= tau)
             {
-                if (probs[i] >= cutoff)
-                {
-                    _order[count++] = i;
-                }
-            }
-
-            return _order.AsSpan(0, count);
-        }
-
-        // The mass top-k and min-p keep: top-p's nucleus is a share of it.
-        var keptMass = 0f;
-        if (limit < n)
-        {
-            var top = TopIndices(_probs, n, limit);
-            var count = 0;
-            while (count < top.Length && probs[top[count]] >= cutoff)
-            {
-                keptMass += probs[top[count++]];
-            }
-
-            return p.TopP >= 1f ? top[..Math.Max(1, count)] : Nucleus(probs, top[..Math.Max(1, count)], p.TopP * keptMass);
-        }
-
-        foreach (var v in probs)
-        {
-            keptMass += v >= cutoff ? v : 0f;
-        }
-
-        // Grow the sorted prefix until it holds the nucleus: usually a few dozen tokens, never a full sort of the vocabulary
-        // unless the distribution is nearly flat.
-        for (var take = Math.Min(n, 64); ; take = Math.Min(n, take * 8))
-        {
-            var top = TopIndices(_probs, n, take);
-            var count = 0;
-            var mass = 0f;
-            while (count < top.Length && probs[top[count]] >= cutoff)
-            {
-                mass += probs[top[count++]];
-                if (mass >= p.TopP * keptMass)
-                {
-                    return top[..count];
-                }
-            }
-
-            if (count < top.Length || take == n)
-            {
-                return top[..Math.Max(1, count)];
+                _order[count++] = i;
             }
         }
+
+        return _order.AsSpan(0, count);
     }
 
-    /// <summary>The shortest prefix of <paramref name="sorted"/> (most likely first) whose mass reaches <paramref name="target"/>.</summary>
-    private static ReadOnlySpan<int> Nucleus(ReadOnlySpan<float> probs, ReadOnlySpan<int> sorted, float target)
+    /// <summary>
+    /// The device sampler's rule as a probability threshold: at least min_p × the largest; at least the k-th largest
+    /// (top-k); then the largest threshold whose kept tokens still hold top_p of what those two keep (top-p). A nucleus
+    /// of up to <see cref="SortedNucleusLimit"/> tokens is found on a sorted prefix, a larger one (a flat distribution:
+    /// high temperature, random weights) by bisection on the threshold, which costs a few passes over the row instead
+    /// of sorting the vocabulary.
+    /// </summary>
+    private float KeepThreshold(ReadOnlySpan<float> probs, SamplingParams p)
     {
-        var mass = 0f;
-        for (var i = 0; i < sorted.Length; i++)
+        var n = probs.Length;
+        var tau = p.MinP > 0f ? p.MinP * TensorPrimitives.Max(probs) : 0f;
+        if (p.TopK > 0 && p.TopK < n)
         {
-            mass += probs[sorted[i]];
+            var kth = p.TopK <= TopKHeapLimit ? probs[TopIndices(_probs, n, p.TopK)[^1]] : KthLargestByBisection(probs, p.TopK);
+            tau = Math.Max(tau, kth);
+        }
+
+        if (p.TopP >= 1f)
+        {
+            return tau;
+        }
+
+        var target = p.TopP * MassAtLeast(probs, tau);
+        var top = TopIndices(_probs, n, Math.Min(n, SortedNucleusLimit));
+        var mass = 0f;
+        foreach (var id in top)
+        {
+            if (probs[id] < tau)
+            {
+                return tau; // everything above the floor is in: the nucleus is all of it
+            }
+
+            mass += probs[id];
             if (mass >= target)
             {
-                return sorted[..(i + 1)];
+                return probs[id];
             }
         }
 
-        return sorted;
+        return top.Length == n ? tau : NucleusByBisection(probs, tau, target);
+    }
+
+    /// <summary>Nuclei up to this many tokens are found on a sorted prefix (one heap pass); larger ones by bisection.</summary>
+    private const int SortedNucleusLimit = 64;
+
+    /// <summary>Top-k up to this k takes its k-th largest from a heap pass; larger k by bisection on the count.</summary>
+    private const int TopKHeapLimit = 4096;
+
+    private const int BisectionSteps = 30; // as sampling.cu: the threshold to ~1e-9 of the largest probability, then snapped to a real one
+
+    /// <summary>The largest threshold t ≥ <paramref name="floor"/> whose tokens (p ≥ t) hold at least <paramref name="target"/>.</summary>
+    private static float NucleusByBisection(ReadOnlySpan<float> probs, float floor, float target)
+    {
+        float lo = floor, hi = TensorPrimitives.Max(probs);
+        for (var i = 0; i < BisectionSteps; i++)
+        {
+            var mid = 0.5f * (lo + hi);
+            if (MassAtLeast(probs, mid) >= target)
+            {
+                lo = mid;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return SnapUp(probs, lo);
+    }
+
+    /// <summary>The k-th largest value: the largest threshold that keeps at least k tokens.</summary>
+    private static float KthLargestByBisection(ReadOnlySpan<float> probs, int k)
+    {
+        float lo = 0f, hi = TensorPrimitives.Max(probs);
+        for (var i = 0; i < BisectionSteps; i++)
+        {
+            var mid = 0.5f * (lo + hi);
+            if (CountAtLeast(probs, mid) >= k)
+            {
+                lo = mid;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return SnapUp(probs, lo);
+    }
+
+    /// <summary>The smallest value at or above <paramref name="t"/>: the same kept set, with the threshold on a real probability.</summary>
+    private static float SnapUp(ReadOnlySpan<float> probs, float t)
+    {
+        var best = float.MaxValue;
+        foreach (var v in probs)
+        {
+            if (v >= t && v < best)
+            {
+                best = v;
+            }
+        }
+
+        return best == float.MaxValue ? t : best;
+    }
+
+    private static float MassAtLeast(ReadOnlySpan<float> probs, float t)
+    {
+        var threshold = new Vector<float>(t);
+        var sum = Vector<float>.Zero;
+        var i = 0;
+        for (; i <= probs.Length - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            var v = new Vector<float>(probs.Slice(i));
+            sum += Vector.ConditionalSelect(Vector.GreaterThanOrEqual(v, threshold), v, Vector<float>.Zero);
+        }
+
+        var total = Vector.Sum(sum);
+        for (; i < probs.Length; i++)
+        {
+            total += probs[i] >= t ? probs[i] : 0f;
+        }
+
+        return total;
+    }
+
+    private static int CountAtLeast(ReadOnlySpan<float> probs, float t)
+    {
+        var count = 0;
+        foreach (var v in probs)
+        {
+            count += v >= t ? 1 : 0;
+        }
+
+        return count;
     }
 
     /// <summary>Ids of the <paramref name="k"/> largest values, largest first, ties by smaller id.</summary>
@@ -366,7 +437,6 @@ public sealed class Sampler
             _raw = new float[n];
             _order = new int[n];
             _heap = new int[n];
-            _walk = new int[n];
         }
     }
 
