@@ -119,6 +119,12 @@ public sealed record EngineOptions
     /// <summary>Run the KV integrity check after every step (always on in debug builds and tests).</summary>
     public bool CheckIntegrityEachStep { get; init; }
 
+    /// <summary>
+    /// Rows × vocabulary of a step's host-sampled rows from which they are sampled on several cores at once
+    /// (<see cref="Sampling.HostRowSampling"/>); tests lower it to run that path on a small vocabulary.
+    /// </summary>
+    internal long HostSamplingParallelWork { get; init; } = 1L << 20;
+
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 1, nameof(BlockSize));

@@ -95,7 +95,7 @@ public sealed class LlmEngine : IDisposable
                 speculative, proposer ?? speculative.CreateProposer(), _scheduler, sampler, options.MaxBatchTokens, MaxModelLength);
         }
 
-        _acceptor = new TokenAcceptor(_scheduler, _live, tokenizer.EosTokenIds, MaxModelLength, sampler, _speculation);
+        _acceptor = new TokenAcceptor(_scheduler, _live, tokenizer.EosTokenIds, MaxModelLength, sampler, _speculation, options.HostSamplingParallelWork);
         _recorder = new StepRecorder(_scheduler, _blocks, options.MaxRunningSequences);
 #if DEBUG
         _checkIntegrity = true;

@@ -11,7 +11,8 @@ namespace Brim.Engine.Stepping;
 /// Turns a forward pass's output into each sequence's progress (nano-vllm's <c>postprocess</c>). For every chunk of
 /// the plan, in plan order, it marks the chunk computed (<see cref="Scheduler.Computed"/>, which also registers newly
 /// full blocks in the prefix cache); for a chunk that samples it takes the token of the next logit row (the backend's
-/// device sample, else <see cref="Sampler"/> on the row's logits with the sequence's penalties and seeded stream),
+/// device sample, else <see cref="Sampler"/> on the row's logits with the sequence's penalties and seeded stream, on
+/// several cores at once when the step has many such rows: <see cref="HostRowSampling"/>),
 /// appends it, and checks EOS and stop tokens, stop strings, max_tokens and the model's length, then reports progress
 /// or completes the request through <see cref="LiveRequests.Complete"/>, which frees its blocks at once.
 /// </summary>
@@ -31,9 +32,11 @@ internal sealed class TokenAcceptor
     private readonly SpeculativeDecoding? _speculation;
     private readonly TokenSink _emit;
     private readonly Sampler _sampler;
+    private readonly HostRowSampling _hostRows;
 
     public TokenAcceptor(
-        Scheduler scheduler, LiveRequests live, IEnumerable<int> eosTokenIds, int maxModelLength, Sampler sampler, SpeculativeDecoding? speculation)
+        Scheduler scheduler, LiveRequests live, IEnumerable<int> eosTokenIds, int maxModelLength, Sampler sampler, SpeculativeDecoding? speculation,
+        long hostSamplingParallelWork = 1L << 20)
     {
         _scheduler = scheduler;
         _live = live;
@@ -42,11 +45,16 @@ internal sealed class TokenAcceptor
         _sampler = sampler;
         _speculation = speculation;
         _emit = Emit;
+        // The forward pass is done when acceptance runs, so the cores are free (a CPU backend's included).
+        _hostRows = new HostRowSampling(Math.Min(Environment.ProcessorCount, MaxSamplingWorkers)) { MinParallelWork = hostSamplingParallelWork };
     }
+
+    private const int MaxSamplingWorkers = 16;
 
     /// <summary>Accepts the step's tokens; returns how many were produced.</summary>
     public int Accept(SchedulerOutput plan, ForwardOutput output)
     {
+        _hostRows.Prepare(plan, output);
         var row = 0;
         var produced = 0;
         foreach (var chunk in plan.Chunks)
@@ -81,7 +89,7 @@ internal sealed class TokenAcceptor
             token = output.SampledTokens[row];
             logprobs = DeviceLogprobs.Read(output, row, seq.Sampling);
         }
-        else
+        else if (!_hostRows.TryTake(row, out token, out logprobs))
         {
             var uniform = seq.Sampling.IsGreedy ? 0f : seq.Random.NextUniform();
             token = _sampler.Sample(output.LogitRow(row), seq.Sampling, seq.Penalties, uniform, out logprobs);
