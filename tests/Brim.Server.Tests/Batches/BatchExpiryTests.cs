@@ -99,7 +99,7 @@ public sealed class BatchExpiryTests : IDisposable
         Assert.Equal(Enumerable.Range(0, Lines).Select(i => $"line-{i}").Order(StringComparer.Ordinal), answered);
     }
 
-    private Task<OwnedBatchServer> StartAsync(TimeProvider clock) => OwnedBatchServer.StartAsync(_dataDirectory, ApiKey, clock);
+    private Task<OwnedServer> StartAsync(TimeProvider clock) => OwnedBatchServer.StartAsync(_dataDirectory, ApiKey, clock);
 
     public void Dispose() => Directory.Delete(_dataDirectory, recursive: true);
 }

@@ -2,15 +2,19 @@ using System.Net.Http.Headers;
 using Brim.Engine;
 using Brim.Server.Hosting;
 
-namespace Brim.Server.Tests.Security;
+namespace Brim.Server.Tests;
 
-/// <summary>A real server on the bundled model with options of the test's own, started and stopped by the test.</summary>
+/// <summary>
+/// A real server on the bundled model (or <c>modelPath</c>) with options of the test's own, started and stopped by the
+/// test: for what a shared fixture cannot do (a restart on the same data directory, a clock or API keys of its own).
+/// </summary>
 internal sealed class OwnedServer : IAsyncDisposable
 {
     private OwnedServer(ModelHost host, BrimServer server)
     {
         Host = host;
         Server = server;
+        Http = new HttpClient { BaseAddress = server.BaseAddress };
     }
 
     public ModelHost Host { get; }
@@ -19,11 +23,15 @@ internal sealed class OwnedServer : IAsyncDisposable
 
     public Uri BaseAddress => Server.BaseAddress;
 
-    public static async Task<OwnedServer> StartAsync(ServerOptions options, string? modelPath = null)
+    /// <summary>A client without an API key (for /metrics).</summary>
+    public HttpClient Http { get; }
+
+    /// <summary>Starts on a loopback port of its own; <paramref name="engine"/> defaults to 256 blocks and 8 slots.</summary>
+    public static async Task<OwnedServer> StartAsync(ServerOptions options, string? modelPath = null, EngineOptions? engine = null)
     {
         var host = ModelHost.Load(new ModelHostOptions
         {
-            ModelPath = modelPath, Device = DeviceKind.Cpu, CpuThreads = 2, Engine = new EngineOptions { NumKvBlocks = 256, MaxRunningSequences = 8 },
+            ModelPath = modelPath, Device = DeviceKind.Cpu, CpuThreads = 2, Engine = engine ?? new EngineOptions { NumKvBlocks = 256, MaxRunningSequences = 8 },
         });
         try
         {
@@ -51,6 +59,7 @@ internal sealed class OwnedServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Http.Dispose();
         await Server.DisposeAsync();
         Host.Dispose();
     }
