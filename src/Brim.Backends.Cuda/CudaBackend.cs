@@ -34,7 +34,7 @@ public sealed unsafe class CudaBackend : IModelBackend
     private readonly DecodeGraphs _graphs;
     private StepBuffers _buffers;
     private PagedKvCache? _cache;
-    private PinnedHostBuffer? _hostLogits;
+    private readonly StepOutputCopier _outputs;
     private KvSwapSpace? _swap;
     private bool _disposed;
     private bool _tensorCorePrefill;
@@ -108,6 +108,7 @@ public sealed unsafe class CudaBackend : IModelBackend
             _inverseFrequencies = new DeviceBuffer(_device, frequencies.Length * sizeof(float));
             _stream.Upload<float>(_inverseFrequencies.Pointer, frequencies);
             _pass = new ForwardPass(config, _shape, _stream, _linears, _kernels, _weights, _inverseFrequencies.Pointer);
+            _outputs = new StepOutputCopier(_device, _stream, config.VocabSize);
             _graphs = new DecodeGraphs(_device, _stream);
             _tensorCorePrefill = _options.UseTensorCorePrefillAttention;
             var initial = new StepCapacity(
@@ -335,7 +336,7 @@ public sealed unsafe class CudaBackend : IModelBackend
             _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample, queryTiles, longQueryTiles, decodeRows);
         }
 
-        CopyOutputs(batch, output, sample);
+        _outputs.Copy(batch, output, sample, _buffers);
     }
 
     /// <summary>Changes which kernels the linear layers use: waits for the stream and drops the graphs captured with the old ones.</summary>
@@ -360,7 +361,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         _buffers.Dispose();
         _cache?.Dispose();
         _swap?.Dispose();
-        _hostLogits?.Dispose();
+        _outputs.Dispose();
         _weights.Dispose();
         _dequantScratch?.Dispose();
         _quantGemv?.Dispose();
@@ -452,109 +453,4 @@ public sealed unsafe class CudaBackend : IModelBackend
             : (gemm, "fp8 prefill products W8A8 on cuBLASLt (E4M3 activations per token)");
     }
 
-    private void CopyOutputs(ForwardBatch batch, ForwardOutput output, bool sample)
-    {
-        var rows = batch.LogitRows;
-        if (sample)
-        {
-            output.Prepare(batch.DeviceSampling);
-        }
-        else
-        {
-            output.Prepare(rows, sampled: false);
-        }
-
-        if (rows == 0)
-        {
-            _stream.Synchronize();
-            return;
-        }
-
-        if (!sample)
-        {
-            CopyLogitRows(output, 0, 0, rows);
-            _stream.Synchronize();
-            _hostLogits!.AsSpan<float>(0, rows * _config.VocabSize).CopyTo(output.Logits);
-            return;
-        }
-
-        var b = _buffers;
-        _stream.CopyToHost(b.HostSampledTokens.Pointer, b.SampledTokens.Pointer, (long)rows * sizeof(int));
-        var logprobs = false;
-        foreach (var row in batch.DeviceSampling!)
-        {
-            logprobs |= row.WantsLogprobs;
-        }
-
-        if (logprobs)
-        {
-            _stream.CopyToHost(b.HostLogprobs.Pointer, b.Logprobs.Pointer, (long)rows * SamplingKernel.LogprobsPerRow * sizeof(float));
-            _stream.CopyToHost(b.HostLogprobIds.Pointer, b.LogprobIds.Pointer, (long)rows * ForwardOutput.MaxTopLogprobs * sizeof(int));
-        }
-
-        // Host-sampled rows: runs of consecutive rows go back in one copy each, packed in slot order.
-        for (var r = 0; r < rows;)
-        {
-            var slot = output.LogitSlot(r);
-            if (slot < 0)
-            {
-                r++;
-                continue;
-            }
-
-            var run = 1;
-            while (r + run < rows && output.LogitSlot(r + run) >= 0)
-            {
-                run++;
-            }
-
-            CopyLogitRows(output, r, slot, run);
-            r += run;
-        }
-
-        _stream.Synchronize();
-        b.HostSampledTokens.AsSpan<int>(0, rows).CopyTo(output.SampledTokens);
-        if (output.LogitRowCount > 0)
-        {
-            _hostLogits!.AsSpan<float>(0, output.LogitRowCount * _config.VocabSize).CopyTo(output.Logits);
-        }
-
-        if (logprobs)
-        {
-            ReadLogprobs(batch.DeviceSampling!, output);
-        }
-    }
-
-    /// <summary>Enqueues the copy of <paramref name="count"/> device logit rows from <paramref name="row"/> into pinned slots from <paramref name="slot"/>.</summary>
-    private void CopyLogitRows(ForwardOutput output, int row, int slot, int count)
-    {
-        var vocab = (long)_config.VocabSize;
-        var bytes = output.LogitRowCount * vocab * sizeof(float);
-        if (_hostLogits is null || _hostLogits.Bytes < bytes)
-        {
-            _stream.Synchronize(); // copies already enqueued into the old buffer finish before it goes
-            _hostLogits?.Dispose();
-            _hostLogits = new PinnedHostBuffer(_device, bytes);
-        }
-
-        _stream.CopyToHost(_hostLogits.At(slot * vocab * sizeof(float)), _buffers.Logits.At(row * vocab * sizeof(float)), count * vocab * sizeof(float));
-    }
-
-    private void ReadLogprobs(DeviceSamplingRow[] rows, ForwardOutput output)
-    {
-        var values = _buffers.HostLogprobs.AsSpan<float>(0, rows.Length * SamplingKernel.LogprobsPerRow);
-        var ids = _buffers.HostLogprobIds.AsSpan<int>(0, rows.Length * ForwardOutput.MaxTopLogprobs);
-        for (var r = 0; r < rows.Length; r++)
-        {
-            if (!rows[r].WantsLogprobs)
-            {
-                continue;
-            }
-
-            var n = Math.Min(rows[r].TopLogprobs!.Value, ForwardOutput.MaxTopLogprobs);
-            output.ChosenLogprobs[r] = values[r * SamplingKernel.LogprobsPerRow];
-            values.Slice((r * SamplingKernel.LogprobsPerRow) + 1, n).CopyTo(output.TopLogprobValues.AsSpan(r * ForwardOutput.MaxTopLogprobs, n));
-            ids.Slice(r * ForwardOutput.MaxTopLogprobs, n).CopyTo(output.TopLogprobTokens.AsSpan(r * ForwardOutput.MaxTopLogprobs, n));
-        }
-    }
 }
