@@ -121,9 +121,9 @@ for step in $steps; do
     rightsize)
       # Llama-3.2-1B and Llama-3.1-8B shapes (dummy weights, numbered tokens) as two engines on one GPU. Random weights
       # are never confident: the cascade's bar of -100 lets nothing escalate (RIGHTSIZE_ROUTER="--no-cascade" routes by
-      # the prompt-length rule alone).
+      # the prompt-length rule alone); RIGHTSIZE_EXTRA=--small-first puts the small model on a high-priority stream.
       timeout 500 "$brim" bench rightsize --device cuda --model bench/configs/llama-3.2-1b --load-format dummy --large $model --large-load-format dummy \
-        ${RIGHTSIZE_ROUTER:---threshold -100} --requests ${RIGHTSIZE_REQUESTS:-384} --output-len 128 --concurrency 64 --max-num-seqs 64 --out "$work/rightsize" 2>&1 \
+        ${RIGHTSIZE_ROUTER:---threshold -100} ${RIGHTSIZE_EXTRA:-} --requests ${RIGHTSIZE_REQUESTS:-384} --output-len 128 --concurrency 64 --max-num-seqs 64 --out "$work/rightsize" 2>&1 \
         | grep -v '\[' | tee "$out/rightsize.md" | tee -a "$out/summary.md"
       tar -C "$work" -czf "$out/rightsize.tar.gz" rightsize ;;
     mixed)

@@ -74,7 +74,7 @@ public sealed unsafe class CudaBackend : IModelBackend
                     $"--kv-cache-dtype fp8 needs a GPU of compute capability 8.9 or newer (Ada, Hopper) for E4M3 conversion; {_device.Name} is {_device.ComputeCapability / 10}.{_device.ComputeCapability % 10}");
             }
 
-            _stream = new CudaStream(_device);
+            _stream = new CudaStream(_device, _options.HighStreamPriority);
             _blas = new CublasHandle(_device, _stream);
             var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory(), _options.Progress);
             _kernels = new ModelKernels(_device, compiler, _shape);

@@ -45,4 +45,11 @@ public sealed record CudaBackendOptions
     /// with a float scale per token and KV head, sm_89+); int8 is refused by name.
     /// </summary>
     public KvCacheDType KvCacheDType { get; init; } = KvCacheDType.Auto;
+
+    /// <summary>
+    /// Put this backend's work on a stream of the context's greatest priority (<c>--model-gpu-priority high</c>): where
+    /// several models share the GPU, its kernels' blocks are scheduled first whenever both have work waiting, so a small
+    /// model's short steps do not queue behind a large model's.
+    /// </summary>
+    public bool HighStreamPriority { get; init; }
 }

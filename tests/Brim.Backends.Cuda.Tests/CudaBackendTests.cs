@@ -255,9 +255,22 @@ public class CudaBackendTests
         Assert.Contains("block 9", error.Message, StringComparison.Ordinal);
     }
 
-    private static float[] LastLogits(ModelConfig config, IWeightSource weights)
+    [Fact]
+    public void Forward_HighPriorityStream_SameLogitsAsTheDefaultStream()
     {
-        using var backend = new CudaBackend(config, weights);
+        // --model-gpu-priority high: the backend's stream is created at the context's greatest priority; the work is the same.
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var config = RandomModels.Llama3Like();
+        using var weights = RandomModels.Create(config, new Random(seed));
+        var normal = LastLogits(config, weights);
+        var high = LastLogits(config, weights, new CudaBackendOptions { HighStreamPriority = true });
+        Assert.True(normal.Zip(high).Max(p => Math.Abs(p.First - p.Second)) < 1e-4, $"seed {seed}");
+    }
+
+    private static float[] LastLogits(ModelConfig config, IWeightSource weights, CudaBackendOptions? options = null)
+    {
+        using var backend = new CudaBackend(config, weights, options);
         backend.AllocateKvCache(8, 16);
         var output = new ForwardOutput(config.VocabSize);
         backend.Forward(new ForwardBatch([1, 5, 9, 13, 2], [new SequenceSlice(0, 5, 0, new[] { 2 }, true)], 16), output);

@@ -5,7 +5,7 @@ using Brim.Tests;
 
 namespace Brim.Cli.Tests;
 
-/// <summary>`brim serve --model NAME=PATH` repeated, --model-memory-share and --router-config, and the mistakes they refuse.</summary>
+/// <summary>`brim serve --model NAME=PATH` repeated, --model-memory-share, --model-gpu-priority and --router-config, and the mistakes they refuse.</summary>
 [Collection(ConsoleCollection.Name)]
 public class SeveralModelsOptionTests
 {
@@ -54,6 +54,9 @@ public class SeveralModelsOptionTests
     [InlineData("the memory shares add up to 1.2, more than 1", "--model", "a=/nowhere/x", "--model", "b=/nowhere/y", "--model-memory-share", "0.6", "--model-memory-share", "0.6")]
     [InlineData("--model-memory-share splits the memory among several --model", "--model", "/nowhere/x", "--model-memory-share", "0.5")]
     [InlineData("--model-memory-share must be in (0, 1]; got '1.5'", "--model", "a=/nowhere/x", "--model", "b=/nowhere/y", "--model-memory-share", "1.5", "--model-memory-share", "0.1")]
+    [InlineData("--model-gpu-priority takes high or normal; got 'fast'", "--model", "a=/nowhere/x", "--model", "b=/nowhere/y", "--model-gpu-priority", "fast", "--model-gpu-priority", "normal")]
+    [InlineData("give one --model-gpu-priority per --model (2), or none", "--model", "a=/nowhere/x", "--model", "b=/nowhere/y", "--model-gpu-priority", "high")]
+    [InlineData("--model-gpu-priority orders several --model on one GPU", "--model", "/nowhere/x", "--model-gpu-priority", "high")]
     public async Task Serve_BadModelList_ExitsTwoBeforeLoading(string message, params string[] args)
     {
         var (code, _, error) = await CommandLine.RunAsync(["serve", "--port", "0", .. args]);
@@ -61,6 +64,18 @@ public class SeveralModelsOptionTests
         Assert.Equal(2, code);
         Assert.Contains(message, error, StringComparison.Ordinal);
         Assert.DoesNotContain("nowhere", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_HighGpuPriorityOnTheCpu_RefusedByNameWithoutAStackTrace()
+    {
+        var (code, _, error) = await CommandLine.RunAsync(
+            "serve", "--port", "0", "--device", "cpu", "--threads", "1", "--num-kv-blocks", "16", "--model", $"a={Bundled}", "--model", $"b={Bundled}",
+            "--model-gpu-priority", "normal", "--model-gpu-priority", "high");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("--model-gpu-priority high orders work on a shared GPU; this model runs on the CPU", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -74,6 +74,13 @@ internal static unsafe partial class CuDriver
     [LibraryImport(NativeLibraries.Driver)]
     public static partial int cuStreamCreate(out nint stream, uint flags);
 
+    /// <summary>Lower numbers are higher priorities; 0 is the default (the least).</summary>
+    [LibraryImport(NativeLibraries.Driver)]
+    public static partial int cuStreamCreateWithPriority(out nint stream, uint flags, int priority);
+
+    [LibraryImport(NativeLibraries.Driver)]
+    public static partial int cuCtxGetStreamPriorityRange(out int leastPriority, out int greatestPriority);
+
     [LibraryImport(NativeLibraries.Driver, EntryPoint = "cuStreamDestroy_v2")]
     public static partial int cuStreamDestroy(nint stream);
 

@@ -1,17 +1,33 @@
 namespace Brim.Backends.Cuda.Interop;
 
-/// <summary>A non-blocking stream; all of a backend's work is ordered on one of these.</summary>
+/// <summary>
+/// A non-blocking stream; all of a backend's work is ordered on one of these. A high-priority stream's blocks are
+/// scheduled ahead of default-priority streams' wherever both have work waiting (two models sharing one GPU).
+/// </summary>
 internal sealed unsafe class CudaStream : IDisposable
 {
     private readonly CudaDevice _device;
 
-    public CudaStream(CudaDevice device)
+    public CudaStream(CudaDevice device, bool highPriority = false)
     {
         _device = device;
         device.MakeCurrent();
-        CuDriver.Check(CuDriver.cuStreamCreate(out var stream, CuDriver.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        nint stream;
+        if (highPriority)
+        {
+            CuDriver.Check(CuDriver.cuCtxGetStreamPriorityRange(out _, out var greatest), "cuCtxGetStreamPriorityRange");
+            CuDriver.Check(CuDriver.cuStreamCreateWithPriority(out stream, CuDriver.CU_STREAM_NON_BLOCKING, greatest), "cuStreamCreateWithPriority");
+        }
+        else
+        {
+            CuDriver.Check(CuDriver.cuStreamCreate(out stream, CuDriver.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        }
+
         Handle = stream;
+        HighPriority = highPriority;
     }
+
+    public bool HighPriority { get; }
 
     public nint Handle { get; private set; }
 

@@ -39,9 +39,13 @@ internal static class BenchRightsizeCommand
         var hourlyCost = new Option<double?>("--gpu-hourly-cost") { Description = "Dollars per device-hour (default: the card's catalog price; none on the CPU)" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Report directory", DefaultValueFactory = _ => "brim-rightsize" };
+        var smallFirst = new Option<bool>("--small-first")
+        {
+            Description = "On a GPU, put the small model's work on a high-priority stream (serve's --model-gpu-priority high): its kernels go first when both models have work",
+        };
         var command = new Command("rightsize", "The same workload through the large model only, the small model only and the router (auto): tokens/s, device time and cost per 1M tokens, share escalated")
         {
-            large, largeFormat, largeTokenizer, requests, longShare, outputLength, concurrency, noCascade, threshold, hourlyCost, seed, output,
+            large, largeFormat, largeTokenizer, requests, longShare, outputLength, concurrency, noCascade, threshold, hourlyCost, seed, output, smallFirst,
         };
         model.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
@@ -61,6 +65,7 @@ internal static class BenchRightsizeCommand
                 ServedModelName = SmallName,
                 MemoryShare = new MemoryShare(0, 0.5),
                 CpuThreads = read.CpuThreads ?? Math.Max(1, Environment.ProcessorCount / 2),
+                GpuPriority = result.GetValue(smallFirst) ? GpuPriority.High : GpuPriority.Normal,
             };
             var largePath = result.GetValue(large) ?? FindDefaultLarge();
             var format = result.GetValue(largeFormat) ?? (result.GetValue(large) is null ? LoadFormat.Dummy : LoadFormat.Auto);
@@ -71,6 +76,7 @@ internal static class BenchRightsizeCommand
                 LoadFormat = format,
                 TokenizerPath = result.GetValue(largeTokenizer) ?? (format == LoadFormat.Dummy && !SmallCountsTokens(read) ? smallOptions.ModelPath ?? ModelHostOptions.BundledModelPath() : null),
                 MemoryShare = new MemoryShare(0.5, 0.5),
+                GpuPriority = GpuPriority.Normal,
             };
 
             // Long prompts are 12 sentences (~180 tokens), short ones a few words: the rule's bar sits between them.

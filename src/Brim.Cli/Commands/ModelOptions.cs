@@ -42,6 +42,13 @@ internal sealed class ModelOptions
         CustomParser = OptionValues.Shares,
     };
 
+    /// <summary>Each served model's priority on a shared GPU, in --model order (several models only).</summary>
+    public Option<GpuPriority[]> GpuPriorities { get; } = new("--model-gpu-priority")
+    {
+        Description = "With several --model on one GPU: each model's stream priority, high or normal, one per --model in order; a high one's kernels go first when both have work (a small model beside a large one); default: normal",
+        CustomParser = OptionValues.GpuPriorities,
+    };
+
     public Option<string?> Tokenizer { get; } = new("--tokenizer") { Description = "Tokenizer directory or file when it is not beside the model" };
 
     public Option<string?> ChatTemplate { get; } = new("--chat-template") { Description = "Jinja chat template file to use instead of the model's own" };
@@ -134,6 +141,7 @@ internal sealed class ModelOptions
         if (Several)
         {
             command.Options.Add(MemoryShares);
+            command.Options.Add(GpuPriorities);
         }
 
         foreach (var option in new Option[] { Model, Tokenizer, ChatTemplate, AllowFallbackTemplate, LoadFormat, Device, Threads, MaxNumSeqs, MaxBatchedTokens, NumKvBlocks, KvCacheSpace, KvCacheDType, Quantization, TensorParallelSize, BlockSize, MemoryUtilization, MaxModelLen, SwapSpace, EnablePrefixCaching, NoEnablePrefixCaching, SpeculativeConfig })
@@ -186,16 +194,30 @@ internal sealed class ModelOptions
                 throw new ArgumentException("--model-memory-share splits the memory among several --model; with one model it takes the whole budget");
             }
 
+            if (result.GetValue(GpuPriorities) is { Length: > 0 })
+            {
+                throw new ArgumentException("--model-gpu-priority orders several --model on one GPU; with one model there is nothing to order");
+            }
+
             var one = given.Length == 1 ? ModelArgument.Parse(given[0]) : default;
             return [shared with { ModelPath = one.Path ?? shared.ModelPath, ServedModelName = one.Name }];
         }
 
         var shares = MemoryShare.Split(given.Length, result.GetValue(MemoryShares));
+        var priorities = result.GetValue(GpuPriorities) ?? [];
+        if (priorities.Length > 0 && priorities.Length != given.Length)
+        {
+            throw new ArgumentException($"give one --model-gpu-priority per --model ({given.Length}), or none");
+        }
+
         var models = new List<ModelHostOptions>(given.Length);
         for (var i = 0; i < given.Length; i++)
         {
             var (name, path) = ModelArgument.Parse(given[i]);
-            models.Add(shared with { ModelPath = path, ServedModelName = name, MemoryShare = shares[i] });
+            models.Add(shared with
+            {
+                ModelPath = path, ServedModelName = name, MemoryShare = shares[i], GpuPriority = priorities.Length > 0 ? priorities[i] : GpuPriority.Normal,
+            });
         }
 
         return models;

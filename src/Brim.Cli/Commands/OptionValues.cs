@@ -1,5 +1,6 @@
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Brim.Server.Hosting;
 
 namespace Brim.Cli.Commands;
 
@@ -50,7 +51,6 @@ internal static class OptionValues
         return 0;
     }
 
-    /// <summary>A share in (0, 1].</summary>
     /// <summary>Shares in (0, 1], one per token (--model-memory-share, repeated).</summary>
     public static double[] Shares(ArgumentResult result)
     {
@@ -68,6 +68,30 @@ internal static class OptionValues
         return shares;
     }
 
+    /// <summary>GPU priorities, high or normal, one per token (--model-gpu-priority, repeated).</summary>
+    public static GpuPriority[] GpuPriorities(ArgumentResult result)
+    {
+        var priorities = new GpuPriority[result.Tokens.Count];
+        for (var i = 0; i < priorities.Length; i++)
+        {
+            var text = result.Tokens[i].Value;
+            priorities[i] = text switch
+            {
+                "high" => GpuPriority.High,
+                "normal" => GpuPriority.Normal,
+                _ => (GpuPriority)(-1),
+            };
+            if (priorities[i] is not (GpuPriority.High or GpuPriority.Normal))
+            {
+                result.AddError($"{Name(result)} takes high or normal; got '{text}'");
+                return [];
+            }
+        }
+
+        return priorities;
+    }
+
+    /// <summary>A share in (0, 1].</summary>
     public static double Share(ArgumentResult result)
     {
         var text = Text(result);

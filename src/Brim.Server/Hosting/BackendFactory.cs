@@ -27,7 +27,7 @@ internal static class BackendFactory
             }
 
             var gpu = new CudaBackend(model, CudaOptions(options));
-            return (gpu, $"{gpu.DeviceName} (cuda, requested)");
+            return (gpu, $"{gpu.DeviceName} (cuda, requested{PriorityNote(options)})");
         }
 
         string why;
@@ -36,7 +36,7 @@ internal static class BackendFactory
             if (CudaBackend.IsAvailable(out var reason))
             {
                 var gpu = new CudaBackend(model, CudaOptions(options));
-                return (gpu, $"{gpu.DeviceName} (cuda, auto)");
+                return (gpu, $"{gpu.DeviceName} (cuda, auto{PriorityNote(options)})");
             }
             else
             {
@@ -51,6 +51,11 @@ internal static class BackendFactory
         if (options.KvCacheDType == KvCacheDType.Fp8)
         {
             throw new NotSupportedException($"--kv-cache-dtype fp8 needs the CUDA backend ({why}); the CPU backend supports auto and int8");
+        }
+
+        if (options.GpuPriority == GpuPriority.High)
+        {
+            throw new NotSupportedException($"--model-gpu-priority high orders work on a shared GPU; this model runs on the CPU ({why})");
         }
 
         // The CPU backend keeps float32 weights: refuse up front rather than be killed by the OOM killer mid-load.
@@ -78,6 +83,11 @@ internal static class BackendFactory
             throw new NotSupportedException("--kv-cache-dtype int8 is the CPU backend's format; on CUDA use fp8 (or --device cpu)");
         }
 
-        return new CudaBackendOptions { KvCacheDType = options.KvCacheDType, Progress = options.Progress };
+        return new CudaBackendOptions
+        {
+            KvCacheDType = options.KvCacheDType, Progress = options.Progress, HighStreamPriority = options.GpuPriority == GpuPriority.High,
+        };
     }
+
+    private static string PriorityNote(ModelHostOptions options) => options.GpuPriority == GpuPriority.High ? ", high stream priority" : string.Empty;
 }

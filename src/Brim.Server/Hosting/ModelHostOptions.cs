@@ -36,6 +36,9 @@ public sealed record ModelHostOptions
     /// <summary>This model's part of the memory budget when several share the process (<c>--model-memory-share</c>).</summary>
     public MemoryShare MemoryShare { get; init; } = MemoryShare.Whole;
 
+    /// <summary>Where several models share one GPU, whether this one's kernels go first (<c>--model-gpu-priority</c>); CUDA only.</summary>
+    public GpuPriority GpuPriority { get; init; } = GpuPriority.Normal;
+
     /// <summary>
     /// Most bytes the CPU backend's KV cache may take when <see cref="EngineOptions.NumKvBlocks"/> is null (vLLM's
     /// VLLM_CPU_KVCACHE_SPACE); null: 4 GiB. The cache is sized from what max-num-seqs × max-model-len needs, up to this.
