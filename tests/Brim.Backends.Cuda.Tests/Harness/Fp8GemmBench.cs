@@ -15,7 +15,7 @@ namespace Brim.Backends.Cuda.Tests.Harness;
 /// </summary>
 internal static class Fp8GemmBench
 {
-    private const int Hidden = 4096, Ff = 14336, QkvDim = 6144;
+    private const int Hidden = Llama8BShape.Hidden, Ff = Llama8BShape.Ff, QkvDim = Llama8BShape.QkvDim;
     private static readonly int[] RowCounts = [128, 512, 2048, 8192];
 
     public static int Run(TextWriter log)

@@ -17,7 +17,7 @@ internal static class KernelBench
         var compiler = new KernelCompiler(device.ComputeCapability, device.DriverVersion, KernelCompiler.DefaultCacheDirectory());
         var shape = new AttentionShape(32, 8, 128, false);
         using var kernels = new ModelKernels(device, compiler, shape);
-        const int hidden = 4096, ff = 14336, vocab = 128256;
+        const int hidden = Llama8BShape.Hidden, ff = Llama8BShape.Ff, vocab = Llama8BShape.Vocab;
         log.WriteLine("| kernel | shape | time (us) | GB/s | % of copy |");
         log.WriteLine("|---|---|---|---|---|");
         void Row(string name, string shapeText, double ms, double bytes)
@@ -85,7 +85,7 @@ internal static class KernelBench
     /// <summary>The decode step's linear layers at few rows: cuBLAS against the gemv kernel, weight GB/s.</summary>
     private static void LinearLayers(TextWriter log, CudaDevice device, CudaStream stream, ModelKernels kernels, AttentionShape shape, Ceilings ceilings)
     {
-        const int hidden = 4096, ff = 14336, vocab = 128256;
+        const int hidden = Llama8BShape.Hidden, ff = Llama8BShape.Ff, vocab = Llama8BShape.Vocab;
         using var blas = new CublasHandle(device, stream);
         using var act = Filled(device, stream, 8L * ff * 2 * 2);
         using var y = Filled(device, stream, 8L * vocab * 4);
@@ -126,7 +126,7 @@ internal static class KernelBench
     /// </summary>
     private static void StepBreakdown(TextWriter log, CudaDevice device, CudaStream stream, ModelKernels kernels, AttentionShape shape, Ceilings ceilings)
     {
-        const int hidden = 4096, ff = 14336, vocab = 128256, layers = 32, context = 192, blockSize = 16;
+        const int hidden = Llama8BShape.Hidden, ff = Llama8BShape.Ff, vocab = Llama8BShape.Vocab, layers = 32, context = 192, blockSize = 16;
         using var blas = new CublasHandle(device, stream);
         foreach (var rows in new[] { 1, 64 })
         {

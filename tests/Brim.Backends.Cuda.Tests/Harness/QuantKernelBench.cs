@@ -12,7 +12,7 @@ namespace Brim.Backends.Cuda.Tests.Harness;
 /// </summary>
 internal static class QuantKernelBench
 {
-    private const int Hidden = 4096, Ff = 14336, QkvDim = 6144;
+    private const int Hidden = Llama8BShape.Hidden, Ff = Llama8BShape.Ff, QkvDim = Llama8BShape.QkvDim;
     private static readonly int[] Splits = [1, 2, 4, 8];
 
     public static int Run(TextWriter log)
