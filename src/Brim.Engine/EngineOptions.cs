@@ -123,7 +123,7 @@ public sealed record EngineOptions
     /// Rows × vocabulary of a step's host-sampled rows from which they are sampled on several cores at once
     /// (<see cref="Sampling.HostRowSampling"/>); tests lower it to run that path on a small vocabulary.
     /// </summary>
-    internal long HostSamplingParallelWork { get; init; } = 1L << 20;
+    internal long HostSamplingParallelWork { get; init; } = Sampling.HostRowSampling.DefaultMinParallelWork;
 
     public void Validate()
     {

@@ -36,7 +36,7 @@ internal sealed class TokenAcceptor
 
     public TokenAcceptor(
         Scheduler scheduler, LiveRequests live, IEnumerable<int> eosTokenIds, int maxModelLength, Sampler sampler, SpeculativeDecoding? speculation,
-        long hostSamplingParallelWork = 1L << 20)
+        long hostSamplingParallelWork = HostRowSampling.DefaultMinParallelWork)
     {
         _scheduler = scheduler;
         _live = live;
