@@ -32,22 +32,27 @@ internal static class BundledModel
     }
 
     /// <summary>Submits every request, runs the engine until idle and returns each request's tokens (none may fail).</summary>
-    public static Dictionary<RequestId, int[]> RunTogether(LlmEngine engine, IReadOnlyList<GenerationRequest> requests)
+    public static Dictionary<RequestId, int[]> RunTogether(LlmEngine engine, IReadOnlyList<GenerationRequest> requests) =>
+        RunWithLogprobs(engine, requests).ToDictionary(kv => kv.Key, kv => kv.Value.Tokens);
+
+    /// <summary>As <see cref="RunTogether"/>, with each request's logprobs (empty where it asked for none).</summary>
+    public static Dictionary<RequestId, (int[] Tokens, List<TokenLogprobs> Logprobs)> RunWithLogprobs(LlmEngine engine, IReadOnlyList<GenerationRequest> requests)
     {
-        var tokens = requests.ToDictionary(r => r.Id, _ => new List<int>());
+        var results = requests.ToDictionary(r => r.Id, _ => (Tokens: new List<int>(), Logprobs: new List<TokenLogprobs>()));
         var finished = 0;
         foreach (var r in requests)
         {
             engine.Submit(r, u =>
             {
                 Assert.Null(u.Error);
-                tokens[u.Id].AddRange(u.NewTokens);
+                results[u.Id].Tokens.AddRange(u.NewTokens);
+                results[u.Id].Logprobs.AddRange(u.Logprobs ?? []);
                 finished += u.IsFinal ? 1 : 0;
             });
         }
 
         engine.RunUntilIdle();
         Assert.Equal(requests.Count, finished);
-        return tokens.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        return results.ToDictionary(kv => kv.Key, kv => (kv.Value.Tokens.ToArray(), kv.Value.Logprobs));
     }
 }

@@ -45,19 +45,8 @@ public class HostRowSamplingTests
         DeviceSamplingCpuBackend? wrapped = null;
         var options = new EngineOptions { NumKvBlocks = 256, HostSamplingParallelWork = parallelWork };
         using var engine = BundledModel.CreateEngine(options, wrap: device ? b => wrapped = new DeviceSamplingCpuBackend(b) : null);
-        var results = requests.ToDictionary(r => r.Id, _ => (Tokens: new List<int>(), Logprobs: new List<TokenLogprobs>()));
-        foreach (var r in requests)
-        {
-            engine.Submit(r, u =>
-            {
-                Assert.Null(u.Error);
-                results[u.Id].Tokens.AddRange(u.NewTokens);
-                results[u.Id].Logprobs.AddRange(u.Logprobs ?? []);
-            });
-        }
-
-        engine.RunUntilIdle();
+        var results = BundledModel.RunWithLogprobs(engine, requests);
         backend = wrapped;
-        return results.ToDictionary(kv => kv.Key, kv => (kv.Value.Tokens.ToArray(), kv.Value.Logprobs));
+        return results;
     }
 }

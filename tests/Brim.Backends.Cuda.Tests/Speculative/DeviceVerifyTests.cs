@@ -171,21 +171,8 @@ public class DeviceVerifyTests
         using var probe = new SamplingProbe(new CudaBackend(model), deviceSampling);
         using var engine = new LlmEngine(
             probe, tokenizer, new EngineOptions { NumKvBlocks = 512, SwapSpaceBytes = 0, Speculative = speculative, CheckIntegrityEachStep = true }, model.Config.MaxPositions);
-        var tokens = requests.ToDictionary(r => r.Id, _ => new List<int>());
-        var logprobs = requests.ToDictionary(r => r.Id, _ => new List<TokenLogprobs>());
-        foreach (var r in requests)
-        {
-            engine.Submit(r, u =>
-            {
-                Assert.Null(u.Error);
-                tokens[u.Id].AddRange(u.NewTokens);
-                logprobs[u.Id].AddRange(u.Logprobs ?? []);
-            });
-        }
-
-        engine.RunUntilIdle();
-        Assert.Equal(0, engine.UsedKvBlocks);
-        return (tokens.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), probe, engine.Speculation, logprobs);
+        var (tokens, logprobs) = EngineRun.Collect(engine, requests);
+        return (tokens, probe, engine.Speculation, logprobs);
     }
 
     internal static void AssertEqualUpToNearTies(

@@ -72,20 +72,7 @@ public class DraftModelCudaTests
         using var probe = new SamplingProbe(new CudaBackend(model), deviceSampling: true);
         using var engine = new LlmEngine(probe, tokenizer, options with { CheckIntegrityEachStep = true }, model.Config.MaxPositions, draft);
         engine.StepCompleted += _ => draft?.CheckIntegrity();
-        var tokens = requests.ToDictionary(r => r.Id, _ => new List<int>());
-        var logprobs = requests.ToDictionary(r => r.Id, _ => new List<TokenLogprobs>());
-        foreach (var r in requests)
-        {
-            engine.Submit(r, u =>
-            {
-                Assert.Null(u.Error);
-                tokens[u.Id].AddRange(u.NewTokens);
-                logprobs[u.Id].AddRange(u.Logprobs ?? []);
-            });
-        }
-
-        engine.RunUntilIdle();
-        Assert.Equal(0, engine.UsedKvBlocks);
-        return (tokens.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), logprobs, (engine.Speculation, probe, engine.Snapshot().Preemptions));
+        var (tokens, logprobs) = EngineRun.Collect(engine, requests);
+        return (tokens, logprobs, (engine.Speculation, probe, engine.Snapshot().Preemptions));
     }
 }

@@ -177,20 +177,9 @@ public class DeviceSampledVerificationTests
     {
         DeviceSamplingCpuBackend? wrapped = null;
         using var engine = BundledModel.CreateEngine(options, wrap: device ? b => wrapped = new DeviceSamplingCpuBackend(b) : null);
-        var tokens = requests.ToDictionary(r => r.Id, _ => (Tokens: new List<int>(), Logprobs: new List<TokenLogprobs>()));
-        foreach (var r in requests)
-        {
-            engine.Submit(r, u =>
-            {
-                Assert.Null(u.Error);
-                tokens[u.Id].Tokens.AddRange(u.NewTokens);
-                tokens[u.Id].Logprobs.AddRange(u.Logprobs ?? []);
-            });
-        }
-
-        engine.RunUntilIdle();
+        var results = BundledModel.RunWithLogprobs(engine, requests);
         backend = wrapped;
-        return tokens.ToDictionary(kv => kv.Key, kv => (kv.Value.Tokens.ToArray(), kv.Value.Logprobs));
+        return results;
     }
 
     private static void AssertSame(IReadOnlyList<GenerationRequest> requests, Dictionary<RequestId, int[]> expected, Dictionary<RequestId, int[]> actual)
