@@ -24,21 +24,9 @@ public sealed class TensorParallelForwardTests
     private const double RelativeTolerance = 1e-5;
 
     /// <summary>Qwen2's variations with shapes that split 8 ways: q/k/v biases, tied, KV heads replicated past 2 ranks, a vocabulary with a remainder.</summary>
-    private static readonly ModelConfig Qwen2 = new()
+    private static readonly ModelConfig Qwen2 = TestModels.Qwen2 with
     {
-        Architecture = "Qwen2ForCausalLM",
-        HiddenSize = 40,
-        IntermediateSize = 72,
-        NumLayers = 2,
-        NumHeads = 8,
-        NumKvHeads = 2,
-        HeadDim = 6,
-        VocabSize = 101,
-        MaxPositions = 64,
-        RmsNormEps = 1e-6f,
-        RopeTheta = 1000000,
-        AttentionBias = true,
-        TieWordEmbeddings = true,
+        HiddenSize = 40, IntermediateSize = 72, NumHeads = 8, NumKvHeads = 2, HeadDim = 6, MaxPositions = 64,
     };
 
     public static TheoryData<string, int> Cases => new()
