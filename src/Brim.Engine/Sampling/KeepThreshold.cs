@@ -59,33 +59,22 @@ internal static class KeepThreshold
     private const int BisectionSteps = 30; // as sampling.cu: the threshold to ~1e-9 of the largest probability, then snapped to a real one
 
     /// <summary>The largest threshold t ≥ <paramref name="floor"/> whose tokens (p ≥ t) hold at least <paramref name="target"/>.</summary>
-    private static float NucleusByBisection(ReadOnlySpan<float> probs, float floor, float target)
+    private static float NucleusByBisection(ReadOnlySpan<float> probs, float floor, float target) => LargestKeeping(probs, floor, target, count: false);
+
+    /// <summary>The k-th largest value: the largest threshold that keeps at least k tokens.</summary>
+    private static float KthLargestByBisection(ReadOnlySpan<float> probs, int k) => LargestKeeping(probs, 0f, k, count: true);
+
+    /// <summary>
+    /// The largest threshold t ≥ <paramref name="floor"/> whose tokens still reach <paramref name="target"/> — their mass,
+    /// or with <paramref name="count"/> their number (sampling.cu's mass_at_least) — bisected, then snapped to a real value.
+    /// </summary>
+    private static float LargestKeeping(ReadOnlySpan<float> probs, float floor, float target, bool count)
     {
         float lo = floor, hi = TensorPrimitives.Max(probs);
         for (var i = 0; i < BisectionSteps; i++)
         {
             var mid = 0.5f * (lo + hi);
-            if (MassAtLeast(probs, mid) >= target)
-            {
-                lo = mid;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return SnapUp(probs, lo);
-    }
-
-    /// <summary>The k-th largest value: the largest threshold that keeps at least k tokens.</summary>
-    private static float KthLargestByBisection(ReadOnlySpan<float> probs, int k)
-    {
-        float lo = 0f, hi = TensorPrimitives.Max(probs);
-        for (var i = 0; i < BisectionSteps; i++)
-        {
-            var mid = 0.5f * (lo + hi);
-            if (CountAtLeast(probs, mid) >= k)
+            if ((count ? CountAtLeast(probs, mid) : MassAtLeast(probs, mid)) >= target)
             {
                 lo = mid;
             }
