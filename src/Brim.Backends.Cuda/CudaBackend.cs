@@ -74,7 +74,9 @@ public sealed unsafe class CudaBackend : IModelBackend
                     $"--kv-cache-dtype fp8 needs a GPU of compute capability 8.9 or newer (Ada, Hopper) for E4M3 conversion; {_device.Name} is {_device.ComputeCapability / 10}.{_device.ComputeCapability % 10}");
             }
 
-            _stream = new CudaStream(_device, _options.HighStreamPriority);
+            _stream = new CudaStream(
+                _device, _options.HighStreamPriority,
+                programmaticLaunch: _options.UseProgrammaticLaunch && _device.ComputeCapability >= CudaStream.MinProgrammaticLaunchComputeCapability);
             _blas = new CublasHandle(_device, _stream);
             var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory(), _options.Progress);
             _kernels = new ModelKernels(_device, compiler, _shape);
@@ -220,6 +222,9 @@ public sealed unsafe class CudaBackend : IModelBackend
 
     /// <summary>CUDA graphs captured so far (decode buckets seen twice).</summary>
     public int CapturedGraphs => _graphs.Count;
+
+    /// <summary>Whether the decode path's kernels launch programmatically (<see cref="CudaBackendOptions.UseProgrammaticLaunch"/> on sm_90+).</summary>
+    internal bool ProgrammaticLaunch => _stream.ProgrammaticLaunch;
 
     /// <summary>
     /// Whether a CUDA device and the libraries this backend needs (driver, NVRTC, cuBLAS) are usable here; when not,

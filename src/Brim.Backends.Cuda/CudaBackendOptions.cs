@@ -28,6 +28,14 @@ public sealed record CudaBackendOptions
     /// </summary>
     public bool UseFp8Gemm { get; init; } = Environment.GetEnvironmentVariable("BRIM_FP8_GEMM") is not ("0" or "off" or "false");
 
+    /// <summary>
+    /// Programmatic dependent launch on sm_90+: the decode path's kernels (norms, rope, decode attention, gemv and
+    /// quant_gemv, sampling) start while the previous kernel finishes, a projection's first weight bytes already loading;
+    /// each waits for its inputs in the kernel. Defaults to on unless the environment sets BRIM_PDL=0 (to measure both
+    /// ways with one build); ignored below sm_90.
+    /// </summary>
+    public bool UseProgrammaticLaunch { get; init; } = Environment.GetEnvironmentVariable("BRIM_PDL") is not ("0" or "off" or "false");
+
     /// <summary>Tokens per step the activation buffers are first sized for (they grow when a batch needs more).</summary>
     public int InitialMaxBatchTokens { get; init; } = 2048;
 

@@ -13,6 +13,7 @@ internal static unsafe partial class CuDriver
     public const int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
     public const int CU_MEMHOSTALLOC_PORTABLE = 1;
     public const int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+    public const int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 
     [LibraryImport(NativeLibraries.Driver)]
     public static partial int cuInit(uint flags);
@@ -119,6 +120,10 @@ internal static unsafe partial class CuDriver
         nint function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedBytes, nint stream, void** parameters, void** extra);
 
+    /// <summary>cuLaunchKernel with launch attributes (CUDA 12+): here only programmatic stream serialization.</summary>
+    [LibraryImport(NativeLibraries.Driver)]
+    public static partial int cuLaunchKernelEx(LaunchConfig* config, nint function, void** parameters, void** extra);
+
     [LibraryImport(NativeLibraries.Driver, EntryPoint = "cuStreamBeginCapture_v2")]
     public static partial int cuStreamBeginCapture(nint stream, int mode);
 
@@ -167,4 +172,27 @@ internal static unsafe partial class CuDriver
 
         return text.Length == 0 ? name : $"{name} ({text})";
     }
+}
+
+/// <summary>CUlaunchConfig (cuda.h): grid, block, dynamic shared bytes, stream and an attribute array.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct LaunchConfig
+{
+    public uint GridX, GridY, GridZ;
+    public uint BlockX, BlockY, BlockZ;
+    public uint SharedBytes;
+    public nint Stream;
+    public LaunchAttribute* Attributes;
+    public uint AttributeCount;
+}
+
+/// <summary>CUlaunchAttribute (cuda.h): an id padded to 8 bytes, then a 64-byte value union; here its first int.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 72)]
+internal struct LaunchAttribute
+{
+    [FieldOffset(0)]
+    public int Id;
+
+    [FieldOffset(8)]
+    public int Value;
 }

@@ -8,8 +8,17 @@ internal sealed unsafe class CudaStream : IDisposable
 {
     private readonly CudaDevice _device;
 
-    public CudaStream(CudaDevice device, bool highPriority = false)
+    /// <param name="programmaticLaunch">
+    /// Let kernels that support it (<see cref="KernelFunction.Programmatic"/>) start while the previous kernel runs
+    /// (programmatic dependent launch); needs sm_90.
+    /// </param>
+    public CudaStream(CudaDevice device, bool highPriority = false, bool programmaticLaunch = false)
     {
+        if (programmaticLaunch && device.ComputeCapability < MinProgrammaticLaunchComputeCapability)
+        {
+            throw new ArgumentException($"programmatic dependent launch needs compute capability 9.0; {device.Name} is {device.ComputeCapability / 10}.{device.ComputeCapability % 10}", nameof(programmaticLaunch));
+        }
+
         _device = device;
         device.MakeCurrent();
         nint stream;
@@ -25,9 +34,15 @@ internal sealed unsafe class CudaStream : IDisposable
 
         Handle = stream;
         HighPriority = highPriority;
+        ProgrammaticLaunch = programmaticLaunch;
     }
 
+    public const int MinProgrammaticLaunchComputeCapability = 90;
+
     public bool HighPriority { get; }
+
+    /// <summary>Whether programmatic kernels launched here may overlap the previous kernel (see the constructor).</summary>
+    public bool ProgrammaticLaunch { get; }
 
     public nint Handle { get; private set; }
 

@@ -1,9 +1,21 @@
 namespace Brim.Backends.Cuda.Interop;
 
 /// <summary>A kernel entry point; launched with arguments gathered in a <see cref="KernelArguments"/>.</summary>
-internal readonly unsafe struct KernelFunction(nint handle, string name)
+internal readonly unsafe struct KernelFunction(nint handle, string name, bool programmatic = false)
 {
     public string Name { get; } = name;
+
+    /// <summary>
+    /// Whether launches on a stream that allows it (<see cref="CudaStream.ProgrammaticLaunch"/>) carry programmatic
+    /// stream serialization: the kernel may start while the previous kernel on the stream still runs.
+    /// </summary>
+    public bool Programmatic { get; } = programmatic;
+
+    /// <summary>
+    /// This entry point, launched programmatically where the stream allows it. Only for kernels whose every thread calls
+    /// common.cuh's pdl_wait before touching what an earlier kernel writes or reads (the kernel sources say so).
+    /// </summary>
+    public KernelFunction WithProgrammaticLaunch() => new(handle, Name, programmatic: true);
 
     /// <summary>
     /// Lets launches ask for up to <paramref name="bytes"/> of dynamic shared memory: above 48 KB a kernel must opt in
@@ -27,8 +39,22 @@ internal readonly unsafe struct KernelFunction(nint handle, string name)
                 pointers[i] = values + i;
             }
 
-            var result = CuDriver.cuLaunchKernel(handle, (uint)grid.X, (uint)grid.Y, (uint)grid.Z, (uint)blockThreads, 1, 1, (uint)sharedBytes, stream.Handle, pointers, null);
-            CuDriver.Check(result, $"cuLaunchKernel({Name})");
+            if (Programmatic && stream.ProgrammaticLaunch)
+            {
+                var attribute = new LaunchAttribute { Id = CuDriver.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, Value = 1 };
+                var config = new LaunchConfig
+                {
+                    GridX = (uint)grid.X, GridY = (uint)grid.Y, GridZ = (uint)grid.Z,
+                    BlockX = (uint)blockThreads, BlockY = 1, BlockZ = 1,
+                    SharedBytes = (uint)sharedBytes, Stream = stream.Handle, Attributes = &attribute, AttributeCount = 1,
+                };
+                CuDriver.Check(CuDriver.cuLaunchKernelEx(&config, handle, pointers, null), $"cuLaunchKernelEx({Name}, programmatic)");
+            }
+            else
+            {
+                var result = CuDriver.cuLaunchKernel(handle, (uint)grid.X, (uint)grid.Y, (uint)grid.Z, (uint)blockThreads, 1, 1, (uint)sharedBytes, stream.Handle, pointers, null);
+                CuDriver.Check(result, $"cuLaunchKernel({Name})");
+            }
         }
     }
 

@@ -24,18 +24,18 @@ internal sealed class AttentionKernel : IDisposable
         shape.Validate();
         _shape = shape;
         _module = new CudaModule(device, compiler.Compile("attention.cu", shape.Defines), "attention.cu");
-        _reduce = _module.GetFunction("attention_reduce");
+        _reduce = _module.GetFunction("attention_reduce").WithProgrammaticLaunch();
         if (preferDecodeKernel && TensorCoreFp8Supports(shape, compiler.ComputeCapability))
         {
             _decodeModule = new CudaModule(device, compiler.Compile("decode_attention_fp8.cu", shape.Defines), "decode_attention_fp8.cu");
-            _attention = _decodeModule.GetFunction("decode_attention_fp8");
+            _attention = _decodeModule.GetFunction("decode_attention_fp8").WithProgrammaticLaunch();
             KernelName = "decode_attention_fp8";
             _tensorCoreFp8 = true;
         }
         else if (preferDecodeKernel && DecodeKernelSupports(shape))
         {
             _decodeModule = new CudaModule(device, compiler.Compile("decode_attention.cu", shape.Defines), "decode_attention.cu");
-            _attention = _decodeModule.GetFunction("decode_attention");
+            _attention = _decodeModule.GetFunction("decode_attention").WithProgrammaticLaunch();
             KernelName = "decode_attention";
         }
         else

@@ -20,7 +20,7 @@ internal sealed class GemvKernel : IDisposable
     public GemvKernel(CudaDevice device, KernelCompiler compiler)
     {
         _module = new CudaModule(device, compiler.Compile("gemv.cu"), "gemv.cu");
-        _byRows = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"gemv_{m}"))];
+        _byRows = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"gemv_{m}").WithProgrammaticLaunch())];
     }
 
     /// <summary>Whether a layer of this shape can run here: few rows, and rows of whole 16-byte chunks.</summary>

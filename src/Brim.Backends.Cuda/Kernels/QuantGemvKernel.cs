@@ -34,8 +34,8 @@ internal sealed class QuantGemvKernel : IDisposable
 
         Format = format;
         _module = new CudaModule(device, compiler.Compile("quant_gemv.cu", new Dictionary<string, int> { ["QUANT_FORMAT"] = (int)format, ["QUANT_FACTORED"] = factored ? 1 : 0 }), $"quant_gemv.cu ({format})");
-        _plain = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_{m}"))];
-        _gated = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_gated_{m}"))];
+        _plain = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_{m}").WithProgrammaticLaunch())];
+        _gated = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_gated_{m}").WithProgrammaticLaunch())];
     }
 
     public WeightFormat Format { get; }

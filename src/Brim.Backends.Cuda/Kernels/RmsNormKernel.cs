@@ -11,7 +11,7 @@ internal sealed class RmsNormKernel : IDisposable
     public RmsNormKernel(CudaDevice device, KernelCompiler compiler)
     {
         _module = new CudaModule(device, compiler.Compile("rmsnorm.cu"), "rmsnorm.cu");
-        _addRmsNorm = _module.GetFunction("add_rmsnorm");
+        _addRmsNorm = _module.GetFunction("add_rmsnorm").WithProgrammaticLaunch();
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ internal sealed class RopeKernel : IDisposable
         shape.Validate();
         _shape = shape;
         _module = new CudaModule(device, compiler.Compile("rope.cu", shape.Defines), "rope.cu");
-        _apply = _module.GetFunction("qkv_rope_cache");
+        _apply = _module.GetFunction("qkv_rope_cache").WithProgrammaticLaunch();
     }
 
     /// <summary>

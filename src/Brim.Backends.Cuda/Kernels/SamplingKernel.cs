@@ -18,7 +18,7 @@ internal sealed class SamplingKernel : IDisposable
     public SamplingKernel(CudaDevice device, KernelCompiler compiler)
     {
         _module = new CudaModule(device, compiler.Compile("sampling.cu"), "sampling.cu");
-        _sample = _module.GetFunction("sample_rows");
+        _sample = _module.GetFunction("sample_rows").WithProgrammaticLaunch();
     }
 
     /// <summary>

@@ -148,6 +148,7 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) paged_attention(
 extern "C" __global__ void attention_reduce(const float* __restrict__ part_acc, const float* __restrict__ part_ml,
                                             int parts, bf16_t* __restrict__ out)
 {
+    pdl_wait_and_release(); // launched programmatically (common.cuh)
     const int h = blockIdx.x, row = blockIdx.y, d = threadIdx.x;
     if (d >= HEAD_DIM) return;
     const u64 first = ((u64)row * NUM_HEADS + h) * parts;

@@ -66,3 +66,38 @@ __device__ __forceinline__ float block_max(float v, float* scratch /* >= 32 floa
     v = lane < warps ? scratch[lane] : -3.402823466e38f;
     return warp_max(v);
 }
+
+// Programmatic dependent launch (sm_90+). A kernel the host launches with the programmatic attribute (KernelFunction
+// .WithProgrammaticLaunch) may start while the kernel before it on the stream still runs. It must call pdl_wait() in
+// every thread before it reads what an earlier kernel writes or writes what an earlier kernel reads; only reads of
+// data no kernel of the step writes (weights) may come first. Every kernel so launched waits, so a kernel's completion
+// still implies its predecessors'. pdl_release() lets the next kernel's blocks start on free multiprocessors: called
+// right after pdl_wait(), at most two kernels of a step are in flight. Both are no-ops when the kernel was launched
+// plainly, and compile to nothing before sm_90.
+__device__ __forceinline__ void pdl_wait()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void pdl_release()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Both, for kernels with nothing to do before their inputs are ready.
+__device__ __forceinline__ void pdl_wait_and_release()
+{
+    pdl_wait();
+    pdl_release();
+}
+
+// Starts the first `bytes` (at most 4 KB) from `p` on their way into L2, one 128-byte line a lane of the warp: weights a
+// kernel will stream, fetched while it still waits on the previous kernel.
+__device__ __forceinline__ void prefetch_l2_first(const void* p, int bytes, int lane)
+{
+    if (lane * 128 < bytes) asm volatile("prefetch.global.L2 [%0];" ::"l"((const char*)p + lane * 128));
+}

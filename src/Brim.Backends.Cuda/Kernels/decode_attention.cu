@@ -91,6 +91,7 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention(
     __shared__ float sm_m[NWARPS][GROUP];
     __shared__ float sm_l[NWARPS][GROUP];
     __shared__ float sm_acc[NWARPS][GROUP][HEAD_DIM];
+    pdl_wait_and_release(); // launched programmatically (common.cuh)
 
     const int kh = blockIdx.x, row = blockIdx.y, part = blockIdx.z, parts = gridDim.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;

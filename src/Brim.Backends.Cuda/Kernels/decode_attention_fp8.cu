@@ -115,6 +115,7 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention_fp8(
     __shared__ float sm_l[NWARPS][GROUP];
     __shared__ float sm_acc[NWARPS][GROUP][HEAD_DIM];
     __shared__ __align__(4) unsigned short sm_p[NWARPS][TILE][8]; // P' as f16, [position][query]
+    pdl_wait_and_release(); // launched programmatically (common.cuh)
 
     const int kh = blockIdx.x, row = blockIdx.y, part = blockIdx.z, parts = gridDim.z;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;

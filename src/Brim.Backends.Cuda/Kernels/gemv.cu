@@ -4,6 +4,8 @@
 // contiguous bytes (four whole 128-byte lines). The few activation rows are read through L1 (they are tiny and every
 // warp of the SM reads them). Products are summed in fp32, each warp reduces with shuffles.
 //
+// Launched programmatically (common.cuh): each warp's first weight bytes are prefetched into L2 before it waits.
+//
 // Modes: BF16 / F32 write y; GATED computes the fused SwiGLU gate/up projection (the warp reads gate row j and up row
 // ff + j and writes silu(gate) * up); RESIDUAL adds the product into the fp32 residual stream in place.
 #include "common.cuh"
@@ -82,8 +84,17 @@ __device__ __forceinline__ void gemv(const bf16_t* __restrict__ w, const bf16_t*
 {
     const int lane = threadIdx.x & 31;
     const int n = blockIdx.x * WARPS + (threadIdx.x >> 5);
-    if (n >= outputs) return; // warp-uniform
     const int chunks = k >> 3;
+    // Launched programmatically: the row's first bytes (the loop's first pass) head for L2 while the previous kernel
+    // (a norm, attention) finishes; the activations are its output, so nothing else is read before the wait.
+    if (n < outputs)
+    {
+        const int rowBytes = k * 2, first = mode == MODE_GATED ? min(rowBytes, 2048) : min(rowBytes, 4096);
+        prefetch_l2_first(w + (u64)n * k, first, lane);
+        if (mode == MODE_GATED) prefetch_l2_first(w + (u64)(outputs + n) * k, first, lane);
+    }
+    pdl_wait_and_release();
+    if (n >= outputs) return; // warp-uniform
     const uint4* xs = reinterpret_cast<const uint4*>(x);
     float acc[M];
 #pragma unroll

@@ -6,7 +6,8 @@
 // serves ROWS rows, which keeps L1 traffic per weight byte (16-32 activation bytes per int4 chunk) within what L1 serves.
 // The warps of a row group may split its chunks (ksplit, chosen by the launcher: measured, it pays only on long rows at
 // one token row), each lane prefetches its next chunk, and a chunk's products are summed unscaled and scaled once
-// (QUANT_FACTORED, on by default; the harness builds 0 to compare).
+// (QUANT_FACTORED, on by default; the harness builds 0 to compare). Launched programmatically (common.cuh): a lane's
+// first chunk is loaded before it waits on the previous kernel.
 //
 // Modes as gemv.cu: BF16 / F32 write y; RESIDUAL adds into the fp32 residual stream; the *_gated entries compute
 // silu(x · gate) * (x · up) from a [2·outputs, k] matrix (gate rows, then up rows).
@@ -62,6 +63,8 @@ __device__ __forceinline__ void qgemv(
     const int n0 = (blockIdx.x * (WARPS / ksplit) + warp / ksplit) * OUT;
     const bool active = n0 < outputs; // uniform over the row group; the launcher checks outputs % OUT == 0
 
+    if (!active) pdl_wait_and_release(); // every thread waits before any write (the active ones below)
+
     float acc[ROWS][M];
 #pragma unroll
     for (int r = 0; r < ROWS; ++r)
@@ -92,6 +95,9 @@ __device__ __forceinline__ void qgemv(
 #pragma unroll
             for (int r = 0; r < ROWS; ++r) wv[r] = qgemv_load_weights(wrow[r] + c);
         }
+        // Launched programmatically: the first chunk is in flight while the previous kernel finishes; the activations
+        // are that kernel's output.
+        pdl_wait_and_release();
 
         for (; c < chunks; c += stride)
         {

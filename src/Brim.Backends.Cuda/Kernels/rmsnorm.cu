@@ -8,6 +8,7 @@ extern "C" __global__ void add_rmsnorm(float* __restrict__ x, const bf16_t* __re
                                        const int* __restrict__ row_map, int hidden, float eps)
 {
     __shared__ float scratch[32];
+    pdl_wait_and_release(); // launched programmatically (common.cuh)
     const int r = blockIdx.x;
     const int src = row_map ? row_map[r] : r;
     float* xr = x + (u64)src * hidden;

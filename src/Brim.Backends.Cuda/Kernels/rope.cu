@@ -30,6 +30,7 @@ extern "C" __global__ void qkv_rope_cache(bf16_t* __restrict__ qkv, const bf16_t
 #if KV_FP8
     __shared__ float staged[2 * KV_DIM]; // [k | v] of this token, fp32
 #endif
+    pdl_wait_and_release(); // launched programmatically (common.cuh)
     const int t = blockIdx.x;
     bf16_t* row = qkv + (u64)t * QKV_DIM;
     const float pos = (float)positions[t];

@@ -100,6 +100,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS, 1) sample_rows(cons
     __shared__ float sv[32];
     __shared__ int si[32];
     __shared__ int chosen;
+    pdl_wait_and_release(); // launched programmatically (common.cuh)
     const int row = blockIdx.x;
     const float* x = logits + (u64)row * vocab;
     const float* p = params + row * 6; // SamplingKernel.ParamsPerRow

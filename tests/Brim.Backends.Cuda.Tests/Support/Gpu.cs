@@ -19,6 +19,9 @@ internal static class Gpu
     /// <summary>Whether device 0 can hold an FP8 KV cache (call after <see cref="Require"/>).</summary>
     public static bool SupportsFp8 => ComputeCapability.Value >= CudaBackend.MinFp8ComputeCapability;
 
+    /// <summary>Whether device 0 can launch kernels programmatically (programmatic dependent launch, sm_90+).</summary>
+    public static bool SupportsProgrammaticLaunch => ComputeCapability.Value >= CudaStream.MinProgrammaticLaunchComputeCapability;
+
     /// <summary>A fresh seed per run, printed on failure through the assertion messages that use it.</summary>
     public static int NewSeed() => Random.Shared.Next();
 }
