@@ -13,6 +13,7 @@ internal static unsafe partial class CuDriver
     public const int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
     public const int CU_MEMHOSTALLOC_PORTABLE = 1;
     public const int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+    public const int CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT = 9;
     public const int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 
     [LibraryImport(NativeLibraries.Driver)]

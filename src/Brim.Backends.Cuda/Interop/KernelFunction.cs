@@ -24,6 +24,13 @@ internal readonly unsafe struct KernelFunction(nint handle, string name, bool pr
     public void AllowDynamicSharedBytes(int bytes)
         => CuDriver.Check(CuDriver.cuFuncSetAttribute(handle, CuDriver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes), $"cuFuncSetAttribute({Name}, max dynamic shared {bytes})");
 
+    /// <summary>
+    /// Asks for the largest shared-memory carveout of the SM's L1/shared storage (a hint the driver follows unless the
+    /// kernel cannot use it), so that several CTAs with large dynamic shared memory are resident at once.
+    /// </summary>
+    public void PreferSharedMemory()
+        => CuDriver.Check(CuDriver.cuFuncSetAttribute(handle, CuDriver.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100), $"cuFuncSetAttribute({Name}, shared memory carveout 100 %)");
+
     public void Launch(CudaStream stream, (int X, int Y, int Z) grid, int blockThreads, ref KernelArguments arguments, int sharedBytes = 0)
     {
         if (grid.X <= 0 || grid.Y <= 0 || grid.Z <= 0 || grid.Y > 65535 || grid.Z > 65535)

@@ -9,6 +9,20 @@ internal sealed class AttentionKernel : IDisposable
     public const int MaxPartitionSlotsPerHead = 1024;
 
     private const int Threads = 128;
+
+    /// <summary>
+    /// Shared-memory stages of each warp's cp.async pipeline in decode_attention_fp8.cu (STAGES - 1 tiles of 16
+    /// positions in flight while one is computed).
+    /// </summary>
+    public const int Fp8Stages = 3;
+
+    /// <summary>
+    /// decode_attention_fp8.cu's dynamic shared memory: 4 warps x <see cref="Fp8Stages"/> stages of a 16-position tile
+    /// (K and V codes of head_dim 128, then their float scales): 50,688 bytes, so four CTAs fit an H100 SM.
+    /// </summary>
+    public const int Fp8DecodeSharedBytes = 4 * Fp8Stages * ((2 * 16 * 128) + (2 * 16 * sizeof(float)));
+
+    private readonly int _sharedBytes;
     private readonly CudaModule _module;
     private readonly CudaModule? _decodeModule;
     private readonly KernelFunction _attention;
@@ -27,8 +41,12 @@ internal sealed class AttentionKernel : IDisposable
         _reduce = _module.GetFunction("attention_reduce").WithProgrammaticLaunch();
         if (preferDecodeKernel && TensorCoreFp8Supports(shape, compiler.ComputeCapability))
         {
-            _decodeModule = new CudaModule(device, compiler.Compile("decode_attention_fp8.cu", shape.Defines), "decode_attention_fp8.cu");
+            var defines = new Dictionary<string, int>(shape.Defines) { ["STAGES"] = Fp8Stages };
+            _decodeModule = new CudaModule(device, compiler.Compile("decode_attention_fp8.cu", defines), "decode_attention_fp8.cu");
             _attention = _decodeModule.GetFunction("decode_attention_fp8").WithProgrammaticLaunch();
+            _attention.AllowDynamicSharedBytes(Fp8DecodeSharedBytes);
+            _attention.PreferSharedMemory();
+            _sharedBytes = Fp8DecodeSharedBytes;
             KernelName = "decode_attention_fp8";
             _tensorCoreFp8 = true;
         }
@@ -77,7 +95,7 @@ internal sealed class AttentionKernel : IDisposable
     /// Partitions per row: enough CTAs to cover the GPU <paramref name="ctasPerMultiprocessor"/> times when rows x kv
     /// heads alone do not, never under 32 positions a partition, a power of two (few distinct values, so few CUDA
     /// graphs). Measured on an H100 (bench-attention): the bf16 decode kernel (two CTAs resident per SM) is best at
-    /// about 2 CTAs per SM; the FP8 tensor-core kernel (three resident, less work per byte) at about 8: 32 rows x 8,192
+    /// about 2 CTAs per SM; the FP8 tensor-core kernel (four resident, less work per byte) at about 8: 32 rows x 8,192
     /// positions read 1,984 GB/s with 4 partitions against 1,680 with 1, but short partitions cost it more than they
     /// gain (32 x 1,024: 1,575 GB/s whole, 1,372 in 4), hence at least 512 positions each.
     /// </summary>
@@ -122,7 +140,7 @@ internal sealed class AttentionKernel : IDisposable
         a.Add(output);
         a.Add(partialAcc);
         a.Add(partialMl);
-        _attention.Launch(stream, (_shape.NumKvHeads, rows, partitions), Threads, ref a);
+        _attention.Launch(stream, (_shape.NumKvHeads, rows, partitions), Threads, ref a, _sharedBytes);
         if (partitions > 1)
         {
             var r = default(KernelArguments);

@@ -14,7 +14,7 @@ namespace Brim.Backends.Cuda.Kernels;
 internal sealed unsafe class KernelCompiler
 {
     private const string ResourcePrefix = "Brim.Kernels.";
-    private static readonly string[] Headers = ["common.cuh", "attention_combine.cuh", "fp8.cuh", "kv_cache.cuh", "prefill_mma.cuh", "quant.cuh"];
+    private static readonly string[] Headers = ["common.cuh", "attention_combine.cuh", "cp_async.cuh", "fp8.cuh", "kv_cache.cuh", "prefill_mma.cuh", "quant.cuh"];
     private readonly ConcurrentDictionary<string, byte[]> _memoryCache = new();
     private readonly IProgress<LoadProgress>? _progress;
     private int _compiled;

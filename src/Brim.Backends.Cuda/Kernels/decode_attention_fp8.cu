@@ -11,7 +11,11 @@
 // chosen so a 4-byte word of K is directly an A fragment pair (even bytes, odd bytes), and each lane owns 16
 // consecutive output dimensions of V so its V loads are whole 16-byte rows. P' goes through shared memory to turn
 // the C layout of S^T into the B layout of the second product.
-// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM (128), KV_FP8 (1). Needs sm_89+ (the host checks).
+// Memory: half of bf16's bytes per position means twice the positions must be in flight to stream at the same rate.
+// Tiles therefore reach shared memory by cp.async through a pipeline of STAGES stages per warp (STAGES - 1 tiles in
+// flight while one is computed) instead of registers, which bounded the tiles in flight (and the CTAs per SM).
+// Compile-time: NUM_HEADS, NUM_KV_HEADS, HEAD_DIM (128), KV_FP8 (1), STAGES. Dynamic shared memory: NWARPS x STAGES x
+// STAGE_BYTES (AttentionKernel.Fp8DecodeSharedBytes). Needs sm_89+ (the host checks).
 #include "common.cuh"
 #include "kv_cache.cuh"
 
@@ -21,11 +25,15 @@
 #define QKV_DIM (Q_DIM + 2 * KV_DIM)
 #define NWARPS 4
 #define TILE 16                 // positions per mma tile
-#define TILES 2                 // tiles whose K/V a warp loads before using them
+#ifndef STAGES
+#define STAGES 3                // shared-memory stages of a warp's cp.async pipeline (AttentionKernel sizes them)
+#endif
 #define NEG_BIG (-1.0e30f)
 #include "attention_combine.cuh"
 
 #if KV_FP8 && HEAD_DIM == 128 && GROUP <= 8 && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+
+#include "cp_async.cuh"
 
 __device__ __forceinline__ void mma_f16(float* c, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0, unsigned b1)
 {
@@ -39,24 +47,8 @@ __device__ __forceinline__ unsigned pack_half2(float lo, float hi)
     return (unsigned)float_to_half_bits(lo) | ((unsigned)float_to_half_bits(hi) << 16);
 }
 
-__device__ __forceinline__ void load16(const kv_t* p, unsigned* w)
-{
-    const uint4 v = *reinterpret_cast<const uint4*>(p);
-    w[0] = v.x; w[1] = v.y; w[2] = v.z; w[3] = v.w;
-}
-
-// One lane's share of a 16-position tile. K: positions gid and gid + 8, dimensions tig * 32 .. + 31 (8 words);
-// V: positions 2 tig, 2 tig + 1, 2 tig + 8, 2 tig + 9, dimensions gid * 16 .. + 15 (4 words each);
-// scales (x 256, 0 past the end) of positions gid and gid + 8.
-struct Tile
-{
-    unsigned k[2][8];
-    unsigned v[4][4];
-    float ks[2], vs[2];
-};
-
 // Block and offset of position p: shifts when the block size is a power of two (always, in practice), which saves
-// the six integer divisions per lane and tile that would otherwise cost as much as the tile's arithmetic.
+// the integer divisions per lane and tile that would otherwise cost as much as the tile's arithmetic.
 struct BlockIndex
 {
     int size, shift; // shift < 0: not a power of two
@@ -67,42 +59,37 @@ struct BlockIndex
     }
 };
 
-__device__ __forceinline__ void load_tile(Tile& t, int p0, int end, const int* bt, BlockIndex bi, int kh, int gid, int tig,
-                                          const kv_t* __restrict__ k_cache, const kv_t* __restrict__ v_cache)
+// One stage of a warp's pipeline: a 16-position tile's K and V codes (a row of HEAD_DIM bytes per position, its 16-byte
+// chunks XOR-swizzled by the row so that the fragment reads below hit distinct banks) and their scales.
+#define STAGE_K 0
+#define STAGE_V (TILE * HEAD_DIM)
+#define STAGE_SCALES (2 * TILE * HEAD_DIM)           // K scales [TILE], then V scales [TILE]
+#define STAGE_BYTES (STAGE_SCALES + 2 * TILE * 4)
+
+__device__ __forceinline__ int swizzled(int row, int chunk) { return row * HEAD_DIM + ((chunk ^ (row & 7)) << 4); }
+
+// The warp copies the tile at p0 into a stage with cp.async: lane l takes chunk l % 8 of rows l / 8 + 4 i (K and V),
+// and lanes 0-15 / 16-31 the K / V scale of position l % 16. Positions past `end` become zeros (finite: a masked
+// probability is 0, and 0 x NaN would still be NaN).
+__device__ __forceinline__ void issue_tile(unsigned char* stage, int p0, int end, const int* bt, BlockIndex bi, int kh, int lane,
+                                           const kv_t* __restrict__ k_cache, const kv_t* __restrict__ v_cache)
 {
-    const int block_size = bi.size;
+    const int chunk = lane & 7;
 #pragma unroll
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < TILE / 4; i++)
     {
-        const int p = p0 + gid + 8 * i;
-        t.ks[i] = 0.0f; t.vs[i] = 0.0f;
-#pragma unroll
-        for (int j = 0; j < 8; j++) t.k[i][j] = 0u;
-        if (p < end)
-        {
-            int b, off;
-            bi.of(p, &b, &off);
-            const int blk = bt[b];
-            const kv_t* row = kv_row(k_cache, blk, kh, off, block_size) + tig * 32;
-            load16(row, t.k[i]);
-            load16(row + 16, t.k[i] + 4);
-            t.ks[i] = *kv_scale_ptr(k_cache, blk, kh, off, block_size) * 256.0f;
-            t.vs[i] = *kv_scale_ptr(v_cache, blk, kh, off, block_size) * 256.0f;
-        }
+        const int r = (lane >> 3) + 4 * i, p = p0 + r;
+        const bool live = p < end;
+        int blk = 0, off = 0;
+        if (live) { int b; bi.of(p, &b, &off); blk = bt[b]; }
+        cp_async16(stage + STAGE_K + swizzled(r, chunk), kv_row(k_cache, blk, kh, off, bi.size) + chunk * 16, live);
+        cp_async16(stage + STAGE_V + swizzled(r, chunk), kv_row(v_cache, blk, kh, off, bi.size) + chunk * 16, live);
     }
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-    {
-        const int p = p0 + 2 * tig + (i & 1) + 8 * (i >> 1);
-#pragma unroll
-        for (int j = 0; j < 4; j++) t.v[i][j] = 0u;
-        if (p < end)
-        {
-            int b, off;
-            bi.of(p, &b, &off);
-            load16(kv_row(v_cache, bt[b], kh, off, block_size) + gid * 16, t.v[i]);
-        }
-    }
+    const int r = lane & (TILE - 1), p = p0 + r;
+    const bool live = p < end;
+    int blk = 0, off = 0;
+    if (live) { int b; bi.of(p, &b, &off); blk = bt[b]; }
+    cp_async4(stage + STAGE_SCALES + lane * 4, kv_scale_ptr(lane < TILE ? k_cache : v_cache, blk, kh, off, bi.size), live);
 }
 
 // grid: (NUM_KV_HEADS, rows, partitions), block: NWARPS * 32. Outputs exactly as paged_attention.
@@ -113,8 +100,8 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention_fp8(
 {
     __shared__ float sm_m[NWARPS][GROUP];
     __shared__ float sm_l[NWARPS][GROUP];
-    __shared__ float sm_acc[NWARPS][GROUP][HEAD_DIM];
     __shared__ __align__(4) unsigned short sm_p[NWARPS][TILE][8]; // P' as f16, [position][query]
+    extern __shared__ __align__(16) unsigned char staged[];      // NWARPS x STAGES stages; after the loop, sm_acc
     pdl_wait_and_release(); // launched programmatically (common.cuh)
 
     const int kh = blockIdx.x, row = blockIdx.y, part = blockIdx.z, parts = gridDim.z;
@@ -151,74 +138,109 @@ extern "C" __global__ void __launch_bounds__(NWARPS * 32) decode_attention_fp8(
 #pragma unroll
     for (int mt = 0; mt < 8; mt++) { o[mt][0] = 0.0f; o[mt][1] = 0.0f; o[mt][2] = 0.0f; o[mt][3] = 0.0f; }
 
-    for (int base = start + warp * (TILE * TILES); base < end; base += NWARPS * TILE * TILES)
+    // Each warp walks its own tiles (every NWARPS-th of the partition) through a pipeline of STAGES shared-memory
+    // stages: STAGES - 1 tiles are in flight (cp.async) while it computes one, so the memory system always holds
+    // work, independently of registers. Only the warp touches its stages: __syncwarp, never __syncthreads, in the loop.
+    unsigned char* stages = staged + warp * (STAGES * STAGE_BYTES);
+    const int stride = NWARPS * TILE;
+    const int first = start + warp * TILE;
+#pragma unroll
+    for (int k = 0; k < STAGES - 1; k++)
     {
-        Tile tiles[TILES];
-#pragma unroll
-        for (int t = 0; t < TILES; t++) load_tile(tiles[t], base + t * TILE, end, bt, bi, kh, gid, tig, k_cache, v_cache);
+        const int p0 = first + k * stride;
+        if (p0 < end) issue_tile(stages + k * STAGE_BYTES, p0, end, bt, bi, kh, lane, k_cache, v_cache);
+        cp_async_commit(); // one group per tile, empty ones included, so the wait below counts tiles
+    }
 
-#pragma unroll
-        for (int t = 0; t < TILES; t++)
+    int k = 0;
+    for (int p0 = first; p0 < end; p0 += stride, k++)
+    {
+        const int ahead = p0 + (STAGES - 1) * stride;
+        if (ahead < end) issue_tile(stages + ((k + STAGES - 1) % STAGES) * STAGE_BYTES, ahead, end, bt, bi, kh, lane, k_cache, v_cache);
+        cp_async_commit();
+        cp_async_wait_pending<STAGES - 1>(); // this lane's copies of tile k have landed
+        __syncwarp();                        // and every lane's are visible
+        const unsigned char* st = stages + (k % STAGES) * STAGE_BYTES;
+
+        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f}; // S^T: (pos gid, q 2tig), (gid, 2tig+1), (gid+8, 2tig), (gid+8, 2tig+1)
         {
-            const int p0 = base + t * TILE;
-            if (p0 >= end) break; // warp-uniform
-            const Tile& x = tiles[t];
-
-            float s[4] = {0.0f, 0.0f, 0.0f, 0.0f}; // S^T: (pos gid, q 2tig), (gid, 2tig+1), (gid+8, 2tig), (gid+8, 2tig+1)
+            // K rows gid and gid + 8, dimensions tig * 32 .. + 31: chunks 2 tig and 2 tig + 1 of each row.
+            const uint4 ka0 = *reinterpret_cast<const uint4*>(st + STAGE_K + swizzled(gid, 2 * tig));
+            const uint4 ka1 = *reinterpret_cast<const uint4*>(st + STAGE_K + swizzled(gid, 2 * tig + 1));
+            const uint4 kb0 = *reinterpret_cast<const uint4*>(st + STAGE_K + swizzled(gid + 8, 2 * tig));
+            const uint4 kb1 = *reinterpret_cast<const uint4*>(st + STAGE_K + swizzled(gid + 8, 2 * tig + 1));
+            const unsigned ka[8] = {ka0.x, ka0.y, ka0.z, ka0.w, ka1.x, ka1.y, ka1.z, ka1.w};
+            const unsigned kb[8] = {kb0.x, kb0.y, kb0.z, kb0.w, kb1.x, kb1.y, kb1.z, kb1.w};
 #pragma unroll
             for (int kk = 0; kk < 8; kk++)
             {
                 unsigned a0, a1, a2, a3;
-                fp8x4_to_half2x2_div256(x.k[0][kk], &a0, &a2);
-                fp8x4_to_half2x2_div256(x.k[1][kk], &a1, &a3);
+                fp8x4_to_half2x2_div256(ka[kk], &a0, &a2);
+                fp8x4_to_half2x2_div256(kb[kk], &a1, &a3);
                 mma_f16(s, a0, a1, a2, a3, qb[kk][0], qb[kk][1]);
             }
-            const bool valid_a = p0 + gid < end, valid_b = p0 + gid + 8 < end;
-            s[0] = valid_a ? s[0] * x.ks[0] : NEG_BIG;
-            s[1] = valid_a ? s[1] * x.ks[0] : NEG_BIG;
-            s[2] = valid_b ? s[2] * x.ks[1] : NEG_BIG;
-            s[3] = valid_b ? s[3] * x.ks[1] : NEG_BIG;
-
-            // Tile maxima per column over the 16 positions (the 8 lanes of a tig); p0 itself is valid, so finite.
-            float mx0 = fmaxf(s[0], s[2]), mx1 = fmaxf(s[1], s[3]);
-#pragma unroll
-            for (int o_ = 4; o_ < 32; o_ <<= 1)
-            {
-                mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, o_));
-                mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, o_));
-            }
-            const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
-            const float c0 = __expf(m0 - mn0), c1 = __expf(m1 - mn1);
-            m0 = mn0; m1 = mn1;
-            const float p00 = __expf(s[0] - mn0), p01 = __expf(s[1] - mn1), p10 = __expf(s[2] - mn0), p11 = __expf(s[3] - mn1);
-            l0 = l0 * c0 + p00 + p10;
-            l1 = l1 * c1 + p01 + p11;
-#pragma unroll
-            for (int mt = 0; mt < 8; mt++) { o[mt][0] *= c0; o[mt][1] *= c1; o[mt][2] *= c0; o[mt][3] *= c1; }
-
-            // P' (x the position's V scale) through shared memory: written as S^T's C layout, read as the B layout.
-            unsigned* prow = reinterpret_cast<unsigned*>(&sm_p[warp][0][0]);
-            prow[(gid * 8 + 2 * tig) / 2] = pack_half2(p00 * x.vs[0], p01 * x.vs[0]);
-            prow[((gid + 8) * 8 + 2 * tig) / 2] = pack_half2(p10 * x.vs[1], p11 * x.vs[1]);
-            __syncwarp();
-            const unsigned b0 = (unsigned)sm_p[warp][2 * tig][gid] | ((unsigned)sm_p[warp][2 * tig + 1][gid] << 16);
-            const unsigned b1 = (unsigned)sm_p[warp][2 * tig + 8][gid] | ((unsigned)sm_p[warp][2 * tig + 9][gid] << 16);
-            __syncwarp();
-
-            // O^T tile mt: row gid is dimension gid * 16 + 2 mt, row gid + 8 the next one; its bytes sit at 2 mt of the
-            // lane's 16-byte V rows, so one byte permute pairs the two positions of each fragment half.
-#pragma unroll
-            for (int mt = 0; mt < 8; mt++)
-            {
-                const int j = mt >> 1;
-                const unsigned sel = (mt & 1) ? 0x7632u : 0x5410u;
-                unsigned a0, a1, a2, a3;
-                fp8x4_to_half2x2_div256(__byte_perm(x.v[0][j], x.v[1][j], sel), &a0, &a1);
-                fp8x4_to_half2x2_div256(__byte_perm(x.v[2][j], x.v[3][j], sel), &a2, &a3);
-                mma_f16(o[mt], a0, a1, a2, a3, b0, b1);
-            }
         }
+        const float* scales = reinterpret_cast<const float*>(st + STAGE_SCALES);
+        const float ks0 = scales[gid] * 256.0f, ks1 = scales[gid + 8] * 256.0f;
+        const float vs0 = scales[TILE + gid] * 256.0f, vs1 = scales[TILE + gid + 8] * 256.0f;
+        const bool valid_a = p0 + gid < end, valid_b = p0 + gid + 8 < end;
+        s[0] = valid_a ? s[0] * ks0 : NEG_BIG;
+        s[1] = valid_a ? s[1] * ks0 : NEG_BIG;
+        s[2] = valid_b ? s[2] * ks1 : NEG_BIG;
+        s[3] = valid_b ? s[3] * ks1 : NEG_BIG;
+
+        // Tile maxima per column over the 16 positions (the 8 lanes of a tig); p0 itself is valid, so finite.
+        float mx0 = fmaxf(s[0], s[2]), mx1 = fmaxf(s[1], s[3]);
+#pragma unroll
+        for (int o_ = 4; o_ < 32; o_ <<= 1)
+        {
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, o_));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, o_));
+        }
+        const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
+        const float c0 = __expf(m0 - mn0), c1 = __expf(m1 - mn1);
+        m0 = mn0; m1 = mn1;
+        const float p00 = __expf(s[0] - mn0), p01 = __expf(s[1] - mn1), p10 = __expf(s[2] - mn0), p11 = __expf(s[3] - mn1);
+        l0 = l0 * c0 + p00 + p10;
+        l1 = l1 * c1 + p01 + p11;
+#pragma unroll
+        for (int mt = 0; mt < 8; mt++) { o[mt][0] *= c0; o[mt][1] *= c1; o[mt][2] *= c0; o[mt][3] *= c1; }
+
+        // P' (x the position's V scale) through shared memory: written as S^T's C layout, read as the B layout.
+        unsigned* prow = reinterpret_cast<unsigned*>(&sm_p[warp][0][0]);
+        prow[(gid * 8 + 2 * tig) / 2] = pack_half2(p00 * vs0, p01 * vs0);
+        prow[((gid + 8) * 8 + 2 * tig) / 2] = pack_half2(p10 * vs1, p11 * vs1);
+        __syncwarp();
+        const unsigned b0 = (unsigned)sm_p[warp][2 * tig][gid] | ((unsigned)sm_p[warp][2 * tig + 1][gid] << 16);
+        const unsigned b1 = (unsigned)sm_p[warp][2 * tig + 8][gid] | ((unsigned)sm_p[warp][2 * tig + 9][gid] << 16);
+
+        // V rows 2 tig, 2 tig + 1, 2 tig + 8, 2 tig + 9, dimensions gid * 16 .. + 15 (chunk gid of each row).
+        // O^T tile mt: row gid is dimension gid * 16 + 2 mt, row gid + 8 the next one; its bytes sit at 2 mt of the
+        // lane's 16-byte V rows, so one byte permute pairs the two positions of each fragment half.
+        uint4 vr[4];
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+        {
+            const int r = 2 * tig + (i & 1) + 8 * (i >> 1);
+            vr[i] = *reinterpret_cast<const uint4*>(st + STAGE_V + swizzled(r, gid));
+        }
+        const unsigned v[4][4] = {{vr[0].x, vr[0].y, vr[0].z, vr[0].w}, {vr[1].x, vr[1].y, vr[1].z, vr[1].w},
+                                  {vr[2].x, vr[2].y, vr[2].z, vr[2].w}, {vr[3].x, vr[3].y, vr[3].z, vr[3].w}};
+#pragma unroll
+        for (int mt = 0; mt < 8; mt++)
+        {
+            const int j = mt >> 1;
+            const unsigned sel = (mt & 1) ? 0x7632u : 0x5410u;
+            unsigned a0, a1, a2, a3;
+            fp8x4_to_half2x2_div256(__byte_perm(v[0][j], v[1][j], sel), &a0, &a1);
+            fp8x4_to_half2x2_div256(__byte_perm(v[2][j], v[3][j], sel), &a2, &a3);
+            mma_f16(o[mt], a0, a1, a2, a3, b0, b1);
+        }
+        __syncwarp(); // every lane is done with this stage (and sm_p) before the warp refills it
     }
+    cp_async_wait_all(); // trailing (empty) groups
+    __syncthreads();     // every warp is done with the stages: sm_acc reuses them
+    float (*sm_acc)[GROUP][HEAD_DIM] = reinterpret_cast<float (*)[GROUP][HEAD_DIM]>(staged);
 
     // Denominators over the 8 lanes of a column; then the shared-memory layout combine_warps_and_store expects.
 #pragma unroll

@@ -1,10 +1,11 @@
 // Tensor-core and shared-memory primitives the prefill attention kernels share (sm_80+): mma.sync m16n8k16 bf16 with
-// fp32 accumulation, fragment packing, ldmatrix, cp.async, and the FP8 (E4M3) → bf16 dequantization of a staged tile.
+// fp32 accumulation, fragment packing, ldmatrix (cp.async in cp_async.cuh), and the FP8 (E4M3) → bf16 dequantization of a staged tile.
 // Only included where __CUDA_ARCH__ >= 800 (the kernels' unsupported-shape stubs do not include it).
 #pragma once
 
 #include "common.cuh"
 #include "fp8.cuh"
+#include "cp_async.cuh"
 
 __device__ __forceinline__ void mma_bf16(float* c, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0, unsigned b1)
 {
@@ -19,15 +20,6 @@ __device__ __forceinline__ unsigned pack_bf16(float lo, float hi)
 }
 
 __device__ __forceinline__ unsigned pack_raw(bf16_t lo, bf16_t hi) { return (unsigned)lo | ((unsigned)hi << 16); }
-
-// The 32-bit shared-state-space address ldmatrix and cp.async take (PTX rather than __cvta_generic_to_shared, so the
-// source does not depend on which intrinsics a toolkit's NVRTC declares).
-__device__ __forceinline__ unsigned smem_address(const void* p)
-{
-    unsigned long long a;
-    asm("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"(p));
-    return (unsigned)a;
-}
 
 // Four 8x8 bf16 matrices; lanes 8j..8j+7 give the row addresses of matrix j, register j receives this lane's part of
 // matrix j (row lane/4, columns 2(lane%4) and +1): a B fragment's b0/b1 when the rows are its n (key) index.
@@ -44,23 +36,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, const bf16_t* p)
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_address(p)));
 }
-
-// 16 bytes global → shared without passing through registers; live = false writes zeros and reads nothing (keys past
-// the context must be finite in shared memory: a masked probability is 0, and 0 x NaN would still be NaN).
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool live)
-{
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(smem_address(dst)), "l"(src), "r"(live ? 16 : 0) : "memory");
-}
-
-__device__ __forceinline__ void cp_async4(void* dst, const void* src, bool live)
-{
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(smem_address(dst)), "l"(src), "r"(live ? 4 : 0) : "memory");
-}
-
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-
-// Waits for this thread's copies of every committed group; a __syncthreads after it makes all threads' copies visible.
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
 
 // Sixteen E4M3 values times their scale (which carries the 256 of fp8x4_to_float_div256) as sixteen bf16.
 __device__ __forceinline__ void dequantize16(uint4 q, float scale, uint4* out)
