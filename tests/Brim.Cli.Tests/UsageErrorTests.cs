@@ -48,6 +48,16 @@ public class UsageErrorTests
     }
 
     [Fact]
+    public async Task BenchRightsize_SmallFirstOnTheCpu_ExitsTwoNamingTheOption()
+    {
+        var (code, output, error) = await CommandLine.RunAsync("bench", "rightsize", "--device", "cpu", "--small-first", "--large", "/nonexistent/never-loaded");
+
+        Assert.Equal(2, code);
+        Assert.Equal("brim: --small-first orders the two models' work on a shared GPU; with --device cpu each engine has its own cores", error.Trim());
+        Assert.Equal("", output);
+    }
+
+    [Fact]
     public async Task Generate_UnknownDevice_ListsTheLowerCaseChoices()
     {
         var (code, _, error) = await CommandLine.RunAsync("generate", "hi", "--device", "gpu");

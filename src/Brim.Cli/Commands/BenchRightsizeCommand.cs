@@ -57,9 +57,15 @@ internal static class BenchRightsizeCommand
                 return 2;
             }
 
+            var read = model.Read(result);
+            if (result.GetValue(smallFirst) && read.Device == DeviceKind.Cpu)
+            {
+                await Console.Error.WriteLineAsync("brim: --small-first orders the two models' work on a shared GPU; with --device cpu each engine has its own cores");
+                return 2;
+            }
+
             // On the CPU each engine gets its own half of the cores (unless --threads says otherwise): two engines each
             // spinning on every core slow each other's steps, and each would be charged the other's time.
-            var read = model.Read(result);
             var smallOptions = read with
             {
                 ServedModelName = SmallName,
