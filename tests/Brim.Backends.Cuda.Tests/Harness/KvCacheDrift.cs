@@ -47,6 +47,17 @@ internal static class KvCacheDrift
                 using var quantized = ModelLoader.Load(Path.Combine(directory, "model"), quantization: weights);
                 var run = TeacherForced(quantized, prompts, tokens, KvCacheDType.Auto);
                 Row(log, name, $"Brim {weights.Name()} weights ({quantized.Quantization!.Description}) vs transformers float32", Drift(run, hf32, tokens));
+                if (weights == WeightQuantization.Fp8)
+                {
+                    // The decode steps above stream the weights (quant_gemv: bf16 activations); large batches run W8A8,
+                    // activations rounded to E4M3 per token too. Every product on that path, for its accuracy cost.
+                    var products = 0L;
+                    var w8a8 = TeacherForced(
+                        quantized, prompts, tokens, KvCacheDType.Auto,
+                        configure: backend => (backend.QuantGemvMaxRows, backend.QuantMmaMaxRows) = (0, 0),
+                        inspect: backend => products = backend.Fp8GemmProducts);
+                    Row(log, name, $"Brim fp8 weights, W8A8 (activations E4M3 per token; {products} products) on every step, vs transformers float32", Drift(w8a8, hf32, tokens));
+                }
             }
         }
 
@@ -88,9 +99,11 @@ internal static class KvCacheDrift
     }
 
     /// <summary>Prefill every prompt as one ragged batch, then feed the reference's tokens; logits [step][prompt].</summary>
-    private static float[][][] TeacherForced(LoadedModel model, int[][] prompts, int[][] tokens, KvCacheDType dtype)
+    private static float[][][] TeacherForced(
+        LoadedModel model, int[][] prompts, int[][] tokens, KvCacheDType dtype, Action<CudaBackend>? configure = null, Action<CudaBackend>? inspect = null)
     {
         using var backend = new CudaBackend(model, new CudaBackendOptions { KvCacheDType = dtype });
+        configure?.Invoke(backend);
         const int blockSize = 16;
         var steps = tokens[0].Length;
         var perSequence = (prompts.Max(p => p.Length) + steps + blockSize) / blockSize;
@@ -106,6 +119,7 @@ internal static class KvCacheDrift
             rows[step] = Enumerable.Range(0, prompts.Length).Select(s => output.LogitRow(s).ToArray()).ToArray();
             if (step + 1 == steps)
             {
+                inspect?.Invoke(backend);
                 return rows;
             }
 
