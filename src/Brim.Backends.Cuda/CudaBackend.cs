@@ -122,8 +122,14 @@ public sealed unsafe class CudaBackend : IModelBackend
             _buffers = new StepBuffers(_device, config, _shape, initial);
             if (_gemmTuner is not null)
             {
-                // The step buffers are the scratch: every step overwrites what it reads of them. Finite activations, as data.
+                // The step buffers are the scratch: every step overwrites what it reads of them. Finite activations, as
+                // data; so the dequantization buffer, which stands in for the weights of the dequantized products.
                 _stream.Fill(_buffers.Activated.Pointer, 0x3C, _buffers.Activated.Bytes);
+                if (_dequantScratch is not null)
+                {
+                    _stream.Fill(_dequantScratch.Pointer, 0x3C, _dequantScratch.Bytes);
+                }
+
                 GemmTuningNote = _gemmTuner.TuneAll(DecodeProducts(), _buffers.Activated, _buffers.GateUp, _buffers.Logits);
             }
         }
@@ -517,7 +523,9 @@ public sealed unsafe class CudaBackend : IModelBackend
 
     /// <summary>
     /// The bf16 products decode steps run through cuBLAS, each with every layer's weight of its shape: the four
-    /// projections (where bf16) and lm_head (fp32 logits), at every decode bucket past the rows gemv streams.
+    /// projections (where bf16) and lm_head (fp32 logits), at every decode bucket past the rows gemv streams. A quantized
+    /// projection runs cuBLAS on its weight dequantized into the scratch buffer past quant_mma.cu's rows (unless W8A8
+    /// takes FP8 there), so those shapes are tuned on the scratch buffer.
     /// </summary>
     private IEnumerable<(GemmShape Shape, IReadOnlyList<ulong> Weights)> DecodeProducts()
     {
@@ -530,15 +538,20 @@ public sealed unsafe class CudaBackend : IModelBackend
 
         // A step's projections stream on gemv only where all of them can (ForwardPass): the fewest rows any streams.
         var streamRows = projections.Min(p => layers.Min(l => _linears.StreamRows(p.Of(l), p.In, p.Out)));
+        var dequantizes = _dequantScratch is not null && !(_weights.ProjectionFormat == WeightFormat.Fp8 && _fp8Gemm is not null && _linears.UseFp8Gemm);
         foreach (var (of, outFeatures, inFeatures) in projections)
         {
-            var bf16 = layers.Select(of).Where(w => !w.IsQuantized).Select(w => w.Codes).ToArray();
-            if (bf16.Length > 0)
+            ulong[] weights = [.. layers.Select(of).Where(w => !w.IsQuantized).Select(w => w.Codes)];
+            var pastRows = streamRows;
+            if (weights.Length == 0)
             {
-                foreach (var shape in Bf16GemmTuner.DecodeShapes(outFeatures, inFeatures, fp32Output: false, streamRows))
-                {
-                    yield return (shape, bf16);
-                }
+                weights = dequantizes ? [_dequantScratch!.Pointer] : [];
+                pastRows = Math.Max(streamRows, _linears.QuantMmaMaxRows);
+            }
+
+            foreach (var shape in weights.Length == 0 ? [] : Bf16GemmTuner.DecodeShapes(outFeatures, inFeatures, fp32Output: false, pastRows))
+            {
+                yield return (shape, weights);
             }
         }
 

@@ -1,6 +1,7 @@
 using Brim.Backends.Cuda.Tests.Reference;
 using Brim.Backends.Cuda.Tests.Support;
 using Brim.Core.Execution;
+using Brim.Models;
 
 namespace Brim.Backends.Cuda.Tests.Execution;
 
@@ -13,19 +14,23 @@ namespace Brim.Backends.Cuda.Tests.Execution;
 public class GemmTuningBackendTests
 {
     [Theory]
-    [InlineData(3)] // bucket 4: gemv's limit is 2 rows, so every projection and lm_head runs through cuBLAS
-    [InlineData(40)] // bucket 64
-    public void DecodeSteps_TunedLt_SameLogitsAsGemmEx(int sequences)
+    [InlineData(3, false)] // bucket 4: gemv's limit is 2 rows, so every projection and lm_head runs through cuBLAS
+    [InlineData(40, false)] // bucket 64
+    [InlineData(40, true)] // int4 projections past quant_mma.cu's 32 rows: dequantized for cuBLAS, then the tuned algorithm
+    public void DecodeSteps_TunedLt_SameLogitsAsGemmEx(int sequences, bool int4Weights)
     {
         Gpu.Require();
         var config = RandomModels.Llama3Like() with { HiddenSize = 256, IntermediateSize = 512 };
         var seed = Gpu.NewSeed();
         using var weights = RandomModels.Create(config, new Random(seed));
-        using var tuned = new CudaBackend(config, weights, new CudaBackendOptions { UseGemmTuning = true });
-        using var plain = new CudaBackend(config, weights, new CudaBackendOptions { UseGemmTuning = false });
+        var quantization = int4Weights
+            ? new ModelQuantization { Kind = WeightQuantization.Int4, StoredBytes = 0, Unquantized = weights, Description = "int4 (test)" }
+            : null;
+        using var tuned = new CudaBackend(config, weights, new CudaBackendOptions { UseGemmTuning = true }, quantization);
+        using var plain = new CudaBackend(config, weights, new CudaBackendOptions { UseGemmTuning = false }, quantization);
         Assert.Contains("tuned in", tuned.GemmTuningNote, StringComparison.Ordinal);
         Assert.Contains("off by option", plain.GemmTuningNote, StringComparison.Ordinal);
-        Assert.NotEmpty(tuned.GemmTunings);
+        Assert.Contains(tuned.GemmTunings, t => t.Shape.Rows == 64 && !t.Shape.Fp32Output); // a projection, bf16 or dequantized
         Assert.Empty(plain.GemmTunings);
         tuned.PreferTunedLt = true;
 
@@ -37,7 +42,7 @@ public class GemmTuningBackendTests
         Assert.Equal(0, plain.TunedGemmProducts);
         for (var step = 0; step < steps; step++)
         {
-            Compare.Close(got[step], want[step], 1e-2, $"decode step {step} of {sequences} rows, tuned cuBLASLt against GemmEx (seed {seed})");
+            Compare.Close(got[step], want[step], 1e-2, $"decode step {step} of {sequences} rows, int4 {int4Weights}, tuned cuBLASLt against GemmEx (seed {seed})");
         }
     }
 
