@@ -8,7 +8,8 @@ namespace Brim.Backends.Cuda.Execution;
 /// buffer here) and a product with any of them. Operands as cuBLAS sees row-major data, column-major: A = the weight
 /// [in, out] read transposed (M = out), B = the activations [in, rows] (N = rows), D = y [out, rows] bf16 or fp32; C is
 /// D, unread with beta 0. The workspace is one fixed buffer and the layouts live as long as this object, so a product
-/// can be captured into a CUDA graph. Every operand is assumed 256-byte aligned (what the heuristic assumes by default;
+/// can be captured into a CUDA graph. Split-K candidates of a bf16 output add their partial sums in fp32 only, so every
+/// candidate accumulates as GemmEx does. Every operand is assumed 256-byte aligned (what the heuristic assumes by default;
 /// set explicitly here): callers check <see cref="Aligned"/>.
 /// </summary>
 internal sealed unsafe class Bf16LtGemm : IDisposable
@@ -91,6 +92,15 @@ internal sealed unsafe class Bf16LtGemm : IDisposable
     {
         _device.MakeCurrent();
         var layouts = LayoutsFor(shape);
+
+        // Split-K partial sums added in the output type would be rounded to bf16 at every step: no longer the fp32
+        // accumulation GemmEx gives. A bf16 output takes only reductions in the compute type (fp32).
+        var reductions = shape.Fp32Output ? CublasLt.ReductionAny : CublasLt.ReductionComputeType;
+        if (CublasLt.cublasLtMatmulPreferenceSetAttribute(_preference, CublasLt.PreferenceReductionSchemeMask, &reductions, sizeof(uint)) != 0)
+        {
+            return [];
+        }
+
         var results = stackalloc CublasLt.HeuristicResult[MaxCandidates];
         var status = CublasLt.cublasLtMatmulAlgoGetHeuristic(_handle, _desc, layouts.A, layouts.B, layouts.D, layouts.D, _preference, MaxCandidates, results, out var returned);
         var candidates = new List<LtAlgorithm>();

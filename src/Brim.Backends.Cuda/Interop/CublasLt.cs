@@ -23,6 +23,15 @@ internal static unsafe partial class CublasLt
     public const int PreferenceMaxWorkspaceBytes = 1;
 
     /// <summary>
+    /// CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK (uint32): which cublasLtReductionScheme_t split-K algorithms may use to
+    /// add their partial sums: INPLACE (1) and OUTPUT_TYPE (4) add them in the output type, COMPUTE_TYPE (2) in the
+    /// compute type; 7 allows all.
+    /// </summary>
+    public const int PreferenceReductionSchemeMask = 3;
+    public const uint ReductionComputeType = 2;
+    public const uint ReductionAny = 7;
+
+    /// <summary>
     /// CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_{A,B,C,D}_BYTES (uint32): the heuristic assumes 256-byte aligned operands unless
     /// told otherwise, and an algorithm picked so fails on a less aligned pointer.
     /// </summary>
