@@ -49,8 +49,8 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
     /// <summary>
     /// Tunes each shape with its weights (several matrices of the shape are taken in turn, as a step's layers are: one
     /// weight timed over and over would be served from L2), activations from <paramref name="x"/> and the product into
-    /// <paramref name="bf16Output"/> or <paramref name="fp32Output"/>; every buffer must hold the largest shape. Returns
-    /// the line for the startup note. A shape that fails to tune stays on GemmEx; this never throws for cuBLAS reasons.
+    /// <paramref name="bf16Output"/> or <paramref name="fp32Output"/>. Returns the line for the startup note. A shape
+    /// larger than the buffers, or one that fails to tune, stays on GemmEx: this never throws for cuBLAS reasons.
     /// </summary>
     public string TuneAll(IEnumerable<(GemmShape Shape, IReadOnlyList<ulong> Weights)> products, DeviceBuffer x, DeviceBuffer bf16Output, DeviceBuffer fp32Output)
     {
@@ -69,7 +69,7 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
             {
                 Tune(shape, weights, x.Pointer, y.Pointer);
             }
-            catch (Exception e) when (e is CudaException or ArgumentException)
+            catch (Exception e) when (e is CudaException or ArgumentException or EntryPointNotFoundException)
             {
                 failures.Add($"{shape}: {e.Message}");
             }
