@@ -7,17 +7,24 @@ namespace Brim.Backends.Cuda.Execution;
 /// Per-shape algorithm choice for the bf16 products of decode steps. cublasGemmEx with CUBLAS_GEMM_DEFAULT picks one
 /// algorithm per shape by heuristic, and at the skinny shapes of decode (a few to a few hundred rows against weights
 /// of thousands) that choice is often far from the roofline: at 256 rows a Llama-3.1-8B step cost about its weight-read
-/// time plus its compute time. So each shape a decode step runs is timed once on the device, outside any capture:
-/// GemmEx, and each cuBLASLt candidate the heuristic offers (screened briefly, the best few timed properly); the fastest
-/// cuBLASLt algorithm is kept where it beats GemmEx (<see cref="GemmTuning.Beats"/>). <see cref="TryLinear"/> only
-/// looks up: it never times, so it may be captured into a CUDA graph. Any other shape, or a tuned one whose operands
-/// are not aligned as tuned, stays on GemmEx.
+/// time plus its compute time. So each shape a decode step runs is timed once on the device at startup, in CUDA graphs
+/// as decode steps replay it: GemmEx, and each cuBLASLt candidate the heuristic offers (screened briefly, the best few
+/// timed properly); the fastest cuBLASLt algorithm is kept where it beats GemmEx (<see cref="GemmTuning.Beats"/>).
+/// <see cref="TryLinear"/> only looks up: it never times, so a decode step's capture may include it. Any other shape,
+/// or a tuned one whose operands are not aligned as tuned, stays on GemmEx.
 /// </summary>
 internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, CublasHandle blas, Bf16LtGemm lt) : IDisposable
 {
     private const int Warmups = 2;
-    private const int Repeats = 10;
-    private const int ScreenRepeats = 3;
+    private const int Repeats = 7;
+    private const int ScreenRepeats = 2;
+
+    /// <summary>
+    /// Products per timed graph, each on another layer's weight where there are several: two weights of even the
+    /// smallest projection (o_proj, 33.5 MB at the 8B shape) overflow the H100's 50 MB L2 between runs, as a step's
+    /// layers do.
+    /// </summary>
+    private const int ProductsPerGraph = 2;
 
     /// <summary>Candidates timed properly after the screen: the screen's order is right about the best few, not their ranks.</summary>
     private const int Finalists = 3;
@@ -100,16 +107,14 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
             throw new ArgumentException($"tuning {shape} needs at least one weight and {Bf16LtGemm.Alignment}-byte aligned operands");
         }
 
-        var turn = 0;
-        ulong NextWeight() => weights[turn++ % weights.Count];
-        var gemmEx = Microseconds(Warmups, Repeats, () => blas.Linear(NextWeight(), x, y, shape.Rows, shape.InFeatures, shape.OutFeatures, shape.Fp32Output));
+        void GemmEx(ulong w) => blas.Linear(w, x, y, shape.Rows, shape.InFeatures, shape.OutFeatures, shape.Fp32Output);
+        var gemmEx = Microseconds(Warmups, Repeats, weights, GemmEx);
 
         var screened = new List<(LtAlgorithm Algorithm, double Microseconds)>();
         var candidates = lt.Candidates(shape);
         foreach (var candidate in candidates)
         {
-            // A candidate cuBLASLt refuses at launch (a status, nothing enqueued) is simply not one; its first run warms it up.
-            if (lt.Run(shape, candidate, NextWeight(), x, y) == 0 && TryTime(0, ScreenRepeats, shape, candidate, NextWeight, x, y) is { } us)
+            if (TryTime(0, ScreenRepeats, shape, candidate, weights, x, y) is { } us)
             {
                 screened.Add((candidate, us));
             }
@@ -118,12 +123,13 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
         var best = screened
             .OrderBy(s => s.Microseconds)
             .Take(Finalists)
-            .Select(s => (s.Algorithm, Microseconds: TryTime(Warmups, Repeats, shape, s.Algorithm, NextWeight, x, y) ?? double.PositiveInfinity))
+            .Select(s => (s.Algorithm, Microseconds: TryTime(Warmups, Repeats, shape, s.Algorithm, weights, x, y) ?? double.PositiveInfinity))
             .Where(s => double.IsFinite(s.Microseconds))
             .OrderBy(s => s.Microseconds)
             .FirstOrDefault();
+
         // GemmEx again, last: a GPU whose clocks were still rising during its first timing must not hand cuBLASLt a false win.
-        gemmEx = Math.Min(gemmEx, Microseconds(Warmups, Repeats, () => blas.Linear(NextWeight(), x, y, shape.Rows, shape.InFeatures, shape.OutFeatures, shape.Fp32Output)));
+        gemmEx = Math.Min(gemmEx, Microseconds(Warmups, Repeats, weights, GemmEx));
         var tuning = new GemmTuning(shape, gemmEx, best.Algorithm, best.Algorithm is null ? double.NaN : best.Microseconds, candidates.Count);
         _tunings[shape] = tuning;
         return tuning;
@@ -155,13 +161,33 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
 
     public void Dispose() => lt.Dispose();
 
-    /// <summary>The median µs of <paramref name="algorithm"/>, or null where cuBLASLt refused one of its launches.</summary>
-    private double? TryTime(int warmups, int repeats, GemmShape shape, LtAlgorithm algorithm, Func<ulong> weight, ulong x, ulong y)
+    /// <summary>
+    /// The median µs of <paramref name="algorithm"/>, or null where cuBLASLt refuses it at launch (a status, nothing
+    /// enqueued: simply not a candidate) or the capture it was timed in failed.
+    /// </summary>
+    private double? TryTime(int warmups, int repeats, GemmShape shape, LtAlgorithm algorithm, IReadOnlyList<ulong> weights, ulong x, ulong y)
     {
+        if (lt.Run(shape, algorithm, weights[0], x, y) != 0)
+        {
+            return null;
+        }
+
         var refused = false;
-        var us = Microseconds(warmups, repeats, () => refused |= lt.Run(shape, algorithm, weight(), x, y) != 0);
-        return refused ? null : us;
+        try
+        {
+            var us = Microseconds(warmups, repeats, weights, w => refused |= lt.Run(shape, algorithm, w, x, y) != 0);
+            return refused ? null : us;
+        }
+        catch (CudaException)
+        {
+            return null;
+        }
     }
 
-    private double Microseconds(int warmups, int repeats, Action enqueue) => 1e3 * Timing.MedianMs(device, stream, warmups, repeats, enqueue);
+    /// <summary>The median µs of one product, timed in a graph of <see cref="ProductsPerGraph"/> of them over different weights.</summary>
+    private double Microseconds(int warmups, int repeats, IReadOnlyList<ulong> weights, Action<ulong> product)
+    {
+        var copies = weights.Take(ProductsPerGraph).ToArray();
+        return 1e3 * Timing.GraphMedianMs(device, stream, warmups, repeats, () => Array.ForEach(copies, product)) / copies.Length;
+    }
 }

@@ -7,7 +7,7 @@ namespace Brim.Backends.Cuda.Execution;
 /// </summary>
 internal sealed record GemmTuning(GemmShape Shape, double GemmExMicroseconds, LtAlgorithm? Best, double BestMicroseconds, int Candidates)
 {
-    /// <summary>Medians of ten event-timed runs vary by a percent or two between runs on an idle H100.</summary>
+    /// <summary>Medians of a handful of graph replays, event-timed, vary by a percent or two between runs on an idle GPU.</summary>
     public const double MinimumGain = 0.03;
 
     /// <summary>Whether products of this shape run the <see cref="Best"/> cuBLASLt algorithm rather than GemmEx.</summary>
