@@ -47,11 +47,20 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
     public bool PreferLt { get; set; }
 
     /// <summary>
+    /// Weights smaller than this are not tuned: their products take a few µs whatever the algorithm, so timing noise
+    /// would pick among equals, and a model of small weights (the test models, stories260K) keeps GemmEx's algorithms,
+    /// which do not change from one start to the next. An 8B model's smallest projection is 32 MiB, a 1B model's 8 MiB.
+    /// </summary>
+    public const long MinWeightBytes = 4L << 20;
+
+    /// <summary>
     /// The shapes decode steps run through cuBLAS for one projection: its product at every decode bucket past the rows
-    /// that stream on gemv.
+    /// that stream on gemv; none for a weight under <see cref="MinWeightBytes"/>.
     /// </summary>
     public static IEnumerable<GemmShape> DecodeShapes(int outFeatures, int inFeatures, bool fp32Output, int streamRows)
-        => DecodeGraphs.Buckets.Where(rows => rows > streamRows).Select(rows => new GemmShape(rows, outFeatures, inFeatures, fp32Output));
+        => DecodeGraphs.Buckets
+            .Where(rows => rows > streamRows && 2L * outFeatures * inFeatures >= MinWeightBytes)
+            .Select(rows => new GemmShape(rows, outFeatures, inFeatures, fp32Output));
 
     /// <summary>
     /// Tunes each shape with its weights (several matrices of the shape are taken in turn, as a step's layers are: one

@@ -20,7 +20,8 @@ public class GemmTuningBackendTests
     public void DecodeSteps_TunedLt_SameLogitsAsGemmEx(int sequences, bool int4Weights)
     {
         Gpu.Require();
-        var config = RandomModels.Llama3Like() with { HiddenSize = 256, IntermediateSize = 512 };
+        // gate/up [4096, 512] is 4 MiB, the least the tuner takes (Bf16GemmTuner.MinWeightBytes); the other weights stay on GemmEx.
+        var config = RandomModels.Llama3Like() with { HiddenSize = 512, IntermediateSize = 2048, NumHeads = 4, NumKvHeads = 2, HeadDim = 128 };
         var seed = Gpu.NewSeed();
         using var weights = RandomModels.Create(config, new Random(seed));
         var quantization = int4Weights
@@ -30,7 +31,7 @@ public class GemmTuningBackendTests
         using var plain = new CudaBackend(config, weights, new CudaBackendOptions { UseGemmTuning = false }, quantization);
         Assert.Contains("tuned in", tuned.GemmTuningNote, StringComparison.Ordinal);
         Assert.Contains("off by option", plain.GemmTuningNote, StringComparison.Ordinal);
-        Assert.Contains(tuned.GemmTunings, t => t.Shape.Rows == 64 && !t.Shape.Fp32Output); // a projection, bf16 or dequantized
+        Assert.Contains(tuned.GemmTunings, t => t.Shape.Rows == 64 && t.Shape.OutFeatures == 2 * config.IntermediateSize); // gate/up, bf16 or dequantized
         Assert.Empty(plain.GemmTunings);
         tuned.PreferTunedLt = true;
 

@@ -54,6 +54,13 @@ public class GemmTuningTests
     }
 
     [Fact]
+    public void DecodeShapes_WeightUnderTheMinimum_NoneTuned()
+    {
+        Assert.Empty(Bf16GemmTuner.DecodeShapes(1024, 1024, fp32Output: false, streamRows: 2)); // 2 MiB
+        Assert.NotEmpty(Bf16GemmTuner.DecodeShapes(2048, 1024, fp32Output: false, streamRows: 2)); // 4 MiB
+    }
+
+    [Fact]
     public void GemmShape_BytesAndFlops_CountWeightActivationsAndOutput()
     {
         var lmHead = new GemmShape(4, 128256, 4096, true);
