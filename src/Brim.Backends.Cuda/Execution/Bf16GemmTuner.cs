@@ -93,6 +93,11 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
 
         stream.Synchronize();
         var tuned = _tunings.Values.ToArray();
+        if (tuned.Length == 0 && failures.Count == 0)
+        {
+            return $"bf16 decode products on cublasGemmEx (no weight of {MinWeightBytes >> 20} MiB or more to tune for)";
+        }
+
         var faster = tuned.Where(t => t.UsesLt).ToArray();
         var note = $"bf16 decode products: {faster.Length} of {tuned.Length} shapes on a tuned cuBLASLt algorithm";
         if (faster.Length > 0)
