@@ -45,7 +45,7 @@ internal static class GemmTuneBench
         using var x = KernelBench.Filled(device, stream, 2L * maxRows * Ff);
         using var y = KernelBench.Filled(device, stream, 4L * maxRows * Llama8BShape.Vocab);
 
-        log.WriteLine($"µs per product (medians of CUDA graphs of {ProductsPerGraph} products over different weight copies); TFLOP/s and weight GB/s of GemmEx → tuned; % of the roofline");
+        log.WriteLine($"µs per product (medians of CUDA graphs of up to {ProductsPerGraph} products over different weight copies); TFLOP/s and weight GB/s of GemmEx → tuned; % of the roofline");
         log.WriteLine("| layer | rows | GemmEx µs | tuned µs | speedup | tuned algorithm | TFLOP/s | weight GB/s | roofline µs | % roofline |");
         log.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var rows in RowCounts)
