@@ -15,6 +15,9 @@
 #   quantk   quant_gemv GB/s at the 8B decode shapes by split and build, bf16 gemv beside it (needs the CUDA test executable)
 #   fp8gemm  prefill-sized FP8 products at the 8B shapes (rows 128…8192): bf16 cuBLAS vs dequantize + bf16 vs W8A8 on
 #            cuBLASLt, TFLOP/s and ratios beside the bf16 GEMM ceiling (needs the CUDA test executable)
+#   gemmtune bf16 decode products at the 8B shapes (qkv, o, gate_up, down, lm_head; rows 4…512): cublasGemmEx vs the
+#            per-shape tuned choice (cuBLASLt where faster), µs, TFLOP/s, weight GB/s and % of the roofline beside the
+#            measured ceilings (needs the CUDA test executable)
 #   verify   speculative verify-step cost (k = 1…8) against plain decode at batch 1…64 on the 8B shape, break-even acceptance
 #   spec     `brim bench spec` on the bundled model on CUDA: prompt lookup off / always / adaptive, and the draft-model arm
 #            (the bundled model as its own draft, on CUDA beside the target: every greedy draft token accepted, the draft
@@ -85,6 +88,8 @@ for step in $steps; do
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-quant 2>&1 | tee "$out/quant_kernels.md" | tee -a "$out/summary.md" ;;
     fp8gemm)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-fp8gemm 2>&1 | tee "$out/fp8gemm.md" | tee -a "$out/summary.md" ;;
+    gemmtune)
+      timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-gemm 2>&1 | tee "$out/gemmtune.md" | tee -a "$out/summary.md" ;;
     verify)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" verify-cost 2>&1 | tee "$out/verify.md" | tee -a "$out/summary.md" ;;
     spec)

@@ -29,6 +29,7 @@ public sealed unsafe class CudaBackend : IModelBackend
     private readonly QuantGemvKernel? _quantGemv;
     private readonly QuantMmaKernel? _quantMma;
     private readonly Fp8Gemm? _fp8Gemm;
+    private readonly Bf16GemmTuner? _gemmTuner;
     private readonly DeviceBuffer? _dequantScratch;
     private readonly LinearLayers _linears;
     private readonly DecodeGraphs _graphs;
@@ -101,7 +102,8 @@ public sealed unsafe class CudaBackend : IModelBackend
                 _dequantScratch = new DeviceBuffer(_device, largest * 2);
             }
 
-            _linears = new LinearLayers(_stream, _blas, _kernels.Gemv, _kernels.SwiGlu, _quantGemv, _quantMma, _fp8Gemm, _quantize, _dequantScratch)
+            (_gemmTuner, GemmTuningNote) = CreateGemmTuner();
+            _linears = new LinearLayers(_stream, _blas, _kernels.Gemv, _kernels.SwiGlu, _quantGemv, _quantMma, _fp8Gemm, _quantize, _dequantScratch, _gemmTuner)
             {
                 UseFp8Gemm = _options.UseFp8Gemm,
             };
@@ -118,6 +120,18 @@ public sealed unsafe class CudaBackend : IModelBackend
                 Math.Max(DecodeGraphs.Buckets[^1], _options.InitialMaxLogitRows),
                 4096);
             _buffers = new StepBuffers(_device, config, _shape, initial);
+            if (_gemmTuner is not null)
+            {
+                // The step buffers are the scratch: every step overwrites what it reads of them. Finite activations, as
+                // data; so the dequantization buffer, which stands in for the weights of the dequantized products.
+                _stream.Fill(_buffers.Activated.Pointer, 0x3C, _buffers.Activated.Bytes);
+                if (_dequantScratch is not null)
+                {
+                    _stream.Fill(_dequantScratch.Pointer, 0x3C, _dequantScratch.Bytes);
+                }
+
+                GemmTuningNote = _gemmTuner.TuneAll(DecodeProducts(), _buffers.Activated, _buffers.GateUp, _buffers.Logits);
+            }
         }
         catch
         {
@@ -214,6 +228,40 @@ public sealed unsafe class CudaBackend : IModelBackend
         get => _fp8Gemm?.FallbackReason is { } fallback ? $"{field}; some shapes fall back: {fallback}" : field;
         private set;
     }
+
+    /// <summary>
+    /// Whether bf16 products of the decode shapes run the cuBLASLt algorithm tuned for them at startup where it beat
+    /// GemmEx (<see cref="CudaBackendOptions.UseGemmTuning"/>); settable so the harness and the tests compare both on one
+    /// loaded model. Drops captured graphs.
+    /// </summary>
+    internal bool UseGemmTuning
+    {
+        get => _linears.UseGemmTuning;
+        set => Reconfigure(() => _linears.UseGemmTuning = value);
+    }
+
+    /// <summary>Run every tuned shape's fastest cuBLASLt algorithm even where GemmEx was as fast (tests). Drops captured graphs.</summary>
+    internal bool PreferTunedLt
+    {
+        get => _gemmTuner?.PreferLt ?? false;
+        set => Reconfigure(() => _gemmTuner?.PreferLt = value);
+    }
+
+    /// <summary>What startup tuning found per shape (empty where it is off or unavailable).</summary>
+    internal IReadOnlyList<GemmTuning> GemmTunings => _gemmTuner?.Tunings ?? [];
+
+    /// <summary>bf16 products run on a tuned cuBLASLt algorithm so far.</summary>
+    internal long TunedGemmProducts => _gemmTuner?.LtProducts ?? 0;
+
+    /// <summary>
+    /// How bf16 decode products run: how many shapes took a tuned cuBLASLt algorithm, or why none is tuned, with the
+    /// reason of a later fallback once one happened.
+    /// </summary>
+    public string GemmTuningNote
+    {
+        get => _gemmTuner?.FallbackReason is { } fallback ? $"{field}; {fallback}" : field;
+        private set;
+    } = string.Empty;
 
     /// <summary>Quantized projections' format and device bytes (what a decode step streams besides lm_head); null when they are bf16.</summary>
     public (string Format, long Bytes)? QuantizedProjections => _weights.ProjectionFormat == WeightFormat.Bf16
@@ -372,6 +420,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         _quantGemv?.Dispose();
         _quantMma?.Dispose();
         _fp8Gemm?.Dispose();
+        _gemmTuner?.Dispose();
         _quantize?.Dispose();
         _inverseFrequencies.Dispose();
         _kernels.Dispose();
@@ -456,6 +505,61 @@ public sealed unsafe class CudaBackend : IModelBackend
         return gemm is null
             ? (null, $"fp8 prefill products dequantize to bf16: {why}")
             : (gemm, "fp8 prefill products W8A8 on cuBLASLt (E4M3 activations per token)");
+    }
+
+    /// <summary>The tuner of bf16 decode products (its shapes are tuned once the step buffers exist), or none and why.</summary>
+    private (Bf16GemmTuner? Tuner, string Note) CreateGemmTuner()
+    {
+        if (!_options.UseGemmTuning)
+        {
+            return (null, "bf16 decode products on cublasGemmEx (tuning off by option)");
+        }
+
+        var lt = Bf16LtGemm.TryCreate(_device, _stream, out var why);
+        return lt is null
+            ? (null, $"bf16 decode products on cublasGemmEx: {why}")
+            : (new Bf16GemmTuner(_device, _stream, _blas, lt), "bf16 decode products on cublasGemmEx (not tuned yet)");
+    }
+
+    /// <summary>
+    /// The bf16 products decode steps run through cuBLAS, each with every layer's weight of its shape: the four
+    /// projections (where bf16) and lm_head (fp32 logits), at every decode bucket past the rows gemv streams. A quantized
+    /// projection runs cuBLAS on its weight dequantized into the scratch buffer past quant_mma.cu's rows (unless W8A8
+    /// takes FP8 there), so those shapes are tuned on the scratch buffer.
+    /// </summary>
+    private IEnumerable<(GemmShape Shape, IReadOnlyList<ulong> Weights)> DecodeProducts()
+    {
+        int h = _config.HiddenSize, ff = _config.IntermediateSize;
+        var layers = _weights.Layers;
+        var projections = new (Func<LayerWeights, LinearWeight> Of, int Out, int In)[]
+        {
+            (w => w.Qkv, _shape.QkvDim, h), (w => w.Output, h, _shape.QueryDim), (w => w.GateUp, 2 * ff, h), (w => w.Down, h, ff),
+        };
+
+        // A step's projections stream on gemv only where all of them can (ForwardPass): the fewest rows any streams.
+        var streamRows = projections.Min(p => layers.Min(l => _linears.StreamRows(p.Of(l), p.In, p.Out)));
+        var dequantizes = _dequantScratch is not null && !(_weights.ProjectionFormat == WeightFormat.Fp8 && _fp8Gemm is not null && _linears.UseFp8Gemm);
+        foreach (var (of, outFeatures, inFeatures) in projections)
+        {
+            ulong[] weights = [.. layers.Select(of).Where(w => !w.IsQuantized).Select(w => w.Codes)];
+            var pastRows = streamRows;
+            if (weights.Length == 0)
+            {
+                weights = dequantizes ? [_dequantScratch!.Pointer] : [];
+                pastRows = Math.Max(streamRows, _linears.QuantMmaMaxRows);
+            }
+
+            foreach (var shape in weights.Length == 0 ? [] : Bf16GemmTuner.DecodeShapes(outFeatures, inFeatures, fp32Output: false, pastRows))
+            {
+                yield return (shape, weights);
+            }
+        }
+
+        var lmHead = LinearWeight.Bf16(_weights.LmHead);
+        foreach (var shape in Bf16GemmTuner.DecodeShapes(_config.VocabSize, h, fp32Output: true, _linears.StreamRows(lmHead, h, _config.VocabSize)))
+        {
+            yield return (shape, [_weights.LmHead]);
+        }
     }
 
 }

@@ -29,6 +29,14 @@ public sealed record CudaBackendOptions
     public bool UseFp8Gemm { get; init; } = Environment.GetEnvironmentVariable("BRIM_FP8_GEMM") is not ("0" or "off" or "false");
 
     /// <summary>
+    /// At startup, time each bf16 product shape decode steps run through cuBLAS (the projections and lm_head at every
+    /// decode bucket past gemv's rows, weights of 4 MiB or more) with cublasGemmEx and with the cuBLASLt heuristic's
+    /// candidates, and run each shape on the fastest cuBLASLt algorithm where it beats GemmEx (about a second for an 8B
+    /// model). Defaults to on unless the environment sets BRIM_GEMM_TUNE=0, so one build can run a benchmark both ways.
+    /// </summary>
+    public bool UseGemmTuning { get; init; } = Environment.GetEnvironmentVariable("BRIM_GEMM_TUNE") is not ("0" or "off" or "false");
+
+    /// <summary>
     /// Programmatic dependent launch on sm_90+: the decode path's kernels (norms, rope, decode attention, gemv and
     /// quant_gemv, sampling) start while the previous kernel finishes, a projection's first weight bytes already loading;
     /// each waits for its inputs in the kernel. Defaults to on unless the environment sets BRIM_PDL=0 (to measure both

@@ -54,4 +54,16 @@ internal static class Timing
         Array.Sort(times);
         return times[repeats / 2];
     }
+
+    /// <summary>
+    /// The median ms of <paramref name="enqueue"/> replayed as a CUDA graph, as decode steps run their work: no host
+    /// launch cost between its kernels counts, so work whose host side costs more (a heuristic per call) is not timed
+    /// slower for it. Runs once eagerly first, so every library kernel is loaded before the capture.
+    /// </summary>
+    internal static double GraphMedianMs(CudaDevice device, CudaStream stream, int warmup, int repeats, Action enqueue)
+    {
+        enqueue();
+        using var graph = CudaGraph.Capture(device, stream, enqueue);
+        return MedianMs(device, stream, warmup, repeats, () => graph.Launch(stream));
+    }
 }

@@ -8,6 +8,8 @@ namespace Brim.Backends.Cuda.Tests;
 ///   bench-kernels                    kernel GB/s against the measured ceilings
 ///   bench-quant                      quant_gemv GB/s at Llama-3.1-8B shapes by split and build, bf16 gemv beside it
 ///   bench-fp8gemm                    prefill-sized FP8 products at Llama-3.1-8B shapes: bf16 vs dequantize + bf16 vs W8A8 (cuBLASLt), TFLOP/s
+///   bench-gemm                       bf16 decode products at Llama-3.1-8B shapes, rows 4…512: cublasGemmEx vs the tuned choice
+///                                    (cuBLASLt where faster), TFLOP/s, GB/s and % of the roofline
 ///   bench-decode [graphs|eager] [batch sizes...]   decode tokens/s at Llama-3.1-8B shape
 ///   bench-attention                  decode attention GB/s over batch 1…256 × context 256…8,192, bf16 and FP8 KV
 ///   bench-prefill-attention          prefill attention TFLOP/s, small-tile vs long-tile kernel: 8,192-row chunks at prior
@@ -29,6 +31,8 @@ public static class Program
                 return QuantKernelBench.Run(log);
             case "bench-fp8gemm":
                 return Fp8GemmBench.Run(log);
+            case "bench-gemm":
+                return GemmTuneBench.Run(log);
             case "bench-decode":
                 var graphs = args.Length < 2 || args[1] != "eager";
                 var sizes = args.Skip(2).Select(int.Parse).ToArray();

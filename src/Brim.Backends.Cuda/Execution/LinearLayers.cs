@@ -12,11 +12,12 @@ namespace Brim.Backends.Cuda.Execution;
 /// activations per token, the scales applied after the product, SwiGLU fused into the gate/up epilogue) where it has an
 /// algorithm for the shape and <see cref="UseFp8Gemm"/> is on; every other case runs cuBLAS on the weight dequantized
 /// to bf16 in a scratch buffer the size of the largest projection (prefill-sized steps are compute-bound, where the
-/// extra pass costs least).
+/// extra pass costs least). A bf16 product of a shape decode steps run takes the cuBLASLt algorithm
+/// <see cref="Bf16GemmTuner"/> timed fastest for it, where one beat GemmEx and <see cref="UseGemmTuning"/> is on.
 /// </summary>
 internal sealed class LinearLayers(
     CudaStream stream, CublasHandle blas, GemvKernel gemv, SwiGluKernel swiGlu, QuantGemvKernel? quantGemv, QuantMmaKernel? quantMma,
-    Fp8Gemm? fp8Gemm, QuantizeKernels? quantize, DeviceBuffer? dequantScratch)
+    Fp8Gemm? fp8Gemm, QuantizeKernels? quantize, DeviceBuffer? dequantScratch, Bf16GemmTuner? gemmTuner)
 {
     /// <summary>
     /// Steps of at most this many token rows run bf16 linear layers on the gemv kernel, which streams weights faster
@@ -40,6 +41,12 @@ internal sealed class LinearLayers(
     /// can run both paths on one loaded model.
     /// </summary>
     public bool UseFp8Gemm { get; set; } = true;
+
+    /// <summary>
+    /// Whether bf16 products of tuned shapes run their tuned cuBLASLt algorithm (<see cref="CudaBackendOptions.UseGemmTuning"/>),
+    /// settable so the harness and the tests can run both paths on one loaded model.
+    /// </summary>
+    public bool UseGemmTuning { get; set; } = true;
 
     /// <summary>Most rows for which this projection runs on a streaming kernel (0: never).</summary>
     public int StreamRows(LinearWeight w, int inFeatures, int outFeatures, bool gated = false) => w.Format switch
@@ -109,7 +116,10 @@ internal sealed class LinearLayers(
         swiGlu.Apply(stream, gateUpScratch, output, rows, ff);
     }
 
-    /// <summary>y = x · wᵀ on cuBLAS, a quantized weight dequantized to bf16 first (or quant_mma.cu, or W8A8 on cuBLASLt).</summary>
+    /// <summary>
+    /// y = x · wᵀ on cuBLAS (GemmEx, or the shape's tuned cuBLASLt algorithm), a quantized weight dequantized to bf16 first
+    /// (or quant_mma.cu, or W8A8 on cuBLASLt).
+    /// </summary>
     public void Gemm(LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outFeatures, bool fp32Output = false)
     {
         var matrix = w.Codes;
@@ -137,7 +147,10 @@ internal sealed class LinearLayers(
             matrix = scratch.Pointer;
         }
 
-        blas.Linear(matrix, x, y, rows, inFeatures, outFeatures, fp32Output);
+        if (!(UseGemmTuning && gemmTuner is { } tuner && tuner.TryLinear(matrix, x, y, rows, inFeatures, outFeatures, fp32Output)))
+        {
+            blas.Linear(matrix, x, y, rows, inFeatures, outFeatures, fp32Output);
+        }
     }
 
     /// <summary>The W8A8 path when it takes this product (past quant_mma.cu's rows, FP8, bf16 output, a cuBLASLt algorithm), else null.</summary>

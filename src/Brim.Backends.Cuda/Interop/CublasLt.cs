@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 namespace Brim.Backends.Cuda.Interop;
 
 /// <summary>
-/// The subset of cuBLASLt (libcublasLt.so) Brim uses: one matmul descriptor, column-major layouts, the heuristic and
-/// the matmul, for E4M3 × E4M3 products with fp32 accumulation. Values as in cublasLt.h (checked against CUDA 11.8's
-/// header; the enums have only grown since).
+/// The subset of cuBLASLt (libcublasLt.so) Brim uses: matmul descriptors, column-major layouts, the heuristic and the
+/// matmul, for E4M3 × E4M3 and bf16 × bf16 products with fp32 accumulation, and the read-only configuration of an
+/// algorithm the heuristic returned. Values as in cublasLt.h (checked against CUDA 11.8's header; the enums have only
+/// grown since).
 /// </summary>
 internal static unsafe partial class CublasLt
 {
@@ -22,6 +23,15 @@ internal static unsafe partial class CublasLt
     public const int PreferenceMaxWorkspaceBytes = 1;
 
     /// <summary>
+    /// CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK (uint32): which cublasLtReductionScheme_t split-K algorithms may use to
+    /// add their partial sums: INPLACE (1) and OUTPUT_TYPE (4) add them in the output type, COMPUTE_TYPE (2) in the
+    /// compute type; 7 allows all.
+    /// </summary>
+    public const int PreferenceReductionSchemeMask = 3;
+    public const uint ReductionComputeType = 2;
+    public const uint ReductionAny = 7;
+
+    /// <summary>
     /// CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_{A,B,C,D}_BYTES (uint32): the heuristic assumes 256-byte aligned operands unless
     /// told otherwise, and an algorithm picked so fails on a less aligned pointer.
     /// </summary>
@@ -30,11 +40,26 @@ internal static unsafe partial class CublasLt
     public const int PreferenceMinAlignmentC = 7;
     public const int PreferenceMinAlignmentD = 8;
 
-    /// <summary>cublasLtMatmulHeuristicResult_t: the algorithm (64 opaque bytes), its workspace, status and waves.</summary>
+    /// <summary>
+    /// cublasLtMatmulAlgoConfigAttributes_t, read from an algorithm for reports: its id (int32), tile id, split-K count and
+    /// stages id (uint32 each; their enums are cublasLtMatmulTile_t and cublasLtMatmulStages_t).
+    /// </summary>
+    public const int AlgoConfigId = 0;
+    public const int AlgoConfigTileId = 1;
+    public const int AlgoConfigSplitKNum = 2;
+    public const int AlgoConfigStagesId = 6;
+
+    /// <summary>cublasLtMatmulAlgo_t: eight uint64 words, opaque, valid with the library version that wrote them.</summary>
+    public const int AlgoWords = 8;
+
+    /// <summary>
+    /// cublasLtMatmulHeuristicResult_t: the algorithm (cublasLtMatmulAlgo_t, 64 opaque bytes), its workspace (size_t),
+    /// status (cublasStatus_t), waves (float) and four reserved ints: 96 bytes on a 64-bit host.
+    /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct HeuristicResult
     {
-        public fixed ulong Algo[8];
+        public fixed ulong Algo[AlgoWords];
         public nuint WorkspaceSize;
         public int State;
         public float WavesCount;
@@ -77,6 +102,9 @@ internal static unsafe partial class CublasLt
     [LibraryImport(NativeLibraries.CublasLt)]
     public static partial int cublasLtMatmulAlgoGetHeuristic(
         nint handle, nint desc, nint a, nint b, nint c, nint d, nint preference, int requested, HeuristicResult* results, out int returned);
+
+    [LibraryImport(NativeLibraries.CublasLt)]
+    public static partial int cublasLtMatmulAlgoConfigGetAttribute(void* algo, int attribute, void* value, nuint bytes, out nuint written);
 
     [LibraryImport(NativeLibraries.CublasLt)]
     public static partial int cublasLtMatmul(

@@ -102,7 +102,8 @@ public sealed class ModelHost : IDisposable
     /// <summary>
     /// The weights' format and size for the startup line: the format (the checkpoint's dtype, or its quantization) and the
     /// bytes in it, then what the backend holds when that differs: float32 on the CPU, bf16 on CUDA
-    /// ("weights awq int4 g128: 4.21 GB, 32.12 GB float32 on the host").
+    /// ("weights awq int4 g128: 4.21 GB, 32.12 GB float32 on the host"); on CUDA, how prefill-sized FP8 products and the
+    /// bf16 decode products run.
     /// </summary>
     public string WeightsNote
     {
@@ -117,7 +118,12 @@ public sealed class ModelHost : IDisposable
                 _ => (Config.ParameterCount * 2, "bf16 on the device"),
             };
             var note = held == stored ? $"weights {format}: {Size(stored)}" : $"weights {format}: {Size(stored)}, {Size(held)} {where}";
-            return _backend is CudaBackend { Fp8GemmNote: { } fp8 } ? $"{note}; {fp8}" : note;
+            if (_backend is not CudaBackend gpu)
+            {
+                return note;
+            }
+
+            return gpu.Fp8GemmNote is { } fp8 ? $"{note}; {fp8}; {gpu.GemmTuningNote}" : $"{note}; {gpu.GemmTuningNote}";
         }
     }
 

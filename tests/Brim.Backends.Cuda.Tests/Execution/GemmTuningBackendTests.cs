@@ -1,0 +1,67 @@
+using Brim.Backends.Cuda.Tests.Reference;
+using Brim.Backends.Cuda.Tests.Support;
+using Brim.Core.Execution;
+using Brim.Models;
+
+namespace Brim.Backends.Cuda.Tests.Execution;
+
+/// <summary>
+/// Startup tuning changes which algorithm computes a decode step's products, not what they compute: the logits of
+/// decode steps (the first of a bucket eager, then captured and replayed as CUDA graphs) with every tuned shape forced
+/// onto its cuBLASLt algorithm are within rounding of the same model with tuning off. Products differ in summation
+/// order only; through two layers and an fp32 residual stream that stays well under 1e-2 relative.
+/// </summary>
+public class GemmTuningBackendTests
+{
+    [Theory]
+    [InlineData(3, false)] // bucket 4: gemv's limit is 2 rows, so every projection and lm_head runs through cuBLAS
+    [InlineData(40, false)] // bucket 64
+    [InlineData(40, true)] // int4 projections past quant_mma.cu's 32 rows: dequantized for cuBLAS, then the tuned algorithm
+    public void DecodeSteps_TunedLt_SameLogitsAsGemmEx(int sequences, bool int4Weights)
+    {
+        Gpu.Require();
+        // gate/up [4096, 512] is 4 MiB, the least the tuner takes (Bf16GemmTuner.MinWeightBytes); the other weights stay on GemmEx.
+        var config = RandomModels.Llama3Like() with { HiddenSize = 512, IntermediateSize = 2048, NumHeads = 4, NumKvHeads = 2, HeadDim = 128 };
+        var seed = Gpu.NewSeed();
+        using var weights = RandomModels.Create(config, new Random(seed));
+        var quantization = int4Weights
+            ? new ModelQuantization { Kind = WeightQuantization.Int4, StoredBytes = 0, Unquantized = weights, Description = "int4 (test)" }
+            : null;
+        using var tuned = new CudaBackend(config, weights, new CudaBackendOptions { UseGemmTuning = true }, quantization);
+        using var plain = new CudaBackend(config, weights, new CudaBackendOptions { UseGemmTuning = false }, quantization);
+        Assert.Contains("tuned in", tuned.GemmTuningNote, StringComparison.Ordinal);
+        Assert.Contains("off by option", plain.GemmTuningNote, StringComparison.Ordinal);
+        Assert.Contains(tuned.GemmTunings, t => t.Shape.Rows == 64 && t.Shape.OutFeatures == 2 * config.IntermediateSize); // gate/up, bf16 or dequantized
+        Assert.Empty(plain.GemmTunings);
+        tuned.PreferTunedLt = true;
+
+        const int steps = 4;
+        var want = DecodeSteps(plain, sequences, steps);
+        var got = DecodeSteps(tuned, sequences, steps);
+        Assert.True(tuned.CapturedGraphs > 0, "no decode step was replayed as a graph");
+        Assert.True(tuned.TunedGemmProducts > 0, $"no product ran on a tuned cuBLASLt algorithm: {tuned.GemmTuningNote}");
+        Assert.Equal(0, plain.TunedGemmProducts);
+        for (var step = 0; step < steps; step++)
+        {
+            Compare.Close(got[step], want[step], 1e-2, $"decode step {step} of {sequences} rows, int4 {int4Weights}, tuned cuBLASLt against GemmEx (seed {seed})");
+        }
+    }
+
+    /// <summary>The logits of <paramref name="steps"/> decode steps of one token per sequence, each sequence in its own block.</summary>
+    private static float[][] DecodeSteps(CudaBackend backend, int sequences, int steps)
+    {
+        backend.AllocateKvCache(sequences, 16);
+        var vocab = backend.VocabSize;
+        var output = new ForwardOutput(vocab);
+        var logits = new float[steps][];
+        for (var step = 0; step < steps; step++)
+        {
+            var tokens = Enumerable.Range(0, sequences).Select(s => ((s * 13) + (step * 7)) % (vocab - 3) + 1).ToArray();
+            var slices = Enumerable.Range(0, sequences).Select(s => new SequenceSlice(s, 1, step, new[] { s }, true)).ToArray();
+            backend.Forward(new ForwardBatch(tokens, slices, 16), output);
+            logits[step] = Enumerable.Range(0, sequences).SelectMany(r => output.LogitRow(r).ToArray()).ToArray();
+        }
+
+        return logits;
+    }
+}
