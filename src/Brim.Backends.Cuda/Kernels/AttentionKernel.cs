@@ -86,18 +86,21 @@ internal sealed class AttentionKernel : IDisposable
     public static long PartialFloats(AttentionShape shape) => (long)MaxPartitionSlotsPerHead * shape.Group * (shape.HeadDim + 2);
 
     /// <summary>CTAs per multiprocessor the split aims for with this instance's kernel (see <see cref="ChoosePartitions"/>).</summary>
-    public int CtasPerMultiprocessorTarget => _tensorCoreFp8 ? 8 : 2;
+    public int CtasPerMultiprocessorTarget => 2;
 
-    /// <summary>Fewest positions a partition of this instance's kernel gets (its warps take 128 positions a round).</summary>
-    public int MinPositionsPerPartition => _tensorCoreFp8 ? 512 : 32;
+    /// <summary>
+    /// Fewest positions a partition of this instance's kernel gets: the FP8 kernel's warps each fill a pipeline of 16-position
+    /// tiles, which pays only over several tiles a warp.
+    /// </summary>
+    public int MinPositionsPerPartition => _tensorCoreFp8 ? 128 : 32;
 
     /// <summary>
     /// Partitions per row: enough CTAs to cover the GPU <paramref name="ctasPerMultiprocessor"/> times when rows x kv
     /// heads alone do not, never under 32 positions a partition, a power of two (few distinct values, so few CUDA
-    /// graphs). Measured on an H100 (bench-attention): the bf16 decode kernel (two CTAs resident per SM) is best at
-    /// about 2 CTAs per SM; the FP8 tensor-core kernel (four resident, less work per byte) at about 8: 32 rows x 8,192
-    /// positions read 1,984 GB/s with 4 partitions against 1,680 with 1, but short partitions cost it more than they
-    /// gain (32 x 1,024: 1,575 GB/s whole, 1,372 in 4), hence at least 512 positions each.
+    /// graphs). Measured on an H100 (bench-attention): both decode kernels are best at about 2 CTAs per SM — the bf16
+    /// one (two resident per SM) and the FP8 one with its cp.async pipeline (four resident): 8 rows x 8,192 positions
+    /// read 2,271 GB/s of FP8 in 4 partitions against 2,006 in 16, 32 x 1,024 1,948 GB/s whole against 1,707 in 2 — with
+    /// at least 128 positions a partition for FP8 (1 x 1,024: 155 GB/s in 8 partitions, 109 in 2).
     /// </summary>
     public static int ChoosePartitions(int rows, int numKvHeads, int maxContext, int multiprocessors, int ctasPerMultiprocessor = 2, int minPositionsPerPartition = 32)
     {
