@@ -126,32 +126,14 @@ public class QuantizedModelTests
         using var graphs = new CudaBackend(config, weights, quantization: quantization);
         using var eager = new CudaBackend(config, weights, new CudaBackendOptions { UseCudaGraphs = false }, quantization);
         const int sequences = 40, steps = 4;
-        var want = DecodeSteps(eager, sequences, steps);
-        var got = DecodeSteps(graphs, sequences, steps);
+        var want = BackendSteps.Decode(eager, sequences, steps);
+        var got = BackendSteps.Decode(graphs, sequences, steps);
         Assert.True(graphs.CapturedGraphs > 0, "the decode steps were not captured");
         Assert.True(graphs.Fp8GemmProducts > 0 && eager.Fp8GemmProducts > 0, $"the W8A8 path did not run: {graphs.Fp8GemmNote}");
         for (var step = 0; step < steps; step++)
         {
             Compare.Close(got[step], want[step], 1e-2, $"decode step {step} of {sequences} rows, graph against eager (seed {seed})");
         }
-    }
-
-    /// <summary>The logits of <paramref name="steps"/> decode steps of one token per sequence, each sequence in its own block.</summary>
-    private static float[][] DecodeSteps(CudaBackend backend, int sequences, int steps)
-    {
-        backend.AllocateKvCache(sequences, 16);
-        var vocab = backend.VocabSize;
-        var output = new ForwardOutput(vocab);
-        var logits = new float[steps][];
-        for (var step = 0; step < steps; step++)
-        {
-            var tokens = Enumerable.Range(0, sequences).Select(s => ((s * 13) + (step * 7)) % (vocab - 3) + 1).ToArray();
-            var slices = Enumerable.Range(0, sequences).Select(s => new SequenceSlice(s, 1, step, new[] { s }, true)).ToArray();
-            backend.Forward(new ForwardBatch(tokens, slices, 16), output);
-            logits[step] = Enumerable.Range(0, sequences).SelectMany(r => output.LogitRow(r).ToArray()).ToArray();
-        }
-
-        return logits;
     }
 
     private static (float[] Prefill, float[] Decode) Logits(CudaBackend backend, int? mmaMaxRows = null, bool fp8Gemm = true, bool dispose = true)

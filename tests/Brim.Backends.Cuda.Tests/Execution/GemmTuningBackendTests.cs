@@ -36,8 +36,8 @@ public class GemmTuningBackendTests
         tuned.PreferTunedLt = true;
 
         const int steps = 4;
-        var want = DecodeSteps(plain, sequences, steps);
-        var got = DecodeSteps(tuned, sequences, steps);
+        var want = BackendSteps.Decode(plain, sequences, steps);
+        var got = BackendSteps.Decode(tuned, sequences, steps);
         Assert.True(tuned.CapturedGraphs > 0, "no decode step was replayed as a graph");
         Assert.True(tuned.TunedGemmProducts > 0, $"no product ran on a tuned cuBLASLt algorithm: {tuned.GemmTuningNote}");
         Assert.Equal(0, plain.TunedGemmProducts);
@@ -45,23 +45,5 @@ public class GemmTuningBackendTests
         {
             Compare.Close(got[step], want[step], 1e-2, $"decode step {step} of {sequences} rows, int4 {int4Weights}, tuned cuBLASLt against GemmEx (seed {seed})");
         }
-    }
-
-    /// <summary>The logits of <paramref name="steps"/> decode steps of one token per sequence, each sequence in its own block.</summary>
-    private static float[][] DecodeSteps(CudaBackend backend, int sequences, int steps)
-    {
-        backend.AllocateKvCache(sequences, 16);
-        var vocab = backend.VocabSize;
-        var output = new ForwardOutput(vocab);
-        var logits = new float[steps][];
-        for (var step = 0; step < steps; step++)
-        {
-            var tokens = Enumerable.Range(0, sequences).Select(s => ((s * 13) + (step * 7)) % (vocab - 3) + 1).ToArray();
-            var slices = Enumerable.Range(0, sequences).Select(s => new SequenceSlice(s, 1, step, new[] { s }, true)).ToArray();
-            backend.Forward(new ForwardBatch(tokens, slices, 16), output);
-            logits[step] = Enumerable.Range(0, sequences).SelectMany(r => output.LogitRow(r).ToArray()).ToArray();
-        }
-
-        return logits;
     }
 }
