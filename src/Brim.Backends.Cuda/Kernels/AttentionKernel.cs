@@ -85,14 +85,20 @@ internal sealed class AttentionKernel : IDisposable
     /// <summary>Floats of partial sums the split path needs (part_acc and part_ml together).</summary>
     public static long PartialFloats(AttentionShape shape) => (long)MaxPartitionSlotsPerHead * shape.Group * (shape.HeadDim + 2);
 
-    /// <summary>CTAs per multiprocessor the split aims for with this instance's kernel (see <see cref="ChoosePartitions"/>).</summary>
-    public int CtasPerMultiprocessorTarget => 2;
+    /// <summary>CTAs per multiprocessor the split aims for with either decode kernel (see <see cref="ChoosePartitions"/>).</summary>
+    public const int DecodeCtasPerMultiprocessor = 2;
 
     /// <summary>
-    /// Fewest positions a partition of this instance's kernel gets: the FP8 kernel's warps each fill a pipeline of 16-position
-    /// tiles, which pays only over several tiles a warp.
+    /// Fewest positions a partition of the FP8 kernel gets: its warps each fill a pipeline of 16-position tiles, which pays
+    /// only over several tiles a warp.
     /// </summary>
-    public int MinPositionsPerPartition => _tensorCoreFp8 ? 128 : 32;
+    public const int Fp8MinPositionsPerPartition = 128;
+
+    /// <summary>CTAs per multiprocessor the split aims for with this instance's kernel.</summary>
+    public int CtasPerMultiprocessorTarget => DecodeCtasPerMultiprocessor;
+
+    /// <summary>Fewest positions a partition of this instance's kernel gets.</summary>
+    public int MinPositionsPerPartition => _tensorCoreFp8 ? Fp8MinPositionsPerPartition : 32;
 
     /// <summary>
     /// Partitions per row: enough CTAs to cover the GPU <paramref name="ctasPerMultiprocessor"/> times when rows x kv
