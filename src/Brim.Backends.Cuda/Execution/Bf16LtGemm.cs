@@ -40,13 +40,8 @@ internal sealed unsafe class Bf16LtGemm : IDisposable
         try
         {
             CublasLt.Check(CublasLt.cublasLtCreate(out _handle), "cublasLtCreate");
-            CublasLt.Check(CublasLt.cublasLtMatmulDescCreate(out _desc, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUDA_R_32F), "cublasLtMatmulDescCreate");
-            int transposed = Cublas.CUBLAS_OP_T, plain = Cublas.CUBLAS_OP_N;
-            CublasLt.Check(CublasLt.cublasLtMatmulDescSetAttribute(_desc, CublasLt.MatmulDescTransA, &transposed, sizeof(int)), "cublasLtMatmulDescSetAttribute(TRANSA)");
-            CublasLt.Check(CublasLt.cublasLtMatmulDescSetAttribute(_desc, CublasLt.MatmulDescTransB, &plain, sizeof(int)), "cublasLtMatmulDescSetAttribute(TRANSB)");
-            CublasLt.Check(CublasLt.cublasLtMatmulPreferenceCreate(out _preference), "cublasLtMatmulPreferenceCreate");
-            var workspace = (ulong)WorkspaceBytes;
-            CublasLt.Check(CublasLt.cublasLtMatmulPreferenceSetAttribute(_preference, CublasLt.PreferenceMaxWorkspaceBytes, &workspace, sizeof(ulong)), "cublasLtMatmulPreferenceSetAttribute(workspace)");
+            _desc = CublasLt.CreateWeightTimesActivationsDesc();
+            _preference = CublasLt.CreateWorkspacePreference(WorkspaceBytes);
             var alignment = (uint)Alignment;
             foreach (var attribute in new[] { CublasLt.PreferenceMinAlignmentA, CublasLt.PreferenceMinAlignmentB, CublasLt.PreferenceMinAlignmentC, CublasLt.PreferenceMinAlignmentD })
             {

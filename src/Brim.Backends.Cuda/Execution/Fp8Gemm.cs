@@ -50,13 +50,8 @@ internal sealed unsafe class Fp8Gemm : IDisposable
         _kernels = new Fp8GemmKernels(device, compiler);
         _workspace = new DeviceBuffer(device, WorkspaceBytes);
         CublasLt.Check(CublasLt.cublasLtCreate(out _handle), "cublasLtCreate");
-        CublasLt.Check(CublasLt.cublasLtMatmulDescCreate(out _desc, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUDA_R_32F), "cublasLtMatmulDescCreate");
-        int transposed = Cublas.CUBLAS_OP_T, plain = Cublas.CUBLAS_OP_N;
-        CublasLt.Check(CublasLt.cublasLtMatmulDescSetAttribute(_desc, CublasLt.MatmulDescTransA, &transposed, sizeof(int)), "cublasLtMatmulDescSetAttribute(TRANSA)");
-        CublasLt.Check(CublasLt.cublasLtMatmulDescSetAttribute(_desc, CublasLt.MatmulDescTransB, &plain, sizeof(int)), "cublasLtMatmulDescSetAttribute(TRANSB)");
-        CublasLt.Check(CublasLt.cublasLtMatmulPreferenceCreate(out _preference), "cublasLtMatmulPreferenceCreate");
-        var workspace = (ulong)WorkspaceBytes;
-        CublasLt.Check(CublasLt.cublasLtMatmulPreferenceSetAttribute(_preference, CublasLt.PreferenceMaxWorkspaceBytes, &workspace, sizeof(ulong)), "cublasLtMatmulPreferenceSetAttribute(workspace)");
+        _desc = CublasLt.CreateWeightTimesActivationsDesc();
+        _preference = CublasLt.CreateWorkspacePreference(WorkspaceBytes);
         RowCapacity = rows;
         _codes = new DeviceBuffer(device, (long)rows * maxInFeatures);
         _scales = new DeviceBuffer(device, (long)rows * sizeof(float));

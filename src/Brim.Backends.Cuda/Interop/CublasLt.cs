@@ -111,6 +111,42 @@ internal static unsafe partial class CublasLt
         nint handle, nint desc, void* alpha, ulong a, nint aLayout, ulong b, nint bLayout, void* beta, ulong c, nint cLayout,
         ulong d, nint dLayout, void* algo, ulong workspace, nuint workspaceBytes, nint stream);
 
+    /// <summary>
+    /// A matmul descriptor for y = x · wᵀ as Brim's products lay them out (the weight [out, in] row-major is A transposed,
+    /// the activations B as they are), fp32 accumulation and scale.
+    /// </summary>
+    public static nint CreateWeightTimesActivationsDesc()
+    {
+        Check(cublasLtMatmulDescCreate(out var desc, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUDA_R_32F), "cublasLtMatmulDescCreate");
+        try
+        {
+            int transposed = Cublas.CUBLAS_OP_T, plain = Cublas.CUBLAS_OP_N;
+            Check(cublasLtMatmulDescSetAttribute(desc, MatmulDescTransA, &transposed, sizeof(int)), "cublasLtMatmulDescSetAttribute(TRANSA)");
+            Check(cublasLtMatmulDescSetAttribute(desc, MatmulDescTransB, &plain, sizeof(int)), "cublasLtMatmulDescSetAttribute(TRANSB)");
+            return desc;
+        }
+        catch
+        {
+            cublasLtMatmulDescDestroy(desc);
+            throw;
+        }
+    }
+
+    /// <summary>A heuristic preference that allows algorithms needing at most <paramref name="workspaceBytes"/> of workspace.</summary>
+    public static nint CreateWorkspacePreference(long workspaceBytes)
+    {
+        Check(cublasLtMatmulPreferenceCreate(out var preference), "cublasLtMatmulPreferenceCreate");
+        var workspace = (ulong)workspaceBytes;
+        var status = cublasLtMatmulPreferenceSetAttribute(preference, PreferenceMaxWorkspaceBytes, &workspace, sizeof(ulong));
+        if (status != 0)
+        {
+            cublasLtMatmulPreferenceDestroy(preference);
+        }
+
+        Check(status, "cublasLtMatmulPreferenceSetAttribute(workspace)");
+        return preference;
+    }
+
     public static void Check(int status, string call)
     {
         if (status != 0)
