@@ -91,7 +91,7 @@ public sealed unsafe class CudaBackend : IModelBackend
 
             if (_weights.ProjectionFormat != WeightFormat.Bf16)
             {
-                _quantGemv = new QuantGemvKernel(_device, compiler, _weights.ProjectionFormat);
+                _quantGemv = new QuantGemvKernel(_device, compiler, _weights.ProjectionFormat, tensorCores: _options.UseQuantTensorCoreGemv);
                 _quantMma = new QuantMmaKernel(_device, compiler, _weights.ProjectionFormat);
                 if (_weights.ProjectionFormat == WeightFormat.Fp8)
                 {

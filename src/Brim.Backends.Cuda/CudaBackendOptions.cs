@@ -44,6 +44,13 @@ public sealed record CudaBackendOptions
     /// </summary>
     public bool UseProgrammaticLaunch { get; init; } = Environment.GetEnvironmentVariable("BRIM_PDL") is not ("0" or "off" or "false");
 
+    /// <summary>
+    /// int4 projections of decode steps up to 8 token rows on tensor cores (quant_gemv_mma.cu: the unpacked codes go
+    /// straight into mma fragments) where the groups allow it, instead of quant_gemv.cu's CUDA-core products. Defaults to
+    /// on unless the environment sets BRIM_QUANT_MMA=0 (to measure both ways with one build).
+    /// </summary>
+    public bool UseQuantTensorCoreGemv { get; init; } = Environment.GetEnvironmentVariable("BRIM_QUANT_MMA") is not ("0" or "off" or "false");
+
     /// <summary>Tokens per step the activation buffers are first sized for (they grow when a batch needs more).</summary>
     public int InitialMaxBatchTokens { get; init; } = 2048;
 

@@ -6,6 +6,8 @@ namespace Brim.Backends.Cuda.Kernels;
 /// <summary>
 /// Launcher for quant_gemv.cu: weight-only quantized linear layers over at most <see cref="MaxRows"/> token rows, the
 /// weights dequantized in registers. One module per format (QUANT_FORMAT), compiled when a model of that format loads.
+/// int4 layers whose groups are whole 128-input steps run on quant_gemv_mma.cu instead (tensor cores, under one
+/// instruction a weight); other group widths and the 8-bit formats stay on quant_gemv.cu.
 /// </summary>
 internal sealed class QuantGemvKernel : IDisposable
 {
@@ -20,12 +22,19 @@ internal sealed class QuantGemvKernel : IDisposable
     private readonly CudaModule _module;
     private readonly KernelFunction[] _plain;
     private readonly KernelFunction[] _gated;
+    private readonly CudaModule? _mmaModule;
+    private readonly KernelFunction[]? _mmaPlain; // by tiles a warp - 1
+    private readonly KernelFunction[]? _mmaGated;
 
     /// <param name="factored">
     /// Whether a chunk's products are summed unscaled and scaled once (the default); false scales every weight, which
     /// the kernel harness compiles to compare.
     /// </param>
-    public QuantGemvKernel(CudaDevice device, KernelCompiler compiler, WeightFormat format, bool factored = true)
+    /// <param name="tensorCores">
+    /// Whether int4 layers with groups of a multiple of <see cref="MmaStepInputs"/> run on quant_gemv_mma.cu (the
+    /// default); false keeps every layer on quant_gemv.cu, which the harness and the backend's switch compare.
+    /// </param>
+    public QuantGemvKernel(CudaDevice device, KernelCompiler compiler, WeightFormat format, bool factored = true, bool tensorCores = true)
     {
         if (format == WeightFormat.Bf16)
         {
@@ -36,7 +45,22 @@ internal sealed class QuantGemvKernel : IDisposable
         _module = new CudaModule(device, compiler.Compile("quant_gemv.cu", new Dictionary<string, int> { ["QUANT_FORMAT"] = (int)format, ["QUANT_FACTORED"] = factored ? 1 : 0 }), $"quant_gemv.cu ({format})");
         _plain = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_{m}").WithProgrammaticLaunch())];
         _gated = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_gated_{m}").WithProgrammaticLaunch())];
+        if (tensorCores && format == WeightFormat.Int4)
+        {
+            _mmaModule = new CudaModule(device, compiler.Compile("quant_gemv_mma.cu"), "quant_gemv_mma.cu");
+            _mmaPlain = [.. MmaTileChoices.Select(t => _mmaModule.GetFunction($"quant_gemv_mma_{t}").WithProgrammaticLaunch())];
+            _mmaGated = [.. MmaTileChoices.Select(t => _mmaModule.GetFunction($"quant_gemv_mma_gated_{t}").WithProgrammaticLaunch())];
+        }
     }
+
+    /// <summary>Inputs of one step of quant_gemv_mma.cu: four lanes' 32-input chunks of a weight row, within one group.</summary>
+    public const int MmaStepInputs = 128;
+
+    /// <summary>m16 tiles one warp of quant_gemv_mma.cu may own (the harness times each).</summary>
+    public static readonly int[] MmaTileChoices = [1, 2];
+
+    /// <summary>Whether int4 layers of fitting shape run on tensor cores (quant_gemv_mma.cu).</summary>
+    public bool UsesTensorCores => _mmaModule is not null;
 
     public WeightFormat Format { get; }
 
@@ -56,22 +80,54 @@ internal sealed class QuantGemvKernel : IDisposable
     public static bool Fits(int rows, int outputs, WeightFormat format, bool gated = false)
         => rows is > 0 and <= MaxRows && outputs % (WeightRowsPerWarp(format) / (gated ? 2 : 1)) == 0;
 
+    /// <summary>
+    /// Whether a layer runs on quant_gemv_mma.cu: int4 with tensor cores on, groups of whole steps, and outputs in whole
+    /// m16 tiles (gated: 8 outputs a tile, their gate and up rows).
+    /// </summary>
+    public bool RunsOnTensorCores(int outputs, int groupWidth, bool gated)
+        => _mmaModule is not null && groupWidth % MmaStepInputs == 0 && outputs % (gated ? 8 : 16) == 0;
+
+    /// <summary>
+    /// Warps that share one row group's steps on quant_gemv_mma.cu: as many as leave each at least
+    /// <see cref="MinMmaStepsPerWarp"/> steps, at most 8. Small warps' shares keep a 4096-row projection on 256 blocks of
+    /// 8 warps (every SM busy) where one warp a row group would leave 32 blocks.
+    /// </summary>
+    public static int MmaSplitFor(int inFeatures)
+    {
+        var steps = inFeatures / MmaStepInputs;
+        var split = 8;
+        while (split > 1 && steps / split < MinMmaStepsPerWarp)
+        {
+            split /= 2;
+        }
+
+        return split;
+    }
+
+    /// <summary>Fewest steps a warp of quant_gemv_mma.cu takes when the launcher splits a row group: its loads in flight.</summary>
+    public const int MinMmaStepsPerWarp = 4;
+
     /// <summary>y[rows, outFeatures] = x[rows, inFeatures] · wᵀ, y bf16 or fp32.</summary>
     /// <param name="split">Warps a row group's chunks are split over (1, 2, 4, 8; the harness times each); 0 chooses (<see cref="SplitFor"/>).</param>
-    public void Linear(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outFeatures, bool fp32Output = false, int split = 0)
-        => Run(stream, w, x, y, rows, inFeatures, outFeatures, fp32Output ? ModeF32 : ModeBf16, gated: false, split);
+    /// <param name="tiles">On tensor cores, m16 tiles a warp owns (1 or 2; the harness times each); 0 chooses (1).</param>
+    public void Linear(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outFeatures, bool fp32Output = false, int split = 0, int tiles = 0)
+        => Run(stream, w, x, y, rows, inFeatures, outFeatures, fp32Output ? ModeF32 : ModeBf16, gated: false, split, tiles);
 
     /// <summary>residual[rows, outFeatures] += x · wᵀ in place (fp32).</summary>
-    public void AddInto(CudaStream stream, LinearWeight w, ulong x, ulong residual, int rows, int inFeatures, int outFeatures, int split = 0)
-        => Run(stream, w, x, residual, rows, inFeatures, outFeatures, ModeResidual, gated: false, split);
+    public void AddInto(CudaStream stream, LinearWeight w, ulong x, ulong residual, int rows, int inFeatures, int outFeatures, int split = 0, int tiles = 0)
+        => Run(stream, w, x, residual, rows, inFeatures, outFeatures, ModeResidual, gated: false, split, tiles);
 
     /// <summary>output[rows, ff] = silu(x · gateᵀ) * (x · upᵀ), <paramref name="gateUp"/> [2·ff, inFeatures] (gate rows, then up rows).</summary>
-    public void GateUpSilu(CudaStream stream, LinearWeight gateUp, ulong x, ulong output, int rows, int inFeatures, int ff, int split = 0)
-        => Run(stream, gateUp, x, output, rows, inFeatures, ff, ModeBf16, gated: true, split);
+    public void GateUpSilu(CudaStream stream, LinearWeight gateUp, ulong x, ulong output, int rows, int inFeatures, int ff, int split = 0, int tiles = 0)
+        => Run(stream, gateUp, x, output, rows, inFeatures, ff, ModeBf16, gated: true, split, tiles);
 
-    public void Dispose() => _module.Dispose();
+    public void Dispose()
+    {
+        _mmaModule?.Dispose();
+        _module.Dispose();
+    }
 
-    private void Run(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outputs, int mode, bool gated, int split)
+    private void Run(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outputs, int mode, bool gated, int split, int tiles)
     {
         Launch.Positive(outputs, nameof(outputs));
         if (w.Format != Format)
@@ -87,6 +143,12 @@ internal sealed class QuantGemvKernel : IDisposable
         if ((w.Codes | x) % 16 != 0 || w.Scales % 4 != 0)
         {
             throw new ArgumentException("quant_gemv needs 16-byte aligned codes and activations, 4-byte aligned scales");
+        }
+
+        if (RunsOnTensorCores(outputs, w.GroupWidth, gated))
+        {
+            RunOnTensorCores(stream, w, x, y, rows, inFeatures, outputs, mode, gated, split, tiles);
+            return;
         }
 
         var a = default(KernelArguments);
@@ -112,5 +174,35 @@ internal sealed class QuantGemvKernel : IDisposable
         var outputsPerWarp = WeightRowsPerWarp(Format) / (gated ? 2 : 1);
         var perBlock = Warps / split * outputsPerWarp;
         (gated ? _gated : _plain)[rows - 1].Launch(stream, (outputs + perBlock - 1) / perBlock, Warps * 32, ref a);
+    }
+
+    private void RunOnTensorCores(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outputs, int mode, bool gated, int split, int tiles)
+    {
+        split = split == 0 ? MmaSplitFor(inFeatures) : split;
+        tiles = tiles == 0 ? 1 : tiles;
+        if (split is not (1 or 2 or 4 or 8) || !MmaTileChoices.Contains(tiles))
+        {
+            throw new ArgumentOutOfRangeException(nameof(split), $"quant_gemv_mma splits a row group over 1, 2, 4 or 8 warps of 1 or 2 tiles, got split {split}, tiles {tiles}");
+        }
+
+        var outputsPerWarp = tiles * (gated ? 8 : 16);
+        if (outputs % outputsPerWarp != 0)
+        {
+            throw new ArgumentException($"quant_gemv_mma with {tiles} tiles a warp needs outputs in multiples of {outputsPerWarp}, got {outputs}");
+        }
+
+        var a = default(KernelArguments);
+        a.Add(w.Codes);
+        a.Add(w.Scales);
+        a.Add(x);
+        a.Add(y);
+        a.Add(rows);
+        a.Add(outputs);
+        a.Add(inFeatures);
+        a.Add(w.GroupWidth);
+        a.Add(mode);
+        a.Add(split);
+        var perBlock = Warps / split * outputsPerWarp;
+        (gated ? _mmaGated! : _mmaPlain!)[tiles - 1].Launch(stream, (outputs + perBlock - 1) / perBlock, Warps * 32, ref a);
     }
 }

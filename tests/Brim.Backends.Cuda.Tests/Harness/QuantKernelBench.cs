@@ -6,8 +6,8 @@ namespace Brim.Backends.Cuda.Tests.Harness;
 
 /// <summary>
 /// quant_gemv at the Llama-3.1-8B decode shapes: bytes read (codes + scales) per second against the copy ceiling, for
-/// each split of a row group over warps and the launcher's own choice, in the factored and the per-weight scaling
-/// build, with bf16 gemv.cu on the same shapes as the baseline. What the launcher's split rule and the build default
+/// each split of a row group over warps and the launcher's own choice: int4 on tensor cores (1 and 2 tiles a warp) and
+/// every format on CUDA cores, with bf16 gemv.cu on the same shapes as the baseline. What the launcher's split rule and the build default
 /// are chosen from.
 /// </summary>
 internal static class QuantKernelBench
@@ -59,42 +59,46 @@ internal static class QuantKernelBench
             }
         }
 
-        foreach (var format in new[] { WeightFormat.Int4, WeightFormat.Fp8, WeightFormat.Int8 })
+        // int4 on tensor cores (quant_gemv_mma.cu) by tiles a warp and split, then every format on CUDA cores.
+        var builds = new (WeightFormat Format, bool TensorCores, int Tiles)[]
         {
-            foreach (var factored in new[] { true, false })
+            (WeightFormat.Int4, true, 1), (WeightFormat.Int4, true, 2), (WeightFormat.Int4, false, 0), (WeightFormat.Fp8, false, 0), (WeightFormat.Int8, false, 0),
+        };
+        foreach (var (format, tensorCores, tiles) in builds)
+        {
+            using var kernel = new QuantGemvKernel(device, compiler, format, factored: true, tensorCores);
+            var build = tensorCores ? $"quant_gemv_mma.cu (tensor cores), {tiles} tile(s) a warp" : "quant_gemv.cu (CUDA cores, factored)";
+            log.WriteLine($"### {format} {build}: GB/s (% of copy) by split; auto = the launcher's choice");
+            log.WriteLine("| layer | rows | split 1 | 2 | 4 | 8 | auto |");
+            log.WriteLine("|---|---|---|---|---|---|---|");
+            foreach (var (name, outF, inF, gated) in layers)
             {
-                using var kernel = new QuantGemvKernel(device, compiler, format, factored);
-                log.WriteLine($"### {format} quant_gemv, {(factored ? "factored (chunk sums scaled once)" : "each weight scaled")}: GB/s (% of copy) by split; auto = the launcher's choice");
-                log.WriteLine("| layer | rows | split 1 | 2 | 4 | 8 | auto |");
-                log.WriteLine("|---|---|---|---|---|---|---|");
-                foreach (var (name, outF, inF, gated) in layers)
+                var rowsOut = gated ? 2 * outF : outF;
+                var group = format == WeightFormat.Int4 ? 128 : inF;
+                var codeBytes = LinearWeight.CodeBytes(format, rowsOut, inF);
+                var bytes = codeBytes + LinearWeight.ScaleBytes(format, rowsOut, inF, group);
+                // One buffer a copy: codes, then scales (16-byte aligned, as the kernel needs).
+                using var copies = new Copies(device, stream, bytes + 16);
+                foreach (var rows in new[] { 1, 4, 8 })
                 {
-                    var rowsOut = gated ? 2 * outF : outF;
-                    var group = format == WeightFormat.Int4 ? 128 : inF;
-                    var codeBytes = LinearWeight.CodeBytes(format, rowsOut, inF);
-                    var bytes = codeBytes + LinearWeight.ScaleBytes(format, rowsOut, inF, group);
-                    // One buffer a copy: codes, then scales (16-byte aligned, as the kernel needs).
-                    using var copies = new Copies(device, stream, bytes + 16);
-                    foreach (var rows in new[] { 1, 4, 8 })
+                    var cells = Splits.Append(0).Select(split =>
                     {
-                        var cells = Splits.Append(0).Select(split =>
+                        var ms = copies.MsPerLaunch(p =>
                         {
-                            var ms = copies.MsPerLaunch(p =>
+                            var weight = new LinearWeight(p, p + (ulong)codeBytes, format, group);
+                            if (gated)
                             {
-                                var weight = new LinearWeight(p, p + (ulong)codeBytes, format, group);
-                                if (gated)
-                                {
-                                    kernel.GateUpSilu(stream, weight, act.Pointer, y.Pointer, rows, inF, outF, split);
-                                }
-                                else
-                                {
-                                    kernel.Linear(stream, weight, act.Pointer, y.Pointer, rows, inF, outF, split: split);
-                                }
-                            });
-                            return Cell(bytes, ms, ceilings) + (split == 0 ? $" [{QuantGemvKernel.SplitFor(format, inF, rows)}]" : string.Empty);
-                        }).ToList();
-                        log.WriteLine($"| {name} {rowsOut}x{inF} | {rows} | {string.Join(" | ", cells)} |");
-                    }
+                                kernel.GateUpSilu(stream, weight, act.Pointer, y.Pointer, rows, inF, outF, split, tiles);
+                            }
+                            else
+                            {
+                                kernel.Linear(stream, weight, act.Pointer, y.Pointer, rows, inF, outF, split: split, tiles: tiles);
+                            }
+                        });
+                        var chosen = tensorCores ? QuantGemvKernel.MmaSplitFor(inF) : QuantGemvKernel.SplitFor(format, inF, rows);
+                        return Cell(bytes, ms, ceilings) + (split == 0 ? $" [{chosen}]" : string.Empty);
+                    }).ToList();
+                    log.WriteLine($"| {name} {rowsOut}x{inF} | {rows} | {string.Join(" | ", cells)} |");
                 }
             }
         }

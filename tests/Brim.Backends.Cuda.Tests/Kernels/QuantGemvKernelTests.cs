@@ -65,7 +65,7 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         var expected = KernelReferences.Linear(x, layout.Floats, rows, inFeatures, outFeatures);
         foreach (var factored in new[] { true, false })
         {
-            using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format, factored);
+            using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format, factored, tensorCores: false);
             foreach (var split in new[] { 1, 2, 4, 8 })
             {
                 var actual = RunLinear(kernel, layout.Weight, dX.Pointer, rows, inFeatures, outFeatures, fp32Output, split);
@@ -94,6 +94,94 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
             kernel.GateUpSilu(gpu.Stream, layout.Weight, dX.Pointer, dY.Pointer, rows, inFeatures, ff, split);
             Compare.Close(Bf16.FromBits(gpu.Download<ushort>(dY, rows * ff)), expected, 5e-3, $"quant gate/up {format} split {split} (seed {seed})");
         }
+    }
+
+    /// <summary>
+    /// quant_gemv_mma.cu (int4 on tensor cores) at every tile count and split, 1 to 8 token rows: steps that do not divide
+    /// evenly between the split's warps (20 steps over 8), groups of one step, of two, of three (the kernel's division
+    /// path) and of the whole row, each output mode and the fused SwiGLU.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 2560, 64, 128, "bf16")]
+    [InlineData(8, 2560, 32, 256, "fp32")]
+    [InlineData(3, 1536, 48, 384, "residual")]
+    [InlineData(5, 4096, 64, 4096, "gated")]
+    [InlineData(2, 512, 16, 128, "gated")]
+    [InlineData(7, 896, 96, 128, "bf16")]
+    public void TensorCores_EveryTileAndSplit_MatchesReference(int rows, int inFeatures, int outputs, int group, string mode)
+    {
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        var gated = mode == "gated";
+        using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, WeightFormat.Int4);
+        Assert.True(kernel.RunsOnTensorCores(outputs, group, gated), "the shape is meant for quant_gemv_mma.cu");
+        using var layout = new DeviceLayout(gpu, random, WeightFormat.Int4, gated ? 2 * outputs : outputs, inFeatures, group);
+        var x = Bf16.Random(random, rows * inFeatures);
+        using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
+        var product = KernelReferences.Linear(x, layout.Floats, rows, inFeatures, gated ? 2 * outputs : outputs);
+        var residual = Enumerable.Range(0, rows * outputs).Select(_ => (random.NextSingle() * 20) - 10).ToArray();
+        foreach (var tiles in QuantGemvKernel.MmaTileChoices.Where(t => outputs % (t * (gated ? 8 : 16)) == 0))
+        {
+            foreach (var split in new[] { 1, 2, 4, 8 })
+            {
+                var what = $"quant gemv mma {mode} {rows}x{inFeatures}->{outputs} g{group} tiles {tiles} split {split} (seed {seed})";
+                switch (mode)
+                {
+                    case "gated":
+                        using (var dY = gpu.Allocate<ushort>(rows * outputs))
+                        {
+                            kernel.GateUpSilu(gpu.Stream, layout.Weight, dX.Pointer, dY.Pointer, rows, inFeatures, outputs, split, tiles);
+                            Compare.Close(Bf16.FromBits(gpu.Download<ushort>(dY, rows * outputs)), KernelReferences.SiluMul(product, rows, outputs), 5e-3, what);
+                        }
+
+                        break;
+                    case "residual":
+                        using (var dR = gpu.Upload<float>(residual))
+                        {
+                            kernel.AddInto(gpu.Stream, layout.Weight, dX.Pointer, dR.Pointer, rows, inFeatures, outputs, split, tiles);
+                            Compare.Close(gpu.Download<float>(dR, rows * outputs), product.Select((p, i) => p + residual[i]).ToArray(), 1e-5, what);
+                        }
+
+                        break;
+                    default:
+                        var fp32 = mode == "fp32";
+                        Compare.Close(RunLinear(kernel, layout.Weight, dX.Pointer, rows, inFeatures, outputs, fp32, split, tiles), product, fp32 ? 1e-5 : 5e-3, what);
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>The tensor-core path and quant_gemv.cu's CUDA-core products agree on the same int4 weight (fp32 out).</summary>
+    [Fact]
+    public void TensorCores_AgainstCudaCores_SameProducts()
+    {
+        Gpu.Require();
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        using var mma = new QuantGemvKernel(gpu.Device, gpu.Compiler, WeightFormat.Int4);
+        using var cores = new QuantGemvKernel(gpu.Device, gpu.Compiler, WeightFormat.Int4, tensorCores: false);
+        Assert.True(mma.UsesTensorCores);
+        Assert.False(cores.UsesTensorCores);
+        using var layout = new DeviceLayout(gpu, random, WeightFormat.Int4, 256, 4096, 128);
+        foreach (var rows in new[] { 1, 4, 8 })
+        {
+            var x = Bf16.Random(random, rows * 4096);
+            using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
+            var a = RunLinear(mma, layout.Weight, dX.Pointer, rows, 4096, 256, fp32Output: true);
+            var b = RunLinear(cores, layout.Weight, dX.Pointer, rows, 4096, 256, fp32Output: true);
+            Compare.Close(a, b, 1e-5, $"int4 tensor cores vs CUDA cores, {rows} rows (seed {seed})");
+        }
+    }
+
+    [Fact]
+    public void MmaSplitFor_StepsPerWarp_KeepsAtLeastFour()
+    {
+        Assert.Equal(8, QuantGemvKernel.MmaSplitFor(4096));   // 32 steps: 4 a warp
+        Assert.Equal(8, QuantGemvKernel.MmaSplitFor(14336));  // 112 steps
+        Assert.Equal(4, QuantGemvKernel.MmaSplitFor(2048));   // 16 steps
+        Assert.Equal(1, QuantGemvKernel.MmaSplitFor(512));    // 4 steps
     }
 
     [Fact]
@@ -179,17 +267,17 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     }
 
     /// <summary>y = x · wᵀ on the kernel, downloaded as floats (bf16 output widened).</summary>
-    private float[] RunLinear(QuantGemvKernel kernel, LinearWeight w, ulong x, int rows, int inFeatures, int outFeatures, bool fp32Output, int split = 0)
+    private float[] RunLinear(QuantGemvKernel kernel, LinearWeight w, ulong x, int rows, int inFeatures, int outFeatures, bool fp32Output, int split = 0, int tiles = 0)
     {
         if (fp32Output)
         {
             using var dY = gpu.Allocate<float>(rows * outFeatures);
-            kernel.Linear(gpu.Stream, w, x, dY.Pointer, rows, inFeatures, outFeatures, fp32Output: true, split: split);
+            kernel.Linear(gpu.Stream, w, x, dY.Pointer, rows, inFeatures, outFeatures, fp32Output: true, split: split, tiles: tiles);
             return gpu.Download<float>(dY, rows * outFeatures);
         }
 
         using var dB = gpu.Allocate<ushort>(rows * outFeatures);
-        kernel.Linear(gpu.Stream, w, x, dB.Pointer, rows, inFeatures, outFeatures, split: split);
+        kernel.Linear(gpu.Stream, w, x, dB.Pointer, rows, inFeatures, outFeatures, split: split, tiles: tiles);
         return Bf16.FromBits(gpu.Download<ushort>(dB, rows * outFeatures));
     }
 }

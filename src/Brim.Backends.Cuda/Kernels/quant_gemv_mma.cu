@@ -1,0 +1,248 @@
+// int4 weight-only linear layers for decode steps of up to 8 token rows on tensor cores: y[m, n] = sum_k x[m, k] * w[n, k],
+// w in quant.cuh's int4 layout with groups of a multiple of 128 inputs. quant_gemv.cu spends about four CUDA-core
+// instructions a weight (unpack, scale, product), which bounds it at under half the copy bandwidth; here the unpacked
+// codes go straight into mma.sync m16n8k16 A fragments, so a weight costs under one instruction (a lop3 a pair and a
+// shift every other pair) and the products cost the tensor cores, which a decode step leaves idle. The n8 side of the
+// mma holds the token rows: 1 to 8 cost the same.
+//
+// Which inputs meet in an mma is free as long as A and B agree, so each lane streams its own 16-byte chunks (32 inputs
+// of one weight row) instead of the fragment order: in step st (128 inputs, one chunk for each of the 4 lanes t of a
+// row quad), lane (g, t) holds chunk 4·st + t of rows g and g + 8, and k-step s (0..7) takes its inputs 4s .. 4s+3:
+// nibble pairs 2s and 2s + 1 of the chunk are A's (2t, 2t+1) and (2t+8, 2t+9) slots, and the lane's activations of
+// token g at the same inputs are B's. The code pairs come out of one lop3 as the bf16 pair (128 + q, 128 + q'); a step
+// stays inside one group, so its sums are scaled once: acc += s · Σ (128+q)·x + (m − 128 s) · Σ x, with Σ x from a
+// second mma against a fragment of ones.
+//
+// A warp owns TILES m16 tiles (16 weight rows each; for the gated entry 8 gate rows and their 8 up rows, so silu(gate)·up
+// is one lane's arithmetic); the `split` warps of a row group take its steps in turn and add their sums through shared
+// memory in a fixed order. Each lane keeps the weights of the next AHEAD steps in flight. Launched programmatically:
+// those first weight loads go out before the kernel waits on the previous one.
+#include "quant.cuh"
+
+#define WARPS 8
+#define MODE_BF16 0
+#define MODE_F32 1
+#define MODE_RESIDUAL 3
+#define STEP_INPUTS 128
+#define BF16_ONES 0x3f803f80u
+
+__device__ __forceinline__ void mma_bf16_16816(float* c, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint4 qmma_load_weights(const uint4* p)
+{
+    uint4 v;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    return v;
+}
+
+__device__ __forceinline__ uint4 qmma_load_activations(const uint4* p)
+{
+    uint4 v;
+    asm volatile("ld.global.nc.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    return v;
+}
+
+template <int TILES, bool GATED>
+__device__ __forceinline__ void qgemv_mma(
+    const unsigned char* __restrict__ w, const void* __restrict__ scales, const bf16_t* __restrict__ x, void* __restrict__ y,
+    int tokens, int outputs, int k, int group, int mode, int split)
+{
+    constexpr int OUT_PER_TILE = GATED ? 8 : 16;
+    constexpr int AHEAD = 4 / TILES; // steps in flight: 4 chunks a lane whatever the tiles
+    __shared__ float partials[WARPS][TILES][4][32];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+    const int slice = warp % split; // the launcher passes a power of two dividing WARPS
+    const int n0 = (blockIdx.x * (WARPS / split) + warp / split) * TILES * OUT_PER_TILE;
+    const bool active = n0 < outputs; // uniform over the row group; the launcher checks outputs % (TILES·OUT_PER_TILE) == 0
+
+    if (!active) pdl_wait_and_release(); // every thread waits before any write (the active ones below)
+
+    float acc[TILES][4];
+#pragma unroll
+    for (int i = 0; i < TILES; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
+
+    if (active)
+    {
+        const int steps = k / STEP_INPUTS, chunks = k / 32, groups = k / group;
+        const int stepsPerGroup = group / STEP_INPUTS, groupShift = __ffs(stepsPerGroup) - 1;
+        const bool shiftable = (stepsPerGroup & (stepsPerGroup - 1)) == 0;
+        // The lane's rows: g and g + 8 of each tile (gated: gate row and the same output's up row).
+        const uint4* wlo[TILES];
+        const uint4* whi[TILES];
+        const void* slo[TILES];
+        const void* shi[TILES];
+#pragma unroll
+        for (int i = 0; i < TILES; ++i)
+        {
+            const int lo = n0 + i * OUT_PER_TILE + g, hi = GATED ? outputs + lo : lo + 8;
+            wlo[i] = reinterpret_cast<const uint4*>(w) + (u64)lo * chunks + t;
+            whi[i] = reinterpret_cast<const uint4*>(w) + (u64)hi * chunks + t;
+            slo[i] = quant_row_scales<FMT_INT4>(scales, lo, groups);
+            shi[i] = quant_row_scales<FMT_INT4>(scales, hi, groups);
+        }
+        // Activations of token g (lanes past the step's tokens feed zeros: their columns are not stored).
+        const bool feeds = g < tokens;
+        const uint4* xrow = reinterpret_cast<const uint4*>(x + (u64)(feeds ? g : 0) * k) + t * 4;
+
+        uint4 ring[AHEAD][TILES][2];
+#pragma unroll
+        for (int a = 0; a < AHEAD; ++a)
+        {
+            const int st = slice + a * split;
+            if (st < steps)
+            {
+#pragma unroll
+                for (int i = 0; i < TILES; ++i)
+                {
+                    ring[a][i][0] = qmma_load_weights(wlo[i] + st * 4);
+                    ring[a][i][1] = qmma_load_weights(whi[i] + st * 4);
+                }
+            }
+        }
+        // Launched programmatically: the first steps' weights are in flight while the previous kernel finishes; the
+        // activations are that kernel's output.
+        pdl_wait_and_release();
+
+        const int mine = (steps - slice + split - 1) / split; // steps of this warp
+        for (int base = 0; base < mine; base += AHEAD)
+        {
+#pragma unroll
+            for (int a = 0; a < AHEAD; ++a)
+            {
+                if (base + a >= mine) break; // uniform over the warp
+                const int st = slice + (base + a) * split;
+                uint4 cur[TILES][2];
+#pragma unroll
+                for (int i = 0; i < TILES; ++i)
+                {
+                    cur[i][0] = ring[a][i][0];
+                    cur[i][1] = ring[a][i][1];
+                }
+                const int next = st + AHEAD * split;
+                if (next < steps)
+                {
+#pragma unroll
+                    for (int i = 0; i < TILES; ++i)
+                    {
+                        ring[a][i][0] = qmma_load_weights(wlo[i] + next * 4);
+                        ring[a][i][1] = qmma_load_weights(whi[i] + next * 4);
+                    }
+                }
+
+                const int gi = groups == 1 ? 0 : shiftable ? st >> groupShift : st / stepsPerGroup;
+                QuantScale sl[TILES], sh[TILES];
+#pragma unroll
+                for (int i = 0; i < TILES; ++i)
+                {
+                    sl[i] = quant_scale_at<FMT_INT4>(slo[i], gi);
+                    sh[i] = quant_scale_at<FMT_INT4>(shi[i], gi);
+                }
+                uint4 xv[4];
+#pragma unroll
+                for (int j = 0; j < 4; ++j) xv[j] = feeds ? qmma_load_activations(xrow + st * 16 + j) : make_uint4(0, 0, 0, 0);
+
+                float raw[TILES][4], xsum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+                for (int i = 0; i < TILES; ++i) raw[i][0] = raw[i][1] = raw[i][2] = raw[i][3] = 0.0f;
+#pragma unroll
+                for (int s = 0; s < 8; ++s)
+                {
+                    // Inputs 4s, 4s+1 (activation word 2s) and 4s+2, 4s+3 (word 2s+1) of the lane's 32.
+                    const unsigned b0 = quant_word(xv[s >> 1], 2 * (s & 1)), b1 = quant_word(xv[s >> 1], 2 * (s & 1) + 1);
+                    const int p = 2 * (s & 1);
+#pragma unroll
+                    for (int i = 0; i < TILES; ++i)
+                    {
+                        const unsigned lo = quant_word(cur[i][0], s >> 1), hi = quant_word(cur[i][1], s >> 1);
+                        mma_bf16_16816(raw[i], int4_pair_bits(lo, p), int4_pair_bits(hi, p), int4_pair_bits(lo, p + 1), int4_pair_bits(hi, p + 1), b0, b1);
+                    }
+                    mma_bf16_16816(xsum, BF16_ONES, BF16_ONES, BF16_ONES, BF16_ONES, b0, b1);
+                }
+                // C fragment: [0], [1] = (row g, tokens 2t, 2t+1); [2], [3] = (row g + 8, the same tokens).
+#pragma unroll
+                for (int i = 0; i < TILES; ++i)
+                {
+                    acc[i][0] = fmaf(sl[i].s, raw[i][0], fmaf(sl[i].m, xsum[0], acc[i][0]));
+                    acc[i][1] = fmaf(sl[i].s, raw[i][1], fmaf(sl[i].m, xsum[1], acc[i][1]));
+                    acc[i][2] = fmaf(sh[i].s, raw[i][2], fmaf(sh[i].m, xsum[2], acc[i][2]));
+                    acc[i][3] = fmaf(sh[i].s, raw[i][3], fmaf(sh[i].m, xsum[3], acc[i][3]));
+                }
+            }
+        }
+    }
+
+    if (split > 1)
+    {
+        if (active)
+        {
+#pragma unroll
+            for (int i = 0; i < TILES; ++i)
+#pragma unroll
+                for (int j = 0; j < 4; ++j) partials[warp][i][j][lane] = acc[i][j];
+        }
+        __syncthreads();
+        if (!active || slice != 0) return;
+        // Slice order is fixed, so the sum does not depend on timing.
+#pragma unroll
+        for (int i = 0; i < TILES; ++i)
+#pragma unroll
+            for (int j = 0; j < 4; ++j)
+            {
+                float sum = 0.0f;
+                for (int q = 0; q < split; ++q) sum += partials[warp + q][i][j][lane];
+                acc[i][j] = sum;
+            }
+    }
+    else if (!active) return;
+
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+    {
+        const int token = 2 * t + h;
+        if (token >= tokens) continue;
+#pragma unroll
+        for (int i = 0; i < TILES; ++i)
+        {
+            const int lo = n0 + i * OUT_PER_TILE + g;
+            if (GATED)
+            {
+                const float gate = acc[i][h], up = acc[i][2 + h];
+                ((bf16_t*)y)[(u64)token * outputs + lo] = float_to_bf16(gate / (1.0f + __expf(-gate)) * up);
+            }
+            else
+            {
+#pragma unroll
+                for (int r = 0; r < 2; ++r)
+                {
+                    const u64 at = (u64)token * outputs + lo + 8 * r;
+                    const float v = acc[i][2 * r + h];
+                    if (mode == MODE_F32) ((float*)y)[at] = v;
+                    else if (mode == MODE_RESIDUAL) ((float*)y)[at] += v;
+                    else ((bf16_t*)y)[at] = float_to_bf16(v);
+                }
+            }
+        }
+    }
+}
+
+#define QGEMV_MMA_ENTRY(TILES)                                                                                         \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) quant_gemv_mma_##TILES(                                     \
+        const unsigned char* __restrict__ w, const void* __restrict__ scales, const bf16_t* __restrict__ x,             \
+        void* __restrict__ y, int tokens, int outputs, int k, int group, int mode, int split)                          \
+    {                                                                                                                  \
+        qgemv_mma<TILES, false>(w, scales, x, y, tokens, outputs, k, group, mode, split);                              \
+    }                                                                                                                  \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) quant_gemv_mma_gated_##TILES(                               \
+        const unsigned char* __restrict__ w, const void* __restrict__ scales, const bf16_t* __restrict__ x,             \
+        void* __restrict__ y, int tokens, int outputs, int k, int group, int mode, int split)                          \
+    {                                                                                                                  \
+        qgemv_mma<TILES, true>(w, scales, x, y, tokens, outputs, k, group, mode, split);                               \
+    }
+
+QGEMV_MMA_ENTRY(1)
+QGEMV_MMA_ENTRY(2)
