@@ -45,8 +45,8 @@ public sealed record CudaBackendOptions
     public bool UseProgrammaticLaunch { get; init; } = Environment.GetEnvironmentVariable("BRIM_PDL") is not ("0" or "off" or "false");
 
     /// <summary>
-    /// int4 projections of decode steps up to 8 token rows on tensor cores (quant_gemv_mma.cu: the unpacked codes go
-    /// straight into mma fragments) where the groups allow it, instead of quant_gemv.cu's CUDA-core products. Defaults to
+    /// int4 and FP8 projections of decode steps up to 8 token rows on tensor cores (quant_gemv_mma.cu: the unpacked codes
+    /// go straight into mma fragments) where the shapes allow it, instead of quant_gemv.cu's CUDA-core products. Defaults to
     /// on unless the environment sets BRIM_QUANT_MMA=0 (to measure both ways with one build).
     /// </summary>
     public bool UseQuantTensorCoreGemv { get; init; } = Environment.GetEnvironmentVariable("BRIM_QUANT_MMA") is not ("0" or "off" or "false");

@@ -6,8 +6,8 @@ namespace Brim.Backends.Cuda.Kernels;
 /// <summary>
 /// Launcher for quant_gemv.cu: weight-only quantized linear layers over at most <see cref="MaxRows"/> token rows, the
 /// weights dequantized in registers. One module per format (QUANT_FORMAT), compiled when a model of that format loads.
-/// int4 layers whose groups are whole 128-input steps run on quant_gemv_mma.cu instead (tensor cores, under one
-/// instruction a weight); other group widths and the 8-bit formats stay on quant_gemv.cu.
+/// int4 layers whose groups are whole 128-input steps and FP8 layers run on quant_gemv_mma.cu instead (tensor cores,
+/// under one instruction a weight for int4, under two for FP8); other group widths and int8 stay on quant_gemv.cu.
 /// </summary>
 internal sealed class QuantGemvKernel : IDisposable
 {
@@ -31,8 +31,9 @@ internal sealed class QuantGemvKernel : IDisposable
     /// the kernel harness compiles to compare.
     /// </param>
     /// <param name="tensorCores">
-    /// Whether int4 layers with groups of a multiple of <see cref="MmaStepInputs"/> run on quant_gemv_mma.cu (the
-    /// default); false keeps every layer on quant_gemv.cu, which the harness and the backend's switch compare.
+    /// Whether int4 layers with groups of a multiple of <see cref="MmaStepInputs"/> and FP8 layers run on
+    /// quant_gemv_mma.cu (the default); false keeps every layer on quant_gemv.cu, which the harness and the backend's
+    /// switch compare.
     /// </param>
     public QuantGemvKernel(CudaDevice device, KernelCompiler compiler, WeightFormat format, bool factored = true, bool tensorCores = true)
     {
@@ -45,9 +46,9 @@ internal sealed class QuantGemvKernel : IDisposable
         _module = new CudaModule(device, compiler.Compile("quant_gemv.cu", new Dictionary<string, int> { ["QUANT_FORMAT"] = (int)format, ["QUANT_FACTORED"] = factored ? 1 : 0 }), $"quant_gemv.cu ({format})");
         _plain = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_{m}").WithProgrammaticLaunch())];
         _gated = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_gated_{m}").WithProgrammaticLaunch())];
-        if (tensorCores && format == WeightFormat.Int4)
+        if (tensorCores && format is WeightFormat.Int4 or WeightFormat.Fp8)
         {
-            _mmaModule = new CudaModule(device, compiler.Compile("quant_gemv_mma.cu"), "quant_gemv_mma.cu");
+            _mmaModule = new CudaModule(device, compiler.Compile("quant_gemv_mma.cu", new Dictionary<string, int> { ["QUANT_FORMAT"] = (int)format }), $"quant_gemv_mma.cu ({format})");
             _mmaPlain = [.. MmaTileChoices.Select(t => _mmaModule.GetFunction($"quant_gemv_mma_{t}").WithProgrammaticLaunch())];
             _mmaGated = [.. MmaTileChoices.Select(t => _mmaModule.GetFunction($"quant_gemv_mma_gated_{t}").WithProgrammaticLaunch())];
         }
@@ -59,7 +60,7 @@ internal sealed class QuantGemvKernel : IDisposable
     /// <summary>m16 tiles one warp of quant_gemv_mma.cu may own (the harness times each).</summary>
     public static readonly int[] MmaTileChoices = [1, 2];
 
-    /// <summary>Whether int4 layers of fitting shape run on tensor cores (quant_gemv_mma.cu).</summary>
+    /// <summary>Whether int4 and FP8 layers of fitting shape run on tensor cores (quant_gemv_mma.cu).</summary>
     public bool UsesTensorCores => _mmaModule is not null;
 
     public WeightFormat Format { get; }
@@ -81,11 +82,12 @@ internal sealed class QuantGemvKernel : IDisposable
         => rows is > 0 and <= MaxRows && outputs % (WeightRowsPerWarp(format) / (gated ? 2 : 1)) == 0;
 
     /// <summary>
-    /// Whether a layer runs on quant_gemv_mma.cu: int4 with tensor cores on, groups of whole steps, and outputs in whole
-    /// m16 tiles (gated: 8 outputs a tile, their gate and up rows).
+    /// Whether a layer runs on quant_gemv_mma.cu: int4 or FP8 with tensor cores on, rows and (int4) groups of whole
+    /// steps, and outputs in whole m16 tiles (gated: 8 outputs a tile, their gate and up rows).
     /// </summary>
-    public bool RunsOnTensorCores(int outputs, int groupWidth, bool gated)
-        => _mmaModule is not null && groupWidth % MmaStepInputs == 0 && outputs % (gated ? 8 : 16) == 0;
+    public bool RunsOnTensorCores(int outputs, int inFeatures, int groupWidth, bool gated)
+        => _mmaModule is not null && inFeatures % MmaStepInputs == 0 && (Format != WeightFormat.Int4 || groupWidth % MmaStepInputs == 0)
+            && outputs % (gated ? 8 : 16) == 0;
 
     /// <summary>
     /// Warps that share one row group's steps on quant_gemv_mma.cu: as many as leave each at least
@@ -145,7 +147,7 @@ internal sealed class QuantGemvKernel : IDisposable
             throw new ArgumentException("quant_gemv needs 16-byte aligned codes and activations, 4-byte aligned scales");
         }
 
-        if (RunsOnTensorCores(outputs, w.GroupWidth, gated))
+        if (RunsOnTensorCores(outputs, inFeatures, w.GroupWidth, gated))
         {
             RunOnTensorCores(stream, w, x, y, rows, inFeatures, outputs, mode, gated, split, tiles);
             return;

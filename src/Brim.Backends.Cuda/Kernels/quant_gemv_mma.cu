@@ -1,23 +1,30 @@
-// int4 weight-only linear layers for decode steps of up to 8 token rows on tensor cores: y[m, n] = sum_k x[m, k] * w[n, k],
-// w in quant.cuh's int4 layout with groups of a multiple of 128 inputs. quant_gemv.cu spends about four CUDA-core
-// instructions a weight (unpack, scale, product), which bounds it at under half the copy bandwidth; here the unpacked
-// codes go straight into mma.sync m16n8k16 A fragments, so a weight costs under one instruction (a lop3 a pair and a
-// shift every other pair) and the products cost the tensor cores, which a decode step leaves idle. The n8 side of the
-// mma holds the token rows: 1 to 8 cost the same.
+// Weight-only quantized linear layers for decode steps of up to 8 token rows on tensor cores: y[m, n] = sum_k x[m, k] *
+// w[n, k], w in quant.cuh's int4 layout (groups of a multiple of 128 inputs) or FP8 layout (QUANT_FORMAT, set by the
+// launcher). quant_gemv.cu spends three to four CUDA-core instructions a weight (unpack, convert, product); here the
+// unpacked codes go straight into mma.sync m16n8k16 bf16 A fragments and the products cost the tensor cores, which a
+// decode step leaves idle: int4 under one instruction a weight (a lop3 a pair, a shift every other pair), FP8 under two
+// (E4M3 bits moved into bf16's fields, then one bf16x2 multiply by 2^120 puts the exponent right, subnormals exact).
+// The n8 side of the mma holds the token rows: 1 to 8 cost the same.
 //
-// Which inputs meet in an mma is free as long as A and B agree, so each lane streams its own 16-byte chunks (32 inputs
-// of one weight row) instead of the fragment order: in step st (128 inputs, one chunk for each of the 4 lanes t of a
-// row quad), lane (g, t) holds chunk 4·st + t of rows g and g + 8, and k-step s (0..7) takes its inputs 4s .. 4s+3:
-// nibble pairs 2s and 2s + 1 of the chunk are A's (2t, 2t+1) and (2t+8, 2t+9) slots, and the lane's activations of
-// token g at the same inputs are B's. The code pairs come out of one lop3 as the bf16 pair (128 + q, 128 + q'); a step
-// stays inside one group, so its sums are scaled once: acc += s · Σ (128+q)·x + (m − 128 s) · Σ x, with Σ x from a
-// second mma against a fragment of ones.
+// Which inputs meet in an mma is free as long as A and B agree, so each lane streams its own 32 inputs of a weight row
+// (one int4 chunk, two FP8 chunks) instead of the fragment order: in step st (128 inputs, 32 for each of the 4 lanes t
+// of a row quad), lane (g, t) holds inputs 128·st + 32t .. +31 of rows g and g + 8, and k-step s (0..7) takes its
+// inputs 4s .. 4s+3 into A's (2t, 2t+1) and (2t+8, 2t+9) slots, the lane's activations of token g at the same inputs
+// into B's. int4 codes come out of one lop3 as the bf16 pair (128 + q, 128 + q'); a step stays inside one group, so its
+// sums are scaled once: acc += s · Σ (128+q)·x + (m − 128 s) · Σ x, with Σ x from a second mma against ones.
 //
 // A warp owns TILES m16 tiles (16 weight rows each; for the gated entry 8 gate rows and their 8 up rows, so silu(gate)·up
 // is one lane's arithmetic); the `split` warps of a row group take its steps in turn and add their sums through shared
-// memory in a fixed order. Each lane keeps the weights of the next AHEAD steps in flight. Launched programmatically:
-// those first weight loads go out before the kernel waits on the previous one.
+// memory in a fixed order. Each lane keeps the next steps' weights in flight: 4 chunks for each row pair it reads. Launched programmatically: those first weight
+// loads go out before the kernel waits on the previous one.
 #include "quant.cuh"
+
+#ifndef QUANT_FORMAT
+#define QUANT_FORMAT FMT_INT4
+#endif
+#if QUANT_FORMAT == FMT_INT8
+#error "quant_gemv_mma.cu runs int4 and FP8 weights; int8 stays on quant_gemv.cu"
+#endif
 
 #define WARPS 8
 #define MODE_BF16 0
@@ -31,6 +38,51 @@ __device__ __forceinline__ void mma_bf16_16816(float* c, unsigned a0, unsigned a
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// The A slots of k-step s for one weight row from the lane's CPL chunks of it: (2t, 2t+1) into lo, (2t+8, 2t+9) into hi.
+// int4: inputs (4s, 4s+1) and (4s+2, 4s+3) as bf16 (128 + q); FP8: (4s, 4s+2) and (4s+1, 4s+3), the E4M3 values exactly.
+__device__ __forceinline__ void qmma_a_slots(const uint4* chunks, int s, unsigned& lo, unsigned& hi)
+{
+#if QUANT_FORMAT == FMT_INT4
+    const unsigned word = quant_word(chunks[0], s >> 1);
+    lo = int4_pair_bits(word, 2 * (s & 1));
+    hi = int4_pair_bits(word, 2 * (s & 1) + 1);
+#else
+    // Bytes e0..e3 of the word: sign to bit 15 of its half, exponent and mantissa to bits 4..10 (bf16's low exponent
+    // bits and top mantissa bits), which is the value times 2^-120 (bias 127 against E4M3's 7), subnormals included.
+    const unsigned word = quant_word(chunks[s >> 2], s & 3);
+    const unsigned even = ((word << 8) & 0x80008000u) | ((word << 4) & 0x07f007f0u); // (e0, e2)
+    const unsigned odd = (word & 0x80008000u) | ((word >> 4) & 0x07f007f0u);         // (e1, e3)
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(lo) : "r"(even), "r"(0x7b807b80u), "r"(0u)); // times 2^120: exact
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(hi) : "r"(odd), "r"(0x7b807b80u), "r"(0u));
+#endif
+}
+
+// The B fragment of k-step s from the lane's 32 activations (bf16, 4 loads): the same inputs as qmma_a_slots.
+__device__ __forceinline__ void qmma_b_slots(const uint4* xv, int s, unsigned& b0, unsigned& b1)
+{
+    const unsigned w0 = quant_word(xv[s >> 1], 2 * (s & 1)), w1 = quant_word(xv[s >> 1], 2 * (s & 1) + 1);
+#if QUANT_FORMAT == FMT_INT4
+    b0 = w0; // (x[4s], x[4s+1])
+    b1 = w1;
+#else
+    b0 = __byte_perm(w0, w1, 0x5410); // (x[4s], x[4s+2])
+    b1 = __byte_perm(w0, w1, 0x7632); // (x[4s+1], x[4s+3])
+#endif
+}
+
+// The scale of (row, step's group): int4's (s, m − 128 s) for codes 128 + q; FP8's one float a row (the A values are exact).
+__device__ __forceinline__ QuantScale qmma_scale(const void* row_scales, int group)
+{
+#if QUANT_FORMAT == FMT_INT4
+    return quant_scale_at<FMT_INT4>(row_scales, group);
+#else
+    QuantScale q;
+    q.s = *(const float*)row_scales;
+    q.m = 0.0f;
+    return q;
+#endif
 }
 
 __device__ __forceinline__ uint4 qmma_load_weights(const uint4* p)
@@ -53,7 +105,9 @@ __device__ __forceinline__ void qgemv_mma(
     int tokens, int outputs, int k, int group, int mode, int split)
 {
     constexpr int OUT_PER_TILE = GATED ? 8 : 16;
-    constexpr int AHEAD = 4 / TILES; // steps in flight: 4 chunks a lane whatever the tiles
+    constexpr int CPL = 32 / QuantTraits<QUANT_FORMAT>::IPC; // chunks of a row a lane takes a step
+    constexpr int AHEAD = 4 / (TILES * CPL) > 0 ? 4 / (TILES * CPL) : 1; // steps in flight: 4 chunks a row pair
+    constexpr bool OFFSET = QUANT_FORMAT == FMT_INT4; // codes 128 + q: the scaled sum needs Σ x
     __shared__ float partials[WARPS][TILES][4][32];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
     const int slice = warp % split; // the launcher passes a power of two dividing WARPS
@@ -68,7 +122,7 @@ __device__ __forceinline__ void qgemv_mma(
 
     if (active)
     {
-        const int steps = k / STEP_INPUTS, chunks = k / 32, groups = k / group;
+        const int steps = k / STEP_INPUTS, chunks = k / QuantTraits<QUANT_FORMAT>::IPC, groups = k / group;
         const int stepsPerGroup = group / STEP_INPUTS, groupShift = __ffs(stepsPerGroup) - 1;
         const bool shiftable = (stepsPerGroup & (stepsPerGroup - 1)) == 0;
         // The lane's rows: g and g + 8 of each tile (gated: gate row and the same output's up row).
@@ -80,16 +134,16 @@ __device__ __forceinline__ void qgemv_mma(
         for (int i = 0; i < TILES; ++i)
         {
             const int lo = n0 + i * OUT_PER_TILE + g, hi = GATED ? outputs + lo : lo + 8;
-            wlo[i] = reinterpret_cast<const uint4*>(w) + (u64)lo * chunks + t;
-            whi[i] = reinterpret_cast<const uint4*>(w) + (u64)hi * chunks + t;
-            slo[i] = quant_row_scales<FMT_INT4>(scales, lo, groups);
-            shi[i] = quant_row_scales<FMT_INT4>(scales, hi, groups);
+            wlo[i] = reinterpret_cast<const uint4*>(w) + (u64)lo * chunks + t * CPL;
+            whi[i] = reinterpret_cast<const uint4*>(w) + (u64)hi * chunks + t * CPL;
+            slo[i] = quant_row_scales<QUANT_FORMAT>(scales, lo, groups);
+            shi[i] = quant_row_scales<QUANT_FORMAT>(scales, hi, groups);
         }
         // Activations of token g (lanes past the step's tokens feed zeros: their columns are not stored).
         const bool feeds = g < tokens;
         const uint4* xrow = reinterpret_cast<const uint4*>(x + (u64)(feeds ? g : 0) * k) + t * 4;
 
-        uint4 ring[AHEAD][TILES][2];
+        uint4 ring[AHEAD][TILES][2][CPL];
 #pragma unroll
         for (int a = 0; a < AHEAD; ++a)
         {
@@ -98,10 +152,12 @@ __device__ __forceinline__ void qgemv_mma(
             {
 #pragma unroll
                 for (int i = 0; i < TILES; ++i)
-                {
-                    ring[a][i][0] = qmma_load_weights(wlo[i] + st * 4);
-                    ring[a][i][1] = qmma_load_weights(whi[i] + st * 4);
-                }
+#pragma unroll
+                    for (int c = 0; c < CPL; ++c)
+                    {
+                        ring[a][i][0][c] = qmma_load_weights(wlo[i] + st * 4 * CPL + c);
+                        ring[a][i][1][c] = qmma_load_weights(whi[i] + st * 4 * CPL + c);
+                    }
             }
         }
         // Launched programmatically: the first steps' weights are in flight while the previous kernel finishes; the
@@ -116,22 +172,26 @@ __device__ __forceinline__ void qgemv_mma(
             {
                 if (base + a >= mine) break; // uniform over the warp
                 const int st = slice + (base + a) * split;
-                uint4 cur[TILES][2];
+                uint4 cur[TILES][2][CPL];
 #pragma unroll
                 for (int i = 0; i < TILES; ++i)
-                {
-                    cur[i][0] = ring[a][i][0];
-                    cur[i][1] = ring[a][i][1];
-                }
+#pragma unroll
+                    for (int c = 0; c < CPL; ++c)
+                    {
+                        cur[i][0][c] = ring[a][i][0][c];
+                        cur[i][1][c] = ring[a][i][1][c];
+                    }
                 const int next = st + AHEAD * split;
                 if (next < steps)
                 {
 #pragma unroll
                     for (int i = 0; i < TILES; ++i)
-                    {
-                        ring[a][i][0] = qmma_load_weights(wlo[i] + next * 4);
-                        ring[a][i][1] = qmma_load_weights(whi[i] + next * 4);
-                    }
+#pragma unroll
+                        for (int c = 0; c < CPL; ++c)
+                        {
+                            ring[a][i][0][c] = qmma_load_weights(wlo[i] + next * 4 * CPL + c);
+                            ring[a][i][1][c] = qmma_load_weights(whi[i] + next * 4 * CPL + c);
+                        }
                 }
 
                 const int gi = groups == 1 ? 0 : shiftable ? st >> groupShift : st / stepsPerGroup;
@@ -139,8 +199,8 @@ __device__ __forceinline__ void qgemv_mma(
 #pragma unroll
                 for (int i = 0; i < TILES; ++i)
                 {
-                    sl[i] = quant_scale_at<FMT_INT4>(slo[i], gi);
-                    sh[i] = quant_scale_at<FMT_INT4>(shi[i], gi);
+                    sl[i] = qmma_scale(slo[i], gi);
+                    sh[i] = qmma_scale(shi[i], gi);
                 }
                 uint4 xv[4];
 #pragma unroll
@@ -152,25 +212,26 @@ __device__ __forceinline__ void qgemv_mma(
 #pragma unroll
                 for (int s = 0; s < 8; ++s)
                 {
-                    // Inputs 4s, 4s+1 (activation word 2s) and 4s+2, 4s+3 (word 2s+1) of the lane's 32.
-                    const unsigned b0 = quant_word(xv[s >> 1], 2 * (s & 1)), b1 = quant_word(xv[s >> 1], 2 * (s & 1) + 1);
-                    const int p = 2 * (s & 1);
+                    unsigned b0, b1;
+                    qmma_b_slots(xv, s, b0, b1);
 #pragma unroll
                     for (int i = 0; i < TILES; ++i)
                     {
-                        const unsigned lo = quant_word(cur[i][0], s >> 1), hi = quant_word(cur[i][1], s >> 1);
-                        mma_bf16_16816(raw[i], int4_pair_bits(lo, p), int4_pair_bits(hi, p), int4_pair_bits(lo, p + 1), int4_pair_bits(hi, p + 1), b0, b1);
+                        unsigned a0, a1, a2, a3; // rows g and g + 8: slots (2t, 2t+1) in a0 / a1, (2t+8, 2t+9) in a2 / a3
+                        qmma_a_slots(cur[i][0], s, a0, a2);
+                        qmma_a_slots(cur[i][1], s, a1, a3);
+                        mma_bf16_16816(raw[i], a0, a1, a2, a3, b0, b1);
                     }
-                    mma_bf16_16816(xsum, BF16_ONES, BF16_ONES, BF16_ONES, BF16_ONES, b0, b1);
+                    if (OFFSET) mma_bf16_16816(xsum, BF16_ONES, BF16_ONES, BF16_ONES, BF16_ONES, b0, b1);
                 }
                 // C fragment: [0], [1] = (row g, tokens 2t, 2t+1); [2], [3] = (row g + 8, the same tokens).
 #pragma unroll
                 for (int i = 0; i < TILES; ++i)
                 {
-                    acc[i][0] = fmaf(sl[i].s, raw[i][0], fmaf(sl[i].m, xsum[0], acc[i][0]));
-                    acc[i][1] = fmaf(sl[i].s, raw[i][1], fmaf(sl[i].m, xsum[1], acc[i][1]));
-                    acc[i][2] = fmaf(sh[i].s, raw[i][2], fmaf(sh[i].m, xsum[2], acc[i][2]));
-                    acc[i][3] = fmaf(sh[i].s, raw[i][3], fmaf(sh[i].m, xsum[3], acc[i][3]));
+                    acc[i][0] = fmaf(sl[i].s, raw[i][0], OFFSET ? fmaf(sl[i].m, xsum[0], acc[i][0]) : acc[i][0]);
+                    acc[i][1] = fmaf(sl[i].s, raw[i][1], OFFSET ? fmaf(sl[i].m, xsum[1], acc[i][1]) : acc[i][1]);
+                    acc[i][2] = fmaf(sh[i].s, raw[i][2], OFFSET ? fmaf(sh[i].m, xsum[2], acc[i][2]) : acc[i][2]);
+                    acc[i][3] = fmaf(sh[i].s, raw[i][3], OFFSET ? fmaf(sh[i].m, xsum[3], acc[i][3]) : acc[i][3]);
                 }
             }
         }

@@ -97,26 +97,31 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     }
 
     /// <summary>
-    /// quant_gemv_mma.cu (int4 on tensor cores) at every tile count and split, 1 to 8 token rows: steps that do not divide
-    /// evenly between the split's warps (20 steps over 8), groups of one step, of two, of three (the kernel's division
-    /// path) and of the whole row, each output mode and the fused SwiGLU.
+    /// quant_gemv_mma.cu (int4 and FP8 on tensor cores) at every tile count and split, 1 to 8 token rows: steps that do
+    /// not divide evenly between the split's warps (20 steps over 8), int4 groups of one step, of two, of three (the
+    /// kernel's division path) and of the whole row, each output mode and the fused SwiGLU.
     /// </summary>
     [Theory]
-    [InlineData(1, 2560, 64, 128, "bf16")]
-    [InlineData(8, 2560, 32, 256, "fp32")]
-    [InlineData(3, 1536, 48, 384, "residual")]
-    [InlineData(5, 4096, 64, 4096, "gated")]
-    [InlineData(2, 512, 16, 128, "gated")]
-    [InlineData(7, 896, 96, 128, "bf16")]
-    public void TensorCores_EveryTileAndSplit_MatchesReference(int rows, int inFeatures, int outputs, int group, string mode)
+    [InlineData(WeightQuantization.Int4, 1, 2560, 64, 128, "bf16")]
+    [InlineData(WeightQuantization.Int4, 8, 2560, 32, 256, "fp32")]
+    [InlineData(WeightQuantization.Int4, 3, 1536, 48, 384, "residual")]
+    [InlineData(WeightQuantization.Int4, 5, 4096, 64, 4096, "gated")]
+    [InlineData(WeightQuantization.Int4, 2, 512, 16, 128, "gated")]
+    [InlineData(WeightQuantization.Int4, 7, 896, 96, 128, "bf16")]
+    [InlineData(WeightQuantization.Fp8, 1, 2560, 64, 2560, "fp32")]
+    [InlineData(WeightQuantization.Fp8, 8, 1536, 32, 1536, "bf16")]
+    [InlineData(WeightQuantization.Fp8, 4, 896, 48, 896, "residual")]
+    [InlineData(WeightQuantization.Fp8, 6, 4096, 24, 4096, "gated")]
+    public void TensorCores_EveryTileAndSplit_MatchesReference(WeightQuantization quantization, int rows, int inFeatures, int outputs, int group, string mode)
     {
         Gpu.Require();
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
         var gated = mode == "gated";
-        using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, WeightFormat.Int4);
-        Assert.True(kernel.RunsOnTensorCores(outputs, group, gated), "the shape is meant for quant_gemv_mma.cu");
-        using var layout = new DeviceLayout(gpu, random, WeightFormat.Int4, gated ? 2 * outputs : outputs, inFeatures, group);
+        var format = LinearWeight.FormatOf(quantization);
+        using var kernel = new QuantGemvKernel(gpu.Device, gpu.Compiler, format);
+        Assert.True(kernel.RunsOnTensorCores(outputs, inFeatures, group, gated), "the shape is meant for quant_gemv_mma.cu");
+        using var layout = new DeviceLayout(gpu, random, format, gated ? 2 * outputs : outputs, inFeatures, group);
         var x = Bf16.Random(random, rows * inFeatures);
         using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
         var product = KernelReferences.Linear(x, layout.Floats, rows, inFeatures, gated ? 2 * outputs : outputs);
@@ -125,7 +130,7 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         {
             foreach (var split in new[] { 1, 2, 4, 8 })
             {
-                var what = $"quant gemv mma {mode} {rows}x{inFeatures}->{outputs} g{group} tiles {tiles} split {split} (seed {seed})";
+                var what = $"quant gemv mma {format} {mode} {rows}x{inFeatures}->{outputs} g{group} tiles {tiles} split {split} (seed {seed})";
                 switch (mode)
                 {
                     case "gated":
@@ -153,25 +158,30 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         }
     }
 
-    /// <summary>The tensor-core path and quant_gemv.cu's CUDA-core products agree on the same int4 weight (fp32 out).</summary>
-    [Fact]
-    public void TensorCores_AgainstCudaCores_SameProducts()
+    /// <summary>The tensor-core path and quant_gemv.cu's CUDA-core products agree on the same weight (fp32 out); int8 has no tensor-core path.</summary>
+    [Theory]
+    [InlineData(WeightQuantization.Int4, 128)]
+    [InlineData(WeightQuantization.Fp8, 4096)]
+    public void TensorCores_AgainstCudaCores_SameProducts(WeightQuantization quantization, int group)
     {
         Gpu.Require();
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
-        using var mma = new QuantGemvKernel(gpu.Device, gpu.Compiler, WeightFormat.Int4);
-        using var cores = new QuantGemvKernel(gpu.Device, gpu.Compiler, WeightFormat.Int4, tensorCores: false);
+        var format = LinearWeight.FormatOf(quantization);
+        using var mma = new QuantGemvKernel(gpu.Device, gpu.Compiler, format);
+        using var cores = new QuantGemvKernel(gpu.Device, gpu.Compiler, format, tensorCores: false);
+        using var int8 = new QuantGemvKernel(gpu.Device, gpu.Compiler, WeightFormat.Int8);
         Assert.True(mma.UsesTensorCores);
         Assert.False(cores.UsesTensorCores);
-        using var layout = new DeviceLayout(gpu, random, WeightFormat.Int4, 256, 4096, 128);
+        Assert.False(int8.UsesTensorCores);
+        using var layout = new DeviceLayout(gpu, random, format, 256, 4096, group);
         foreach (var rows in new[] { 1, 4, 8 })
         {
             var x = Bf16.Random(random, rows * 4096);
             using var dX = gpu.Upload<ushort>(Bf16.ToBits(x));
             var a = RunLinear(mma, layout.Weight, dX.Pointer, rows, 4096, 256, fp32Output: true);
             var b = RunLinear(cores, layout.Weight, dX.Pointer, rows, 4096, 256, fp32Output: true);
-            Compare.Close(a, b, 1e-5, $"int4 tensor cores vs CUDA cores, {rows} rows (seed {seed})");
+            Compare.Close(a, b, 1e-5, $"{format} tensor cores vs CUDA cores, {rows} rows (seed {seed})");
         }
     }
 
