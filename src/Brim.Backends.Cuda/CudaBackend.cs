@@ -195,7 +195,7 @@ public sealed unsafe class CudaBackend : IModelBackend
     internal int QuantGemvMaxRows
     {
         get => _linears.QuantGemvMaxRows;
-        set => Reconfigure(() => _linears.QuantGemvMaxRows = Math.Clamp(value, 0, QuantGemvKernel.MaxRows));
+        set => Reconfigure(() => _linears.QuantGemvMaxRows = Math.Clamp(value, 0, QuantGemvKernel.MmaMaxRows));
     }
 
     /// <summary>As <see cref="GemvMaxRows"/> for quant_mma.cu (quantized projections past the streaming kernel's rows). Drops captured graphs.</summary>

@@ -29,8 +29,11 @@ internal sealed class LinearLayers(
     /// <summary>Settable so the benchmark harness can time both paths; changing it invalidates captured graphs.</summary>
     public int GemvMaxRows { get; set; } = DefaultGemvMaxRows;
 
-    /// <summary>Steps of at most this many rows run quantized weights on quant_gemv.cu (settable for the harness).</summary>
-    public int QuantGemvMaxRows { get; set; } = QuantGemvKernel.MaxRows;
+    /// <summary>
+    /// Steps of at most this many rows run quantized weights on quant_gemv.cu, or on its tensor-core kernel where the
+    /// layer runs there (settable for the harness; each layer's own limit, <see cref="QuantGemvKernel.MaxRowsFor"/>, caps it).
+    /// </summary>
+    public int QuantGemvMaxRows { get; set; } = QuantGemvKernel.MmaMaxRows;
 
     /// <summary>Quantized products of at most this many rows (past the streaming kernel's) run on quant_mma.cu (settable for the harness).</summary>
     public int QuantMmaMaxRows { get; set; } = QuantMmaKernel.DefaultMaxRows;
@@ -53,7 +56,7 @@ internal sealed class LinearLayers(
     {
         WeightFormat.Bf16 => GemvKernel.Fits(1, inFeatures) ? GemvMaxRows : 0,
         _ => quantGemv is not null && QuantGemvKernel.Fits(1, outFeatures, w.Format, gated) && LinearWeight.Unsupported(w.Format, inFeatures, w.GroupWidth) is null
-            ? QuantGemvMaxRows
+            ? Math.Min(QuantGemvMaxRows, quantGemv.MaxRowsFor(outFeatures, inFeatures, w.GroupWidth, gated))
             : 0,
     };
 

@@ -4,8 +4,8 @@ using Brim.Backends.Cuda.Weights;
 namespace Brim.Backends.Cuda.Kernels;
 
 /// <summary>
-/// Launcher for quant_gemv.cu: weight-only quantized linear layers over at most <see cref="MaxRows"/> token rows, the
-/// weights dequantized in registers. One module per format (QUANT_FORMAT), compiled when a model of that format loads.
+/// Launcher for quant_gemv.cu: weight-only quantized linear layers over at most <see cref="MaxRows"/> token rows (on
+/// tensor cores <see cref="MmaMaxRows"/>), the weights dequantized in registers. One module per format (QUANT_FORMAT), compiled when a model of that format loads.
 /// int4 layers whose groups are whole 128-input steps and FP8 layers run on quant_gemv_mma.cu instead (tensor cores,
 /// under one instruction a weight for int4, under two for FP8); other group widths and int8 stay on quant_gemv.cu.
 /// </summary>
@@ -23,8 +23,8 @@ internal sealed class QuantGemvKernel : IDisposable
     private readonly KernelFunction[] _plain;
     private readonly KernelFunction[] _gated;
     private readonly CudaModule? _mmaModule;
-    private readonly KernelFunction[]? _mmaPlain; // by tiles a warp - 1
-    private readonly KernelFunction[]? _mmaGated;
+    private readonly Dictionary<(int Tiles, int TokenTiles), KernelFunction>? _mmaPlain;
+    private readonly Dictionary<(int Tiles, int TokenTiles), KernelFunction>? _mmaGated;
 
     /// <param name="factored">
     /// Whether a chunk's products are summed unscaled and scaled once (the default); false scales every weight, which
@@ -49,10 +49,17 @@ internal sealed class QuantGemvKernel : IDisposable
         if (tensorCores && format is WeightFormat.Int4 or WeightFormat.Fp8)
         {
             _mmaModule = new CudaModule(device, compiler.Compile("quant_gemv_mma.cu", new Dictionary<string, int> { ["QUANT_FORMAT"] = (int)format }), $"quant_gemv_mma.cu ({format})");
-            _mmaPlain = [.. MmaTileChoices.Select(t => _mmaModule.GetFunction($"quant_gemv_mma_{t}").WithProgrammaticLaunch())];
-            _mmaGated = [.. MmaTileChoices.Select(t => _mmaModule.GetFunction($"quant_gemv_mma_gated_{t}").WithProgrammaticLaunch())];
+            var variants = MmaTileChoices.SelectMany(t => new[] { 1, 2, 4 }.Select(n => (Tiles: t, TokenTiles: n))).ToList();
+            _mmaPlain = variants.ToDictionary(v => v, v => _mmaModule.GetFunction($"quant_gemv_mma_{v.Tiles}_{v.TokenTiles}").WithProgrammaticLaunch());
+            _mmaGated = variants.ToDictionary(v => v, v => _mmaModule.GetFunction($"quant_gemv_mma_gated_{v.Tiles}_{v.TokenTiles}").WithProgrammaticLaunch());
         }
     }
+
+    /// <summary>
+    /// Most token rows one launch on tensor cores covers: four n8 tiles of tokens. Each extra tile adds mma and activation
+    /// loads but no weight bytes, so up to here the weights still stream once a step.
+    /// </summary>
+    public const int MmaMaxRows = 32;
 
     /// <summary>Inputs of one step of quant_gemv_mma.cu: four lanes' 32-input chunks of a weight row, within one group.</summary>
     public const int MmaStepInputs = 128;
@@ -88,6 +95,10 @@ internal sealed class QuantGemvKernel : IDisposable
     public bool RunsOnTensorCores(int outputs, int inFeatures, int groupWidth, bool gated)
         => _mmaModule is not null && inFeatures % MmaStepInputs == 0 && (Format != WeightFormat.Int4 || groupWidth % MmaStepInputs == 0)
             && outputs % (gated ? 8 : 16) == 0;
+
+    /// <summary>Most token rows a layer of this shape runs here: <see cref="MmaMaxRows"/> on tensor cores, else <see cref="MaxRows"/>.</summary>
+    public int MaxRowsFor(int outputs, int inFeatures, int groupWidth, bool gated)
+        => RunsOnTensorCores(outputs, inFeatures, groupWidth, gated) ? MmaMaxRows : MaxRows;
 
     /// <summary>
     /// Warps that share one row group's steps on quant_gemv_mma.cu: as many as leave each at least
@@ -137,6 +148,17 @@ internal sealed class QuantGemvKernel : IDisposable
             throw new ArgumentException($"a {w.Format} weight on the {Format} kernel");
         }
 
+        if (rows is > 0 and <= MmaMaxRows && RunsOnTensorCores(outputs, inFeatures, w.GroupWidth, gated))
+        {
+            if ((w.Codes | x) % 16 != 0 || w.Scales % 4 != 0)
+            {
+                throw new ArgumentException("quant_gemv_mma needs 16-byte aligned codes and activations, 4-byte aligned scales");
+            }
+
+            RunOnTensorCores(stream, w, x, y, rows, inFeatures, outputs, mode, gated, split, tiles);
+            return;
+        }
+
         if (!Fits(rows, outputs, Format, gated) || LinearWeight.Unsupported(Format, inFeatures, w.GroupWidth) is not null)
         {
             throw new ArgumentException($"quant_gemv ({Format}) cannot run rows {rows}, in {inFeatures}, out {outputs}, group {w.GroupWidth}");
@@ -145,12 +167,6 @@ internal sealed class QuantGemvKernel : IDisposable
         if ((w.Codes | x) % 16 != 0 || w.Scales % 4 != 0)
         {
             throw new ArgumentException("quant_gemv needs 16-byte aligned codes and activations, 4-byte aligned scales");
-        }
-
-        if (RunsOnTensorCores(outputs, inFeatures, w.GroupWidth, gated))
-        {
-            RunOnTensorCores(stream, w, x, y, rows, inFeatures, outputs, mode, gated, split, tiles);
-            return;
         }
 
         var a = default(KernelArguments);
@@ -205,6 +221,7 @@ internal sealed class QuantGemvKernel : IDisposable
         a.Add(mode);
         a.Add(split);
         var perBlock = Warps / split * outputsPerWarp;
-        (gated ? _mmaGated! : _mmaPlain!)[tiles - 1].Launch(stream, (outputs + perBlock - 1) / perBlock, Warps * 32, ref a);
+        var tokenTiles = rows <= 8 ? 1 : rows <= 16 ? 2 : 4;
+        (gated ? _mmaGated! : _mmaPlain!)[(tiles, tokenTiles)].Launch(stream, (outputs + perBlock - 1) / perBlock, Warps * 32, ref a);
     }
 }

@@ -4,7 +4,7 @@
 // unpacked codes go straight into mma.sync m16n8k16 bf16 A fragments and the products cost the tensor cores, which a
 // decode step leaves idle: int4 under one instruction a weight (a lop3 a pair, a shift every other pair), FP8 under two
 // (E4M3 bits moved into bf16's fields, then one bf16x2 multiply by 2^120 puts the exponent right, subnormals exact).
-// The n8 side of the mma holds the token rows: 1 to 8 cost the same.
+// The n8 side of the mma holds the token rows: 1 to 8 cost the same, and NT n8 tiles take up to 32.
 //
 // Which inputs meet in an mma is free as long as A and B agree, so each lane streams its own 32 inputs of a weight row
 // (one int4 chunk, two FP8 chunks) instead of the fragment order: in step st (128 inputs, 32 for each of the 4 lanes t
@@ -99,7 +99,7 @@ __device__ __forceinline__ uint4 qmma_load_activations(const uint4* p)
     return v;
 }
 
-template <int TILES, bool GATED>
+template <int TILES, int NT, bool GATED>
 __device__ __forceinline__ void qgemv_mma(
     const unsigned char* __restrict__ w, const void* __restrict__ scales, const bf16_t* __restrict__ x, void* __restrict__ y,
     int tokens, int outputs, int k, int group, int mode, int split)
@@ -108,7 +108,7 @@ __device__ __forceinline__ void qgemv_mma(
     constexpr int CPL = 32 / QuantTraits<QUANT_FORMAT>::IPC; // chunks of a row a lane takes a step
     constexpr int AHEAD = 4 / (TILES * CPL) > 0 ? 4 / (TILES * CPL) : 1; // steps in flight: 4 chunks a row pair
     constexpr bool OFFSET = QUANT_FORMAT == FMT_INT4; // codes 128 + q: the scaled sum needs Σ x
-    __shared__ float partials[WARPS][TILES][4][32];
+    __shared__ float partials[WARPS][TILES][NT][4][32];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
     const int slice = warp % split; // the launcher passes a power of two dividing WARPS
     const int n0 = (blockIdx.x * (WARPS / split) + warp / split) * TILES * OUT_PER_TILE;
@@ -116,9 +116,11 @@ __device__ __forceinline__ void qgemv_mma(
 
     if (!active) pdl_wait_and_release(); // every thread waits before any write (the active ones below)
 
-    float acc[TILES][4];
+    float acc[TILES][NT][4];
 #pragma unroll
-    for (int i = 0; i < TILES; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
+    for (int i = 0; i < TILES; ++i)
+#pragma unroll
+        for (int n = 0; n < NT; ++n) acc[i][n][0] = acc[i][n][1] = acc[i][n][2] = acc[i][n][3] = 0.0f;
 
     if (active)
     {
@@ -139,9 +141,15 @@ __device__ __forceinline__ void qgemv_mma(
             slo[i] = quant_row_scales<QUANT_FORMAT>(scales, lo, groups);
             shi[i] = quant_row_scales<QUANT_FORMAT>(scales, hi, groups);
         }
-        // Activations of token g (lanes past the step's tokens feed zeros: their columns are not stored).
-        const bool feeds = g < tokens;
-        const uint4* xrow = reinterpret_cast<const uint4*>(x + (u64)(feeds ? g : 0) * k) + t * 4;
+        // Activations of token 8n + g for n-tile n (lanes past the step's tokens feed zeros: their columns are not stored).
+        bool feeds[NT];
+        const uint4* xrow[NT];
+#pragma unroll
+        for (int n = 0; n < NT; ++n)
+        {
+            feeds[n] = 8 * n + g < tokens;
+            xrow[n] = reinterpret_cast<const uint4*>(x + (u64)(feeds[n] ? 8 * n + g : 0) * k) + t * 4;
+        }
 
         uint4 ring[AHEAD][TILES][2][CPL];
 #pragma unroll
@@ -202,37 +210,52 @@ __device__ __forceinline__ void qgemv_mma(
                     sl[i] = qmma_scale(slo[i], gi);
                     sh[i] = qmma_scale(shi[i], gi);
                 }
-                uint4 xv[4];
+                uint4 xv[NT][4];
 #pragma unroll
-                for (int j = 0; j < 4; ++j) xv[j] = feeds ? qmma_load_activations(xrow + st * 16 + j) : make_uint4(0, 0, 0, 0);
+                for (int n = 0; n < NT; ++n)
+#pragma unroll
+                    for (int j = 0; j < 4; ++j) xv[n][j] = feeds[n] ? qmma_load_activations(xrow[n] + st * 16 + j) : make_uint4(0, 0, 0, 0);
 
-                float raw[TILES][4], xsum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                float raw[TILES][NT][4], xsum[NT][4];
 #pragma unroll
-                for (int i = 0; i < TILES; ++i) raw[i][0] = raw[i][1] = raw[i][2] = raw[i][3] = 0.0f;
+                for (int n = 0; n < NT; ++n)
+                {
+                    xsum[n][0] = xsum[n][1] = xsum[n][2] = xsum[n][3] = 0.0f;
+#pragma unroll
+                    for (int i = 0; i < TILES; ++i) raw[i][n][0] = raw[i][n][1] = raw[i][n][2] = raw[i][n][3] = 0.0f;
+                }
 #pragma unroll
                 for (int s = 0; s < 8; ++s)
                 {
-                    unsigned b0, b1;
-                    qmma_b_slots(xv, s, b0, b1);
+                    unsigned a[TILES][4]; // rows g and g + 8: slots (2t, 2t+1) in [0] / [1], (2t+8, 2t+9) in [2] / [3]
 #pragma unroll
                     for (int i = 0; i < TILES; ++i)
                     {
-                        unsigned a0, a1, a2, a3; // rows g and g + 8: slots (2t, 2t+1) in a0 / a1, (2t+8, 2t+9) in a2 / a3
-                        qmma_a_slots(cur[i][0], s, a0, a2);
-                        qmma_a_slots(cur[i][1], s, a1, a3);
-                        mma_bf16_16816(raw[i], a0, a1, a2, a3, b0, b1);
+                        qmma_a_slots(cur[i][0], s, a[i][0], a[i][2]);
+                        qmma_a_slots(cur[i][1], s, a[i][1], a[i][3]);
                     }
-                    if (OFFSET) mma_bf16_16816(xsum, BF16_ONES, BF16_ONES, BF16_ONES, BF16_ONES, b0, b1);
+#pragma unroll
+                    for (int n = 0; n < NT; ++n)
+                    {
+                        unsigned b0, b1;
+                        qmma_b_slots(xv[n], s, b0, b1);
+#pragma unroll
+                        for (int i = 0; i < TILES; ++i) mma_bf16_16816(raw[i][n], a[i][0], a[i][1], a[i][2], a[i][3], b0, b1);
+                        if (OFFSET) mma_bf16_16816(xsum[n], BF16_ONES, BF16_ONES, BF16_ONES, BF16_ONES, b0, b1);
+                    }
                 }
-                // C fragment: [0], [1] = (row g, tokens 2t, 2t+1); [2], [3] = (row g + 8, the same tokens).
+                // C fragment: [0], [1] = (row g, tokens 8n + 2t, +1); [2], [3] = (row g + 8, the same tokens).
 #pragma unroll
                 for (int i = 0; i < TILES; ++i)
-                {
-                    acc[i][0] = fmaf(sl[i].s, raw[i][0], OFFSET ? fmaf(sl[i].m, xsum[0], acc[i][0]) : acc[i][0]);
-                    acc[i][1] = fmaf(sl[i].s, raw[i][1], OFFSET ? fmaf(sl[i].m, xsum[1], acc[i][1]) : acc[i][1]);
-                    acc[i][2] = fmaf(sh[i].s, raw[i][2], OFFSET ? fmaf(sh[i].m, xsum[2], acc[i][2]) : acc[i][2]);
-                    acc[i][3] = fmaf(sh[i].s, raw[i][3], OFFSET ? fmaf(sh[i].m, xsum[3], acc[i][3]) : acc[i][3]);
-                }
+#pragma unroll
+                    for (int n = 0; n < NT; ++n)
+                    {
+                        float* c = acc[i][n];
+                        c[0] = fmaf(sl[i].s, raw[i][n][0], OFFSET ? fmaf(sl[i].m, xsum[n][0], c[0]) : c[0]);
+                        c[1] = fmaf(sl[i].s, raw[i][n][1], OFFSET ? fmaf(sl[i].m, xsum[n][1], c[1]) : c[1]);
+                        c[2] = fmaf(sh[i].s, raw[i][n][2], OFFSET ? fmaf(sh[i].m, xsum[n][2], c[2]) : c[2]);
+                        c[3] = fmaf(sh[i].s, raw[i][n][3], OFFSET ? fmaf(sh[i].m, xsum[n][3], c[3]) : c[3]);
+                    }
             }
         }
     }
@@ -244,7 +267,9 @@ __device__ __forceinline__ void qgemv_mma(
 #pragma unroll
             for (int i = 0; i < TILES; ++i)
 #pragma unroll
-                for (int j = 0; j < 4; ++j) partials[warp][i][j][lane] = acc[i][j];
+                for (int n = 0; n < NT; ++n)
+#pragma unroll
+                    for (int j = 0; j < 4; ++j) partials[warp][i][n][j][lane] = acc[i][n][j];
         }
         __syncthreads();
         if (!active || slice != 0) return;
@@ -252,19 +277,21 @@ __device__ __forceinline__ void qgemv_mma(
 #pragma unroll
         for (int i = 0; i < TILES; ++i)
 #pragma unroll
-            for (int j = 0; j < 4; ++j)
-            {
-                float sum = 0.0f;
-                for (int q = 0; q < split; ++q) sum += partials[warp + q][i][j][lane];
-                acc[i][j] = sum;
-            }
+            for (int n = 0; n < NT; ++n)
+#pragma unroll
+                for (int j = 0; j < 4; ++j)
+                {
+                    float sum = 0.0f;
+                    for (int q = 0; q < split; ++q) sum += partials[warp + q][i][n][j][lane];
+                    acc[i][n][j] = sum;
+                }
     }
     else if (!active) return;
 
 #pragma unroll
-    for (int h = 0; h < 2; ++h)
+    for (int th = 0; th < 2 * NT; ++th)
     {
-        const int token = 2 * t + h;
+        const int n = th >> 1, h = th & 1, token = 8 * n + 2 * t + h;
         if (token >= tokens) continue;
 #pragma unroll
         for (int i = 0; i < TILES; ++i)
@@ -272,7 +299,7 @@ __device__ __forceinline__ void qgemv_mma(
             const int lo = n0 + i * OUT_PER_TILE + g;
             if (GATED)
             {
-                const float gate = acc[i][h], up = acc[i][2 + h];
+                const float gate = acc[i][n][h], up = acc[i][n][2 + h];
                 ((bf16_t*)y)[(u64)token * outputs + lo] = float_to_bf16(gate / (1.0f + __expf(-gate)) * up);
             }
             else
@@ -281,7 +308,7 @@ __device__ __forceinline__ void qgemv_mma(
                 for (int r = 0; r < 2; ++r)
                 {
                     const u64 at = (u64)token * outputs + lo + 8 * r;
-                    const float v = acc[i][2 * r + h];
+                    const float v = acc[i][n][2 * r + h];
                     if (mode == MODE_F32) ((float*)y)[at] = v;
                     else if (mode == MODE_RESIDUAL) ((float*)y)[at] += v;
                     else ((bf16_t*)y)[at] = float_to_bf16(v);
@@ -291,19 +318,24 @@ __device__ __forceinline__ void qgemv_mma(
     }
 }
 
-#define QGEMV_MMA_ENTRY(TILES)                                                                                         \
-    extern "C" __global__ void __launch_bounds__(WARPS * 32) quant_gemv_mma_##TILES(                                     \
+#define QGEMV_MMA_ENTRY(TILES, NT)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) quant_gemv_mma_##TILES##_##NT(                              \
         const unsigned char* __restrict__ w, const void* __restrict__ scales, const bf16_t* __restrict__ x,             \
         void* __restrict__ y, int tokens, int outputs, int k, int group, int mode, int split)                          \
     {                                                                                                                  \
-        qgemv_mma<TILES, false>(w, scales, x, y, tokens, outputs, k, group, mode, split);                              \
+        qgemv_mma<TILES, NT, false>(w, scales, x, y, tokens, outputs, k, group, mode, split);                           \
     }                                                                                                                  \
-    extern "C" __global__ void __launch_bounds__(WARPS * 32) quant_gemv_mma_gated_##TILES(                               \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) quant_gemv_mma_gated_##TILES##_##NT(                        \
         const unsigned char* __restrict__ w, const void* __restrict__ scales, const bf16_t* __restrict__ x,             \
         void* __restrict__ y, int tokens, int outputs, int k, int group, int mode, int split)                          \
     {                                                                                                                  \
-        qgemv_mma<TILES, true>(w, scales, x, y, tokens, outputs, k, group, mode, split);                               \
+        qgemv_mma<TILES, NT, true>(w, scales, x, y, tokens, outputs, k, group, mode, split);                            \
     }
 
-QGEMV_MMA_ENTRY(1)
-QGEMV_MMA_ENTRY(2)
+// TILES m16 weight tiles a warp, NT n8 tiles of tokens (up to 8·NT token rows).
+QGEMV_MMA_ENTRY(1, 1)
+QGEMV_MMA_ENTRY(2, 1)
+QGEMV_MMA_ENTRY(1, 2)
+QGEMV_MMA_ENTRY(2, 2)
+QGEMV_MMA_ENTRY(1, 4)
+QGEMV_MMA_ENTRY(2, 4)

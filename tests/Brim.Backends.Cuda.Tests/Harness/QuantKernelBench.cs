@@ -27,8 +27,8 @@ internal static class QuantKernelBench
         {
             ("qkv", QkvDim, Hidden, false), ("o", Hidden, Hidden, false), ("gate_up (+silu)", Ff, Hidden, true), ("down", Hidden, Ff, false),
         };
-        using var act = KernelBench.Filled(device, stream, 8L * Ff * 2);
-        using var y = KernelBench.Filled(device, stream, 8L * 2 * Ff * 4);
+        using var act = KernelBench.Filled(device, stream, (long)QuantGemvKernel.MmaMaxRows * Ff * 2);
+        using var y = KernelBench.Filled(device, stream, (long)QuantGemvKernel.MmaMaxRows * 2 * Ff * 4);
 
         using (var gemv = new GemvKernel(device, compiler))
         {
@@ -80,7 +80,7 @@ internal static class QuantKernelBench
                 var bytes = codeBytes + LinearWeight.ScaleBytes(format, rowsOut, inF, group);
                 // One buffer a copy: codes, then scales (16-byte aligned, as the kernel needs).
                 using var copies = new Copies(device, stream, bytes + 16);
-                foreach (var rows in new[] { 1, 4, 8 })
+                foreach (var rows in tensorCores ? new[] { 1, 4, 8, 16, 32 } : [1, 4, 8])
                 {
                     var cells = Splits.Append(0).Select(split =>
                     {

@@ -97,9 +97,10 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     }
 
     /// <summary>
-    /// quant_gemv_mma.cu (int4 and FP8 on tensor cores) at every tile count and split, 1 to 8 token rows: steps that do
-    /// not divide evenly between the split's warps (20 steps over 8), int4 groups of one step, of two, of three (the
-    /// kernel's division path) and of the whole row, each output mode and the fused SwiGLU.
+    /// quant_gemv_mma.cu (int4 and FP8 on tensor cores) at every tile count and split, 1 to 32 token rows (one, two and
+    /// four n8 tiles of tokens, partly filled): steps that do not divide evenly between the split's warps (20 steps over
+    /// 8), int4 groups of one step, of two, of three (the kernel's division path) and of the whole row, each output mode
+    /// and the fused SwiGLU.
     /// </summary>
     [Theory]
     [InlineData(WeightQuantization.Int4, 1, 2560, 64, 128, "bf16")]
@@ -112,6 +113,11 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     [InlineData(WeightQuantization.Fp8, 8, 1536, 32, 1536, "bf16")]
     [InlineData(WeightQuantization.Fp8, 4, 896, 48, 896, "residual")]
     [InlineData(WeightQuantization.Fp8, 6, 4096, 24, 4096, "gated")]
+    [InlineData(WeightQuantization.Int4, 12, 1024, 32, 128, "fp32")]
+    [InlineData(WeightQuantization.Int4, 16, 2560, 48, 256, "gated")]
+    [InlineData(WeightQuantization.Int4, 27, 1536, 64, 128, "residual")]
+    [InlineData(WeightQuantization.Fp8, 32, 1024, 32, 1024, "bf16")]
+    [InlineData(WeightQuantization.Fp8, 19, 2048, 16, 2048, "gated")]
     public void TensorCores_EveryTileAndSplit_MatchesReference(WeightQuantization quantization, int rows, int inFeatures, int outputs, int group, string mode)
     {
         Gpu.Require();
@@ -183,6 +189,19 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
             var b = RunLinear(cores, layout.Weight, dX.Pointer, rows, 4096, 256, fp32Output: true);
             Compare.Close(a, b, 1e-5, $"{format} tensor cores vs CUDA cores, {rows} rows (seed {seed})");
         }
+    }
+
+    [Fact]
+    public void MaxRowsFor_TensorCoreShapes_TakeUpTo32Rows()
+    {
+        Gpu.Require();
+        using var int4 = new QuantGemvKernel(gpu.Device, gpu.Compiler, WeightFormat.Int4);
+        using var cores = new QuantGemvKernel(gpu.Device, gpu.Compiler, WeightFormat.Int4, tensorCores: false);
+        Assert.Equal(QuantGemvKernel.MmaMaxRows, int4.MaxRowsFor(4096, 4096, 128, gated: false));
+        Assert.Equal(QuantGemvKernel.MaxRows, int4.MaxRowsFor(4096, 4096, 64, gated: false)); // groups of half a step
+        Assert.Equal(QuantGemvKernel.MaxRows, int4.MaxRowsFor(40, 4096, 128, gated: false));  // not whole m16 tiles
+        Assert.Equal(QuantGemvKernel.MmaMaxRows, int4.MaxRowsFor(40, 4096, 128, gated: true)); // 8 outputs a gated tile
+        Assert.Equal(QuantGemvKernel.MaxRows, cores.MaxRowsFor(4096, 4096, 128, gated: false));
     }
 
     [Fact]
