@@ -99,6 +99,20 @@ __device__ __forceinline__ uint4 qmma_load_activations(const uint4* p)
     return v;
 }
 
+// The lane's chunks of step st: CPL of row g and of row g + 8 in each tile.
+template <int TILES, int CPL>
+__device__ __forceinline__ void qmma_load_step(uint4 (&slot)[TILES][2][CPL], const uint4* const* wlo, const uint4* const* whi, int st)
+{
+#pragma unroll
+    for (int i = 0; i < TILES; ++i)
+#pragma unroll
+        for (int c = 0; c < CPL; ++c)
+        {
+            slot[i][0][c] = qmma_load_weights(wlo[i] + st * 4 * CPL + c);
+            slot[i][1][c] = qmma_load_weights(whi[i] + st * 4 * CPL + c);
+        }
+}
+
 template <int TILES, int NT, bool GATED>
 __device__ __forceinline__ void qgemv_mma(
     const unsigned char* __restrict__ w, const void* __restrict__ scales, const bf16_t* __restrict__ x, void* __restrict__ y,
@@ -156,17 +170,7 @@ __device__ __forceinline__ void qgemv_mma(
         for (int a = 0; a < AHEAD; ++a)
         {
             const int st = slice + a * split;
-            if (st < steps)
-            {
-#pragma unroll
-                for (int i = 0; i < TILES; ++i)
-#pragma unroll
-                    for (int c = 0; c < CPL; ++c)
-                    {
-                        ring[a][i][0][c] = qmma_load_weights(wlo[i] + st * 4 * CPL + c);
-                        ring[a][i][1][c] = qmma_load_weights(whi[i] + st * 4 * CPL + c);
-                    }
-            }
+            if (st < steps) qmma_load_step<TILES, CPL>(ring[a], wlo, whi, st);
         }
         // Launched programmatically: the first steps' weights are in flight while the previous kernel finishes; the
         // activations are that kernel's output.
@@ -190,17 +194,7 @@ __device__ __forceinline__ void qgemv_mma(
                         cur[i][1][c] = ring[a][i][1][c];
                     }
                 const int next = st + AHEAD * split;
-                if (next < steps)
-                {
-#pragma unroll
-                    for (int i = 0; i < TILES; ++i)
-#pragma unroll
-                        for (int c = 0; c < CPL; ++c)
-                        {
-                            ring[a][i][0][c] = qmma_load_weights(wlo[i] + next * 4 * CPL + c);
-                            ring[a][i][1][c] = qmma_load_weights(whi[i] + next * 4 * CPL + c);
-                        }
-                }
+                if (next < steps) qmma_load_step<TILES, CPL>(ring[a], wlo, whi, next);
 
                 const int gi = groups == 1 ? 0 : shiftable ? st >> groupShift : st / stepsPerGroup;
                 QuantScale sl[TILES], sh[TILES];
