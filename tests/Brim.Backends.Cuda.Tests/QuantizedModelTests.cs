@@ -136,6 +136,41 @@ public class QuantizedModelTests
         }
     }
 
+    /// <summary>
+    /// Decode steps of 1, 12 and 27 sequences (one, two and four n8 token tiles) with int4 and FP8 weights quantized on
+    /// load, eager and replayed as CUDA graphs, on quant_gemv_mma.cu (tensor cores) against the same steps on quant_gemv.cu
+    /// (1 row: the same fp32 sums in another order) and quant_mma.cu (12 and 27 rows: weights rounded to bf16 first). The
+    /// activations between the projections are bf16, so a one-ulp difference anywhere propagates: 1e-2 of the logits'
+    /// norm, where a slot of A or B taken from the wrong input errs by order 1.
+    /// </summary>
+    [Theory]
+    [InlineData(WeightQuantization.Int4)]
+    [InlineData(WeightQuantization.Fp8)]
+    public void Decode_TensorCoreGemv_MatchesTheCudaCoreKernels(WeightQuantization kind)
+    {
+        Gpu.Require();
+        if (kind == WeightQuantization.Fp8)
+        {
+            Assert.SkipUnless(Gpu.SupportsFp8, "fp8 quantization needs sm_89+");
+        }
+
+        var config = RandomModels.Llama3Like(); // every width a multiple of 128, every output of 16: all on tensor cores
+        var seed = Gpu.NewSeed();
+        using var weights = RandomModels.Create(config, new Random(seed));
+        var quantization = new ModelQuantization { Kind = kind, StoredBytes = 0, Unquantized = weights, Description = $"{kind} (test)" };
+        foreach (var sequences in new[] { 1, 12, 27 })
+        {
+            using var mma = new CudaBackend(config, weights, new CudaBackendOptions { UseQuantTensorCoreGemv = true }, quantization);
+            using var cores = new CudaBackend(config, weights, new CudaBackendOptions { UseQuantTensorCoreGemv = false }, quantization);
+            var got = BackendSteps.Decode(mma, sequences, steps: 3);
+            var want = BackendSteps.Decode(cores, sequences, steps: 3);
+            for (var step = 0; step < want.Length; step++)
+            {
+                Compare.Close(got[step], want[step], 1e-2, $"{kind} decode step {step} of {sequences} rows, tensor cores against CUDA cores (seed {seed})");
+            }
+        }
+    }
+
     private static (float[] Prefill, float[] Decode) Logits(CudaBackend backend, int? mmaMaxRows = null, bool fp8Gemm = true, bool dispose = true)
     {
         using (dispose ? backend : null)
