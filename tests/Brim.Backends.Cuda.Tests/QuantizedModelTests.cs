@@ -138,7 +138,7 @@ public class QuantizedModelTests
 
     /// <summary>
     /// Decode steps of 1, 12 and 27 sequences (one, two and four n8 token tiles) with int4 and FP8 weights quantized on
-    /// load, eager and replayed as CUDA graphs, on quant_gemv_mma.cu (tensor cores) against the same steps on quant_gemv.cu
+    /// load on quant_gemv_mma.cu (tensor cores) against the same steps on quant_gemv.cu
     /// (1 row: the same fp32 sums in another order) and quant_mma.cu (12 and 27 rows: weights rounded to bf16 first). The
     /// activations between the projections are bf16, so a one-ulp difference anywhere propagates: 1e-2 of the logits'
     /// norm, where a slot of A or B taken from the wrong input errs by order 1.
