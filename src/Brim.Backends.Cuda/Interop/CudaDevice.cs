@@ -44,10 +44,17 @@ internal sealed unsafe class CudaDevice : IDisposable
     /// <summary>The driver's CUDA version, 1000 * major + 10 * minor.</summary>
     public int DriverVersion { get; }
 
-    public static CudaDevice Open(int ordinal)
+    /// <summary>How many CUDA devices the driver reports (throws where the driver is missing).</summary>
+    public static int Count()
     {
         CuDriver.Check(CuDriver.cuInit(0), "cuInit");
         CuDriver.Check(CuDriver.cuDeviceGetCount(out var count), "cuDeviceGetCount");
+        return count;
+    }
+
+    public static CudaDevice Open(int ordinal)
+    {
+        var count = Count();
         if (ordinal < 0 || ordinal >= count)
         {
             throw new CudaException($"CUDA device {ordinal} does not exist ({count} device(s) present)");

@@ -15,6 +15,7 @@ internal static class NativeLibraries
     public const string Nvrtc = "brim_nvrtc";
     public const string Cublas = "brim_cublas";
     public const string CublasLt = "brim_cublaslt";
+    public const string Nccl = "brim_nccl";
 
     private static readonly string[] DriverNames = ["libcuda.so.1", "libcuda.so"];
     private static readonly string[] NvrtcNames = ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"];
@@ -22,6 +23,9 @@ internal static class NativeLibraries
 
     // The same order as cuBLAS's: libcublas itself links its own libcublasLt, so the versions agree where one toolkit is installed.
     private static readonly string[] CublasLtNames = ["libcublasLt.so", "libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11"];
+
+    // NCCL keeps one ABI per major version (2): the versioned name is what hosts without the development package have.
+    private static readonly string[] NcclNames = ["libnccl.so.2", "libnccl.so"];
 
     // Toolkit locations probed when the loader's cache does not know the library.
     private static readonly string[] ExtraDirectories = ["/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib", "/usr/lib/x86_64-linux-gnu"];
@@ -66,12 +70,13 @@ internal static class NativeLibraries
         Nvrtc => NvrtcNames,
         Cublas => CublasNames,
         CublasLt => CublasLtNames,
+        Nccl => NcclNames,
         _ => [logicalName],
     };
 
     private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
-        if (libraryName is not (Driver or Nvrtc or Cublas or CublasLt))
+        if (libraryName is not (Driver or Nvrtc or Cublas or CublasLt or Nccl))
         {
             return IntPtr.Zero;
         }
