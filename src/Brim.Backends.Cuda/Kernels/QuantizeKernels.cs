@@ -48,6 +48,11 @@ internal sealed class QuantizeKernels : IDisposable
                     throw new NotSupportedException($"fp8 weights need compute capability 8.9 or newer for E4M3 conversion, this GPU is {_computeCapability / 10}.{_computeCapability % 10}");
                 }
 
+                if (inFeatures % 8 != 0 || source % 16 != 0)
+                {
+                    throw new ArgumentException($"fp8 quantization reads rows in 16-byte chunks: {inFeatures} inputs a row (a multiple of 8) from a 16-byte aligned source");
+                }
+
                 a.Add(inFeatures);
                 _functions["quantize_rows_fp8"].Launch(stream, rows, Threads, ref a);
                 break;

@@ -39,3 +39,55 @@ __device__ __forceinline__ unsigned short float2_to_fp8x2(float lo, float hi)
     asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(r) : "f"(hi), "f"(lo));
     return r;
 }
+
+// Eight bf16 of a 16-byte chunk as floats.
+__device__ __forceinline__ void bf16x8_to_float(uint4 v, float* f)
+{
+    const unsigned w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+    {
+        f[2 * i] = __uint_as_float(w[i] << 16);
+        f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+}
+
+// One bf16 row of k values (k a multiple of 8, the row 16-byte aligned, the codes 8-byte aligned) to E4M3 with the row's
+// own scale amax / 448, by a whole block of THREADS threads; returns the scale (0 for an all-zero row, whose codes are
+// zero and whose scale zeroes any product). The row is read twice (amax, then the codes); the second read hits L1/L2.
+// x / scale, not x · (448 / amax): the CPU's WeightQuantizer divides, so its twin matches bit for bit. Serves the
+// activations of W8A8 products (fp8_gemm.cu) and weights quantized on load (quant_convert.cu).
+template <int THREADS>
+__device__ __forceinline__ float quantize_row_fp8(const bf16_t* __restrict__ x, unsigned char* __restrict__ codes, int k, float* scratch /* >= 32 */)
+{
+    const uint4* row = reinterpret_cast<const uint4*>(x);
+    const int chunks = k / 8;
+    float amax = 0.0f;
+    for (int c = threadIdx.x; c < chunks; c += THREADS)
+    {
+        float f[8];
+        bf16x8_to_float(row[c], f);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(f[i]));
+    }
+    amax = block_max(amax, scratch);
+    const float scale = amax / FP8_E4M3_MAX;
+    uint2* out = reinterpret_cast<uint2*>(codes);
+    for (int c = threadIdx.x; c < chunks; c += THREADS)
+    {
+        uint2 o = make_uint2(0u, 0u);
+        if (scale != 0.0f)
+        {
+#if __CUDA_ARCH__ >= 890
+            float f[8];
+            bf16x8_to_float(row[c], f);
+            o.x = (unsigned)float2_to_fp8x2(f[0] / scale, f[1] / scale) | ((unsigned)float2_to_fp8x2(f[2] / scale, f[3] / scale) << 16);
+            o.y = (unsigned)float2_to_fp8x2(f[4] / scale, f[5] / scale) | ((unsigned)float2_to_fp8x2(f[6] / scale, f[7] / scale) << 16);
+#else
+            __trap(); // the launchers refuse fp8 below sm_89
+#endif
+        }
+        out[c] = o;
+    }
+    return scale;
+}

@@ -11,18 +11,6 @@
 
 #define THREADS 256
 
-// Eight bf16 of a 16-byte chunk as floats.
-__device__ __forceinline__ void bf16x8_to_float(uint4 v, float* f)
-{
-    const unsigned w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-    {
-        f[2 * i] = __uint_as_float(w[i] << 16);
-        f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
-    }
-}
-
 __device__ __forceinline__ uint4 float_to_bf16x8(const float* f)
 {
     uint4 o;
@@ -33,42 +21,13 @@ __device__ __forceinline__ uint4 float_to_bf16x8(const float* f)
     return o;
 }
 
-// One block per token row of x [rows, k]: codes [rows, k] and scales [rows]. The row is read twice (amax, then the
-// codes); the second read hits L1/L2 (a row is at most 28 KiB at the 8B shape's widest). x / scale, not x · (448 /
-// amax): the same arithmetic as quantize_rows_fp8 and the CPU's WeightQuantizer, so the twin matches bit for bit.
+// One block per token row of x [rows, k]: codes [rows, k] and scales [rows], as the weights quantized on load
+// (quant_convert.cu): the same arithmetic, so the CPU twin matches both bit for bit.
 extern "C" __global__ void __launch_bounds__(THREADS) quantize_tokens_fp8(
     const bf16_t* __restrict__ x, unsigned char* __restrict__ codes, float* __restrict__ scales, int k)
 {
     __shared__ float scratch[32];
-    const uint4* row = reinterpret_cast<const uint4*>(x + (u64)blockIdx.x * k);
-    const int chunks = k / 8;
-    float amax = 0.0f;
-    for (int c = threadIdx.x; c < chunks; c += THREADS)
-    {
-        float f[8];
-        bf16x8_to_float(row[c], f);
-#pragma unroll
-        for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(f[i]));
-    }
-    amax = block_max(amax, scratch);
-    const float scale = amax / FP8_E4M3_MAX;
-    uint2* out = reinterpret_cast<uint2*>(codes + (u64)blockIdx.x * k);
-    for (int c = threadIdx.x; c < chunks; c += THREADS)
-    {
-        uint2 o = make_uint2(0u, 0u);
-        if (scale != 0.0f) // an all-zero row: zero codes, and its scale 0 zeroes the product
-        {
-#if __CUDA_ARCH__ >= 890
-            float f[8];
-            bf16x8_to_float(row[c], f);
-            o.x = (unsigned)float2_to_fp8x2(f[0] / scale, f[1] / scale) | ((unsigned)float2_to_fp8x2(f[2] / scale, f[3] / scale) << 16);
-            o.y = (unsigned)float2_to_fp8x2(f[4] / scale, f[5] / scale) | ((unsigned)float2_to_fp8x2(f[6] / scale, f[7] / scale) << 16);
-#else
-            __trap(); // the launcher refuses fp8 below sm_89
-#endif
-        }
-        out[c] = o;
-    }
+    const float scale = quantize_row_fp8<THREADS>(x + (u64)blockIdx.x * k, codes + (u64)blockIdx.x * k, k, scratch);
     if (threadIdx.x == 0) scales[blockIdx.x] = scale;
 }
 

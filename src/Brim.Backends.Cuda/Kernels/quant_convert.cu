@@ -16,21 +16,12 @@ __device__ __forceinline__ float row_absmax(const bf16_t* __restrict__ row, int 
     return block_max(amax, scratch);
 }
 
-// One block per row.
+// One block per row (k a multiple of 8): fp8.cuh's row quantizer, the one W8A8 products use for activations.
 extern "C" __global__ void __launch_bounds__(THREADS) quantize_rows_fp8(
     const bf16_t* __restrict__ src, unsigned char* __restrict__ codes, float* __restrict__ scales, int k)
 {
-    const bf16_t* row = src + (u64)blockIdx.x * k;
-    const float scale = row_absmax(row, k) / FP8_E4M3_MAX;
-    unsigned short* out = reinterpret_cast<unsigned short*>(codes + (u64)blockIdx.x * k);
-    for (int i = threadIdx.x; 2 * i < k; i += THREADS)
-    {
-#if __CUDA_ARCH__ >= 890
-        out[i] = scale == 0.0f ? 0 : float2_to_fp8x2(bf16_to_float(row[2 * i]) / scale, bf16_to_float(row[2 * i + 1]) / scale);
-#else
-        __trap(); // the launcher refuses fp8 below sm_89
-#endif
-    }
+    __shared__ float scratch[32];
+    const float scale = quantize_row_fp8<THREADS>(src + (u64)blockIdx.x * k, codes + (u64)blockIdx.x * k, k, scratch);
     if (threadIdx.x == 0) scales[blockIdx.x] = scale;
 }
 
