@@ -42,7 +42,7 @@ internal sealed class ForwardPass(
         // With gemv the output projections add straight into the residual stream, so the norms have nothing to add.
         var gemv = tokens <= StreamRows();
         var pending = gemv ? 0 : projection;
-        kernels.Embedding.Gather(stream, weights.Embedding, b.MetadataAt(layout.TokenIds), x, tokens, h);
+        kernels.Embedding.Gather(stream, weights.Embedding, b.MetadataAt(layout.TokenIds), x, tokens, h, 0, config.VocabSize);
         for (var l = 0; l < config.NumLayers; l++)
         {
             var w = weights.Layers[l];

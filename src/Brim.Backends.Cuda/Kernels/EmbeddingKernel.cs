@@ -14,16 +14,24 @@ internal sealed class EmbeddingKernel : IDisposable
         _gather = _module.GetFunction("embedding_gather");
     }
 
-    /// <summary>x[t, :] (fp32) = table[tokenIds[t], :] (bf16) for t &lt; tokens. Ids must be valid rows of the table.</summary>
-    public void Gather(CudaStream stream, ulong table, ulong tokenIds, ulong x, int tokens, int hidden)
+    /// <summary>
+    /// x[t, :] (fp32) = table[tokenIds[t] - firstId, :] (bf16) for t &lt; tokens where the table holds that id (its
+    /// <paramref name="rows"/> rows are ids firstId onwards), else zeros: a tensor-parallel rank's vocabulary slice. A whole
+    /// table is firstId 0 and every id below <paramref name="rows"/>.
+    /// </summary>
+    public void Gather(CudaStream stream, ulong table, ulong tokenIds, ulong x, int tokens, int hidden, int firstId, int rows)
     {
         Launch.Positive(tokens, nameof(tokens));
         Launch.Positive(hidden, nameof(hidden));
+        Launch.Positive(rows, nameof(rows));
+        ArgumentOutOfRangeException.ThrowIfNegative(firstId);
         var a = default(KernelArguments);
         a.Add(table);
         a.Add(tokenIds);
         a.Add(x);
         a.Add(hidden);
+        a.Add(firstId);
+        a.Add(rows);
         _gather.Launch(stream, tokens, Launch.RowThreads(hidden, 256), ref a);
     }
 

@@ -176,7 +176,7 @@ internal static class KernelBench
             Op($"paged_attention ({parts} parts)", layers, attention, 2.0 * rows * context * shape.KvDim * 2);
             using var ids = Upload(stream, device, new int[rows]);
             using var table = Filled(device, stream, (long)vocab * hidden * 2);
-            var gather = Timing.MedianMs(device, stream, 3, 50, () => kernels.Embedding.Gather(stream, table.Pointer, ids.Pointer, x.Pointer, rows, hidden));
+            var gather = Timing.MedianMs(device, stream, 3, 50, () => kernels.Embedding.Gather(stream, table.Pointer, ids.Pointer, x.Pointer, rows, hidden, 0, vocab));
             Op("embedding_gather", 1, gather, rows * hidden * 6.0);
             using var parameters = Upload(stream, device, GreedySampling(rows, -1));
             using var logprobs = Filled(device, stream, rows * SamplingKernel.LogprobsPerRow * 4);

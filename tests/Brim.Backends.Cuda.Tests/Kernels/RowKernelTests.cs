@@ -18,11 +18,34 @@ public class RowKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         using var dTable = gpu.Upload<ushort>(Bf16.ToBits(table));
         using var dIds = gpu.Upload<int>(ids);
         using var dX = gpu.Allocate<float>(ids.Length * hidden);
-        kernel.Gather(gpu.Stream, dTable.Pointer, dIds.Pointer, dX.Pointer, ids.Length, hidden);
+        kernel.Gather(gpu.Stream, dTable.Pointer, dIds.Pointer, dX.Pointer, ids.Length, hidden, 0, vocab);
         var x = gpu.Download<float>(dX, ids.Length * hidden);
         for (var t = 0; t < ids.Length; t++)
         {
             Assert.Equal(table.AsSpan(ids[t] * hidden, hidden).ToArray(), x.AsSpan(t * hidden, hidden).ToArray());
+        }
+    }
+
+    /// <summary>A tensor-parallel rank's slice of the vocabulary (ids 20..34 as rows 0..14): its ids copy their rows, every other id embeds to zeros.</summary>
+    [Fact]
+    public void Gather_VocabularySlice_CopiesItsIdsAndZeroesTheRest()
+    {
+        Gpu.Require();
+        var random = new Random(Gpu.NewSeed());
+        using var kernel = new EmbeddingKernel(gpu.Device, gpu.Compiler);
+        const int first = 20, rows = 15, hidden = 72;
+        var table = Bf16.Random(random, rows * hidden);
+        int[] ids = [19, 20, 34, 35, 0, 27];
+        using var dTable = gpu.Upload<ushort>(Bf16.ToBits(table));
+        using var dIds = gpu.Upload<int>(ids);
+        using var dX = gpu.Upload<float>(Enumerable.Repeat(7f, ids.Length * hidden).ToArray());
+        kernel.Gather(gpu.Stream, dTable.Pointer, dIds.Pointer, dX.Pointer, ids.Length, hidden, first, rows);
+        var x = gpu.Download<float>(dX, ids.Length * hidden);
+        for (var t = 0; t < ids.Length; t++)
+        {
+            var row = ids[t] - first;
+            var want = row is >= 0 and < rows ? table.AsSpan(row * hidden, hidden).ToArray() : new float[hidden];
+            Assert.Equal(want, x.AsSpan(t * hidden, hidden).ToArray());
         }
     }
 
