@@ -1,6 +1,7 @@
 using Brim.Backends.Cuda.Execution;
 using Brim.Backends.Cuda.Interop;
 using Brim.Backends.Cuda.Kernels;
+using Brim.Backends.Cuda.TensorParallel;
 using Brim.Backends.Cuda.Weights;
 using Brim.Core.Execution;
 using Brim.Models;
@@ -16,6 +17,8 @@ namespace Brim.Backends.Cuda;
 public sealed unsafe class CudaBackend : IModelBackend
 {
     private readonly ModelConfig _config;
+    private readonly RankCollectives? _rank;
+    private readonly int _vocab;
     private readonly CudaBackendOptions _options;
     private readonly AttentionShape _shape;
     private readonly CudaDevice _device;
@@ -50,6 +53,17 @@ public sealed unsafe class CudaBackend : IModelBackend
     }
 
     public CudaBackend(ModelConfig config, IWeightSource weights, CudaBackendOptions? options = null, ModelQuantization? quantization = null)
+        : this(config, weights, options, quantization, rank: null)
+    {
+    }
+
+    /// <summary>
+    /// A tensor-parallel rank (<see cref="TensorParallelCudaBackend"/>): <paramref name="config"/> and
+    /// <paramref name="weights"/> are the rank's slice with its padded vocabulary, on the device of
+    /// <paramref name="rank"/>'s communicator; its steps sum and gather through <paramref name="rank"/> and its logits,
+    /// sampling and outputs span the whole vocabulary.
+    /// </summary>
+    internal CudaBackend(ModelConfig config, IWeightSource weights, CudaBackendOptions? options, ModelQuantization? quantization, RankCollectives? rank)
     {
         config.Validate();
         if (config.AttentionOutputBias)
@@ -58,6 +72,8 @@ public sealed unsafe class CudaBackend : IModelBackend
         }
 
         _config = config;
+        _rank = rank;
+        _vocab = rank?.FullVocab ?? config.VocabSize;
         _options = options ?? new CudaBackendOptions();
         if (_options.KvCacheDType == KvCacheDType.Int8)
         {
@@ -81,6 +97,7 @@ public sealed unsafe class CudaBackend : IModelBackend
             _blas = new CublasHandle(_device, _stream);
             var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory(), _options.Progress);
             _kernels = new ModelKernels(_device, compiler, _shape);
+            rank?.Attach(_device, compiler);
             var plan = ProjectionPlan.For(config, quantization);
             _quantize = plan.Quantizes ? new QuantizeKernels(_device, compiler) : null; // a bf16 model compiles nothing of it
             using (var weightKernels = new WeightKernels(_device, compiler))
@@ -111,15 +128,16 @@ public sealed unsafe class CudaBackend : IModelBackend
             var frequencies = RopeFrequencies.Compute(config);
             _inverseFrequencies = new DeviceBuffer(_device, frequencies.Length * sizeof(float));
             _stream.Upload<float>(_inverseFrequencies.Pointer, frequencies);
-            _pass = new ForwardPass(config, _shape, _stream, _linears, _kernels, _weights, _inverseFrequencies.Pointer);
-            _outputs = new StepOutputCopier(_device, _stream, config.VocabSize);
+            _pass = new ForwardPass(config, _shape, _stream, _linears, _kernels, _weights, _inverseFrequencies.Pointer, rank);
+            _outputs = new StepOutputCopier(_device, _stream, _vocab);
             _graphs = new DecodeGraphs(_device, _stream);
             _tensorCorePrefill = _options.UseTensorCorePrefillAttention;
             var initial = new StepCapacity(
                 Math.Max(DecodeGraphs.Buckets[^1], _options.InitialMaxBatchTokens),
                 Math.Max(DecodeGraphs.Buckets[^1], _options.InitialMaxLogitRows),
                 4096);
-            _buffers = new StepBuffers(_device, config, _shape, initial);
+            _buffers = new StepBuffers(_device, BufferConfig, _shape, initial);
+            rank?.EnsureRows(initial.LogitRows);
             if (_gemmTuner is not null)
             {
                 // The step buffers are the scratch: every step overwrites what it reads of them. Finite activations, as
@@ -145,7 +163,10 @@ public sealed unsafe class CudaBackend : IModelBackend
 
     public string DeviceName => _device.Name;
 
-    public int VocabSize => _config.VocabSize;
+    public int VocabSize => _vocab;
+
+    /// <summary>What the step buffers are sized for: the model, with the whole vocabulary's logits on a tensor-parallel rank.</summary>
+    private ModelConfig BufferConfig => _config with { VocabSize = _vocab };
 
     public bool SupportsDeviceSampling => true;
 
@@ -358,9 +379,9 @@ public sealed unsafe class CudaBackend : IModelBackend
             throw new ArgumentException($"batch block size {batch.BlockSize} differs from the KV cache's {cache.BlockSize}");
         }
 
-        if (output.VocabSize != _config.VocabSize)
+        if (output.VocabSize != _vocab)
         {
-            throw new ArgumentException($"output is sized for a vocabulary of {output.VocabSize}, the model has {_config.VocabSize}");
+            throw new ArgumentException($"output is sized for a vocabulary of {output.VocabSize}, the model has {_vocab}");
         }
 
         _device.MakeCurrent();
@@ -373,7 +394,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         var b = _buffers;
         var meta = b.HostMetadata.AsSpan<int>(0, b.Layout.TotalInts);
         var tiling = !decode && TensorCorePrefill && HasMultiTokenSlice(batch) ? _kernels.PrefillTiling(LongPrefillTiles) : PrefillTiling.None;
-        var (maxContext, queryTiles, longQueryTiles, decodeRows, usedInts) = StepMetadata.Write(batch, meta, b.Layout, tokens, logitRows, cache.NumBlocks, _config.VocabSize, tiling);
+        var (maxContext, queryTiles, longQueryTiles, decodeRows, usedInts) = StepMetadata.Write(batch, meta, b.Layout, tokens, logitRows, cache.NumBlocks, _vocab, tiling);
         _stream.CopyToDevice(b.Metadata.Pointer, b.HostMetadata.Pointer, (long)usedInts * sizeof(int));
 
         // Decode rows that share a step with prefill tiles run on the decode kernel, split for their own row count.
@@ -412,6 +433,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         _stream.Synchronize();
         _graphs.Dispose();
         _buffers.Dispose();
+        _rank?.Dispose();
         _cache?.Dispose();
         _swap?.Dispose();
         _outputs.Dispose();
@@ -484,7 +506,8 @@ public sealed unsafe class CudaBackend : IModelBackend
         _stream.Synchronize();
         _graphs.Clear();
         _buffers.Dispose();
-        _buffers = new StepBuffers(_device, _config, _shape, grown);
+        _buffers = new StepBuffers(_device, BufferConfig, _shape, grown);
+        _rank?.EnsureRows(grown.LogitRows);
         _fp8Gemm?.EnsureRows(grown.Tokens);
     }
 

@@ -1,5 +1,6 @@
 using Brim.Backends.Cuda.Interop;
 using Brim.Backends.Cuda.Kernels;
+using Brim.Backends.Cuda.TensorParallel;
 using Brim.Backends.Cuda.Weights;
 using Brim.Models;
 
@@ -7,7 +8,10 @@ namespace Brim.Backends.Cuda.Execution;
 
 /// <summary>
 /// Enqueues one forward step of a Llama-family decoder on the stream, reading everything (tokens, positions, block
-/// tables, sampling parameters) from device metadata: the same enqueue serves eager steps and graph capture.
+/// tables, sampling parameters) from device metadata: the same enqueue serves eager steps and graph capture. For a
+/// tensor-parallel rank (<paramref name="rank"/>; <paramref name="config"/> is then the rank's slice with its padded
+/// vocabulary) the collectives go in where the sharding needs them: the embedding and the o and down products are summed
+/// over ranks, and the logits gathered.
 /// </summary>
 internal sealed class ForwardPass(
     ModelConfig config,
@@ -16,7 +20,8 @@ internal sealed class ForwardPass(
     LinearLayers linears,
     ModelKernels kernels,
     DeviceWeights weights,
-    ulong inverseFrequencies)
+    ulong inverseFrequencies,
+    RankCollectives? rank = null)
 {
     private (int Gemv, int Quant) _streamRowsFor = (-1, -1);
     private int _streamRows;
@@ -39,10 +44,13 @@ internal sealed class ForwardPass(
         ulong x = b.Residual.Pointer, normed = b.Normed.Pointer, qkv = b.Qkv.Pointer, attention = b.Attention.Pointer;
         ulong projection = b.Projection.Pointer, gateUp = b.GateUp.Pointer, activated = b.Activated.Pointer;
 
-        // With gemv the output projections add straight into the residual stream, so the norms have nothing to add.
+        // With gemv the output projections add straight into the residual stream, so the norms have nothing to add. A
+        // tensor-parallel rank's o and down products are partial sums: into the projection buffer, summed over the ranks,
+        // and added by the next norm.
         var gemv = tokens <= StreamRows();
-        var pending = gemv ? 0 : projection;
-        kernels.Embedding.Gather(stream, weights.Embedding, b.MetadataAt(layout.TokenIds), x, tokens, h, 0, config.VocabSize);
+        var pending = gemv && rank is null ? 0 : projection;
+        kernels.Embedding.Gather(stream, weights.Embedding, b.MetadataAt(layout.TokenIds), x, tokens, h, rank?.VocabStart ?? 0, config.VocabSize);
+        rank?.SumResidual(stream, x, (long)tokens * h);
         for (var l = 0; l < config.NumLayers; l++)
         {
             var w = weights.Layers[l];
@@ -76,7 +84,24 @@ internal sealed class ForwardPass(
                     stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
                     b.MetadataAt(layout.RowTableOffset), tokens, cache.BlockSize, partitions, attention, b.AttentionPartials.Pointer);
             }
-            if (gemv)
+            if (rank is not null)
+            {
+                linears.Project(gemv, w.Output, attention, projection, tokens, shape.QueryDim, h);
+                rank.SumProjection(stream, projection, (long)tokens * h);
+                kernels.RmsNorm.AddRmsNorm(stream, x, projection, w.PostAttentionNorm, normed, 0, tokens, h, eps);
+                if (gemv)
+                {
+                    linears.GateUpSilu(w.GateUp, normed, activated, tokens, h, ff);
+                }
+                else
+                {
+                    linears.GemmSilu(w.GateUp, normed, gateUp, activated, tokens, h, ff);
+                }
+
+                linears.Project(gemv, w.Down, activated, projection, tokens, ff, h);
+                rank.SumProjection(stream, projection, (long)tokens * h);
+            }
+            else if (gemv)
             {
                 linears.AddInto(w.Output, attention, x, tokens, shape.QueryDim, h);
                 kernels.RmsNorm.AddRmsNorm(stream, x, 0, w.PostAttentionNorm, normed, 0, tokens, h, eps);
@@ -100,10 +125,12 @@ internal sealed class ForwardPass(
         // Only the sampled rows need the last residual add, the final norm and the (large) output projection.
         kernels.RmsNorm.AddRmsNorm(stream, x, pending, weights.FinalNorm, b.FinalHidden.Pointer, b.MetadataAt(layout.LogitRowTokens), logitRows, h, eps);
         var lmHead = LinearWeight.Bf16(weights.LmHead);
-        linears.Project(logitRows <= linears.StreamRows(lmHead, h, config.VocabSize), lmHead, b.FinalHidden.Pointer, b.Logits.Pointer, logitRows, h, config.VocabSize, fp32Output: true);
+        var logits = rank?.RankLogits ?? b.Logits.Pointer;
+        linears.Project(logitRows <= linears.StreamRows(lmHead, h, config.VocabSize), lmHead, b.FinalHidden.Pointer, logits, logitRows, h, config.VocabSize, fp32Output: true);
+        rank?.GatherLogits(stream, logitRows, b.Logits.Pointer);
         if (sample)
         {
-            kernels.Sampling.Sample(stream, b.Logits.Pointer, config.VocabSize, b.MetadataAt(layout.Sampling), b.SampledTokens.Pointer, b.Logprobs.Pointer, b.LogprobIds.Pointer, logitRows);
+            kernels.Sampling.Sample(stream, b.Logits.Pointer, rank?.FullVocab ?? config.VocabSize, b.MetadataAt(layout.Sampling), b.SampledTokens.Pointer, b.Logprobs.Pointer, b.LogprobIds.Pointer, logitRows);
         }
     }
 
