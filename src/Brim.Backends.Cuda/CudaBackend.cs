@@ -153,6 +153,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         }
         catch
         {
+            rank?.Dispose();
             _device.Dispose();
             throw;
         }

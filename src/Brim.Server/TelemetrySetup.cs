@@ -1,4 +1,5 @@
 using Brim.Backends.Cuda;
+using Brim.Backends.Cuda.TensorParallel;
 using Brim.Server.Hosting;
 using Brim.Telemetry;
 
@@ -16,6 +17,7 @@ internal static class TelemetrySetup
             GpuHourlyCost = options.GpuHourlyCost,
             KvBytesPerPosition = host.KvBytesPerPosition,
             ProjectionBytes = host.ProjectionBytes,
+            DeviceCount = host.Backend is TensorParallelCudaBackend ranks ? ranks.WorldSize : 1, // cost: every rank's GPU is paid for
         };
         if (options.MeasureCeilings && host.Backend is CudaBackend cuda)
         {

@@ -42,6 +42,27 @@ public sealed class TensorParallelCudaBackend : IModelBackend
     public int WorldSize => _ranks.Length;
 
     /// <summary>
+    /// Whether <paramref name="worldSize"/> ranks can run here: a usable CUDA device, that many of them, and NCCL; when not,
+    /// <paramref name="reason"/> says which is missing.
+    /// </summary>
+    public static bool IsAvailable(int worldSize, out string reason)
+    {
+        if (!CudaBackend.IsAvailable(out reason))
+        {
+            return false;
+        }
+
+        var devices = CudaDevice.Count();
+        if (devices < worldSize)
+        {
+            reason = $"it needs {worldSize} GPUs, one a rank, and {devices} {(devices == 1 ? "is" : "are")} present";
+            return false;
+        }
+
+        return NcclGroup.IsAvailable(out reason);
+    }
+
+    /// <summary>
     /// Splits <paramref name="model"/> over devices 0 .. <paramref name="worldSize"/> − 1. Refuses, naming what is
     /// missing: fewer GPUs than ranks, no NCCL, a config field that does not split (<see cref="ModelLoadException"/>),
     /// quantized weights (their sharded layouts are not built).

@@ -98,8 +98,8 @@ internal sealed class ModelOptions
     /// <summary>vLLM's --tensor-parallel-size: ranks the model's heads, MLP and vocabulary are split over.</summary>
     public Option<int> TensorParallelSize { get; } = new("--tensor-parallel-size", "-tp")
     {
-        Description = "Split the model over N ranks (Megatron tensor parallelism, docs/tensor-parallel.md): 1 runs it whole; more needs --device cpu, "
-            + "which runs N simulated ranks in one process to check the sharding (GPUs need the NCCL backend, not built yet)",
+        Description = "Split the model over N ranks (Megatron tensor parallelism, docs/tensor-parallel.md): 1 runs it whole; more runs a rank on each of "
+            + "N GPUs through NCCL (bf16 weights; not yet measured), or with --device cpu N simulated ranks in one process, to check the sharding",
         DefaultValueFactory = _ => 1,
         CustomParser = OptionValues.AtLeastOne,
     };

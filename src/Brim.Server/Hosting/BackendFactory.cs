@@ -1,6 +1,7 @@
 using Brim.Backends.Cpu;
 using Brim.Backends.Cpu.Parallel;
 using Brim.Backends.Cuda;
+using Brim.Backends.Cuda.TensorParallel;
 using Brim.Core.Execution;
 using Brim.Models;
 
@@ -14,9 +15,7 @@ internal static class BackendFactory
         var ranks = options.TensorParallelSize;
         if (ranks > 1 && options.Device != DeviceKind.Cpu)
         {
-            throw new NotSupportedException(
-                $"--tensor-parallel-size {ranks}: tensor parallelism on GPUs needs {ranks} GPUs and the NCCL backend, which is not built yet; "
-                + $"the sharding is tested on the CPU, where --device cpu runs it as {ranks} simulated ranks in one process (to check it, no faster than one)");
+            return TensorParallelOnGpus(model, options, ranks);
         }
 
         if (options.Device == DeviceKind.Cuda)
@@ -71,6 +70,23 @@ internal static class BackendFactory
         var cpuOptions = new CpuBackendOptions { ThreadCount = options.CpuThreads ?? Environment.ProcessorCount, KvCacheDType = options.KvCacheDType };
         IModelBackend cpu = ranks > 1 ? TensorParallelCpuBackend.Create(model, ranks, cpuOptions) : CpuBackend.Create(model, cpuOptions);
         return (cpu, $"{cpu.DeviceName} ({why})");
+    }
+
+    /// <summary>
+    /// N ranks, a GPU each, through NCCL (<see cref="TensorParallelCudaBackend"/>), or refused naming what is missing: a
+    /// usable CUDA device, N of them, NCCL. The CPU's simulated ranks are only taken when asked for (--device cpu).
+    /// </summary>
+    private static (IModelBackend Backend, string Note) TensorParallelOnGpus(LoadedModel model, ModelHostOptions options, int ranks)
+    {
+        if (!TensorParallelCudaBackend.IsAvailable(ranks, out var reason))
+        {
+            throw new NotSupportedException(
+                $"--tensor-parallel-size {ranks}: tensor parallelism on GPUs cannot run here: {reason}; "
+                + $"--device cpu runs the sharding as {ranks} simulated ranks in one process (to check it, no faster than one)");
+        }
+
+        var backend = TensorParallelCudaBackend.Create(model, ranks, CudaOptions(options));
+        return (backend, $"{backend.DeviceName} ({(options.Device == DeviceKind.Cuda ? "requested" : "auto")}{PriorityNote(options)})");
     }
 
     /// <summary>Whether the backend runs on the CPU (one rank or simulated ranks): host memory, float32 KV, its own cache sizing.</summary>

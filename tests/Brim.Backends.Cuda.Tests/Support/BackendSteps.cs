@@ -6,7 +6,10 @@ namespace Brim.Backends.Cuda.Tests.Support;
 internal static class BackendSteps
 {
     /// <summary>The logits of <paramref name="steps"/> decode steps of one token per sequence, each sequence in its own block.</summary>
-    public static float[][] Decode(CudaBackend backend, int sequences, int steps)
+    public static float[][] Decode(CudaBackend backend, int sequences, int steps) => DecodeOn(backend, sequences, steps);
+
+    /// <summary>As <see cref="Decode"/>, on any backend (the tensor-parallel one).</summary>
+    public static float[][] DecodeOn(IModelBackend backend, int sequences, int steps)
     {
         backend.AllocateKvCache(sequences, 16);
         var vocab = backend.VocabSize;
