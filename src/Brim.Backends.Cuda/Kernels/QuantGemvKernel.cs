@@ -89,12 +89,11 @@ internal sealed class QuantGemvKernel : IDisposable
         => rows is > 0 and <= MaxRows && outputs % (WeightRowsPerWarp(format) / (gated ? 2 : 1)) == 0;
 
     /// <summary>
-    /// Whether a layer runs on quant_gemv_mma.cu: int4 or FP8 with tensor cores on, rows and (int4) groups of whole
-    /// steps, and outputs in whole m16 tiles (gated: 8 outputs a tile, their gate and up rows).
+    /// Whether a layer runs on quant_gemv_mma.cu: int4 or FP8 with tensor cores on, rows and groups of whole steps (FP8's
+    /// one group is the row), and outputs in whole m16 tiles (gated: 8 outputs a tile, their gate and up rows).
     /// </summary>
     public bool RunsOnTensorCores(int outputs, int inFeatures, int groupWidth, bool gated)
-        => _mmaModule is not null && inFeatures % MmaStepInputs == 0 && (Format != WeightFormat.Int4 || groupWidth % MmaStepInputs == 0)
-            && outputs % (gated ? 8 : 16) == 0;
+        => _mmaModule is not null && inFeatures % MmaStepInputs == 0 && groupWidth % MmaStepInputs == 0 && outputs % (gated ? 8 : 16) == 0;
 
     /// <summary>Most token rows a layer of this shape runs here: <see cref="MmaMaxRows"/> on tensor cores, else <see cref="MaxRows"/>.</summary>
     public int MaxRowsFor(int outputs, int inFeatures, int groupWidth, bool gated)
