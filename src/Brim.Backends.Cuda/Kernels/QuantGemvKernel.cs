@@ -168,11 +168,7 @@ internal sealed class QuantGemvKernel : IDisposable
             throw new ArgumentException("quant_gemv needs 16-byte aligned codes and activations, 4-byte aligned scales");
         }
 
-        var a = default(KernelArguments);
-        a.Add(w.Codes);
-        a.Add(w.Scales);
-        a.Add(x);
-        a.Add(y);
+        var a = w.KernelArguments(x, y);
         a.Add(outputs);
         a.Add(inFeatures);
         a.Add(w.GroupWidth);
@@ -208,11 +204,7 @@ internal sealed class QuantGemvKernel : IDisposable
             throw new ArgumentException($"quant_gemv_mma with {tiles} tiles a warp needs outputs in multiples of {outputsPerWarp}, got {outputs}");
         }
 
-        var a = default(KernelArguments);
-        a.Add(w.Codes);
-        a.Add(w.Scales);
-        a.Add(x);
-        a.Add(y);
+        var a = w.KernelArguments(x, y);
         a.Add(rows);
         a.Add(outputs);
         a.Add(inFeatures);

@@ -54,11 +54,7 @@ internal sealed class QuantMmaKernel : IDisposable
         // n8 tiles per CTA: the fewest that cover the rows, at most 8 (64 tokens); more rows take more CTAs along y.
         var tiles = Math.Min(8, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((rows + 7) / 8)));
         var tokenBlocks = (rows + (8 * tiles) - 1) / (8 * tiles);
-        var a = default(KernelArguments);
-        a.Add(w.Codes);
-        a.Add(w.Scales);
-        a.Add(x);
-        a.Add(y);
+        var a = w.KernelArguments(x, y);
         a.Add(rows);
         a.Add(outFeatures);
         a.Add(inFeatures);

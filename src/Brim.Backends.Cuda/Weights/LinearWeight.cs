@@ -27,6 +27,20 @@ internal readonly record struct LinearWeight(ulong Codes, ulong Scales, WeightFo
 
     public bool IsQuantized => Format != WeightFormat.Bf16;
 
+    /// <summary>
+    /// The arguments every quantized linear kernel starts with: codes, scales, activations and output (each launcher
+    /// adds its own after them).
+    /// </summary>
+    public Interop.KernelArguments KernelArguments(ulong x, ulong y)
+    {
+        var a = default(Interop.KernelArguments);
+        a.Add(Codes);
+        a.Add(Scales);
+        a.Add(x);
+        a.Add(y);
+        return a;
+    }
+
     /// <summary>Inputs per 16-byte chunk of codes: groups must be whole chunks.</summary>
     public static int InputsPerChunk(WeightFormat format) => format == WeightFormat.Int4 ? 32 : 16;
 
