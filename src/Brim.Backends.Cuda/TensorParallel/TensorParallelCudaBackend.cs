@@ -41,6 +41,9 @@ public sealed class TensorParallelCudaBackend : IModelBackend
 
     public int WorldSize => _ranks.Length;
 
+    /// <summary>Rank 0's device's copy bandwidth and bf16 GEMM rate (the ranks' GPUs are alike: a host's GPUs are one model).</summary>
+    public Ceilings MeasureCeilings() => _ranks[0].MeasureCeilings();
+
     /// <summary>
     /// Whether <paramref name="worldSize"/> ranks can run here: a usable CUDA device, that many of them, and NCCL; when not,
     /// <paramref name="reason"/> says which is missing.

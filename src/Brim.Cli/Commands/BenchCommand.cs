@@ -92,12 +92,18 @@ internal static class BenchCommand
             var config = host.Config;
             var p = result.GetValue(promptLength);
             var o = result.GetValue(outputLength);
-            var ceilings = host.Backend is Backends.Cuda.CudaBackend cuda ? cuda.MeasureCeilings() : null;
+            // Tensor-parallel ranks each read their share: the floor is the step's bytes over every rank's bandwidth.
+            var (ceilings, ranks) = host.Backend switch
+            {
+                Backends.Cuda.CudaBackend cuda => (cuda.MeasureCeilings(), 1),
+                Backends.Cuda.TensorParallel.TensorParallelCudaBackend tp => (tp.MeasureCeilings(), tp.WorldSize),
+                _ => (null, 1),
+            };
             Console.WriteLine($"model: {host.ModelPath} ({config.ParameterCount / 1e9:F2} B parameters, {host.WeightsNote})  device: {host.DeviceNote}");
             Console.WriteLine($"workload: prompt {p} tokens, output {o} tokens (EOS ignored), end to end incl. prefill; KV blocks: {host.Engine.TotalKvBlocks} x {host.Engine.Options.BlockSize}");
             if (ceilings is not null)
             {
-                Console.WriteLine($"ceilings measured in this run: {ceilings}");
+                Console.WriteLine($"ceilings measured in this run: {ceilings}{(ranks > 1 ? $", per GPU, {ranks} GPUs: floors over all of them" : string.Empty)}");
             }
 
             Console.WriteLine("| batch | output tok/s | seconds | steps | forward ms/step | engine ms/step | floor ms/step | roofline tok/s | % of roofline |");
@@ -106,7 +112,7 @@ internal static class BenchCommand
             foreach (var b in sizes)
             {
                 var r = OfflineRun.Run($"batch {b}", host.Engine, OfflineWorkload.FixedShape(b, p, o, config.VocabSize, b));
-                var floor = ceilings is null ? double.NaN : DecodeFloorSeconds(host, b, p + (o / 2), ceilings.CopyGBps * 1e9);
+                var floor = ceilings is null ? double.NaN : DecodeFloorSeconds(host, b, p + (o / 2), ranks * ceilings.CopyGBps * 1e9);
                 var roofline = b / floor;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {b} | {r.OutputTokensPerSecond:F1} | {r.Seconds:F2} | {r.Steps} | {r.ForwardSeconds * 1e3 / r.Steps:F2} | {(r.StepSeconds - r.ForwardSeconds) * 1e3 / r.Steps:F2} | {floor * 1e3:F2} | {roofline:F0} | {r.OutputTokensPerSecond / roofline:P0} |"));
@@ -116,7 +122,7 @@ internal static class BenchCommand
             if (result.GetValue(offlineRequests) is > 0 and var n)
             {
                 using var offline = ModelHost.Load(options);
-                var floor = ceilings is null ? ((ModelCostModel, double, double)?)null : (CostModel(offline), ceilings.GemmTflops * 1e12, ceilings.CopyGBps * 1e9);
+                var floor = ceilings is null ? ((ModelCostModel, double, double)?)null : (CostModel(offline), ranks * ceilings.GemmTflops * 1e12, ranks * ceilings.CopyGBps * 1e9);
                 var r = OfflineRun.Run($"{n} requests", offline.Engine, OfflineWorkload.FixedShape(n, p, o, config.VocabSize, 7), floor: floor);
                 Console.WriteLine();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
