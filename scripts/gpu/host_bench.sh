@@ -19,6 +19,7 @@
 #   gemmtune bf16 decode products at the 8B shapes (qkv, o, gate_up, down, lm_head; rows 4…512): cublasGemmEx vs the
 #            per-shape tuned choice (cuBLASLt where faster), µs, TFLOP/s, weight GB/s and % of the roofline beside the
 #            measured ceilings (needs the CUDA test executable)
+#   allreduce tensor parallelism's all-reduces per decode step on 2, 4, 8 GPUs (needs the CUDA test executable and NCCL)
 #   verify   speculative verify-step cost (k = 1…8) against plain decode at batch 1…64 on the 8B shape, break-even acceptance
 #   spec     `brim bench spec` on the bundled model on CUDA: prompt lookup off / always / adaptive, and the draft-model arm
 #            (the bundled model as its own draft, on CUDA beside the target: every greedy draft token accepted, the draft
@@ -100,6 +101,8 @@ for step in $steps; do
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-fp8gemm 2>&1 | tee "$out/fp8gemm.md" | tee -a "$out/summary.md" ;;
     gemmtune)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-gemm 2>&1 | tee "$out/gemmtune.md" | tee -a "$out/summary.md" ;;
+    allreduce)
+      timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-allreduce 2>&1 | tee "$out/allreduce.md" | tee -a "$out/summary.md" ;;
     verify)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" verify-cost 2>&1 | tee "$out/verify.md" | tee -a "$out/summary.md" ;;
     spec)

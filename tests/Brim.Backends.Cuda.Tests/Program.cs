@@ -16,6 +16,7 @@ namespace Brim.Backends.Cuda.Tests;
 ///                                    context 0 / 8k / 24k and short chunks, bf16 and FP8 KV
 ///   hf-compare DIR...                logits and greedy tokens against transformers (scripts/gpu/hf_reference.py)
 ///   kv-drift DIR...                  log-prob drift of the FP8 KV cache and quantized weights against transformers
+///   bench-allreduce                  tensor parallelism's all-reduces per decode step (2, 4, 8 ranks; 8B and 70B shapes)
 ///   verify-cost                      speculative verify steps (k = 1…8; host-logits eager vs device-sampled graph) against plain decode at batch 1…64, break-even acceptance
 /// </summary>
 public static class Program
@@ -41,6 +42,8 @@ public static class Program
                 return AttentionSweep.Run(log, [1, 8, 32, 64, 128, 256], [256, 1024, 2048, 4096, 8192]);
             case "bench-prefill-attention":
                 return PrefillAttentionBench.Run(log);
+            case "bench-allreduce":
+                return AllReduceBench.Run(log);
             case "verify-cost":
                 return VerifyCost.Run(log, [1, 8, 32, 64], [1, 2, 4, 8]);
             case "kv-drift":
