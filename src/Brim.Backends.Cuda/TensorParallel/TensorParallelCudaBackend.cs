@@ -68,16 +68,18 @@ public sealed class TensorParallelCudaBackend : IModelBackend
     /// <summary>
     /// Splits <paramref name="model"/> over devices 0 .. <paramref name="worldSize"/> − 1. Refuses, naming what is
     /// missing: fewer GPUs than ranks, no NCCL, a config field that does not split (<see cref="ModelLoadException"/>),
-    /// quantized weights (their sharded layouts are not built).
+    /// a quantized checkpoint (its packed layouts are not sharded; weights quantized on load are, each rank its slice).
     /// </summary>
     public static TensorParallelCudaBackend Create(LoadedModel model, int worldSize, CudaBackendOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(worldSize, 1);
         options ??= new CudaBackendOptions();
-        if (model.Quantization is not null)
+        // Quantized on load (--quantization) shards the float weights and each rank quantizes its slice; a quantized
+        // checkpoint's packed layouts (AWQ/GPTQ words, FP8 scales) have no sharding yet.
+        if (model.Quantization is { Unquantized: null } packed)
         {
-            throw new NotSupportedException($"--tensor-parallel-size {worldSize} with {model.Quantization.Description} weights: quantized layouts are not sharded yet; serve the bf16 checkpoint");
+            throw new NotSupportedException($"--tensor-parallel-size {worldSize} with a {packed.Description} checkpoint: its packed layouts are not sharded yet; serve the float checkpoint (with --quantization, if wanted)");
         }
 
         var plan = TensorParallelPlan.Create(model.Config, worldSize);
@@ -96,10 +98,11 @@ public sealed class TensorParallelCudaBackend : IModelBackend
             threads.Run(r =>
             {
                 var shard = plan.Ranks[r];
-                using var sliced = new ShardedWeightSource(model.Weights, shard);
+                using var sliced = new ShardedWeightSource(model.Quantization?.Unquantized ?? model.Weights, shard);
                 using var padded = new PaddedVocabularySource(sliced, shard);
+                var quantization = model.Quantization is { } q ? q with { Unquantized = padded, StoredBytes = q.StoredBytes / worldSize } : null;
                 var collectives = new RankCollectives(group, r, shard.Vocab.Start, plan.PaddedVocabPerRank, model.Config.VocabSize);
-                ranks[r] = new CudaBackend(padded.PaddedConfig, padded, RankOptions(options, r), quantization: null, collectives);
+                ranks[r] = new CudaBackend(padded.PaddedConfig, padded, RankOptions(options, r), quantization, collectives);
             });
             return new TensorParallelCudaBackend(group, threads, [.. ranks.Select(b => b!)]);
         }

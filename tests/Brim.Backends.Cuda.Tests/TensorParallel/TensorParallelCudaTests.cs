@@ -16,22 +16,26 @@ namespace Brim.Backends.Cuda.Tests.TensorParallel;
 public class TensorParallelCudaTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void OneRank_ThroughNccl_MatchesTheWholeModel(bool qwen2)
+    [InlineData(false, WeightQuantization.None)]
+    [InlineData(true, WeightQuantization.None)]
+    [InlineData(false, WeightQuantization.Int4)]
+    public void OneRank_ThroughNccl_MatchesTheWholeModel(bool qwen2, WeightQuantization onLoad)
     {
         Gpu.Require();
         Assert.SkipUnless(TensorParallelCudaBackend.IsAvailable(1, out var why), why);
         var (config, seed) = (Shape(qwen2), Gpu.NewSeed());
         using var weights = RandomModels.Create(config, new Random(seed));
-        using var whole = new CudaBackend(config, weights);
-        using var ranks = TensorParallelCudaBackend.Create(new LoadedModel(config, weights, "random"), 1);
+        var quantization = onLoad == WeightQuantization.None
+            ? null
+            : new ModelQuantization { Kind = onLoad, StoredBytes = 0, Unquantized = weights, Description = $"{onLoad} (test)" };
+        using var whole = new CudaBackend(config, weights, quantization: quantization);
+        using var ranks = TensorParallelCudaBackend.Create(new LoadedModel(config, weights, "random") { Quantization = quantization }, 1);
         Assert.Equal(whole.VocabSize, ranks.VocabSize);
         var want = BackendSteps.Decode(whole, sequences: 5, steps: 4);
         var got = BackendSteps.DecodeOn(ranks, sequences: 5, steps: 4);
         for (var step = 0; step < want.Length; step++)
         {
-            Compare.Close(got[step], want[step], 1e-2, $"decode step {step}, 1 rank through NCCL against the whole model (seed {seed}, qwen2 {qwen2})");
+            Compare.Close(got[step], want[step], 1e-2, $"decode step {step}, 1 rank through NCCL against the whole model (seed {seed}, qwen2 {qwen2}, {onLoad})");
         }
     }
 
