@@ -99,7 +99,7 @@ internal sealed class ModelOptions
     public Option<int> TensorParallelSize { get; } = new("--tensor-parallel-size", "-tp")
     {
         Description = "Split the model over N ranks (Megatron tensor parallelism, docs/tensor-parallel.md): 1 runs it whole; more runs a rank on each of "
-            + "N GPUs through NCCL (bf16 weights; not yet measured), or with --device cpu N simulated ranks in one process, to check the sharding",
+            + "N GPUs through NCCL (float checkpoints, --quantization too; not yet measured), or with --device cpu N simulated ranks in one process, to check the sharding",
         DefaultValueFactory = _ => 1,
         CustomParser = OptionValues.AtLeastOne,
     };
