@@ -33,6 +33,9 @@ internal static unsafe partial class Nccl
     public static partial int ncclCommDestroy(nint comm);
 
     [LibraryImport(NativeLibraries.Nccl)]
+    public static partial int ncclCommAbort(nint comm);
+
+    [LibraryImport(NativeLibraries.Nccl)]
     public static partial int ncclCommCount(nint comm, out int count);
 
     [LibraryImport(NativeLibraries.Nccl)]

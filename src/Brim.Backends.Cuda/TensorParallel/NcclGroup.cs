@@ -14,6 +14,7 @@ internal sealed unsafe class NcclGroup : IDisposable
 {
     private readonly nint[] _comms;
     private bool _disposed;
+    private int _aborted;
 
     private NcclGroup(nint[] comms, int[] devices, int version)
     {
@@ -126,6 +127,27 @@ internal sealed unsafe class NcclGroup : IDisposable
         }
     }
 
+    /// <summary>Whether <see cref="Abort"/> ended the group: its communicators serve no further collective.</summary>
+    public bool Aborted => Volatile.Read(ref _aborted) != 0;
+
+    /// <summary>
+    /// Ends every communicator at once, uncompleted collectives included (ncclCommAbort): what frees the ranks still
+    /// waiting in a collective when one rank failed before reaching it. Safe from any thread, once; the group is then
+    /// unusable.
+    /// </summary>
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var comm in _comms)
+        {
+            _ = Nccl.ncclCommAbort(comm); // best effort: the failure that led here is the one to report
+        }
+    }
+
     public void Dispose()
     {
         if (_disposed)
@@ -134,6 +156,11 @@ internal sealed unsafe class NcclGroup : IDisposable
         }
 
         _disposed = true;
+        if (Aborted)
+        {
+            return; // aborted communicators are already freed
+        }
+
         foreach (var comm in _comms)
         {
             _ = Nccl.ncclCommDestroy(comm); // teardown: nothing useful to do with a failure here
@@ -143,6 +170,11 @@ internal sealed unsafe class NcclGroup : IDisposable
     private nint Comm(int rank)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Aborted)
+        {
+            throw new CudaException("the tensor-parallel group was aborted after a rank failed; load the model again");
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegative(rank);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, _comms.Length);
         return _comms[rank];

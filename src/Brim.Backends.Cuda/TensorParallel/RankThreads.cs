@@ -11,16 +11,16 @@ internal sealed class RankThreads : IDisposable
 {
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim[] _start;
-    private readonly Exception?[] _failures;
     private readonly CountdownEvent _done;
     private Action<int>? _work;
+    private Action? _onFailure;
+    private Exception? _firstFailure;
     private volatile bool _stopping;
 
     public RankThreads(int ranks)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(ranks, 1);
         Ranks = ranks;
-        _failures = new Exception?[ranks];
         _start = [.. Enumerable.Range(0, ranks).Select(_ => new SemaphoreSlim(0))];
         _done = new CountdownEvent(1);
         _threads = [.. Enumerable.Range(1, ranks - 1).Select(r => new Thread(() => Loop(r)) { IsBackground = true, Name = $"brim tensor-parallel rank {r}" })];
@@ -32,12 +32,17 @@ internal sealed class RankThreads : IDisposable
 
     public int Ranks { get; }
 
-    /// <summary>Runs <paramref name="work"/>(r) for every rank r at once and returns when all have; rethrows the first rank's failure.</summary>
-    public void Run(Action<int> work)
+    /// <summary>
+    /// Runs <paramref name="work"/>(r) for every rank r at once and returns when all have; rethrows the first failure in
+    /// time. <paramref name="onFailure"/> runs once, on the failing rank's thread, as soon as a rank fails: the others
+    /// may be waiting for it in a collective, and only that can free them.
+    /// </summary>
+    public void Run(Action<int> work, Action? onFailure = null)
     {
         ArgumentNullException.ThrowIfNull(work);
         ObjectDisposedException.ThrowIf(_stopping, this);
-        Array.Clear(_failures);
+        _firstFailure = null;
+        _onFailure = onFailure;
         _work = work;
         _done.Reset(Ranks - 1);
         for (var r = 1; r < Ranks; r++)
@@ -52,9 +57,10 @@ internal sealed class RankThreads : IDisposable
         }
 
         _work = null;
-        if (_failures.FirstOrDefault(f => f is not null) is { } first)
+        _onFailure = null;
+        if (_firstFailure is { } first)
         {
-            ExceptionDispatchInfo.Throw(first);
+            ExceptionDispatchInfo.Throw(first); // the first in time: the others may only report its consequences
         }
     }
 
@@ -107,7 +113,10 @@ internal sealed class RankThreads : IDisposable
         }
         catch (Exception e)
         {
-            _failures[rank] = e;
+            if (Interlocked.CompareExchange(ref _firstFailure, e, null) is null)
+            {
+                _onFailure?.Invoke();
+            }
         }
     }
 }

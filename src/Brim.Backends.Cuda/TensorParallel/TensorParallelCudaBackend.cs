@@ -139,7 +139,9 @@ public sealed class TensorParallelCudaBackend : IModelBackend
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(output);
-        _threads.Run(r => _ranks[r].Forward(batch, r == 0 ? output : _rankOutputs[r] ??= new ForwardOutput(output.VocabSize)));
+        // A rank that fails mid-step leaves the others waiting in a collective: aborting the group frees them, and the
+        // backend (its ranks' streams may hold half a step) serves no further step.
+        _threads.Run(r => _ranks[r].Forward(batch, r == 0 ? output : _rankOutputs[r] ??= new ForwardOutput(output.VocabSize)), _group.Abort);
     }
 
     public void Dispose()

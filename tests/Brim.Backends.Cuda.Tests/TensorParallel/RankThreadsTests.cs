@@ -48,6 +48,37 @@ public class RankThreadsTests
         Assert.Equal(4, ran);
     }
 
+    /// <summary>
+    /// Ranks waiting for a failed one (as in a collective it never reached) are freed by the failure hook, which runs
+    /// once however many ranks then fail; the failure reported is the first, not the waiters' consequences.
+    /// </summary>
+    [Fact]
+    public void Run_ARankFailsWhileOthersWait_TheHookFreesThemOnce()
+    {
+        using var threads = new RankThreads(4);
+        using var aborted = new ManualResetEventSlim();
+        var hooks = 0;
+        var thrown = Assert.Throws<TimeoutException>(() => threads.Run(
+            r =>
+            {
+                if (r == 0)
+                {
+                    throw new TimeoutException("rank 0 failed before the collective");
+                }
+
+                // The others wait as in a collective; once freed, they fail too (an aborted collective reports an error).
+                Assert.True(aborted.Wait(TimeSpan.FromSeconds(10)), $"rank {r} was never freed");
+                throw new InvalidOperationException($"rank {r}: aborted");
+            },
+            () =>
+            {
+                Interlocked.Increment(ref hooks);
+                aborted.Set();
+            }));
+        Assert.Equal("rank 0 failed before the collective", thrown.Message);
+        Assert.Equal(1, hooks);
+    }
+
     [Fact]
     public void Dispose_StopsTheThreads_ThenRunIsRefused()
     {
