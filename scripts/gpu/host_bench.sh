@@ -20,6 +20,9 @@
 #            per-shape tuned choice (cuBLASLt where faster), µs, TFLOP/s, weight GB/s and % of the roofline beside the
 #            measured ceilings (needs the CUDA test executable)
 #   allreduce tensor parallelism's all-reduces per decode step on 2, 4, 8 GPUs (needs the CUDA test executable and NCCL)
+#   tp       tensor-parallel decode sweeps, dummy weights: the 8B shape over 1, 2, 4, 8 GPUs and the 70B shape
+#            (bench/configs/llama-3.1-70b) over 4 and 8, as many as the host has; then 1,000 x (1,000 / 1,000) on the 70B
+#            shape over all of them
 #   verify   speculative verify-step cost (k = 1…8) against plain decode at batch 1…64 on the 8B shape, break-even acceptance
 #   spec     `brim bench spec` on the bundled model on CUDA: prompt lookup off / always / adaptive, and the draft-model arm
 #            (the bundled model as its own draft, on CUDA beside the target: every greedy draft token accepted, the draft
@@ -101,6 +104,24 @@ for step in $steps; do
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-fp8gemm 2>&1 | tee "$out/fp8gemm.md" | tee -a "$out/summary.md" ;;
     gemmtune)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-gemm 2>&1 | tee "$out/gemmtune.md" | tee -a "$out/summary.md" ;;
+    tp)
+      gpus=$(nvidia-smi -L | wc -l)
+      for ranks in 1 2 4 8; do
+        [ "$ranks" -le "$gpus" ] || continue
+        timeout 300 "$brim" bench decode --device cuda --model $model --load-format dummy --max-num-batched-tokens 16384 \
+          --tensor-parallel-size $ranks --batch-sizes 1,8,64,256 2>&1 | tee "$out/tp_8b_$ranks.md" | grep -v '\[' | tee -a "$out/summary.md"
+      done
+      for ranks in 4 8; do
+        [ "$ranks" -le "$gpus" ] || continue
+        timeout 600 "$brim" bench decode --device cuda --model bench/configs/llama-3.1-70b --load-format dummy --max-num-batched-tokens 16384 \
+          --tensor-parallel-size $ranks --batch-sizes 1,8,64,256 2>&1 | tee "$out/tp_70b_$ranks.md" | grep -v '\[' | tee -a "$out/summary.md"
+      done
+      if [ "$gpus" -ge 4 ]; then
+        ranks=$([ "$gpus" -ge 8 ] && echo 8 || echo 4)
+        timeout 900 "$brim" bench decode --device cuda --model bench/configs/llama-3.1-70b --load-format dummy --batch-sizes 1 --prompt-len 1000 \
+          --output-len 1000 --offline-requests 1000 --max-num-seqs 256 --max-num-batched-tokens 8192 --tensor-parallel-size $ranks 2>&1 \
+          | tee "$out/tp_70b_offline.md" | grep -v '\[' | tee -a "$out/summary.md"
+      fi ;;
     allreduce)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-allreduce 2>&1 | tee "$out/allreduce.md" | tee -a "$out/summary.md" ;;
     verify)
