@@ -98,11 +98,10 @@ public sealed class TensorParallelCudaBackend : IModelBackend
             threads.Run(r =>
             {
                 var shard = plan.Ranks[r];
-                using var sliced = new ShardedWeightSource(model.Quantization?.Unquantized ?? model.Weights, shard);
-                using var padded = new PaddedVocabularySource(sliced, shard);
-                var quantization = model.Quantization is { } q ? q with { Unquantized = padded, StoredBytes = q.StoredBytes / worldSize } : null;
+                using var weights = RankWeights(model.Quantization?.Unquantized ?? model.Weights, shard, out var config);
+                var quantization = model.Quantization is { } q ? q with { Unquantized = weights, StoredBytes = q.StoredBytes / worldSize } : null;
                 var collectives = new RankCollectives(group, r, shard.Vocab.Start, plan.PaddedVocabPerRank, model.Config.VocabSize);
-                ranks[r] = new CudaBackend(padded.PaddedConfig, padded, RankOptions(options, r), quantization, collectives);
+                ranks[r] = new CudaBackend(config, weights, RankOptions(options, r), quantization, collectives);
             });
             return new TensorParallelCudaBackend(group, threads, [.. ranks.Select(b => b!)]);
         }
@@ -159,6 +158,23 @@ public sealed class TensorParallelCudaBackend : IModelBackend
 
         _threads.Dispose();
         _group.Dispose();
+    }
+
+    /// <summary>
+    /// A rank's weights and model: its slice of the checkpoint, the vocabulary padded (<see cref="PaddedVocabularySource"/>).
+    /// Dummy weights (the benchmark load format) are generated in the rank's own shapes on its device instead, from a
+    /// seed of the rank's: the whole model's slice would be generated on the host first, minutes for a 70B shape, and
+    /// benchmarks need shapes, not those values.
+    /// </summary>
+    private static IWeightSource RankWeights(IWeightSource whole, RankShard shard, out ModelConfig config)
+    {
+        config = shard.RankConfig with { VocabSize = shard.Plan.PaddedVocabPerRank };
+        if (whole.DummySeed is { } seed)
+        {
+            return new DummyWeightSource(config, seed + shard.Rank);
+        }
+
+        return new PaddedVocabularySource(new ShardedWeightSource(whole, shard), shard);
     }
 
     /// <summary>
