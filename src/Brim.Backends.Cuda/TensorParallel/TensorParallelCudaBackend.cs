@@ -41,6 +41,14 @@ public sealed class TensorParallelCudaBackend : IModelBackend
 
     public int WorldSize => _ranks.Length;
 
+    /// <summary>Device bytes of every rank's weights.</summary>
+    public long WeightBytes => _ranks.Sum(r => r.WeightBytes);
+
+    /// <summary>Quantized projections' format and device bytes over all ranks; null when they are bf16.</summary>
+    public (string Format, long Bytes)? QuantizedProjections => _ranks[0].QuantizedProjections is { } first
+        ? (first.Format, _ranks.Sum(r => r.QuantizedProjections?.Bytes ?? 0))
+        : null;
+
     /// <summary>Rank 0's device's copy bandwidth and bf16 GEMM rate (the ranks' GPUs are alike: a host's GPUs are one model).</summary>
     public Ceilings MeasureCeilings() => _ranks[0].MeasureCeilings();
 

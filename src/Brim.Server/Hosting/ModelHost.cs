@@ -1,4 +1,5 @@
 using Brim.Backends.Cuda;
+using Brim.Backends.Cuda.TensorParallel;
 using Brim.ChatTemplates;
 using Brim.Core.Execution;
 using Brim.Engine;
@@ -65,7 +66,12 @@ public sealed class ModelHost : IDisposable
     /// Bytes of the decoder's linear weights as the backend holds them where that is not the checkpoint's dtype (CUDA
     /// with quantized weights: codes and scales); null otherwise (the CPU computes in float32 from any format).
     /// </summary>
-    public long? ProjectionBytes => (_backend as CudaBackend)?.QuantizedProjections?.Bytes;
+    public long? ProjectionBytes => _backend switch
+    {
+        CudaBackend cuda => cuda.QuantizedProjections?.Bytes,
+        TensorParallelCudaBackend ranks => ranks.QuantizedProjections?.Bytes,
+        _ => null,
+    };
 
     /// <summary>This model's part of the memory budget (all of it when it is the only model of the process).</summary>
     public MemoryShare MemoryShare { get; private init; } = MemoryShare.Whole;
@@ -115,6 +121,8 @@ public sealed class ModelHost : IDisposable
             {
                 _ when BackendFactory.IsCpu(_backend) => (Config.ParameterCount * sizeof(float), "float32 on the host" + (_model.Quantization is null ? string.Empty : " (dequantized on load)")),
                 CudaBackend { QuantizedProjections: { } projections } cuda => (cuda.WeightBytes, $"on the device ({projections.Format} projections {Size(projections.Bytes)}, the rest bf16)"),
+                TensorParallelCudaBackend { QuantizedProjections: { } projections } ranks => (ranks.WeightBytes, $"on {ranks.WorldSize} devices ({projections.Format} projections {Size(projections.Bytes)}, the rest bf16)"),
+                TensorParallelCudaBackend ranks => (ranks.WeightBytes, $"bf16 on {ranks.WorldSize} devices"),
                 _ => (Config.ParameterCount * 2, "bf16 on the device"),
             };
             var note = held == stored ? $"weights {format}: {Size(stored)}" : $"weights {format}: {Size(stored)}, {Size(held)} {where}";
