@@ -19,10 +19,16 @@ internal static class TelemetrySetup
             ProjectionBytes = host.ProjectionBytes,
             DeviceCount = host.Backend is TensorParallelCudaBackend ranks ? ranks.WorldSize : 1, // cost: every rank's GPU is paid for
         };
-        if (options.MeasureCeilings && host.Backend is CudaBackend cuda)
+        var measure = host.Backend switch
+        {
+            CudaBackend cuda => cuda.MeasureCeilings,
+            TensorParallelCudaBackend group => group.MeasureCeilings, // one card's, as the per-device gauges report
+            _ => (Func<Ceilings>?)null,
+        };
+        if (options.MeasureCeilings && measure is not null)
         {
             // Copy bandwidth (read + write) and bf16 GEMM rate measured on this card, not the datasheet.
-            var ceilings = cuda.MeasureCeilings();
+            var ceilings = measure();
             telemetry = telemetry with
             {
                 PeakBytesPerSecond = ceilings.CopyGBps * 1e9,

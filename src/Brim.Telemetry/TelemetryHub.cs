@@ -98,7 +98,7 @@ public sealed class TelemetryHub : IPrometheusSource, IDisposable
                 gap = Math.Max(0, Seconds(_lastStepEnd, now) - record.StepSeconds);
             }
 
-            var metrics = StepMetrics.From(record, CostModel, Device.Ceilings, gap);
+            var metrics = StepMetrics.From(record, CostModel, Device.AllDevices, gap);
             _lastStep = metrics;
             _lastStepEnd = now;
             _lastStepLeftWork = record.Running + record.Waiting > 0;
@@ -204,7 +204,7 @@ public sealed class TelemetryHub : IPrometheusSource, IDisposable
         var s = new TelemetrySeries(new long[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n],
             new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n], new double?[n],
             new double?[n], new double?[n]);
-        var ceilings = Device.Ceilings;
+        var ceilings = Device.AllDevices;
         double running = 0, waiting = 0, runningOffline = 0, waitingOffline = 0;
 
         // The cost series divides a trailing minute's price by its tokens; slide that minute's token sum along.

@@ -35,6 +35,16 @@ public class GpuCatalogTests
         Assert.Equal(2 * 1.25 / 3600, profile.CostPerSecond!.Value, 12);
         Assert.Equal("datasheet: H100 SXM", profile.Ceilings.Source);
         Assert.Equal(3.35e12, profile.Ceilings.PeakBytesPerSecond);
+        // MFU and MBU of a model over two GPUs divide by both: the gauges stay per device.
+        Assert.Equal(2 * 3.35e12, profile.AllDevices.PeakBytesPerSecond);
+        Assert.Equal(2 * 989e12, profile.AllDevices.PeakFlopsPerSecond);
+    }
+
+    [Fact]
+    public void AllDevices_OneDevice_IsItsCeilings()
+    {
+        var profile = DeviceProfile.Resolve(new TelemetryOptions { Model = Llama31.Config8B }, nvmlDeviceName: "NVIDIA H100 80GB HBM3");
+        Assert.Same(profile.Ceilings, profile.AllDevices);
     }
 
     [Fact]

@@ -9,6 +9,14 @@ public sealed record DeviceProfile(string DeviceName, GpuCard? Card, DeviceCeili
     /// <summary>Dollars per second for all devices together, or null when no price is known.</summary>
     public double? CostPerSecond => HourlyCost / 3600.0 * DeviceCount;
 
+    /// <summary>
+    /// The ceilings of all devices together (a tensor-parallel model's ranks share each step's work): what MFU and MBU
+    /// divide by, where <see cref="Ceilings"/> is one device's.
+    /// </summary>
+    public DeviceCeilings AllDevices => DeviceCount == 1
+        ? Ceilings
+        : Ceilings with { PeakFlopsPerSecond = Ceilings.PeakFlopsPerSecond * DeviceCount, PeakBytesPerSecond = Ceilings.PeakBytesPerSecond * DeviceCount };
+
     public static DeviceProfile Resolve(TelemetryOptions options, string? nvmlDeviceName)
     {
         options.Validate();

@@ -33,7 +33,7 @@ internal static class OccupancyProjection
             WindowStats.CostPerMillion(device.CostPerSecond, wallSeconds, window.OutputTokens)));
         foreach (var target in targets)
         {
-            var tokensPerSecond = ProjectTokensPerSecond(window, target, device.Ceilings.PeakFlopsPerSecond);
+            var tokensPerSecond = ProjectTokensPerSecond(window, target, device.AllDevices.PeakFlopsPerSecond);
             rows.Add(new EconomicsRow($"{target:P0} of slots", target, true, tokensPerSecond,
                 tokensPerSecond is { } t ? WindowStats.CostPerMillion(device.CostPerSecond, 1, t) : null));
         }

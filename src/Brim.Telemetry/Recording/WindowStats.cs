@@ -53,8 +53,8 @@ public sealed record WindowStats(
             sum.PrefillTokens / wall,
             Math.Min(1, sum.BusySeconds / wall),
             sum.BusySeconds > 0 ? sum.OccupancySeconds / sum.BusySeconds : null,
-            StepMetrics.Utilization(sum.Flops, wall, device.Ceilings.PeakFlopsPerSecond),
-            StepMetrics.Utilization(sum.Bytes, wall, device.Ceilings.PeakBytesPerSecond),
+            StepMetrics.Utilization(sum.Flops, wall, device.AllDevices.PeakFlopsPerSecond),
+            StepMetrics.Utilization(sum.Bytes, wall, device.AllDevices.PeakBytesPerSecond),
             sum.HostInStepSeconds,
             sum.HostGapSeconds,
             CostPerMillion(device.CostPerSecond, wallSeconds, sum.OutputTokens))
