@@ -560,8 +560,8 @@ public sealed unsafe class CudaBackend : IModelBackend
             (w => w.Qkv, _shape.QkvDim, h), (w => w.Output, h, _shape.QueryDim), (w => w.GateUp, 2 * ff, h), (w => w.Down, h, ff),
         };
 
-        // A step's projections stream on gemv only where all of them can (ForwardPass): the fewest rows any streams.
-        var streamRows = projections.Min(p => layers.Min(l => _linears.StreamRows(p.Of(l), p.In, p.Out)));
+        // A step's projections stream on gemv only where all of them can: the fewest rows any streams.
+        var streamRows = _pass.StreamRows();
         var dequantizes = _dequantScratch is not null && !(_weights.ProjectionFormat == WeightFormat.Fp8 && _fp8Gemm is not null && _linears.UseFp8Gemm);
         foreach (var (of, outFeatures, inFeatures) in projections)
         {

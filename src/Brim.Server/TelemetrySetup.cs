@@ -1,5 +1,3 @@
-using Brim.Backends.Cuda;
-using Brim.Backends.Cuda.TensorParallel;
 using Brim.Server.Hosting;
 using Brim.Telemetry;
 
@@ -17,18 +15,12 @@ internal static class TelemetrySetup
             GpuHourlyCost = options.GpuHourlyCost,
             KvBytesPerPosition = host.KvBytesPerPosition,
             ProjectionBytes = host.ProjectionBytes,
-            DeviceCount = host.Backend is TensorParallelCudaBackend ranks ? ranks.WorldSize : 1, // cost: every rank's GPU is paid for
+            DeviceCount = host.DeviceCount, // cost: every rank's GPU is paid for
         };
-        var measure = host.Backend switch
+        // Copy bandwidth (read + write) and bf16 GEMM rate measured on this card, not the datasheet; one card's, as the
+        // per-device gauges report.
+        if (options.MeasureCeilings && host.MeasureCeilings() is { } ceilings)
         {
-            CudaBackend cuda => cuda.MeasureCeilings,
-            TensorParallelCudaBackend group => group.MeasureCeilings, // one card's, as the per-device gauges report
-            _ => (Func<Ceilings>?)null,
-        };
-        if (options.MeasureCeilings && measure is not null)
-        {
-            // Copy bandwidth (read + write) and bf16 GEMM rate measured on this card, not the datasheet.
-            var ceilings = measure();
             telemetry = telemetry with
             {
                 PeakBytesPerSecond = ceilings.CopyGBps * 1e9,

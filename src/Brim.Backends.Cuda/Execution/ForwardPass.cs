@@ -84,10 +84,17 @@ internal sealed class ForwardPass(
                     stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
                     b.MetadataAt(layout.RowTableOffset), tokens, cache.BlockSize, partitions, attention, b.AttentionPartials.Pointer);
             }
-            if (rank is not null)
+            if (gemv && rank is null)
+            {
+                linears.AddInto(w.Output, attention, x, tokens, shape.QueryDim, h);
+                kernels.RmsNorm.AddRmsNorm(stream, x, 0, w.PostAttentionNorm, normed, 0, tokens, h, eps);
+                linears.GateUpSilu(w.GateUp, normed, activated, tokens, h, ff);
+                linears.AddInto(w.Down, activated, x, tokens, ff, h);
+            }
+            else
             {
                 linears.Project(gemv, w.Output, attention, projection, tokens, shape.QueryDim, h);
-                rank.SumProjection(stream, projection, (long)tokens * h);
+                rank?.SumProjection(stream, projection, (long)tokens * h);
                 kernels.RmsNorm.AddRmsNorm(stream, x, projection, w.PostAttentionNorm, normed, 0, tokens, h, eps);
                 if (gemv)
                 {
@@ -99,21 +106,7 @@ internal sealed class ForwardPass(
                 }
 
                 linears.Project(gemv, w.Down, activated, projection, tokens, ff, h);
-                rank.SumProjection(stream, projection, (long)tokens * h);
-            }
-            else if (gemv)
-            {
-                linears.AddInto(w.Output, attention, x, tokens, shape.QueryDim, h);
-                kernels.RmsNorm.AddRmsNorm(stream, x, 0, w.PostAttentionNorm, normed, 0, tokens, h, eps);
-                linears.GateUpSilu(w.GateUp, normed, activated, tokens, h, ff);
-                linears.AddInto(w.Down, activated, x, tokens, ff, h);
-            }
-            else
-            {
-                linears.Gemm(w.Output, attention, projection, tokens, shape.QueryDim, h);
-                kernels.RmsNorm.AddRmsNorm(stream, x, projection, w.PostAttentionNorm, normed, 0, tokens, h, eps);
-                linears.GemmSilu(w.GateUp, normed, gateUp, activated, tokens, h, ff);
-                linears.Gemm(w.Down, activated, projection, tokens, ff, h);
+                rank?.SumProjection(stream, projection, (long)tokens * h);
             }
         }
 
@@ -138,7 +131,7 @@ internal sealed class ForwardPass(
     /// Most rows for which every projection of every layer streams: the step's structure (output projections adding
     /// straight into the residual stream) is one for all layers.
     /// </summary>
-    private int StreamRows()
+    public int StreamRows()
     {
         // The weights never change and the limits rarely (the harness): recompute only when a limit moved.
         var limits = (linears.GemvMaxRows, linears.QuantGemvMaxRows);

@@ -5,7 +5,8 @@ namespace Brim.Backends.Cuda.Kernels;
 
 /// <summary>
 /// Launcher for quant_gemv.cu: weight-only quantized linear layers over at most <see cref="MaxRows"/> token rows (on
-/// tensor cores <see cref="MmaMaxRows"/>), the weights dequantized in registers. One module per format (QUANT_FORMAT), compiled when a model of that format loads.
+/// tensor cores <see cref="MmaMaxRows"/>), the weights dequantized in registers. One module per format (QUANT_FORMAT),
+/// compiled when a model of that format loads.
 /// int4 layers whose groups are whole 128-input steps and FP8 layers run on quant_gemv_mma.cu instead (tensor cores,
 /// under one instruction a weight for int4, under two for FP8); other group widths and int8 stay on quant_gemv.cu.
 /// </summary>
@@ -147,13 +148,13 @@ internal sealed class QuantGemvKernel : IDisposable
             throw new ArgumentException($"a {w.Format} weight on the {Format} kernel");
         }
 
+        if ((w.Codes | x) % 16 != 0 || w.Scales % 4 != 0)
+        {
+            throw new ArgumentException("quant_gemv needs 16-byte aligned codes and activations, 4-byte aligned scales");
+        }
+
         if (rows is > 0 and <= MmaMaxRows && RunsOnTensorCores(outputs, inFeatures, w.GroupWidth, gated))
         {
-            if ((w.Codes | x) % 16 != 0 || w.Scales % 4 != 0)
-            {
-                throw new ArgumentException("quant_gemv_mma needs 16-byte aligned codes and activations, 4-byte aligned scales");
-            }
-
             RunOnTensorCores(stream, w, x, y, rows, inFeatures, outputs, mode, gated, split, tiles);
             return;
         }
@@ -161,11 +162,6 @@ internal sealed class QuantGemvKernel : IDisposable
         if (!Fits(rows, outputs, Format, gated) || LinearWeight.Unsupported(Format, inFeatures, w.GroupWidth) is not null)
         {
             throw new ArgumentException($"quant_gemv ({Format}) cannot run rows {rows}, in {inFeatures}, out {outputs}, group {w.GroupWidth}");
-        }
-
-        if ((w.Codes | x) % 16 != 0 || w.Scales % 4 != 0)
-        {
-            throw new ArgumentException("quant_gemv needs 16-byte aligned codes and activations, 4-byte aligned scales");
         }
 
         var a = w.KernelArguments(x, y);

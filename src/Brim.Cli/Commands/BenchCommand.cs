@@ -93,12 +93,7 @@ internal static class BenchCommand
             var p = result.GetValue(promptLength);
             var o = result.GetValue(outputLength);
             // Tensor-parallel ranks each read their share: the floor is the step's bytes over every rank's bandwidth.
-            var (ceilings, ranks) = host.Backend switch
-            {
-                Backends.Cuda.CudaBackend cuda => (cuda.MeasureCeilings(), 1),
-                Backends.Cuda.TensorParallel.TensorParallelCudaBackend tp => (tp.MeasureCeilings(), tp.WorldSize),
-                _ => (null, 1),
-            };
+            var (ceilings, ranks) = (host.MeasureCeilings(), host.DeviceCount);
             Console.WriteLine($"model: {host.ModelPath} ({config.ParameterCount / 1e9:F2} B parameters, {host.WeightsNote})  device: {host.DeviceNote}");
             Console.WriteLine($"workload: prompt {p} tokens, output {o} tokens (EOS ignored), end to end incl. prefill; KV blocks: {host.Engine.TotalKvBlocks} x {host.Engine.Options.BlockSize}");
             if (ceilings is not null)

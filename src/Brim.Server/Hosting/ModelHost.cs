@@ -73,6 +73,17 @@ public sealed class ModelHost : IDisposable
         _ => null,
     };
 
+    /// <summary>GPUs the model runs on: its tensor-parallel ranks, else 1 (one GPU, or the CPU).</summary>
+    public int DeviceCount => _backend is TensorParallelCudaBackend ranks ? ranks.WorldSize : 1;
+
+    /// <summary>One card's copy bandwidth and bf16 GEMM rate, measured now (about a second); null on the CPU.</summary>
+    public Ceilings? MeasureCeilings() => _backend switch
+    {
+        CudaBackend cuda => cuda.MeasureCeilings(),
+        TensorParallelCudaBackend ranks => ranks.MeasureCeilings(),
+        _ => null,
+    };
+
     /// <summary>This model's part of the memory budget (all of it when it is the only model of the process).</summary>
     public MemoryShare MemoryShare { get; private init; } = MemoryShare.Whole;
 
