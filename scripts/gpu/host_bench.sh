@@ -7,7 +7,7 @@
 #   offline8 the same with the FP8 KV cache through 512 slots
 #   decode8  the decode sweep with the FP8 KV cache
 #   quant    the decode sweep with bf16, fp8, int8 and int4 projections (--quantization, quantized on the device on load)
-#   quantmma int4 and fp8 decode at batch 1, 8, 16, 32 with quant_gemv_mma.cu off (BRIM_QUANT_MMA=0) and on, bf16 first
+#   quantmma int4, fp8 and int8 decode at batch 1, 8, 16, 32 with quant_gemv_mma.cu off (BRIM_QUANT_MMA=0) and on, bf16 first
 #   long     8 requests of 32,000 prompt / 512 output tokens (--max-model-len 33000), bf16 and FP8 KV
 #   attention  the decode-attention kernel sweep (batch x context, bf16 and FP8; needs the CUDA test executable)
 #   prefillattn the prefill attention kernels (small-tile vs long-tile) at the 8B head shape: 8,192-row chunks at prior
@@ -77,7 +77,7 @@ for step in $steps; do
     quantmma)
       timeout 120 "$brim" bench decode --device cuda --model $model --load-format dummy --max-num-batched-tokens 16384 \
         --batch-sizes 1,8,16,32 2>&1 | tee "$out/quantmma_bf16.md" | grep -v '\[' | tee -a "$out/summary.md"
-      for q in int4 fp8; do
+      for q in int4 fp8 int8; do
         for mma in 0 1; do
           BRIM_QUANT_MMA=$mma timeout 120 "$brim" bench decode --device cuda --model $model --load-format dummy --max-num-batched-tokens 16384 \
             --quantization $q --batch-sizes 1,8,16,32 2>&1 | tee "$out/quantmma_${q}_$mma.md" | grep -v '\[' | tee -a "$out/summary.md"

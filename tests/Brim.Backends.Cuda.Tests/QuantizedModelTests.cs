@@ -137,7 +137,7 @@ public class QuantizedModelTests
     }
 
     /// <summary>
-    /// Decode steps of 1, 12 and 27 sequences (one, two and four n8 token tiles) with int4 and FP8 weights quantized on
+    /// Decode steps of 1, 12 and 27 sequences (one, two and four n8 token tiles) with int4, FP8 and int8 weights quantized on
     /// load on quant_gemv_mma.cu (tensor cores) against the same steps on quant_gemv.cu
     /// (1 row: the same fp32 sums in another order) and quant_mma.cu (12 and 27 rows: weights rounded to bf16 first). The
     /// activations between the projections are bf16, so a one-ulp difference anywhere propagates: 1e-2 of the logits'
@@ -146,6 +146,7 @@ public class QuantizedModelTests
     [Theory]
     [InlineData(WeightQuantization.Int4)]
     [InlineData(WeightQuantization.Fp8)]
+    [InlineData(WeightQuantization.Int8)]
     public void Decode_TensorCoreGemv_MatchesTheCudaCoreKernels(WeightQuantization kind)
     {
         Gpu.Require();

@@ -32,7 +32,7 @@ internal sealed class QuantGemvKernel : IDisposable
     /// the kernel harness compiles to compare.
     /// </param>
     /// <param name="tensorCores">
-    /// Whether int4 layers with groups of a multiple of <see cref="MmaStepInputs"/> and FP8 layers run on
+    /// Whether int4 and int8 layers with groups of a multiple of <see cref="MmaStepInputs"/> and FP8 layers run on
     /// quant_gemv_mma.cu (the default); false keeps every layer on quant_gemv.cu, which the harness and the backend's
     /// switch compare.
     /// </param>
@@ -47,7 +47,7 @@ internal sealed class QuantGemvKernel : IDisposable
         _module = new CudaModule(device, compiler.Compile("quant_gemv.cu", new Dictionary<string, int> { ["QUANT_FORMAT"] = (int)format, ["QUANT_FACTORED"] = factored ? 1 : 0 }), $"quant_gemv.cu ({format})");
         _plain = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_{m}").WithProgrammaticLaunch())];
         _gated = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_gated_{m}").WithProgrammaticLaunch())];
-        if (tensorCores && format is WeightFormat.Int4 or WeightFormat.Fp8)
+        if (tensorCores)
         {
             _mmaModule = new CudaModule(device, compiler.Compile("quant_gemv_mma.cu", new Dictionary<string, int> { ["QUANT_FORMAT"] = (int)format }), $"quant_gemv_mma.cu ({format})");
             var variants = MmaTileChoices.SelectMany(t => new[] { 1, 2, 4 }.Select(n => (Tiles: t, TokenTiles: n))).ToList();
@@ -68,7 +68,7 @@ internal sealed class QuantGemvKernel : IDisposable
     /// <summary>m16 tiles one warp of quant_gemv_mma.cu may own (the harness times each).</summary>
     public static readonly int[] MmaTileChoices = [1, 2];
 
-    /// <summary>Whether int4 and FP8 layers of fitting shape run on tensor cores (quant_gemv_mma.cu).</summary>
+    /// <summary>Whether layers of fitting shape run on tensor cores (quant_gemv_mma.cu).</summary>
     public bool UsesTensorCores => _mmaModule is not null;
 
     public WeightFormat Format { get; }
@@ -90,8 +90,8 @@ internal sealed class QuantGemvKernel : IDisposable
         => rows is > 0 and <= MaxRows && outputs % (WeightRowsPerWarp(format) / (gated ? 2 : 1)) == 0;
 
     /// <summary>
-    /// Whether a layer runs on quant_gemv_mma.cu: int4 or FP8 with tensor cores on, rows and groups of whole steps (FP8's
-    /// one group is the row), and outputs in whole m16 tiles (gated: 8 outputs a tile, their gate and up rows).
+    /// Whether a layer runs on quant_gemv_mma.cu: tensor cores on, rows and groups of whole steps (FP8's one group is the
+    /// row), and outputs in whole m16 tiles (gated: 8 outputs a tile, their gate and up rows).
     /// </summary>
     public bool RunsOnTensorCores(int outputs, int inFeatures, int groupWidth, bool gated)
         => _mmaModule is not null && inFeatures % MmaStepInputs == 0 && groupWidth % MmaStepInputs == 0 && outputs % (gated ? 8 : 16) == 0;

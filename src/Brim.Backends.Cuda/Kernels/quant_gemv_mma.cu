@@ -1,30 +1,28 @@
-// Weight-only quantized linear layers for decode steps of up to 8 token rows on tensor cores: y[m, n] = sum_k x[m, k] *
-// w[n, k], w in quant.cuh's int4 layout (groups of a multiple of 128 inputs) or FP8 layout (QUANT_FORMAT, set by the
-// launcher). quant_gemv.cu spends three to four CUDA-core instructions a weight (unpack, convert, product); here the
+// Weight-only quantized linear layers for decode steps of up to 32 token rows on tensor cores: y[m, n] = sum_k x[m, k] *
+// w[n, k], w in quant.cuh's int4 or int8 layout (groups of a multiple of 128 inputs) or FP8 layout (QUANT_FORMAT, set by
+// the launcher). quant_gemv.cu spends three to four CUDA-core instructions a weight (unpack, convert, product); here the
 // unpacked codes go straight into mma.sync m16n8k16 bf16 A fragments and the products cost the tensor cores, which a
 // decode step leaves idle: int4 under one instruction a weight (a lop3 a pair, a shift every other pair), FP8 under two
-// (E4M3 bits moved into bf16's fields, then one bf16x2 multiply by 2^120 puts the exponent right, subnormals exact).
+// (E4M3 bits moved into bf16's fields, then one bf16x2 multiply by 2^120 puts the exponent right, subnormals exact),
+// int8 under two (its nibbles as two exact bf16 fragments, 128 + L and 2048 + 16·H, one mma each).
 // The n8 side of the mma holds the token rows: 1 to 8 cost the same, and NT n8 tiles take up to 32.
 //
 // Which inputs meet in an mma is free as long as A and B agree, so each lane streams its own 32 inputs of a weight row
-// (one int4 chunk, two FP8 chunks) instead of the fragment order: in step st (128 inputs, 32 for each of the 4 lanes t
+// (one int4 chunk, two 8-bit chunks) instead of the fragment order: in step st (128 inputs, 32 for each of the 4 lanes t
 // of a row quad), lane (g, t) holds inputs 128·st + 32t .. +31 of rows g and g + 8, and k-step s (0..7) takes its
 // inputs 4s .. 4s+3 into A's (2t, 2t+1) and (2t+8, 2t+9) slots, the lane's activations of token g at the same inputs
 // into B's. int4 codes come out of one lop3 as the bf16 pair (128 + q, 128 + q'); a step stays inside one group, so its
-// sums are scaled once: acc += s · Σ (128+q)·x + (m − 128 s) · Σ x, with Σ x from a second mma against ones.
-//
-// A warp owns TILES m16 tiles (16 weight rows each; for the gated entry 8 gate rows and their 8 up rows, so silu(gate)·up
-// is one lane's arithmetic); the `split` warps of a row group take its steps in turn and add their sums through shared
-// memory in a fixed order. Each lane keeps the next steps' weights in flight: 4 chunks for each row pair it reads. Launched programmatically: those first weight
-// loads go out before the kernel waits on the previous one.
+// sums are scaled once: acc += s · Σ (128+q)·x + (m − 128 s) · Σ x, with Σ x from a second mma against ones. int8 the
+// same way with offset 2304: (128 + L) + (2048 + 16·(H ^ 8)) = q + 2304 for the signed byte q = 16·H + L − 256·[H ≥ 8].
 #include "quant.cuh"
 
 #ifndef QUANT_FORMAT
 #define QUANT_FORMAT FMT_INT4
 #endif
-#if QUANT_FORMAT == FMT_INT8
-#error "quant_gemv_mma.cu runs int4 and FP8 weights; int8 stays on quant_gemv.cu"
-#endif
+// A fragments a k-step takes from one weight row: int8 two (its low and its high nibbles), the others one.
+#define PASSES (QUANT_FORMAT == FMT_INT8 ? 2 : 1)
+// What the A values add to the code's value, taken back through Σ x (FP8's values are exact: none).
+#define CODE_OFFSET (QUANT_FORMAT == FMT_INT4 ? 128.0f : QUANT_FORMAT == FMT_INT8 ? 2304.0f : 0.0f)
 
 #define WARPS 8
 #define MODE_BF16 0
@@ -40,14 +38,21 @@ __device__ __forceinline__ void mma_bf16_16816(float* c, unsigned a0, unsigned a
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-// The A slots of k-step s for one weight row from the lane's CPL chunks of it: (2t, 2t+1) into lo, (2t+8, 2t+9) into hi.
-// int4: inputs (4s, 4s+1) and (4s+2, 4s+3) as bf16 (128 + q); FP8: (4s, 4s+2) and (4s+1, 4s+3), the E4M3 values exactly.
-__device__ __forceinline__ void qmma_a_slots(const uint4* chunks, int s, unsigned& lo, unsigned& hi)
+// The A slots of k-step s (pass p) for one weight row from the lane's CPL chunks of it: (2t, 2t+1) into lo, (2t+8, 2t+9)
+// into hi. int4: inputs (4s, 4s+1) and (4s+2, 4s+3) as bf16 (128 + q); FP8: (4s, 4s+2) and (4s+1, 4s+3), the E4M3
+// values exactly; int8: the same inputs as FP8, pass 0 their low nibbles as 128 + L, pass 1 their high ones as
+// 2048 + 16·(H ^ 8) (bf16 exponents 7 and 11: the nibble lands on the unit of the mantissa's last place).
+__device__ __forceinline__ void qmma_a_slots(const uint4* chunks, int s, int p, unsigned& lo, unsigned& hi)
 {
 #if QUANT_FORMAT == FMT_INT4
     const unsigned word = quant_word(chunks[0], s >> 1);
     lo = int4_pair_bits(word, 2 * (s & 1));
     hi = int4_pair_bits(word, 2 * (s & 1) + 1);
+#elif QUANT_FORMAT == FMT_INT8
+    const unsigned word = quant_word(chunks[s >> 2], s & 3) >> (4 * p);
+    const unsigned bits = p == 0 ? 0x43004300u : 0x45084508u; // (w & 0x000f000f) ^ bits: the exponent, and H's sign flip
+    asm("lop3.b32 %0, %1, %2, %3, 0x6A;" : "=r"(lo) : "r"(word), "r"(0x000f000fu), "r"(bits));      // (e0, e2)
+    asm("lop3.b32 %0, %1, %2, %3, 0x6A;" : "=r"(hi) : "r"(word >> 8), "r"(0x000f000fu), "r"(bits)); // (e1, e3)
 #else
     // Bytes e0..e3 of the word: sign to bit 15 of its half, exponent and mantissa to bits 4..10 (bf16's low exponent
     // bits and top mantissa bits), which is the value times 2^-120 (bias 127 against E4M3's 7), subnormals included.
@@ -72,11 +77,16 @@ __device__ __forceinline__ void qmma_b_slots(const uint4* xv, int s, unsigned& b
 #endif
 }
 
-// The scale of (row, step's group): int4's (s, m − 128 s) for codes 128 + q; FP8's one float a row (the A values are exact).
+// The scale of (row, step's group): int4's (s, m − 128 s) for codes 128 + q; int8's (s, −2304 s) for its two nibble
+// fragments; FP8's one float a row (the A values are exact).
 __device__ __forceinline__ QuantScale qmma_scale(const void* row_scales, int group)
 {
 #if QUANT_FORMAT == FMT_INT4
     return quant_scale_at<FMT_INT4>(row_scales, group);
+#elif QUANT_FORMAT == FMT_INT8
+    QuantScale q = quant_scale_at<FMT_INT8>(row_scales, group);
+    q.m = -CODE_OFFSET * q.s;
+    return q;
 #else
     QuantScale q;
     q.s = *(const float*)row_scales;
@@ -121,7 +131,7 @@ __device__ __forceinline__ void qgemv_mma(
     constexpr int OUT_PER_TILE = GATED ? 8 : 16;
     constexpr int CPL = 32 / QuantTraits<QUANT_FORMAT>::IPC; // chunks of a row a lane takes a step
     constexpr int AHEAD = 4 / (TILES * CPL) > 0 ? 4 / (TILES * CPL) : 1; // steps in flight: 4 chunks a row pair
-    constexpr bool OFFSET = QUANT_FORMAT == FMT_INT4; // codes 128 + q: the scaled sum needs Σ x
+    constexpr bool OFFSET = CODE_OFFSET != 0.0f; // int4 codes 128 + q, int8 q + 2304: the scaled sum needs Σ x
     __shared__ float partials[WARPS][TILES][NT][4][32];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
     const int slice = warp % split; // the launcher passes a power of two dividing WARPS
@@ -221,21 +231,25 @@ __device__ __forceinline__ void qgemv_mma(
 #pragma unroll
                 for (int s = 0; s < 8; ++s)
                 {
-                    unsigned a[TILES][4]; // rows g and g + 8: slots (2t, 2t+1) in [0] / [1], (2t+8, 2t+9) in [2] / [3]
 #pragma unroll
-                    for (int i = 0; i < TILES; ++i)
+                    for (int p = 0; p < PASSES; ++p)
                     {
-                        qmma_a_slots(cur[i][0], s, a[i][0], a[i][2]);
-                        qmma_a_slots(cur[i][1], s, a[i][1], a[i][3]);
-                    }
+                        unsigned a[TILES][4]; // rows g and g + 8: slots (2t, 2t+1) in [0] / [1], (2t+8, 2t+9) in [2] / [3]
 #pragma unroll
-                    for (int n = 0; n < NT; ++n)
-                    {
-                        unsigned b0, b1;
-                        qmma_b_slots(xv[n], s, b0, b1);
+                        for (int i = 0; i < TILES; ++i)
+                        {
+                            qmma_a_slots(cur[i][0], s, p, a[i][0], a[i][2]);
+                            qmma_a_slots(cur[i][1], s, p, a[i][1], a[i][3]);
+                        }
 #pragma unroll
-                        for (int i = 0; i < TILES; ++i) mma_bf16_16816(raw[i][n], a[i][0], a[i][1], a[i][2], a[i][3], b0, b1);
-                        if (OFFSET) mma_bf16_16816(xsum[n], BF16_ONES, BF16_ONES, BF16_ONES, BF16_ONES, b0, b1);
+                        for (int n = 0; n < NT; ++n)
+                        {
+                            unsigned b0, b1;
+                            qmma_b_slots(xv[n], s, b0, b1);
+#pragma unroll
+                            for (int i = 0; i < TILES; ++i) mma_bf16_16816(raw[i][n], a[i][0], a[i][1], a[i][2], a[i][3], b0, b1);
+                            if (OFFSET && p == 0) mma_bf16_16816(xsum[n], BF16_ONES, BF16_ONES, BF16_ONES, BF16_ONES, b0, b1);
+                        }
                     }
                 }
                 // C fragment: [0], [1] = (row g, tokens 8n + 2t, +1); [2], [3] = (row g + 8, the same tokens).

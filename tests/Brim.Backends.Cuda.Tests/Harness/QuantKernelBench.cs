@@ -6,7 +6,7 @@ namespace Brim.Backends.Cuda.Tests.Harness;
 
 /// <summary>
 /// quant_gemv at the Llama-3.1-8B decode shapes: bytes read (codes + scales) per second against the copy ceiling, for
-/// each split of a row group over warps and the launcher's own choice: int4 and FP8 on tensor cores (1 and 2 tiles a
+/// each split of a row group over warps and the launcher's own choice: int4, FP8 and int8 on tensor cores (1 and 2 tiles a
 /// warp) and every format on CUDA cores, with bf16 gemv.cu on the same shapes as the baseline. What the launcher's split rule and the build default
 /// are chosen from.
 /// </summary>
@@ -59,11 +59,12 @@ internal static class QuantKernelBench
             }
         }
 
-        // int4 and FP8 on tensor cores (quant_gemv_mma.cu) by tiles a warp and split, each beside its CUDA-core kernel.
+        // int4, FP8 and int8 on tensor cores (quant_gemv_mma.cu) by tiles a warp and split, each beside its CUDA-core kernel.
         var builds = new (WeightFormat Format, bool TensorCores, int Tiles)[]
         {
             (WeightFormat.Int4, true, 1), (WeightFormat.Int4, true, 2), (WeightFormat.Int4, false, 0),
-            (WeightFormat.Fp8, true, 1), (WeightFormat.Fp8, true, 2), (WeightFormat.Fp8, false, 0), (WeightFormat.Int8, false, 0),
+            (WeightFormat.Fp8, true, 1), (WeightFormat.Fp8, true, 2), (WeightFormat.Fp8, false, 0),
+            (WeightFormat.Int8, true, 1), (WeightFormat.Int8, true, 2), (WeightFormat.Int8, false, 0),
         };
         foreach (var (format, tensorCores, tiles) in builds)
         {
