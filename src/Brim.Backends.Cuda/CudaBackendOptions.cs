@@ -45,7 +45,7 @@ public sealed record CudaBackendOptions
     public bool UseProgrammaticLaunch { get; init; } = Environment.GetEnvironmentVariable("BRIM_PDL") is not ("0" or "off" or "false");
 
     /// <summary>
-    /// int4 and FP8 projections of decode steps up to 32 token rows on tensor cores (quant_gemv_mma.cu: the unpacked codes
+    /// int4, int8 and FP8 projections of decode steps up to 32 token rows on tensor cores (quant_gemv_mma.cu: the unpacked codes
     /// go straight into mma fragments) where the shapes allow it, instead of quant_gemv.cu's CUDA-core products (up to 8
     /// rows) and quant_mma.cu's dequantized fragments (up to 32). Off by default until its tests and timings have run on
     /// a GPU (docs/quantization.md); the environment's BRIM_QUANT_MMA=1 turns it on.

@@ -7,8 +7,8 @@ namespace Brim.Backends.Cuda.Kernels;
 /// Launcher for quant_gemv.cu: weight-only quantized linear layers over at most <see cref="MaxRows"/> token rows (on
 /// tensor cores <see cref="MmaMaxRows"/>), the weights dequantized in registers. One module per format (QUANT_FORMAT),
 /// compiled when a model of that format loads.
-/// int4 layers whose groups are whole 128-input steps and FP8 layers run on quant_gemv_mma.cu instead (tensor cores,
-/// under one instruction a weight for int4, under two for FP8); other group widths and int8 stay on quant_gemv.cu.
+/// int4 and int8 layers whose groups are whole 128-input steps and FP8 layers run on quant_gemv_mma.cu instead (tensor cores,
+/// under one instruction a weight for int4, under two for FP8 and int8); other group widths stay on quant_gemv.cu.
 /// </summary>
 internal sealed class QuantGemvKernel : IDisposable
 {
