@@ -95,7 +95,8 @@ public sealed unsafe class CudaBackend : IModelBackend
                 _device, _options.HighStreamPriority,
                 programmaticLaunch: _options.UseProgrammaticLaunch && _device.ComputeCapability >= CudaStream.MinProgrammaticLaunchComputeCapability);
             _blas = new CublasHandle(_device, _stream);
-            var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory(), _options.Progress);
+            var kernelCache = _options.KernelCacheDirectory ?? KernelCompiler.DefaultCacheDirectory();
+            var compiler = new KernelCompiler(_device.ComputeCapability, _device.DriverVersion, kernelCache, _options.Progress);
             _kernels = new ModelKernels(_device, compiler, _shape);
             rank?.Attach(_device, compiler);
             var plan = ProjectionPlan.For(config, quantization);
@@ -148,7 +149,7 @@ public sealed unsafe class CudaBackend : IModelBackend
                     _stream.Fill(_dequantScratch.Pointer, 0x3C, _dequantScratch.Bytes);
                 }
 
-                GemmTuningNote = _gemmTuner.TuneAll(DecodeProducts(), _buffers.Activated, _buffers.GateUp, _buffers.Logits);
+                GemmTuningNote = _gemmTuner.TuneAll(DecodeProducts(), _buffers.Activated, _buffers.GateUp, _buffers.Logits, SavedGemmTunings(kernelCache));
             }
         }
         catch
@@ -529,6 +530,25 @@ public sealed unsafe class CudaBackend : IModelBackend
         return gemm is null
             ? (null, $"fp8 prefill products dequantize to bf16: {why}")
             : (gemm, "fp8 prefill products W8A8 on cuBLASLt (E4M3 activations per token)");
+    }
+
+    /// <summary>The tuned choices saved by earlier starts on this device and library (<see cref="CudaBackendOptions.GemmTuningFile"/>).</summary>
+    private GemmTuningCache SavedGemmTunings(string kernelCache)
+    {
+        var path = _options.GemmTuningFile switch
+        {
+            null => Path.Combine(kernelCache, GemmTuningCache.FileName),
+            "" => null,
+            var file => file,
+        };
+        var key = GemmTuningCache.DeviceKeyOf(_device.Name, _device.ComputeCapability, _device.DriverVersion, CublasLt.cublasLtGetVersion());
+        var saved = GemmTuningCache.Open(path, key);
+        if (!_options.ReuseSavedGemmTuning)
+        {
+            saved.ForgetThisDevice();
+        }
+
+        return saved;
     }
 
     /// <summary>The tuner of bf16 decode products (its shapes are tuned once the step buffers exist), or none and why.</summary>

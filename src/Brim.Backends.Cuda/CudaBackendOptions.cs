@@ -37,6 +37,19 @@ public sealed record CudaBackendOptions
     public bool UseGemmTuning { get; init; } = Environment.GetEnvironmentVariable("BRIM_GEMM_TUNE") is not ("0" or "off" or "false");
 
     /// <summary>
+    /// Where the tuned choices are kept between starts (per device, driver and cuBLASLt version): a shape found there is
+    /// not timed again, so restarts run the same algorithms and start sooner. Null for gemm-tuning.json in the kernel
+    /// cache directory; an empty string keeps them in memory only.
+    /// </summary>
+    public string? GemmTuningFile { get; init; }
+
+    /// <summary>
+    /// Whether saved choices are used (the default); false times every shape afresh and replaces this device's saved
+    /// choices, which the environment's BRIM_GEMM_TUNE=fresh asks for (after a driver or clock change the key misses).
+    /// </summary>
+    public bool ReuseSavedGemmTuning { get; init; } = Environment.GetEnvironmentVariable("BRIM_GEMM_TUNE") is not "fresh";
+
+    /// <summary>
     /// Programmatic dependent launch on sm_90+: the decode path's kernels (norms, rope, decode attention, gemv and
     /// quant_gemv, sampling) start while the previous kernel finishes, a projection's first weight bytes already loading;
     /// each waits for its inputs in the kernel. Defaults to on unless the environment sets BRIM_PDL=0 (to measure both

@@ -65,15 +65,25 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
     /// <summary>
     /// Tunes each shape with its weights (several matrices of the shape are taken in turn, as a step's layers are: one
     /// weight timed over and over would be served from L2), activations from <paramref name="x"/> and the product into
-    /// <paramref name="bf16Output"/> or <paramref name="fp32Output"/>. Returns the line for the startup note. A shape
-    /// larger than the buffers, or one that fails to tune, stays on GemmEx: this never throws for cuBLAS reasons.
+    /// <paramref name="bf16Output"/> or <paramref name="fp32Output"/>; a shape <paramref name="saved"/> holds for this
+    /// device is taken from it untimed, and the newly timed ones are added to it and saved. Returns the line for the
+    /// startup note. A shape larger than the buffers, or one that fails to tune, stays on GemmEx: this never throws for
+    /// cuBLAS reasons.
     /// </summary>
-    public string TuneAll(IEnumerable<(GemmShape Shape, IReadOnlyList<ulong> Weights)> products, DeviceBuffer x, DeviceBuffer bf16Output, DeviceBuffer fp32Output)
+    public string TuneAll(IEnumerable<(GemmShape Shape, IReadOnlyList<ulong> Weights)> products, DeviceBuffer x, DeviceBuffer bf16Output, DeviceBuffer fp32Output, GemmTuningCache? saved = null)
     {
         var clock = Stopwatch.StartNew();
         var failures = new List<string>();
+        int restored = 0, timed = 0;
         foreach (var (shape, weights) in products)
         {
+            if (saved is not null && saved.TryGet(shape, out var kept) && (kept.Best is null || kept.Best.WorkspaceBytes <= Bf16LtGemm.WorkspaceBytes))
+            {
+                _tunings[shape] = kept;
+                restored++;
+                continue;
+            }
+
             var y = shape.Fp32Output ? fp32Output : bf16Output;
             if (2L * shape.Rows * shape.InFeatures > x.Bytes || (shape.Fp32Output ? 4L : 2L) * shape.Rows * shape.OutFeatures > y.Bytes)
             {
@@ -83,7 +93,8 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
 
             try
             {
-                Tune(shape, weights, x.Pointer, y.Pointer);
+                saved?.Put(Tune(shape, weights, x.Pointer, y.Pointer));
+                timed++;
             }
             catch (Exception e) when (e is CudaException or ArgumentException or EntryPointNotFoundException)
             {
@@ -92,6 +103,11 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
         }
 
         stream.Synchronize();
+        if (timed > 0)
+        {
+            saved?.Save();
+        }
+
         var tuned = _tunings.Values.ToArray();
         if (tuned.Length == 0 && failures.Count == 0)
         {
@@ -105,7 +121,12 @@ internal sealed class Bf16GemmTuner(CudaDevice device, CudaStream stream, Cublas
             note += $" (up to {faster.Max(t => t.Speedup):F2}x GemmEx)";
         }
 
-        note += $", tuned in {clock.ElapsedMilliseconds} ms";
+        note += restored == 0 ? $", tuned in {clock.ElapsedMilliseconds} ms" : $", {restored} as saved in {saved!.Path ?? "memory"}, {timed} timed in {clock.ElapsedMilliseconds} ms";
+        if (saved?.Problem is { } problem)
+        {
+            note += $"; {problem}";
+        }
+
         return failures.Count == 0 ? note : $"{note}; {failures.Count} shapes stay on GemmEx untuned, first: {failures[0]}";
     }
 

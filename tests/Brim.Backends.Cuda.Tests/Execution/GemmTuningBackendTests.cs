@@ -27,7 +27,7 @@ public class GemmTuningBackendTests
         var quantization = int4Weights
             ? new ModelQuantization { Kind = WeightQuantization.Int4, StoredBytes = 0, Unquantized = weights, Description = "int4 (test)" }
             : null;
-        using var tuned = new CudaBackend(config, weights, new CudaBackendOptions { UseGemmTuning = true }, quantization);
+        using var tuned = new CudaBackend(config, weights, new CudaBackendOptions { UseGemmTuning = true, GemmTuningFile = string.Empty }, quantization);
         using var plain = new CudaBackend(config, weights, new CudaBackendOptions { UseGemmTuning = false }, quantization);
         Assert.Contains("tuned in", tuned.GemmTuningNote, StringComparison.Ordinal);
         Assert.Contains("off by option", plain.GemmTuningNote, StringComparison.Ordinal);
@@ -45,5 +45,47 @@ public class GemmTuningBackendTests
         {
             Compare.Close(got[step], want[step], 1e-2, $"decode step {step} of {sequences} rows, int4 {int4Weights}, tuned cuBLASLt against GemmEx (seed {seed})");
         }
+    }
+
+    /// <summary>
+    /// A second start with the first one's saved choices times nothing and runs the same algorithms: its decode steps'
+    /// logits are the first start's bit for bit, with every tuned shape on its cuBLASLt algorithm.
+    /// </summary>
+    [Fact]
+    public void Restart_SavedChoices_SameAlgorithmsUntimed()
+    {
+        Gpu.Require();
+        var config = RandomModels.Llama3Like() with { HiddenSize = 512, IntermediateSize = 2048, NumHeads = 4, NumKvHeads = 2, HeadDim = 128 };
+        var seed = Gpu.NewSeed();
+        using var weights = RandomModels.Create(config, new Random(seed));
+        var directory = Directory.CreateTempSubdirectory("brim-gemm-tuning-").FullName;
+        try
+        {
+            var options = new CudaBackendOptions { UseGemmTuning = true, GemmTuningFile = Path.Combine(directory, "gemm-tuning.json") };
+            using var first = new CudaBackend(config, weights, options);
+            Assert.Contains("tuned in", first.GemmTuningNote, StringComparison.Ordinal);
+            Assert.True(File.Exists(options.GemmTuningFile), first.GemmTuningNote);
+            Assert.NotEmpty(first.GemmTunings);
+            using var second = new CudaBackend(config, weights, options);
+            Assert.Contains($"{first.GemmTunings.Count} as saved in {options.GemmTuningFile}, 0 timed", second.GemmTuningNote, StringComparison.Ordinal);
+            Assert.Equal(first.GemmTunings.Select(Choice), second.GemmTunings.Select(Choice));
+
+            first.PreferTunedLt = true;
+            second.PreferTunedLt = true;
+            var want = BackendSteps.Decode(first, 40, steps: 3);
+            var got = BackendSteps.Decode(second, 40, steps: 3);
+            Assert.True(second.TunedGemmProducts > 0, $"no product ran on a restored cuBLASLt algorithm: {second.GemmTuningNote}");
+            for (var step = 0; step < want.Length; step++)
+            {
+                Assert.True(want[step].AsSpan().SequenceEqual(got[step]), $"decode step {step}: the restored algorithms computed other logits (seed {seed})");
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        static string Choice(Brim.Backends.Cuda.Execution.GemmTuning t)
+            => $"{t.Shape} {t.UsesLt} {(t.Best is null ? "-" : string.Join(',', t.Best.Descriptor))}";
     }
 }
