@@ -14,6 +14,8 @@
 #            context 0 / 8k / 24k (a 32k prompt) and short chunks, TFLOP/s against the GEMM peak, bf16 and FP8 KV (needs
 #            the CUDA test executable)
 #   quantk   quant_gemv GB/s at the 8B decode shapes by split and build, bf16 gemv beside it (needs the CUDA test executable)
+#   overlap  one layer of a ~500-row decode step, FP8 weights and KV: attention and products in turn vs two half-batches
+#            crossed on two streams, cuBLASLt planned for all or fewer SMs (needs the CUDA test executable)
 #   fp8gemm  prefill-sized FP8 products at the 8B shapes (rows 128…8192): bf16 cuBLAS vs dequantize + bf16 vs W8A8 on
 #            cuBLASLt, TFLOP/s and ratios beside the bf16 GEMM ceiling (needs the CUDA test executable)
 #   gemmtune bf16 decode products at the 8B shapes (qkv, o, gate_up, down, lm_head; rows 4…512): cublasGemmEx vs the
@@ -100,6 +102,8 @@ for step in $steps; do
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-prefill-attention 2>&1 | tee "$out/prefill_attention.md" | tee -a "$out/summary.md" ;;
     quantk)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-quant 2>&1 | tee "$out/quant_kernels.md" | tee -a "$out/summary.md" ;;
+    overlap)
+      timeout 200 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-overlap 2>&1 | tee "$out/overlap.md" | tee -a "$out/summary.md" ;;
     fp8gemm)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-fp8gemm 2>&1 | tee "$out/fp8gemm.md" | tee -a "$out/summary.md" ;;
     gemmtune)

@@ -82,6 +82,28 @@ internal sealed unsafe class Fp8Gemm : IDisposable
         }
     }
 
+    /// <summary>
+    /// SMs the products plan for (0, the default: all of them). Fewer leave SMs to work on another stream, which the
+    /// overlap harness (`bench-overlap`) measures. Changing it drops the plans, whose algorithms were chosen for the other count.
+    /// </summary>
+    public int SmCountTarget
+    {
+        get;
+        set
+        {
+            if (value == field)
+            {
+                return;
+            }
+
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            var count = value;
+            CublasLt.Check(CublasLt.cublasLtMatmulDescSetAttribute(_desc, CublasLt.MatmulDescSmCountTarget, &count, sizeof(int)), "cublasLtMatmulDescSetAttribute(SM_COUNT_TARGET)");
+            ClearPlans();
+            field = value;
+        }
+    }
+
     /// <summary>Products run here so far (tests and the harness check that the path was taken, not silently left).</summary>
     public long Products { get; private set; }
 

@@ -99,6 +99,9 @@ internal static unsafe partial class CuDriver
     public static partial int cuEventRecord(nint ev, nint stream);
 
     [LibraryImport(NativeLibraries.Driver)]
+    public static partial int cuStreamWaitEvent(nint stream, nint ev, uint flags);
+
+    [LibraryImport(NativeLibraries.Driver)]
     public static partial int cuEventSynchronize(nint ev);
 
     [LibraryImport(NativeLibraries.Driver)]

@@ -19,6 +19,9 @@ internal static unsafe partial class CublasLt
     /// <summary>CUBLASLT_MATMUL_DESC_FAST_ACCUM (int8): FP8 partial sums never promoted to fp32 on the way; faster, less exact.</summary>
     public const int MatmulDescFastAccum = 25;
 
+    /// <summary>CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET (int32; 0: every SM): the SMs a product plans for, leaving the rest to a concurrent stream.</summary>
+    public const int MatmulDescSmCountTarget = 15;
+
     /// <summary>cublasLtMatmulPreferenceAttributes_t CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES (uint64).</summary>
     public const int PreferenceMaxWorkspaceBytes = 1;
 

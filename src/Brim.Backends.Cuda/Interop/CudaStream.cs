@@ -48,6 +48,9 @@ internal sealed unsafe class CudaStream : IDisposable
 
     public void Synchronize() => CuDriver.Check(CuDriver.cuStreamSynchronize(Handle), "cuStreamSynchronize");
 
+    /// <summary>Work enqueued here from now on waits for <paramref name="recorded"/> (recorded on another stream); the host does not wait.</summary>
+    public void WaitFor(CudaEvent recorded) => CuDriver.Check(CuDriver.cuStreamWaitEvent(Handle, recorded.Handle, 0), "cuStreamWaitEvent");
+
     public void CopyToDevice(ulong destination, void* source, long bytes)
         => CuDriver.Check(CuDriver.cuMemcpyHtoDAsync(destination, source, (nuint)bytes, Handle), $"cuMemcpyHtoDAsync({bytes} bytes)");
 
