@@ -14,6 +14,8 @@
 #            context 0 / 8k / 24k (a 32k prompt) and short chunks, TFLOP/s against the GEMM peak, bf16 and FP8 KV (needs
 #            the CUDA test executable)
 #   quantk   quant_gemv GB/s at the 8B decode shapes by split and build, bf16 gemv beside it (needs the CUDA test executable)
+#   lanes    decode at batch 256 and 512 after 1,024-token prompts (FP8 KV), FP8 and bf16 weights, one stream against two
+#            half-batch lanes (BRIM_DECODE_LANES=0/1)
 #   overlap  one layer of a ~500-row decode step, FP8 weights and KV: attention and products in turn vs two half-batches
 #            crossed on two streams, cuBLASLt planned for all or fewer SMs (needs the CUDA test executable)
 #   fp8gemm  prefill-sized FP8 products at the 8B shapes (rows 128…8192): bf16 cuBLAS vs dequantize + bf16 vs W8A8 on
@@ -102,6 +104,14 @@ for step in $steps; do
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-prefill-attention 2>&1 | tee "$out/prefill_attention.md" | tee -a "$out/summary.md" ;;
     quantk)
       timeout 300 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-quant 2>&1 | tee "$out/quant_kernels.md" | tee -a "$out/summary.md" ;;
+    lanes)
+      for q in fp8 none; do
+        for lanes in 0 1; do
+          BRIM_DECODE_LANES=$lanes timeout 150 "$brim" bench decode --device cuda --model $model --load-format dummy --quantization $q \
+            --kv-cache-dtype fp8 --max-num-batched-tokens 16384 --batch-sizes 256,512 --prompt-len 1024 --output-len 128 2>&1 \
+            | tee "$out/lanes_${q}_$lanes.md" | grep -v '\[' | tee -a "$out/summary.md"
+        done
+      done ;;
     overlap)
       timeout 200 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-overlap 2>&1 | tee "$out/overlap.md" | tee -a "$out/summary.md" ;;
     fp8gemm)

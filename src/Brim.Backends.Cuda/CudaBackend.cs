@@ -32,6 +32,7 @@ public sealed unsafe class CudaBackend : IModelBackend
     private readonly QuantGemvKernel? _quantGemv;
     private readonly QuantMmaKernel? _quantMma;
     private readonly Fp8Gemm? _fp8Gemm;
+    private readonly DecodeLanes? _lanes;
     private readonly Bf16GemmTuner? _gemmTuner;
     private readonly DeviceBuffer? _dequantScratch;
     private readonly LinearLayers _linears;
@@ -130,6 +131,13 @@ public sealed unsafe class CudaBackend : IModelBackend
             _inverseFrequencies = new DeviceBuffer(_device, frequencies.Length * sizeof(float));
             _stream.Upload<float>(_inverseFrequencies.Pointer, frequencies);
             _pass = new ForwardPass(config, _shape, _stream, _linears, _kernels, _weights, _inverseFrequencies.Pointer, rank);
+            if (_options.UseDecodeLanes && rank is null)
+            {
+                _lanes = new DecodeLanes(
+                    _device, _stream, laneStream => _fp8Gemm is null ? null : CreateFp8Gemm(config, compiler, laneStream).Gemm, _dequantScratch?.Bytes ?? 0,
+                    config, _shape, _kernels, _quantGemv, _quantMma, _quantize, _weights, _inverseFrequencies.Pointer, _linears);
+            }
+
             _outputs = new StepOutputCopier(_device, _stream, _vocab);
             _graphs = new DecodeGraphs(_device, _stream);
             _tensorCorePrefill = _options.UseTensorCorePrefillAttention;
@@ -241,6 +249,9 @@ public sealed unsafe class CudaBackend : IModelBackend
 
     /// <summary>W8A8 products run so far (0 where the path is off, missing, or every shape fell back).</summary>
     internal long Fp8GemmProducts => _fp8Gemm?.Products ?? 0;
+
+    /// <summary>Decode steps run as two half-batches on two streams (<see cref="CudaBackendOptions.UseDecodeLanes"/>) so far.</summary>
+    internal long LanedSteps { get; private set; }
 
     /// <summary>
     /// For FP8 projections: how prefill-sized products run (W8A8 on cuBLASLt, or dequantized to bf16 and why), with the
@@ -401,11 +412,20 @@ public sealed unsafe class CudaBackend : IModelBackend
 
         // Decode rows that share a step with prefill tiles run on the decode kernel, split for their own row count.
         var attentionRows = queryTiles + longQueryTiles > 0 ? decodeRows : tokens;
+        // A large decode step may run as two halves on two streams (DecodeLanes); its attention is split for a half's rows.
+        var laned = _lanes is not null && queryTiles + longQueryTiles == 0 && IsDecodeShaped(batch, VerifyGraphs) && _lanes.Splits(tokens, _pass.StreamRows());
+        LanedSteps += laned ? 1 : 0;
         var partitions = AttentionKernel.ChoosePartitions(
-            Math.Max(1, attentionRows), _config.NumKvHeads, maxContext, _device.MultiprocessorCount, _kernels.Attention.CtasPerMultiprocessorTarget, _kernels.Attention.MinPositionsPerPartition);
+            Math.Max(1, laned ? DecodeLanes.HalfRows(tokens) : attentionRows), _config.NumKvHeads, maxContext, _device.MultiprocessorCount, _kernels.Attention.CtasPerMultiprocessorTarget, _kernels.Attention.MinPositionsPerPartition);
         if (decode)
         {
-            _graphs.Run((tokens, partitions, sample), () => _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample));
+            _graphs.Run((tokens, partitions, sample), laned
+                ? () => _lanes!.Enqueue(_pass, b, cache, tokens, logitRows, partitions, sample)
+                : () => _pass.Enqueue(b, cache, tokens, logitRows, partitions, sample));
+        }
+        else if (laned)
+        {
+            _lanes!.Enqueue(_pass, b, cache, tokens, logitRows, partitions, sample);
         }
         else
         {
@@ -421,6 +441,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         _stream.Synchronize();
         _graphs.Clear();
         change();
+        _lanes?.Follow(_linears);
     }
 
     public void Dispose()
@@ -440,6 +461,7 @@ public sealed unsafe class CudaBackend : IModelBackend
         _swap?.Dispose();
         _outputs.Dispose();
         _weights.Dispose();
+        _lanes?.Dispose();
         _dequantScratch?.Dispose();
         _quantGemv?.Dispose();
         _quantMma?.Dispose();
@@ -511,13 +533,14 @@ public sealed unsafe class CudaBackend : IModelBackend
         _buffers = new StepBuffers(_device, BufferConfig, _shape, grown);
         _rank?.EnsureRows(grown.LogitRows);
         _fp8Gemm?.EnsureRows(grown.Tokens);
+        _lanes?.EnsureRows(grown.Tokens);
     }
 
     /// <summary>
     /// The W8A8 path for FP8 projections, its activation buffers sized as the step buffers are first (they grow
     /// together in <see cref="EnsureCapacity"/>), and the startup note: on, off by option, or unavailable and why.
     /// </summary>
-    private (Fp8Gemm? Gemm, string Note) CreateFp8Gemm(ModelConfig config, KernelCompiler compiler)
+    private (Fp8Gemm? Gemm, string Note) CreateFp8Gemm(ModelConfig config, KernelCompiler compiler, CudaStream? stream = null)
     {
         if (!_options.UseFp8Gemm)
         {
@@ -526,7 +549,7 @@ public sealed unsafe class CudaBackend : IModelBackend
 
         var widest = Math.Max(Math.Max(config.HiddenSize, config.QueryDim), config.IntermediateSize);
         var rows = Math.Max(DecodeGraphs.Buckets[^1], _options.InitialMaxBatchTokens);
-        var gemm = Fp8Gemm.TryCreate(_device, _stream, compiler, rows, widest, message => Console.Error.WriteLine($"brim: {message}"), out var why);
+        var gemm = Fp8Gemm.TryCreate(_device, stream ?? _stream, compiler, rows, widest, message => Console.Error.WriteLine($"brim: {message}"), out var why);
         return gemm is null
             ? (null, $"fp8 prefill products dequantize to bf16: {why}")
             : (gemm, "fp8 prefill products W8A8 on cuBLASLt (E4M3 activations per token)");

@@ -65,6 +65,14 @@ public sealed record CudaBackendOptions
     /// </summary>
     public bool UseQuantTensorCoreGemv { get; init; } = Environment.GetEnvironmentVariable("BRIM_QUANT_MMA") is "1" or "on" or "true";
 
+    /// <summary>
+    /// Decode steps of <see cref="Execution.DecodeLanes.DefaultMinRows"/> rows or more run as two half-batches on two
+    /// streams, so one half's attention (bandwidth-bound) can run beside the other half's products (compute-bound at
+    /// those rows). Off by default until measured on a GPU; the environment's BRIM_DECODE_LANES=1 turns it on. Ignored
+    /// by tensor-parallel ranks.
+    /// </summary>
+    public bool UseDecodeLanes { get; init; } = Environment.GetEnvironmentVariable("BRIM_DECODE_LANES") is "1" or "on" or "true";
+
     /// <summary>Tokens per step the activation buffers are first sized for (they grow when a batch needs more).</summary>
     public int InitialMaxBatchTokens { get; init; } = 2048;
 

@@ -35,21 +35,52 @@ internal sealed class ForwardPass(
     /// </summary>
     public void Enqueue(StepBuffers b, PagedKvCache cache, int tokens, int logitRows, int partitions, bool sample, int queryTiles = 0, int longQueryTiles = 0, int decodeRows = 0)
     {
+        var gemv = tokens <= StreamRows();
+        EnqueueLayers(b, cache, 0, tokens, gemv, partitions, b.AttentionPartials.Pointer, null, queryTiles, longQueryTiles, decodeRows);
+        EnqueueHead(b, logitRows, sample, PendingProjection(b, gemv));
+    }
+
+    /// <summary>
+    /// The projection the last layer left for the final norm to add (0: it added its own, as gemv steps of one GPU do).
+    /// </summary>
+    public ulong PendingProjection(StepBuffers b, bool gemv) => gemv && rank is null ? 0 : b.Projection.Pointer;
+
+    /// <summary>
+    /// The decoder layers for token rows [<paramref name="from"/>, <paramref name="from"/> + <paramref name="tokens"/>) of
+    /// the step's buffers and metadata, nothing after: a whole step's rows, or one half of a decode step run beside the
+    /// other half on another stream (<see cref="DecodeLanes"/>: <paramref name="from"/> &gt; 0 offsets every row-indexed
+    /// buffer and metadata array; block tables are indexed through the rows' table offsets, so they are not offset).
+    /// <paramref name="partials"/> is the attention's split-partition scratch, one per concurrently running pass.
+    /// <paramref name="afterFirstQkv"/>, when given, is recorded once layer 0's q/k/v are written (a second lane waits
+    /// for it, so the two start out of phase).
+    /// </summary>
+    public void EnqueueLayers(
+        StepBuffers b, PagedKvCache cache, int from, int tokens, bool gemv, int partitions, ulong partials, CudaEvent? afterFirstQkv = null,
+        int queryTiles = 0, int longQueryTiles = 0, int decodeRows = 0)
+    {
+        if (from != 0 && (queryTiles + longQueryTiles > 0 || rank is not null))
+        {
+            throw new ArgumentException("only decode rows of one GPU run as a row range of the step", nameof(from));
+        }
+
         var tiled = queryTiles + longQueryTiles > 0;
         var prefill = tiled ? kernels.PrefillAttention ?? throw new InvalidOperationException("no tensor-core prefill attention for this model") : null;
         var longPrefill = longQueryTiles > 0 ? kernels.LongPrefillAttention ?? throw new InvalidOperationException("no long-tile prefill attention for this model") : null;
         var layout = b.Layout;
         int h = config.HiddenSize, ff = config.IntermediateSize;
         var eps = config.RmsNormEps;
-        ulong x = b.Residual.Pointer, normed = b.Normed.Pointer, qkv = b.Qkv.Pointer, attention = b.Attention.Pointer;
-        ulong projection = b.Projection.Pointer, gateUp = b.GateUp.Pointer, activated = b.Activated.Pointer;
+        var row = (ulong)from;
+        ulong x = b.Residual.Pointer + (row * (ulong)h * 4), normed = b.Normed.Pointer + (row * (ulong)h * 2);
+        ulong qkv = b.Qkv.Pointer + (row * (ulong)shape.QkvDim * 2), attention = b.Attention.Pointer + (row * (ulong)shape.QueryDim * 2);
+        ulong projection = b.Projection.Pointer + (row * (ulong)h * 2), gateUp = b.GateUp.Pointer + (row * 2UL * (ulong)ff * 2);
+        ulong activated = b.Activated.Pointer + (row * (ulong)ff * 2);
+        ulong Rows(int array) => b.MetadataAt(array) + (row * sizeof(int));
 
         // With gemv the output projections add straight into the residual stream, so the norms have nothing to add. A
         // tensor-parallel rank's o and down products are partial sums: into the projection buffer, summed over the ranks,
         // and added by the next norm.
-        var gemv = tokens <= StreamRows();
         var pending = gemv && rank is null ? 0 : projection;
-        kernels.Embedding.Gather(stream, weights.Embedding, b.MetadataAt(layout.TokenIds), x, tokens, h, rank?.VocabStart ?? 0, config.VocabSize);
+        kernels.Embedding.Gather(stream, weights.Embedding, Rows(layout.TokenIds), x, tokens, h, rank?.VocabStart ?? 0, config.VocabSize);
         rank?.SumResidual(stream, x, (long)tokens * h);
         for (var l = 0; l < config.NumLayers; l++)
         {
@@ -57,8 +88,13 @@ internal sealed class ForwardPass(
             kernels.RmsNorm.AddRmsNorm(stream, x, l == 0 ? 0 : pending, w.InputNorm, normed, 0, tokens, h, eps);
             linears.Project(gemv, w.Qkv, normed, qkv, tokens, h, shape.QkvDim);
             kernels.Rope.Apply(
-                stream, qkv, w.QkvBias, b.MetadataAt(layout.Positions), b.MetadataAt(layout.Slots), inverseFrequencies,
+                stream, qkv, w.QkvBias, Rows(layout.Positions), Rows(layout.Slots), inverseFrequencies,
                 cache.Keys(l), cache.Values(l), tokens, cache.BlockSize);
+            if (l == 0)
+            {
+                afterFirstQkv?.Record(stream);
+            }
+
             if (prefill is not null)
             {
                 if (queryTiles > 0)
@@ -75,14 +111,14 @@ internal sealed class ForwardPass(
                 {
                     kernels.Attention.Run(
                         stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
-                        b.MetadataAt(layout.RowTableOffset), decodeRows, cache.BlockSize, partitions, attention, b.AttentionPartials.Pointer);
+                        b.MetadataAt(layout.RowTableOffset), decodeRows, cache.BlockSize, partitions, attention, partials);
                 }
             }
             else
             {
                 kernels.Attention.Run(
-                    stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), b.MetadataAt(layout.RowContext),
-                    b.MetadataAt(layout.RowTableOffset), tokens, cache.BlockSize, partitions, attention, b.AttentionPartials.Pointer);
+                    stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), Rows(layout.RowContext),
+                    Rows(layout.RowTableOffset), tokens, cache.BlockSize, partitions, attention, partials);
             }
             if (gemv && rank is null)
             {
@@ -110,13 +146,25 @@ internal sealed class ForwardPass(
             }
         }
 
+    }
+
+    /// <summary>
+    /// After the layers: for <paramref name="logitRows"/> rows, the last residual add (<paramref name="pending"/>, see
+    /// <see cref="PendingProjection"/>), the final norm, the output projection and, when asked, sampling.
+    /// </summary>
+    public void EnqueueHead(StepBuffers b, int logitRows, bool sample, ulong pending)
+    {
         if (logitRows == 0)
         {
             return;
         }
 
+        var layout = b.Layout;
+        var h = config.HiddenSize;
+        var x = b.Residual.Pointer;
+
         // Only the sampled rows need the last residual add, the final norm and the (large) output projection.
-        kernels.RmsNorm.AddRmsNorm(stream, x, pending, weights.FinalNorm, b.FinalHidden.Pointer, b.MetadataAt(layout.LogitRowTokens), logitRows, h, eps);
+        kernels.RmsNorm.AddRmsNorm(stream, x, pending, weights.FinalNorm, b.FinalHidden.Pointer, b.MetadataAt(layout.LogitRowTokens), logitRows, h, config.RmsNormEps);
         var lmHead = LinearWeight.Bf16(weights.LmHead);
         var logits = rank?.RankLogits ?? b.Logits.Pointer;
         linears.Project(logitRows <= linears.StreamRows(lmHead, h, config.VocabSize), lmHead, b.FinalHidden.Pointer, logits, logitRows, h, config.VocabSize, fp32Output: true);
