@@ -74,23 +74,23 @@ public sealed class TensorParallelCudaBackend : IModelBackend
     }
 
     /// <summary>
-    /// Splits <paramref name="model"/> over devices 0 .. <paramref name="worldSize"/> − 1. Refuses, naming what is
-    /// missing: fewer GPUs than ranks, no NCCL, a config field that does not split (<see cref="ModelLoadException"/>),
-    /// a quantized checkpoint (its packed layouts are not sharded; weights quantized on load are, each rank its slice).
+    /// Splits <paramref name="model"/> over devices 0 .. <paramref name="worldSize"/> − 1: float weights by their slices,
+    /// weights quantized on load likewise (each rank quantizes its slice), a quantized checkpoint's packed layers by
+    /// <see cref="QuantizedRankSlices"/>. Refuses, naming what is missing: fewer GPUs than ranks, no NCCL, a config field
+    /// that does not split or a packed layer whose split breaks its groups or words (<see cref="ModelLoadException"/>).
     /// </summary>
     public static TensorParallelCudaBackend Create(LoadedModel model, int worldSize, CudaBackendOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(worldSize, 1);
         options ??= new CudaBackendOptions();
-        // Quantized on load (--quantization) shards the float weights and each rank quantizes its slice; a quantized
-        // checkpoint's packed layouts (AWQ/GPTQ words, FP8 scales) have no sharding yet.
-        if (model.Quantization is { Unquantized: null } packed)
-        {
-            throw new NotSupportedException($"--tensor-parallel-size {worldSize} with a {packed.Description} checkpoint: its packed layouts are not sharded yet; serve the float checkpoint (with --quantization, if wanted)");
-        }
-
         var plan = TensorParallelPlan.Create(model.Config, worldSize);
+
+        // Quantized on load (--quantization) shards the float weights and each rank quantizes its slice; a quantized
+        // checkpoint's packed layers are sliced as packed (checked here, before any GPU is touched).
+        var packedRanks = model.Quantization is { Unquantized: null } packed
+            ? plan.Ranks.Select(shard => QuantizedRankSlices.For(packed, shard)).ToArray()
+            : null;
         var devices = CudaDevice.Count();
         if (devices < worldSize)
         {
@@ -107,7 +107,7 @@ public sealed class TensorParallelCudaBackend : IModelBackend
             {
                 var shard = plan.Ranks[r];
                 using var weights = RankWeights(model.Quantization?.Unquantized ?? model.Weights, shard, out var config);
-                var quantization = model.Quantization is { } q ? q with { Unquantized = weights, StoredBytes = q.StoredBytes / worldSize } : null;
+                var quantization = packedRanks?[r] ?? (model.Quantization is { } q ? q with { Unquantized = weights, StoredBytes = q.StoredBytes / worldSize } : null);
                 var collectives = new RankCollectives(group, r, shard.Vocab.Start, plan.PaddedVocabPerRank, model.Config.VocabSize);
                 ranks[r] = new CudaBackend(config, weights, RankOptions(options, r), quantization, collectives);
             });

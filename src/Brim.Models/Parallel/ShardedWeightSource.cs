@@ -29,6 +29,24 @@ public sealed class ShardedWeightSource : IWeightSource
         }
     }
 
+    /// <summary>
+    /// A view that serves exactly <paramref name="slices"/> (by tensor name) of <paramref name="full"/>'s tensors: the
+    /// raw tensors of a quantized checkpoint, whose slices follow their packing rather than their names
+    /// (<see cref="QuantizedRankSlices"/>).
+    /// </summary>
+    public ShardedWeightSource(IWeightSource full, RankShard shard, IEnumerable<TensorSlice> slices)
+    {
+        ArgumentNullException.ThrowIfNull(full);
+        ArgumentNullException.ThrowIfNull(shard);
+        ArgumentNullException.ThrowIfNull(slices);
+        _full = full;
+        _shard = shard;
+        foreach (var slice in slices)
+        {
+            _tensors.Add(slice.Name, (slice, full.GetInfo(slice.Name) with { Shape = slice.Shape }));
+        }
+    }
+
     public IReadOnlyCollection<TensorInfo> Tensors => _tensors.Values.Select(t => t.Info).ToArray();
 
     /// <summary>Null: generated values depend on the full shape, so the view serves them through <see cref="ReadAsFloat32"/>.</summary>

@@ -2,6 +2,7 @@ using Brim.Backends.Cuda.Interop;
 using Brim.Backends.Cuda.Tests.Reference;
 using Brim.Backends.Cuda.Tests.Support;
 using Brim.Backends.Cuda.TensorParallel;
+using Brim.Tests;
 using Brim.Models;
 
 namespace Brim.Backends.Cuda.Tests.TensorParallel;
@@ -65,6 +66,51 @@ public class TensorParallelCudaTests
         for (var step = 0; step < want.Length; step++)
         {
             Compare.Close(got[step], want[step], 1e-2, $"decode step {step}, {worldSize} ranks against 1 (seed {seed}, qwen2 {qwen2})");
+        }
+    }
+
+    /// <summary>
+    /// A quantized checkpoint's packed layers split as packed (QuantizedRankSlices): one rank through NCCL, and two where
+    /// two GPUs are present, against the whole model on one CudaBackend, on the tiny checkpoints of each format.
+    /// </summary>
+    [Theory]
+    [InlineData(PackedFormat.Awq)]
+    [InlineData(PackedFormat.Gptq8)]
+    [InlineData(PackedFormat.CompressedTensorsPerChannel)]
+    public void PackedCheckpoint_Ranks_MatchTheWholeModel(PackedFormat format)
+    {
+        Gpu.Require();
+        Assert.SkipUnless(TensorParallelCudaBackend.IsAvailable(1, out var why), why);
+        if (format == PackedFormat.CompressedTensorsPerChannel)
+        {
+            Assert.SkipUnless(Gpu.SupportsFp8, "fp8 checkpoints need sm_89+");
+        }
+
+        var directory = Directory.CreateTempSubdirectory("brim-tp-packed-").FullName;
+        try
+        {
+            var seed = Gpu.NewSeed();
+            QuantizedCheckpoints.Write(directory, format, seed: seed);
+            using var model = ModelLoader.Load(directory);
+            float[][] want;
+            using (var whole = new CudaBackend(model))
+            {
+                want = BackendSteps.Decode(whole, sequences: 5, steps: 3);
+            }
+
+            foreach (var worldSize in new[] { 1, 2 }.Where(n => TensorParallelCudaBackend.IsAvailable(n, out _)))
+            {
+                using var ranks = TensorParallelCudaBackend.Create(model, worldSize);
+                var got = BackendSteps.DecodeOn(ranks, sequences: 5, steps: 3);
+                for (var step = 0; step < want.Length; step++)
+                {
+                    Compare.Close(got[step], want[step], 1e-2, $"{format} decode step {step}, {worldSize} ranks against the whole model (seed {seed})");
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
         }
     }
 
