@@ -1,6 +1,7 @@
 using Brim.Backends.Cpu.Parallel;
 using Brim.Core.Execution;
 using Brim.Models;
+using Brim.Tests;
 
 namespace Brim.Backends.Cpu.Tests.Parallel;
 
@@ -77,6 +78,37 @@ public sealed class TensorParallelForwardTests
         {
             var bound = RelativeTolerance * (1 + logits[0].Max(MathF.Abs));
             Assert.All(logits[0].Zip(logits[1]), pair => Assert.True(Math.Abs(pair.First - pair.Second) <= bound));
+        }
+    }
+
+    /// <summary>
+    /// A quantized checkpoint (AWQ, GPTQ) over two simulated ranks: the CPU dequantizes on load, so the ranks split the
+    /// dequantized weights as they split float ones, and match the unsharded backend within the same bound.
+    /// </summary>
+    [Theory]
+    [InlineData(PackedFormat.Awq)]
+    [InlineData(PackedFormat.Gptq8)]
+    public void Forward_QuantizedCheckpointOverTwoRanks_MatchesUnsharded(PackedFormat format)
+    {
+        var directory = Directory.CreateTempSubdirectory("brim-tp-quantized-").FullName;
+        try
+        {
+            QuantizedCheckpoints.Write(directory, format);
+            using var model = ModelLoader.Load(directory);
+            Assert.NotNull(model.Quantization);
+            var options = new CpuBackendOptions { ThreadCount = 2 };
+            using var reference = CpuBackend.Create(model, options);
+            using var sharded = TensorParallelCpuBackend.Create(model, 2, options);
+            foreach (var logits in RaggedSteps.Run([reference, sharded], model.Config.VocabSize))
+            {
+                var bound = RelativeTolerance * (1 + logits[0].Max(MathF.Abs));
+                var worst = logits[0].Zip(logits[1], (e, a) => Math.Abs(e - a)).Max();
+                Assert.True(worst <= bound, $"{format} over 2 ranks: logits differ by {worst:G3}, more than {bound:G3}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
         }
     }
 
