@@ -16,7 +16,7 @@
 #   quantk   quant_gemv GB/s at the 8B decode shapes by split and build, bf16 gemv beside it (needs the CUDA test executable)
 #   lanes    decode at batch 256 and 512 after 1,024-token prompts (FP8 KV), FP8 and bf16 weights, one stream against two
 #            half-batch lanes (BRIM_DECODE_LANES=0/1)
-#   overlap  one layer of a ~500-row decode step, FP8 weights and KV: attention and products in turn vs two half-batches
+#   overlap  one layer of a ~500-row decode step, FP8 KV, FP8 then bf16 weights: attention and products in turn vs two half-batches
 #            crossed on two streams, cuBLASLt planned for all or fewer SMs (needs the CUDA test executable)
 #   fp8gemm  prefill-sized FP8 products at the 8B shapes (rows 128…8192): bf16 cuBLAS vs dequantize + bf16 vs W8A8 on
 #            cuBLASLt, TFLOP/s and ratios beside the bf16 GEMM ceiling (needs the CUDA test executable)

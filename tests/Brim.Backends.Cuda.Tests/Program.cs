@@ -16,7 +16,7 @@ namespace Brim.Backends.Cuda.Tests;
 ///                                    context 0 / 8k / 24k and short chunks, bf16 and FP8 KV
 ///   hf-compare DIR...                logits and greedy tokens against transformers (scripts/gpu/hf_reference.py)
 ///   kv-drift DIR...                  log-prob drift of the FP8 KV cache and quantized weights against transformers
-///   bench-overlap                    one layer of a ~500-row decode step (FP8 weights and KV): attention and W8A8 products in
+///   bench-overlap                    one layer of a ~500-row decode step (FP8 KV; FP8, then bf16 weights): attention and products in
 ///                                    turn against two half-batches crossed on two streams, cuBLASLt planned for all or fewer SMs
 ///   bench-allreduce                  tensor parallelism's all-reduces per decode step (2, 4, 8 ranks; 8B and 70B shapes)
 ///   verify-cost                      speculative verify steps (k = 1…8; host-logits eager vs device-sampled graph) against plain decode at batch 1…64, break-even acceptance

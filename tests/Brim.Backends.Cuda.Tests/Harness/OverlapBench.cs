@@ -11,9 +11,10 @@ namespace Brim.Backends.Cuda.Tests.Harness;
 /// compute-bound and its decode attention is bandwidth-bound, and the engine runs them one after the other. Here one
 /// layer's work of the Llama-3.1-8B shape is timed: attention alone, the four products alone, both in turn (what a step
 /// does today), the batch cut in two halves in turn, and the halves on two streams crossed (one half's attention beside
-/// the other's products: the steady state of a two-nano-batch pipeline). Each with cuBLASLt planning the products for
-/// all SMs or fewer (CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET), which leaves SMs free for the attention beside it. The floor
-/// is max(attention, products): what perfect overlap would cost.
+/// the other's products: the steady state of a two-nano-batch pipeline). The W8A8 products with cuBLASLt planning for
+/// all SMs or fewer (CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET), which leaves SMs free for the attention beside them; then
+/// the same layer with bf16 weights on cublasGemmEx (the bf16-weights run of that workload, also with the FP8 cache).
+/// The floor is max(attention, products): what perfect overlap would cost.
 /// </summary>
 internal static class OverlapBench
 {
@@ -32,7 +33,7 @@ internal static class OverlapBench
 
         using var first = new CudaStream(device);
         using var second = new CudaStream(device);
-        log.WriteLine($"# one layer of a {rows}-row decode step at {context} positions, FP8 weights (W8A8) and FP8 KV, on {device}");
+        log.WriteLine($"# one layer of a {rows}-row decode step at {context} positions, FP8 KV, on {device}");
         log.WriteLine($"ceilings: {Ceilings.Measure(device, first)}");
         var compiler = new KernelCompiler(device.ComputeCapability, device.DriverVersion, KernelCompiler.DefaultCacheDirectory());
         var half = rows / 2;
@@ -75,8 +76,9 @@ internal static class OverlapBench
                 offsets.Pointer + ((ulong)from * 4), count, BlockSize, parts, output.Pointer + ((ulong)from * (ulong)shape.QueryDim * 2), partial.Pointer);
         }
 
-        void Project(Fp8Gemm gemm, DeviceBuffer y, int from, int count)
+        void ProjectFp8(int side, int from, int count)
         {
+            var (gemm, y) = side == 0 ? (gemmFirst, yFirst) : (gemmSecond, ySecond);
             for (var i = 0; i < layers.Length; i++)
             {
                 var w = new LinearWeight(weights[i].Codes.Pointer, weights[i].Scales.Pointer, WeightFormat.Fp8, layers[i].In);
@@ -87,50 +89,74 @@ internal static class OverlapBench
             }
         }
 
+        // bf16 weights on cublasGemmEx, a handle a stream (what a bf16 model's large decode steps run past the tuned shapes).
+        var bf16Weights = layers.Select(l => KernelBench.Filled(device, first, (long)l.Out * l.In * 2)).ToArray();
+        using var blasFirst = new CublasHandle(device, first);
+        using var blasSecond = new CublasHandle(device, second);
+        void ProjectBf16(int side, int from, int count)
+        {
+            var (blas, y) = side == 0 ? (blasFirst, yFirst) : (blasSecond, ySecond);
+            for (var i = 0; i < layers.Length; i++)
+            {
+                blas.Linear(bf16Weights[i].Pointer, x.Pointer + ((ulong)from * (ulong)layers[i].In * 2), y.Pointer, count, layers[i].In, layers[i].Out);
+            }
+        }
+
         using var fork = new CudaEvent(device);
         using var join = new CudaEvent(device);
         double Ms(Action enqueue) => Timing.MedianMs(device, first, 3, 15, enqueue);
 
-        log.WriteLine($"ms per layer; floor = max(attention, products) at the default plan; crossed = half A's attention beside half B's products, then B's attention beside A's products, on two streams");
-        log.WriteLine("| SM target | attention | products | in turn (today) | halves in turn | halves crossed | crossed ÷ in turn | floor |");
-        log.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
-        double? floor = null;
-        foreach (var target in new[] { 0, 120, 108, 96, 80, 66 })
+        void Table(string title, Action<int, int, int> project, int[] targets, Action<int> setTarget)
         {
-            if (target >= device.MultiprocessorCount)
+            log.WriteLine();
+            log.WriteLine($"## {title}");
+            log.WriteLine($"ms per layer; floor = max(attention, products) at the default plan; crossed = half A's attention beside half B's products, then B's attention beside A's products, on two streams");
+            log.WriteLine("| SM target | attention | products | in turn (today) | halves in turn | halves crossed | crossed ÷ in turn | floor |");
+            log.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+            double? floor = null;
+            foreach (var target in targets.Where(t => t < device.MultiprocessorCount))
             {
-                continue;
+                setTarget(target);
+                var attend = Ms(() => Attend(first, 0, rows, partialFirst));
+                var products = Ms(() => project(0, 0, rows));
+                var inTurn = Ms(() =>
+                {
+                    Attend(first, 0, rows, partialFirst);
+                    project(0, 0, rows);
+                });
+                var halvesInTurn = Ms(() =>
+                {
+                    Attend(first, 0, half, partialFirst);
+                    project(0, 0, half);
+                    Attend(first, half, rows - half, partialFirst);
+                    project(0, half, rows - half);
+                });
+                var crossed = Ms(() =>
+                {
+                    fork.Record(first);
+                    second.WaitFor(fork);
+                    Attend(first, 0, half, partialFirst);
+                    project(1, half, rows - half);
+                    project(0, 0, half);
+                    Attend(second, half, rows - half, partialSecond);
+                    join.Record(second);
+                    first.WaitFor(join);
+                });
+                floor ??= Math.Max(attend, products);
+                log.WriteLine($"| {(target == 0 ? "all" : target.ToString())} | {attend:F3} | {products:F3} | {inTurn:F3} | {halvesInTurn:F3} | {crossed:F3} | {crossed / inTurn:F2} | {floor:F3} |");
             }
+        }
 
+        Table("FP8 weights, W8A8 on cuBLASLt", ProjectFp8, [0, 120, 108, 96, 80, 66], target =>
+        {
             gemmFirst.SmCountTarget = target;
             gemmSecond.SmCountTarget = target;
-            var attend = Ms(() => Attend(first, 0, rows, partialFirst));
-            var project = Ms(() => Project(gemmFirst, yFirst, 0, rows));
-            var inTurn = Ms(() =>
-            {
-                Attend(first, 0, rows, partialFirst);
-                Project(gemmFirst, yFirst, 0, rows);
-            });
-            var halvesInTurn = Ms(() =>
-            {
-                Attend(first, 0, half, partialFirst);
-                Project(gemmFirst, yFirst, 0, half);
-                Attend(first, half, rows - half, partialFirst);
-                Project(gemmFirst, yFirst, half, rows - half);
-            });
-            var crossed = Ms(() =>
-            {
-                fork.Record(first);
-                second.WaitFor(fork);
-                Attend(first, 0, half, partialFirst);
-                Project(gemmSecond, ySecond, half, rows - half);
-                Project(gemmFirst, yFirst, 0, half);
-                Attend(second, half, rows - half, partialSecond);
-                join.Record(second);
-                first.WaitFor(join);
-            });
-            floor ??= Math.Max(attend, project);
-            log.WriteLine($"| {(target == 0 ? "all" : target.ToString())} | {attend:F3} | {project:F3} | {inTurn:F3} | {halvesInTurn:F3} | {crossed:F3} | {crossed / inTurn:F2} | {floor:F3} |");
+        });
+        Table("bf16 weights, cublasGemmEx (no SM target)", ProjectBf16, [0], _ => { });
+
+        foreach (var w in bf16Weights)
+        {
+            w.Dispose();
         }
 
         foreach (var (codes, scales) in weights)
