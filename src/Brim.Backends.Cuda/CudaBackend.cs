@@ -280,7 +280,8 @@ public sealed unsafe partial class CudaBackend : IModelBackend
 
         _device.MakeCurrent();
         var sample = batch.DeviceSampling is not null;
-        var decode = _options.UseCudaGraphs && IsDecodeShaped(batch, VerifyGraphs);
+        var decodeShaped = IsDecodeShaped(batch, VerifyGraphs);
+        var decode = _options.UseCudaGraphs && decodeShaped;
         var tokens = decode ? DecodeGraphs.BucketFor(batch.TokenCount) : batch.TokenCount;
         var logitRows = decode ? tokens : batch.LogitRows;
         EnsureCapacity(tokens, logitRows, StepMetadata.BlockTableEntries(batch));
@@ -294,7 +295,7 @@ public sealed unsafe partial class CudaBackend : IModelBackend
         // Decode rows that share a step with prefill tiles run on the decode kernel, split for their own row count.
         var attentionRows = queryTiles + longQueryTiles > 0 ? decodeRows : tokens;
         // A large decode step may run as two halves on two streams (DecodeLanes); its attention is split for a half's rows.
-        var laned = _lanes is not null && queryTiles + longQueryTiles == 0 && IsDecodeShaped(batch, VerifyGraphs) && _lanes.Splits(tokens, _pass.StreamRows());
+        var laned = _lanes is not null && queryTiles + longQueryTiles == 0 && decodeShaped && _lanes.Splits(tokens, _pass.StreamRows());
         LanedSteps += laned ? 1 : 0;
         var partitions = AttentionKernel.ChoosePartitions(
             Math.Max(1, laned ? DecodeLanes.HalfRows(tokens) : attentionRows), _config.NumKvHeads, maxContext, _device.MultiprocessorCount, _kernels.Attention.CtasPerMultiprocessorTarget, _kernels.Attention.MinPositionsPerPartition);

@@ -23,22 +23,14 @@ public class QuantizedModelTests
     public void Forward_QuantizedCheckpoint_MatchesItsDequantizedWeightsInBf16(PackedFormat format, int groupSize)
     {
         Gpu.Require();
-        var directory = Directory.CreateTempSubdirectory("brim-cuda-quantized-").FullName;
-        try
-        {
-            QuantizedCheckpoints.Write(directory, format, seed: Gpu.NewSeed(), groupSize: groupSize);
-            using var model = ModelLoader.Load(directory);
-            var (prefill, decode) = Logits(new CudaBackend(model));
-            var (dequantizedPrefill, _) = Logits(new CudaBackend(model), mmaMaxRows: 0, fp8Gemm: false);
-            var (wantPrefill, wantDecode) = Logits(new CudaBackend(model.Config, model.Weights));
-            Compare.Close(prefill, wantPrefill, 2e-2, $"{format} prefill");
-            Compare.Close(dequantizedPrefill, wantPrefill, 2e-2, $"{format} prefill, dequantized for cuBLAS");
-            Compare.Close(decode, wantDecode, 2e-2, $"{format} decode");
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        using var checkpoint = QuantizedCheckpoints.WriteAndLoad(format, Gpu.NewSeed(), groupSize);
+        var model = checkpoint.Model;
+        var (prefill, decode) = Logits(new CudaBackend(model));
+        var (dequantizedPrefill, _) = Logits(new CudaBackend(model), mmaMaxRows: 0, fp8Gemm: false);
+        var (wantPrefill, wantDecode) = Logits(new CudaBackend(model.Config, model.Weights));
+        Compare.Close(prefill, wantPrefill, 2e-2, $"{format} prefill");
+        Compare.Close(dequantizedPrefill, wantPrefill, 2e-2, $"{format} prefill, dequantized for cuBLAS");
+        Compare.Close(decode, wantDecode, 2e-2, $"{format} decode");
     }
 
     [Theory]
@@ -87,25 +79,17 @@ public class QuantizedModelTests
     {
         Gpu.Require();
         Assert.SkipUnless(Gpu.SupportsFp8, "W8A8 needs FP8 tensor cores (sm_89+)");
-        var directory = Directory.CreateTempSubdirectory("brim-cuda-w8a8-").FullName;
-        try
-        {
-            var seed = Gpu.NewSeed();
-            QuantizedCheckpoints.Write(directory, format, seed: seed);
-            using var model = ModelLoader.Load(directory);
-            using var w8a8 = new CudaBackend(model);
-            using var dequantized = new CudaBackend(model);
-            Assert.True(w8a8.Fp8GemmNote?.Contains("W8A8 on cuBLASLt", StringComparison.Ordinal), w8a8.Fp8GemmNote);
-            var (w8a8Prefill, _) = Logits(w8a8, mmaMaxRows: 0, dispose: false);
-            var (dequantizedPrefill, _) = Logits(dequantized, mmaMaxRows: 0, fp8Gemm: false, dispose: false);
-            Assert.True(w8a8.Fp8GemmProducts > 0, $"the W8A8 path did not run: {w8a8.Fp8GemmNote}");
-            Assert.Equal(0, dequantized.Fp8GemmProducts);
-            Compare.Close(w8a8Prefill, dequantizedPrefill, 1e-1, $"{format} prefill, W8A8 against dequantized (seed {seed})");
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        var seed = Gpu.NewSeed();
+        using var checkpoint = QuantizedCheckpoints.WriteAndLoad(format, seed);
+        var model = checkpoint.Model;
+        using var w8a8 = new CudaBackend(model);
+        using var dequantized = new CudaBackend(model);
+        Assert.True(w8a8.Fp8GemmNote?.Contains("W8A8 on cuBLASLt", StringComparison.Ordinal), w8a8.Fp8GemmNote);
+        var (w8a8Prefill, _) = Logits(w8a8, mmaMaxRows: 0, dispose: false);
+        var (dequantizedPrefill, _) = Logits(dequantized, mmaMaxRows: 0, fp8Gemm: false, dispose: false);
+        Assert.True(w8a8.Fp8GemmProducts > 0, $"the W8A8 path did not run: {w8a8.Fp8GemmNote}");
+        Assert.Equal(0, dequantized.Fp8GemmProducts);
+        Compare.Close(w8a8Prefill, dequantizedPrefill, 1e-1, $"{format} prefill, W8A8 against dequantized (seed {seed})");
     }
 
     /// <summary>

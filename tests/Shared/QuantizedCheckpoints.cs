@@ -106,6 +106,25 @@ internal static class QuantizedCheckpoints
         return expected;
     }
 
+    /// <summary>
+    /// <see cref="Write"/> into a temporary directory of its own, then <see cref="ModelLoader.Load"/>: disposing the
+    /// result unloads the model and deletes the directory.
+    /// </summary>
+    public static LoadedCheckpoint WriteAndLoad(PackedFormat format, int seed = 11, int groupSize = GroupSize)
+    {
+        var directory = Directory.CreateTempSubdirectory("brim-quantized-").FullName;
+        try
+        {
+            var expected = Write(directory, format, seed, groupSize: groupSize);
+            return new LoadedCheckpoint(directory, ModelLoader.Load(directory), expected);
+        }
+        catch
+        {
+            Directory.Delete(directory, recursive: true);
+            throw;
+        }
+    }
+
     /// <summary>Writes <paramref name="weights"/> as a float32 checkpoint without quantization_config.</summary>
     public static void WriteFloat32(string directory, IReadOnlyDictionary<string, float[]> weights)
     {
@@ -291,5 +310,19 @@ internal static class QuantizedCheckpoints
                 Sink.AddRaw(name, dtype, shape, bytes);
             }
         }
+    }
+}
+
+/// <summary>A checkpoint <see cref="QuantizedCheckpoints.WriteAndLoad"/> wrote and loaded, with the float32 weights it must produce.</summary>
+internal sealed class LoadedCheckpoint(string directory, LoadedModel model, Dictionary<string, float[]> expected) : IDisposable
+{
+    public LoadedModel Model { get; } = model;
+
+    public Dictionary<string, float[]> Expected { get; } = expected;
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        Directory.Delete(directory, recursive: true);
     }
 }

@@ -26,7 +26,6 @@ internal sealed class DecodeLanes : IDisposable
     private readonly Fp8Gemm? _fp8Gemm;
     private readonly DeviceBuffer? _dequantScratch;
     private readonly DeviceBuffer _partials;
-    private readonly CudaEvent _fork;
     private readonly CudaEvent _started;
     private readonly CudaEvent _join;
     private readonly ForwardPass _pass;
@@ -45,7 +44,6 @@ internal sealed class DecodeLanes : IDisposable
             _fp8Gemm = fp8Gemm(_stream);
             _dequantScratch = dequantScratchBytes > 0 ? new DeviceBuffer(device, dequantScratchBytes) : null;
             _partials = new DeviceBuffer(device, AttentionKernel.PartialFloats(shape) * sizeof(float));
-            _fork = new CudaEvent(device);
             _started = new CudaEvent(device);
             _join = new CudaEvent(device);
             Linears = new LinearLayers(_stream, _blas, kernels.Gemv, kernels.SwiGlu, quantGemv, quantMma, _fp8Gemm, quantize, _dequantScratch, gemmTuner: null);
@@ -79,15 +77,14 @@ internal sealed class DecodeLanes : IDisposable
 
     /// <summary>
     /// Enqueues the step on the backend's stream: the layers of rows [0, half) there and of [half, tokens) on the lane,
-    /// joined before <paramref name="main"/>'s head. Capturable: the lane joins the capture through the fork event and
-    /// leaves it through the join.
+    /// joined before <paramref name="main"/>'s head. The lane starts from the event the first half records after layer
+    /// 0's q/k/v (after the step's metadata copy, too), so in a capture it joins through that event and leaves through
+    /// the join.
     /// </summary>
     public void Enqueue(ForwardPass main, StepBuffers b, PagedKvCache cache, int tokens, int logitRows, int partitions, bool sample)
     {
         var half = HalfRows(tokens);
-        _fork.Record(_main);
         main.EnqueueLayers(b, cache, 0, half, gemv: false, partitions, b.AttentionPartials.Pointer, afterFirstQkv: _started);
-        _stream.WaitFor(_fork);
         _stream.WaitFor(_started);
         _pass.EnqueueLayers(b, cache, half, tokens - half, gemv: false, partitions, _partials.Pointer);
         _join.Record(_stream);
@@ -112,7 +109,6 @@ internal sealed class DecodeLanes : IDisposable
         _stream?.Synchronize();
         _join?.Dispose();
         _started?.Dispose();
-        _fork?.Dispose();
         _partials?.Dispose();
         _dequantScratch?.Dispose();
         _fp8Gemm?.Dispose();

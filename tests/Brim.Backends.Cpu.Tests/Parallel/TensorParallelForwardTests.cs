@@ -90,25 +90,17 @@ public sealed class TensorParallelForwardTests
     [InlineData(PackedFormat.Gptq8)]
     public void Forward_QuantizedCheckpointOverTwoRanks_MatchesUnsharded(PackedFormat format)
     {
-        var directory = Directory.CreateTempSubdirectory("brim-tp-quantized-").FullName;
-        try
+        using var checkpoint = QuantizedCheckpoints.WriteAndLoad(format);
+        var model = checkpoint.Model;
+        Assert.NotNull(model.Quantization);
+        var options = new CpuBackendOptions { ThreadCount = 2 };
+        using var reference = CpuBackend.Create(model, options);
+        using var sharded = TensorParallelCpuBackend.Create(model, 2, options);
+        foreach (var logits in RaggedSteps.Run([reference, sharded], model.Config.VocabSize))
         {
-            QuantizedCheckpoints.Write(directory, format);
-            using var model = ModelLoader.Load(directory);
-            Assert.NotNull(model.Quantization);
-            var options = new CpuBackendOptions { ThreadCount = 2 };
-            using var reference = CpuBackend.Create(model, options);
-            using var sharded = TensorParallelCpuBackend.Create(model, 2, options);
-            foreach (var logits in RaggedSteps.Run([reference, sharded], model.Config.VocabSize))
-            {
-                var bound = RelativeTolerance * (1 + logits[0].Max(MathF.Abs));
-                var worst = logits[0].Zip(logits[1], (e, a) => Math.Abs(e - a)).Max();
-                Assert.True(worst <= bound, $"{format} over 2 ranks: logits differ by {worst:G3}, more than {bound:G3}");
-            }
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
+            var bound = RelativeTolerance * (1 + logits[0].Max(MathF.Abs));
+            var worst = logits[0].Zip(logits[1], (e, a) => Math.Abs(e - a)).Max();
+            Assert.True(worst <= bound, $"{format} over 2 ranks: logits differ by {worst:G3}, more than {bound:G3}");
         }
     }
 

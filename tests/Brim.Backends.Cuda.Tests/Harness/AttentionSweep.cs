@@ -84,7 +84,8 @@ internal static class AttentionSweep
     // bf16 0x3C3C ≈ 0.0115; E4M3 0x3C = 1.5 and scales 0x3C3C3C3C ≈ 0.0115: finite everywhere.
     private static void FillFinite(CudaStream stream, DeviceBuffer buffer) => stream.Fill(buffer.Pointer, 0x3C, buffer.Bytes);
 
-    private static DeviceBuffer Upload(CudaDevice device, CudaStream stream, int[] values)
+    /// <summary>An int32 array in a new device buffer (block tables, lengths, offsets).</summary>
+    internal static DeviceBuffer Upload(CudaDevice device, CudaStream stream, int[] values)
     {
         var buffer = new DeviceBuffer(device, Math.Max(4, values.Length * 4L));
         stream.Upload<int>(buffer.Pointer, values);

@@ -64,9 +64,9 @@ internal static class OverlapBench
         using var partialFirst = new DeviceBuffer(device, AttentionKernel.PartialFloats(shape) * 4);
         using var partialSecond = new DeviceBuffer(device, AttentionKernel.PartialFloats(shape) * 4);
         var blocksPerRow = (context + BlockSize - 1) / BlockSize;
-        using var tables = Upload(device, first, [.. Enumerable.Range(0, rows * blocksPerRow).Select(i => (int)((long)i * 7919 % poolBlocks))]);
-        using var lengths = Upload(device, first, [.. Enumerable.Repeat(context, rows)]);
-        using var offsets = Upload(device, first, [.. Enumerable.Range(0, rows).Select(r => r * blocksPerRow)]);
+        using var tables = AttentionSweep.Upload(device, first, [.. Enumerable.Range(0, rows * blocksPerRow).Select(i => (int)((long)i * 7919 % poolBlocks))]);
+        using var lengths = AttentionSweep.Upload(device, first, [.. Enumerable.Repeat(context, rows)]);
+        using var offsets = AttentionSweep.Upload(device, first, [.. Enumerable.Range(0, rows).Select(r => r * blocksPerRow)]);
         first.Synchronize();
 
         void Attend(CudaStream stream, int from, int count, DeviceBuffer partial)
@@ -166,12 +166,5 @@ internal static class OverlapBench
         }
 
         return 0;
-    }
-
-    private static DeviceBuffer Upload(CudaDevice device, CudaStream stream, int[] values)
-    {
-        var buffer = new DeviceBuffer(device, Math.Max(4, values.Length * 4L));
-        stream.Upload<int>(buffer.Pointer, values);
-        return buffer;
     }
 }
