@@ -35,7 +35,37 @@ internal sealed class BrimServeProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the server on a port that was free a moment ago. Between probing the port and the process binding it,
+    /// another test's server may take it: the process then exits (address in use) while the other server answers on the
+    /// port. So the process is ready once it has said it serves (printed after it bound the port) and answers an
+    /// authenticated request with its key; a start whose process exits first is retried on a new port (a few times,
+    /// then the last log is reported).
+    /// </summary>
     public static async Task<BrimServeProcess> StartAsync(string dataDirectory, string apiKey, params string[] extraArguments)
+    {
+        const int attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = Launch(dataDirectory, apiKey, extraArguments);
+            try
+            {
+                await server.WaitUntilReadyAsync(apiKey, TimeSpan.FromSeconds(30));
+                return server;
+            }
+            catch (InvalidOperationException) when (attempt < attempts && server._process.HasExited)
+            {
+                server.Dispose();
+            }
+            catch
+            {
+                server.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private static BrimServeProcess Launch(string dataDirectory, string apiKey, string[] extraArguments)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -51,7 +81,6 @@ internal sealed class BrimServeProcess : IDisposable
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await server.WaitUntilHealthyAsync(TimeSpan.FromSeconds(30));
         return server;
     }
 
@@ -72,9 +101,11 @@ internal sealed class BrimServeProcess : IDisposable
         _process.Dispose();
     }
 
-    private async Task WaitUntilHealthyAsync(TimeSpan timeout)
+    /// <summary>Until this process has said it serves and answers an authenticated request with its key.</summary>
+    private async Task WaitUntilReadyAsync(string apiKey, TimeSpan timeout)
     {
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
@@ -85,7 +116,7 @@ internal sealed class BrimServeProcess : IDisposable
 
             try
             {
-                if ((await http.GetAsync("health")).IsSuccessStatusCode)
+                if (Log.Contains("brim: serving", StringComparison.Ordinal) && (await http.GetAsync("v1/models")).IsSuccessStatusCode)
                 {
                     return;
                 }
