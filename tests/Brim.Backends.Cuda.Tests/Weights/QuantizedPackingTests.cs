@@ -22,32 +22,23 @@ public class QuantizedPackingTests
     public void Pack_EveryLayer_DeviceLayoutHoldsTheCheckpointsWeights(PackedFormat format, int groupSize, WeightQuantization expectedQuantization)
     {
         var expectedFormat = LinearWeight.FormatOf(expectedQuantization);
-        var directory = Directory.CreateTempSubdirectory("brim-packing-").FullName;
-        try
+        using var checkpoint = QuantizedCheckpoints.WriteAndLoad(format, groupSize: groupSize == 0 ? QuantizedCheckpoints.GroupSize : groupSize);
+        var quantization = checkpoint.Model.Quantization!;
+        Assert.NotEmpty(quantization.Linears);
+        foreach (var layer in quantization.Linears)
         {
-            var expected = QuantizedCheckpoints.Write(directory, format, groupSize: groupSize == 0 ? QuantizedCheckpoints.GroupSize : groupSize);
-            using var model = ModelLoader.Load(directory);
-            var quantization = model.Quantization!;
-            Assert.NotEmpty(quantization.Linears);
-            foreach (var layer in quantization.Linears)
+            var packed = QuantizedPacking.Pack(layer, quantization.Packed!);
+            Assert.Equal(expectedFormat, packed.Format);
+            Assert.Equal(LinearWeight.CodeBytes(packed.Format, layer.OutFeatures, layer.InFeatures), packed.Codes.Length);
+            Assert.Equal(LinearWeight.ScaleBytes(packed.Format, layer.OutFeatures, layer.InFeatures, packed.GroupWidth), packed.Scales.Length);
+            var actual = QuantLayouts.Dequantize(packed.Format, packed.Codes, packed.Scales, layer.OutFeatures, layer.InFeatures, packed.GroupWidth);
+            var want = checkpoint.Expected[layer.WeightName];
+            for (var i = 0; i < want.Length; i++)
             {
-                var packed = QuantizedPacking.Pack(layer, quantization.Packed!);
-                Assert.Equal(expectedFormat, packed.Format);
-                Assert.Equal(LinearWeight.CodeBytes(packed.Format, layer.OutFeatures, layer.InFeatures), packed.Codes.Length);
-                Assert.Equal(LinearWeight.ScaleBytes(packed.Format, layer.OutFeatures, layer.InFeatures, packed.GroupWidth), packed.Scales.Length);
-                var actual = QuantLayouts.Dequantize(packed.Format, packed.Codes, packed.Scales, layer.OutFeatures, layer.InFeatures, packed.GroupWidth);
-                var want = expected[layer.WeightName];
-                for (var i = 0; i < want.Length; i++)
-                {
-                    // int4 folds -zero·scale into a half: off by at most half an f16 ulp of 15·scale.
-                    var tolerance = expectedFormat == WeightFormat.Int4 ? 1e-3f * MathF.Max(1f, MathF.Abs(want[i])) : 0f;
-                    Assert.True(MathF.Abs(actual[i] - want[i]) <= tolerance, $"{layer.WeightName}[{i}]: {actual[i]} != {want[i]}");
-                }
+                // int4 folds -zero·scale into a half: off by at most half an f16 ulp of 15·scale.
+                var tolerance = expectedFormat == WeightFormat.Int4 ? 1e-3f * MathF.Max(1f, MathF.Abs(want[i])) : 0f;
+                Assert.True(MathF.Abs(actual[i] - want[i]) <= tolerance, $"{layer.WeightName}[{i}]: {actual[i]} != {want[i]}");
             }
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
         }
     }
 
