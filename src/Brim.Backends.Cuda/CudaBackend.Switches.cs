@@ -68,6 +68,30 @@ public sealed partial class CudaBackend
         set => Reconfigure(() => _linears.UseFp8Gemm = value);
     }
 
+    /// <summary>
+    /// Whether the steps that follow time each stage (<see cref="StageClock"/>; they run eagerly, without graphs or
+    /// lanes). For the harness's profile; turning it off drops what the clock collected.
+    /// </summary>
+    internal bool TimeStages
+    {
+        get => _pass.Clock is not null;
+        set => Reconfigure(() =>
+        {
+            if (value)
+            {
+                _pass.Clock ??= new StageClock(_device);
+            }
+            else
+            {
+                _pass.Clock?.Dispose();
+                _pass.Clock = null;
+            }
+        });
+    }
+
+    /// <summary>What the stage clock collected while <see cref="TimeStages"/> is on; null while it is off.</summary>
+    internal StageClock? StageClock => _pass.Clock;
+
     /// <summary>W8A8 products run so far (0 where the path is off, missing, or every shape fell back).</summary>
     internal long Fp8GemmProducts => _fp8Gemm?.Products ?? 0;
 

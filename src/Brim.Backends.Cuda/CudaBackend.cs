@@ -264,6 +264,15 @@ public sealed unsafe partial class CudaBackend : IModelBackend
         _cache = new PagedKvCache(_device, _config, _shape, numBlocks, blockSize);
     }
 
+    /// <summary>Zeroes the KV cache (for the harness, which decodes at positions no prefill wrote).</summary>
+    internal void ClearKvCache()
+    {
+        var cache = _cache ?? throw new InvalidOperationException("AllocateKvCache must be called before ClearKvCache");
+        _device.MakeCurrent();
+        cache.Clear(_stream);
+        _stream.Synchronize();
+    }
+
     public void Forward(ForwardBatch batch, ForwardOutput output)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -281,7 +290,9 @@ public sealed unsafe partial class CudaBackend : IModelBackend
         _device.MakeCurrent();
         var sample = batch.DeviceSampling is not null;
         var decodeShaped = IsDecodeShaped(batch, VerifyGraphs);
-        var decode = _options.UseCudaGraphs && decodeShaped;
+        // A step the stage clock times runs eagerly on one stream: its events measure the kernels, not a graph's replay.
+        var timed = _pass.Clock is not null;
+        var decode = _options.UseCudaGraphs && decodeShaped && !timed;
         var tokens = decode ? DecodeGraphs.BucketFor(batch.TokenCount) : batch.TokenCount;
         var logitRows = decode ? tokens : batch.LogitRows;
         EnsureCapacity(tokens, logitRows, StepMetadata.BlockTableEntries(batch));
@@ -295,7 +306,7 @@ public sealed unsafe partial class CudaBackend : IModelBackend
         // Decode rows that share a step with prefill tiles run on the decode kernel, split for their own row count.
         var attentionRows = queryTiles + longQueryTiles > 0 ? decodeRows : tokens;
         // A large decode step may run as two halves on two streams (DecodeLanes); its attention is split for a half's rows.
-        var laned = _lanes is not null && queryTiles + longQueryTiles == 0 && decodeShaped && _lanes.Splits(tokens, _pass.StreamRows());
+        var laned = _lanes is not null && !timed && queryTiles + longQueryTiles == 0 && decodeShaped && _lanes.Splits(tokens, _pass.StreamRows());
         LanedSteps += laned ? 1 : 0;
         var partitions = AttentionKernel.ChoosePartitions(
             Math.Max(1, laned ? DecodeLanes.HalfRows(tokens) : attentionRows), _config.NumKvHeads, maxContext, _device.MultiprocessorCount, _kernels.Attention.CtasPerMultiprocessorTarget, _kernels.Attention.MinPositionsPerPartition);
@@ -315,6 +326,7 @@ public sealed unsafe partial class CudaBackend : IModelBackend
         }
 
         _outputs.Copy(batch, output, sample, _buffers);
+        _pass.Clock?.Collect();
     }
 
     /// <summary>Changes which kernels the linear layers use: waits for the stream and drops the graphs captured with the old ones.</summary>
@@ -337,6 +349,7 @@ public sealed unsafe partial class CudaBackend : IModelBackend
         _device.MakeCurrent();
         _stream.Synchronize();
         _graphs.Dispose();
+        _pass.Clock?.Dispose();
         _buffers.Dispose();
         _rank?.Dispose();
         _cache?.Dispose();

@@ -18,6 +18,8 @@ namespace Brim.Backends.Cuda.Tests;
 ///   kv-drift DIR...                  log-prob drift of the FP8 KV cache and quantized weights against transformers
 ///   bench-overlap                    one layer of a ~500-row decode step (FP8 KV; FP8, then bf16 weights): attention and products in
 ///                                    turn against two half-batches crossed on two streams, cuBLASLt planned for all or fewer SMs
+///   bench-stages [CONFIG_DIR]       a decode step's time by stage (norms, products, rope, attention, head) at batch × context
+///                                    1 × 512 … 512 × 1,536 on the 8B shape, bf16 then FP8 weights + KV, beside each stage's floor
 ///   bench-allreduce                  tensor parallelism's all-reduces per decode step (2, 4, 8 ranks; 8B and 70B shapes)
 ///   verify-cost                      speculative verify steps (k = 1…8; host-logits eager vs device-sampled graph) against plain decode at batch 1…64, break-even acceptance
 /// </summary>
@@ -46,6 +48,8 @@ public static class Program
                 return PrefillAttentionBench.Run(log);
             case "bench-overlap":
                 return OverlapBench.Run(log);
+            case "bench-stages":
+                return StageBench.Run(log, args.Length > 1 ? args[1] : "bench/configs/llama-3.1-8b");
             case "bench-allreduce":
                 return AllReduceBench.Run(log);
             case "verify-cost":

@@ -26,6 +26,9 @@ internal sealed class ForwardPass(
     private (int Gemv, int Quant) _streamRowsFor = (-1, -1);
     private int _streamRows;
 
+    /// <summary>Times each stage of the steps it enqueues (the harness's profile; null when serving).</summary>
+    public StageClock? Clock { get; set; }
+
     /// <summary>
     /// Runs <paramref name="tokens"/> token rows through the decoder (K/V written to <paramref name="cache"/>), then
     /// the final norm and output projection for <paramref name="logitRows"/> rows, then sampling when asked. With
@@ -36,6 +39,7 @@ internal sealed class ForwardPass(
     public void Enqueue(StepBuffers b, PagedKvCache cache, int tokens, int logitRows, int partitions, bool sample, int queryTiles = 0, int longQueryTiles = 0, int decodeRows = 0)
     {
         var gemv = tokens <= StreamRows();
+        Clock?.Begin(stream);
         EnqueueLayers(b, cache, 0, tokens, gemv, partitions, b.AttentionPartials.Pointer, null, queryTiles, longQueryTiles, decodeRows);
         EnqueueHead(b, logitRows, sample, PendingProjection(b, gemv));
     }
@@ -82,14 +86,18 @@ internal sealed class ForwardPass(
         var pending = gemv && rank is null ? 0 : projection;
         kernels.Embedding.Gather(stream, weights.Embedding, Rows(layout.TokenIds), x, tokens, h, rank?.VocabStart ?? 0, config.VocabSize);
         rank?.SumResidual(stream, x, (long)tokens * h);
+        Mark(StepStage.Embedding);
         for (var l = 0; l < config.NumLayers; l++)
         {
             var w = weights.Layers[l];
             kernels.RmsNorm.AddRmsNorm(stream, x, l == 0 ? 0 : pending, w.InputNorm, normed, 0, tokens, h, eps);
+            Mark(StepStage.InputNorm);
             linears.Project(gemv, w.Qkv, normed, qkv, tokens, h, shape.QkvDim);
+            Mark(StepStage.Qkv);
             kernels.Rope.Apply(
                 stream, qkv, w.QkvBias, Rows(layout.Positions), Rows(layout.Slots), inverseFrequencies,
                 cache.Keys(l), cache.Values(l), tokens, cache.BlockSize);
+            Mark(StepStage.Rope);
             if (l == 0)
             {
                 afterFirstQkv?.Record(stream);
@@ -120,18 +128,26 @@ internal sealed class ForwardPass(
                     stream, qkv, cache.Keys(l), cache.Values(l), b.MetadataAt(layout.BlockTables), Rows(layout.RowContext),
                     Rows(layout.RowTableOffset), tokens, cache.BlockSize, partitions, attention, partials);
             }
+
+            Mark(StepStage.Attention);
             if (gemv && rank is null)
             {
                 linears.AddInto(w.Output, attention, x, tokens, shape.QueryDim, h);
+                Mark(StepStage.Output);
                 kernels.RmsNorm.AddRmsNorm(stream, x, 0, w.PostAttentionNorm, normed, 0, tokens, h, eps);
+                Mark(StepStage.PostAttentionNorm);
                 linears.GateUpSilu(w.GateUp, normed, activated, tokens, h, ff);
+                Mark(StepStage.GateUp);
                 linears.AddInto(w.Down, activated, x, tokens, ff, h);
+                Mark(StepStage.Down);
             }
             else
             {
                 linears.Project(gemv, w.Output, attention, projection, tokens, shape.QueryDim, h);
                 rank?.SumProjection(stream, projection, (long)tokens * h);
+                Mark(StepStage.Output);
                 kernels.RmsNorm.AddRmsNorm(stream, x, projection, w.PostAttentionNorm, normed, 0, tokens, h, eps);
+                Mark(StepStage.PostAttentionNorm);
                 if (gemv)
                 {
                     linears.GateUpSilu(w.GateUp, normed, activated, tokens, h, ff);
@@ -141,11 +157,12 @@ internal sealed class ForwardPass(
                     linears.GemmSilu(w.GateUp, normed, gateUp, activated, tokens, h, ff);
                 }
 
+                Mark(StepStage.GateUp);
                 linears.Project(gemv, w.Down, activated, projection, tokens, ff, h);
                 rank?.SumProjection(stream, projection, (long)tokens * h);
+                Mark(StepStage.Down);
             }
         }
-
     }
 
     /// <summary>
@@ -165,15 +182,20 @@ internal sealed class ForwardPass(
 
         // Only the sampled rows need the last residual add, the final norm and the (large) output projection.
         kernels.RmsNorm.AddRmsNorm(stream, x, pending, weights.FinalNorm, b.FinalHidden.Pointer, b.MetadataAt(layout.LogitRowTokens), logitRows, h, config.RmsNormEps);
+        Mark(StepStage.FinalNorm);
         var lmHead = LinearWeight.Bf16(weights.LmHead);
         var logits = rank?.RankLogits ?? b.Logits.Pointer;
         linears.Project(logitRows <= linears.StreamRows(lmHead, h, config.VocabSize), lmHead, b.FinalHidden.Pointer, logits, logitRows, h, config.VocabSize, fp32Output: true);
         rank?.GatherLogits(stream, logitRows, b.Logits.Pointer);
+        Mark(StepStage.LmHead);
         if (sample)
         {
             kernels.Sampling.Sample(stream, b.Logits.Pointer, rank?.FullVocab ?? config.VocabSize, b.MetadataAt(layout.Sampling), b.SampledTokens.Pointer, b.Logprobs.Pointer, b.LogprobIds.Pointer, logitRows);
+            Mark(StepStage.Sampling);
         }
     }
+
+    private void Mark(StepStage stage) => Clock?.Mark(stream, stage);
 
     /// <summary>
     /// Most rows for which every projection of every layer streams: the step's structure (output projections adding

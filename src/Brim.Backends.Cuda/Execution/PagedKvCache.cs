@@ -56,5 +56,8 @@ internal sealed class PagedKvCache : IDisposable
 
     public ulong Values(int layer) => _buffer.At(((2 * layer) + 1) * _bytesPerLayerTensor);
 
+    /// <summary>Zeroes every block (a harness that reads positions no step wrote reads zeros, not whatever memory held).</summary>
+    public void Clear(CudaStream stream) => stream.Fill(_buffer.Pointer, 0, _buffer.Bytes);
+
     public void Dispose() => _buffer.Dispose();
 }
