@@ -14,7 +14,8 @@ namespace Brim.Backends.Cuda.Tests.Harness;
 /// bytes attention reads over the copy bandwidth, the projections' max(weight bytes / copy bandwidth, FLOPs / GEMM peak
 /// (twice the bf16 peak for FP8)), and the step's weights + K/V over the copy bandwidth. Rows share KV blocks round-robin
 /// from a pool larger than L2, so any batch × context fits; the positions read were zeroed, never prefilled: the
-/// kernels' time does not depend on the values.
+/// kernels' time does not depend on the values. Sampling is greedy (as the decode benchmarks); one more row times it with
+/// the top-k and top-p filters chat clients usually ask for.
 /// </summary>
 internal static class StageBench
 {
@@ -57,7 +58,7 @@ internal static class StageBench
         log.WriteLine($"## {(fp8 ? "FP8" : "bf16")} weights ({backend.WeightBytes / 1e9:F2} GB), {(kv == KvCacheDType.Fp8 ? "FP8" : "bf16")} KV ({kvBytesPerPosition / 1024:F0} KiB a position) on {backend.DeviceName}");
 
         var stages = Enum.GetValues<StepStage>();
-        var columns = new List<(string Name, double[] Stages, double Timed, double Graph, double AttentionFloor, double ProductsFloor, double StepFloor)>();
+        var columns = new List<(string Name, double[] Stages, double Timed, double Graph, double Nucleus, double AttentionFloor, double ProductsFloor, double StepFloor)>();
         var random = new Random(5);
         foreach (var (batch, context) in shapes)
         {
@@ -65,13 +66,16 @@ internal static class StageBench
             var tables = Enumerable.Range(0, batch)
                 .Select(r => Enumerable.Range(0, perRow).Select(j => (int)(((long)r * perRow + j) % poolBlocks)).ToArray()).ToArray();
             var greedy = Enumerable.Repeat(new DeviceSamplingRow(0f, 0, 1f, 0f, 0.5f), batch).ToArray();
+            // What chat clients usually send: the sampling kernel bisects for the top-k and top-p thresholds.
+            var nucleus = Enumerable.Repeat(new DeviceSamplingRow(0.8f, 50, 0.95f, 0f, 0.5f), batch).ToArray();
+            var sampling = greedy;
             var output = new ForwardOutput(config.VocabSize);
             var step = 0;
             void Step()
             {
                 var ids = Enumerable.Range(0, batch).Select(_ => random.Next(config.VocabSize)).ToArray();
                 var slices = Enumerable.Range(0, batch).Select(i => new SequenceSlice(i, 1, context + (step % 4), tables[i], true)).ToArray();
-                backend.Forward(new ForwardBatch(ids, slices, BlockSize, greedy), output);
+                backend.Forward(new ForwardBatch(ids, slices, BlockSize, sampling), output);
                 step++;
             }
 
@@ -97,12 +101,21 @@ internal static class StageBench
             }
 
             var byStage = stages.Select(clock.MillisecondsPerStep).ToArray();
+            sampling = nucleus;
+            clock.Reset();
+            for (var i = 0; i < TimedSteps; i++)
+            {
+                Step();
+            }
+
+            var nucleusMs = clock.MillisecondsPerStep(StepStage.Sampling);
+            sampling = greedy;
             backend.TimeStages = false;
             var attentionFloor = batch * (double)context * kvBytesPerPosition / (ceilings.CopyGBps * 1e6);
             var productFlops = 2.0 * (backend.WeightBytes / (fp8 ? 1.0 : 2.0)) * batch;
             var productsFloor = Math.Max(backend.WeightBytes / (ceilings.CopyGBps * 1e6), productFlops / (ceilings.GemmTflops * (fp8 ? 2 : 1) * 1e9));
             var stepFloor = (backend.WeightBytes / (ceilings.CopyGBps * 1e6)) + attentionFloor;
-            columns.Add(($"{batch} × {context}", byStage, byStage.Sum(), graph, attentionFloor, productsFloor, stepFloor));
+            columns.Add(($"{batch} × {context}", byStage, byStage.Sum(), graph, nucleusMs, attentionFloor, productsFloor, stepFloor));
         }
 
         log.WriteLine($"| stage (ms a step) | {string.Join(" | ", columns.Select(c => c.Name))} |");
@@ -116,6 +129,7 @@ internal static class StageBench
         var rest = stages.Except(products).Except([StepStage.Attention]).ToArray();
         log.WriteLine($"| **products** (qkv, o, gate_up, down, lm_head) | {string.Join(" | ", columns.Select(c => Cell(products.Sum(s => c.Stages[(int)s]), c.Timed)))} |");
         log.WriteLine($"| **everything else** (norms, rope, embedding, sampling) | {string.Join(" | ", columns.Select(c => Cell(rest.Sum(s => c.Stages[(int)s]), c.Timed)))} |");
+        log.WriteLine($"| Sampling at temperature 0.8, top-k 50, top-p 0.95 (not in the sums) | {string.Join(" | ", columns.Select(c => F(c.Nucleus)))} |");
         log.WriteLine($"| sum of stages, eager with events | {string.Join(" | ", columns.Select(c => F(c.Timed)))} |");
         log.WriteLine($"| step as served (graph replay, best of {TimedSteps}) | {string.Join(" | ", columns.Select(c => F(c.Graph)))} |");
         log.WriteLine($"| floor: attention (K/V bytes / copy) | {string.Join(" | ", columns.Select(c => F(c.AttentionFloor)))} |");
