@@ -3,9 +3,10 @@
 # first measurements of GPU code that has not yet run on a GPU, in the order they matter, within $BUDGET seconds (540):
 #   1. the tests of that code (tensor-core quantized gemv incl. int8, the FP8 row quantizer, tensor parallelism at TP=1,
 #      NCCL, the vocabulary gather, the saved GEMM tuning, decode lanes) — failures in $OUT/fails.txt
-#   2. bench-stages (a decode step's time by stage at 1 x 512 ... 512 x 1,536), then bench-overlap (does a large decode step gain from two crossed half-batches?)
+#   2. bench-stages (a decode step's time by stage at 1 x 512 ... 512 x 1,536), bench-quant (quant_gemv on tensor cores
+#      against CUDA cores, kernel by kernel), then bench-overlap (does a large decode step gain from two crossed half-batches?)
 #   3. decode lanes off/on at batch 512 (FP8 weights and KV, 1,024-token prompts)
-#   4. int4/fp8/int8 decode at batch 1, 8, 32 with quant_gemv_mma.cu on and off, bf16 beside; then bench-quant
+#   4. int4/fp8/int8 decode at batch 1, 8, 32 with quant_gemv_mma.cu on and off, bf16 beside
 # Everything lands under $OUT (all.tgz holds the whole work folder).
 set -u
 start=$(date +%s)
@@ -22,6 +23,8 @@ grep -B2 -A30 "\[FAIL\]" $work/tests.log | head -300 > $work/fails.txt
 echo "tests done at $(( $(date +%s) - start ))s fails=$(grep -c '\[FAIL\]' $work/tests.log)" | tee -a $work/progress.txt
 timeout 150 bash $b/run.sh bench stages > /dev/null 2>&1
 echo "stages done at $(( $(date +%s) - start ))s" | tee -a $work/progress.txt
+timeout 120 bash $b/run.sh bench quantk > /dev/null 2>&1
+echo "quantk done at $(( $(date +%s) - start ))s" | tee -a $work/progress.txt
 timeout 90 bash $b/run.sh bench overlap > /dev/null 2>&1
 echo "overlap done at $(( $(date +%s) - start ))s" | tee -a $work/progress.txt
 brim=/tmp/brim-bundle/brim/brim; export BRIM_KERNEL_CACHE=/tmp/brim-bundle/kernel-cache
@@ -45,6 +48,5 @@ run int4_cores BRIM_QUANT_MMA=0 int4
 run fp8_mma BRIM_QUANT_MMA=1 fp8
 run int8_mma BRIM_QUANT_MMA=1 int8
 run bf16 BRIM_QUANT_MMA=0 none
-t=$(left); [ $t -gt 60 ] && timeout $(( t - 10 )) bash $b/run.sh bench quantk > /dev/null 2>&1
 cp $work/*.txt $work/*.md $final/ 2>/dev/null
 tar -C $work -czf $final/all.tgz . 2>/dev/null
