@@ -18,6 +18,7 @@
 #            half-batch lanes (BRIM_DECODE_LANES=0/1)
 #   stages   a decode step's time by stage (norms, products, rope, attention, head) at batch x context 1x512 ... 512x1536,
 #            bf16 then FP8 weights + KV, beside the attention, products and step floors (needs the CUDA test executable)
+#   sampling device sampling at the 8B vocabulary: the radix kernel against the bisection one, 1/64/256 rows (needs the CUDA test executable)
 #   overlap  one layer of a ~500-row decode step, FP8 KV, FP8 then bf16 weights: attention and products in turn vs two half-batches
 #            crossed on two streams, cuBLASLt planned for all or fewer SMs (needs the CUDA test executable)
 #   fp8gemm  prefill-sized FP8 products at the 8B shapes (rows 128…8192): bf16 cuBLAS vs dequantize + bf16 vs W8A8 on
@@ -116,6 +117,8 @@ for step in $steps; do
       done ;;
     stages)
       timeout 240 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-stages "$PWD/$model" 2>&1 | tee "$out/stages.md" | tee -a "$out/summary.md" ;;
+    sampling)
+      timeout 120 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-sampling 2>&1 | tee "$out/sampling.md" | tee -a "$out/summary.md" ;;
     overlap)
       timeout 200 "$BRIM_CUDA_TESTS_DIR/Brim.Backends.Cuda.Tests" bench-overlap 2>&1 | tee "$out/overlap.md" | tee -a "$out/summary.md" ;;
     fp8gemm)

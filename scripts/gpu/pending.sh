@@ -3,7 +3,7 @@
 # first measurements of GPU code that has not yet run on a GPU, in the order they matter, within $BUDGET seconds (540):
 #   1. the tests of that code (tensor-core quantized gemv incl. int8, the FP8 row quantizer, tensor parallelism at TP=1,
 #      NCCL, the vocabulary gather, the saved GEMM tuning, decode lanes) — failures in $OUT/fails.txt
-#   2. bench-stages (a decode step's time by stage at 1 x 512 ... 512 x 1,536), bench-quant (quant_gemv on tensor cores
+#   2. bench-stages (a decode step's time by stage at 1 x 512 ... 512 x 1,536), bench-sampling (radix vs bisection), bench-quant (quant_gemv on tensor cores
 #      against CUDA cores, kernel by kernel), then bench-overlap (does a large decode step gain from two crossed half-batches?)
 #   3. decode lanes off/on at batch 512 (FP8 weights and KV, 1,024-token prompts)
 #   4. int4/fp8/int8 decode at batch 1, 8, 32 with quant_gemv_mma.cu on and off, bf16 beside
@@ -18,11 +18,12 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $work/gpu.txt
 timeout 180 bash $b/run.sh tests -class $C.Kernels.QuantGemvKernelTests -class $C.QuantizedModelTests -class $C.Kernels.QuantizeKernelTests \
   -class $C.Kernels.Fp8GemmTests -class $C.TensorParallel.TensorParallelCudaTests -class $C.TensorParallel.NcclGroupTests \
   -class $C.Kernels.VocabGatherKernelTests -class $C.Kernels.RowKernelTests -class $C.Kernels.KernelCompilationTests \
-  -class $C.Execution.GemmTuningBackendTests -class $C.Execution.DecodeLanesTests -class $C.Execution.StageClockTests > $work/tests_tail.txt 2>&1
+  -class $C.Execution.GemmTuningBackendTests -class $C.Execution.DecodeLanesTests -class $C.Execution.StageClockTests -class $C.Kernels.SamplingKernelTests > $work/tests_tail.txt 2>&1
 grep -B2 -A30 "\[FAIL\]" $work/tests.log | head -300 > $work/fails.txt
 echo "tests done at $(( $(date +%s) - start ))s fails=$(grep -c '\[FAIL\]' $work/tests.log)" | tee -a $work/progress.txt
 timeout 150 bash $b/run.sh bench stages > /dev/null 2>&1
 echo "stages done at $(( $(date +%s) - start ))s" | tee -a $work/progress.txt
+timeout 60 bash $b/run.sh bench sampling > /dev/null 2>&1
 timeout 120 bash $b/run.sh bench quantk > /dev/null 2>&1
 echo "quantk done at $(( $(date +%s) - start ))s" | tee -a $work/progress.txt
 timeout 90 bash $b/run.sh bench overlap > /dev/null 2>&1

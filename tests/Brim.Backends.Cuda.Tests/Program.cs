@@ -20,6 +20,7 @@ namespace Brim.Backends.Cuda.Tests;
 ///                                    turn against two half-batches crossed on two streams, cuBLASLt planned for all or fewer SMs
 ///   bench-stages [CONFIG_DIR]       a decode step's time by stage (norms, products, rope, attention, head) at batch × context
 ///                                    1 × 512 … 512 × 1,536 on the 8B shape, bf16 then FP8 weights + KV, beside each stage's floor
+///   bench-sampling                   device sampling at the 8B vocabulary, radix vs bisection kernel, 1/64/256 rows, the usual parameter sets
 ///   bench-allreduce                  tensor parallelism's all-reduces per decode step (2, 4, 8 ranks; 8B and 70B shapes)
 ///   verify-cost                      speculative verify steps (k = 1…8; host-logits eager vs device-sampled graph) against plain decode at batch 1…64, break-even acceptance
 /// </summary>
@@ -50,6 +51,8 @@ public static class Program
                 return OverlapBench.Run(log);
             case "bench-stages":
                 return StageBench.Run(log, args.Length > 1 ? args[1] : "bench/configs/llama-3.1-8b");
+            case "bench-sampling":
+                return SamplingBench.Run(log);
             case "bench-allreduce":
                 return AllReduceBench.Run(log);
             case "verify-cost":

@@ -3,7 +3,12 @@ using Brim.Core.Execution;
 
 namespace Brim.Backends.Cuda.Kernels;
 
-/// <summary>Launcher for sampling.cu.</summary>
+/// <summary>
+/// Launcher for sampling.cu. The top-k and top-p thresholds come from the bisection kernel (<c>sample_rows</c>: 30
+/// passes over the row per filter, an exp per entry each) or, with <see cref="Radix"/>, from radix selection
+/// (<c>sample_rows_radix</c>: about nine reads of the row and at most three of its exps; not yet run on a GPU, so not the
+/// default).
+/// </summary>
 internal sealed class SamplingKernel : IDisposable
 {
     /// <summary>Floats per row of the parameter array: temperature, top_k, top_p, min_p, uniform, top_logprobs (-1: none).</summary>
@@ -13,13 +18,19 @@ internal sealed class SamplingKernel : IDisposable
     public const int LogprobsPerRow = 1 + ForwardOutput.MaxTopLogprobs;
 
     private readonly CudaModule _module;
-    private readonly KernelFunction _sample;
+    private readonly KernelFunction _bisect;
+    private readonly KernelFunction _radix;
 
-    public SamplingKernel(CudaDevice device, KernelCompiler compiler)
+    public SamplingKernel(CudaDevice device, KernelCompiler compiler, bool radix = false)
     {
         _module = new CudaModule(device, compiler.Compile("sampling.cu"), "sampling.cu");
-        _sample = _module.GetFunction("sample_rows").WithProgrammaticLaunch();
+        _bisect = _module.GetFunction("sample_rows").WithProgrammaticLaunch();
+        _radix = _module.GetFunction("sample_rows_radix").WithProgrammaticLaunch();
+        Radix = radix;
     }
+
+    /// <summary>Whether the thresholds come from radix selection (else bisection); settable so the harness times both.</summary>
+    public bool Radix { get; set; }
 
     /// <summary>
     /// tokens[r] = the token sampled from logits row r (fp32, vocab wide) with parameters params[r * 6 ..]; for rows
@@ -36,7 +47,7 @@ internal sealed class SamplingKernel : IDisposable
         a.Add(tokens);
         a.Add(logprobs);
         a.Add(logprobIds);
-        _sample.Launch(stream, rows, 1024, ref a);
+        (Radix ? _radix : _bisect).Launch(stream, rows, 1024, ref a);
     }
 
     public void Dispose() => _module.Dispose();

@@ -8,13 +8,15 @@ namespace Brim.Backends.Cuda.Tests.Kernels;
 public class SamplingKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
 {
     [Theory]
-    [InlineData(512)]
-    [InlineData(128256)]
-    public void Sample_MixedParameters_MatchesReference(int vocab)
+    [InlineData(512, true)]
+    [InlineData(128256, true)]
+    [InlineData(512, false)]
+    [InlineData(128256, false)]
+    public void Sample_MixedParameters_MatchesReference(int vocab, bool radix)
     {
         var seed = Gpu.NewSeed();
         var random = new Random(seed);
-        using var kernel = new SamplingKernel(gpu.Device, gpu.Compiler);
+        using var kernel = new SamplingKernel(gpu.Device, gpu.Compiler, radix);
         (float T, int K, float P, float MinP)[] settings =
         [
             (0f, 0, 1f, 0f), (1f, 0, 1f, 0f), (0.7f, 40, 1f, 0f), (1f, 0, 0.9f, 0f), (0.8f, 50, 0.8f, 0.05f), (1.3f, 1, 1f, 0f), (1f, 0, 1f, 0.1f),
@@ -48,7 +50,78 @@ public class SamplingKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
             }
 
             compared++;
-            Assert.True(expected == tokens[r], $"row {r} (T {p[0]}, k {p[1]}, p {p[2]}, min_p {p[3]}, u {p[4]}): expected {expected}, got {tokens[r]} (seed {seed})");
+            Assert.True(expected == tokens[r], $"{(radix ? "radix" : "bisection")} row {r} (T {p[0]}, k {p[1]}, p {p[2]}, min_p {p[3]}, u {p[4]}): expected {expected}, got {tokens[r]} (seed {seed})");
+        }
+
+        Assert.True(compared >= rows / 2, $"only {compared} rows were away from boundaries");
+    }
+
+    /// <summary>
+    /// On logits shaped like a language model's (a few likely tokens over a long tail, ties included), the radix kernel
+    /// keeps what the rule keeps, run after run: the same tokens twice, the reference's away from boundaries. Top-k and
+    /// top-p at the sizes clients send, min-p, and their mixes, at the 8B vocabulary.
+    /// </summary>
+    [Fact]
+    public void SampleRadix_PeakedLogits_MatchesReferenceAndRepeats()
+    {
+        var seed = Gpu.NewSeed();
+        var random = new Random(seed);
+        const int vocab = 128256;
+        using var kernel = new SamplingKernel(gpu.Device, gpu.Compiler, radix: true);
+        (float T, int K, float P, float MinP)[] settings =
+        [
+            (1f, 0, 0.95f, 0f), (0.8f, 0, 0.9f, 0f), (0.7f, 50, 1f, 0f), (1f, 1000, 0.95f, 0f), (0.8f, 50, 0.95f, 0.05f), (1f, 0, 0.5f, 0f),
+            (1.5f, 0, 0.99f, 0f), (0.6f, 0, 1f, 0.02f),
+        ];
+        var rows = settings.Length * 4;
+        var logits = new float[rows * vocab];
+        for (var r = 0; r < rows; r++)
+        {
+            var row = logits.AsSpan(r * vocab, vocab);
+            for (var i = 0; i < vocab; i++)
+            {
+                // A Gaussian tail rounded to a grid (ties), and a few dozen tokens standing far above it.
+                var u1 = 1 - random.NextDouble();
+                var normal = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * random.NextDouble());
+                row[i] = MathF.Round((float)(normal * 2), 2);
+            }
+
+            for (var j = 0; j < 40; j++)
+            {
+                row[random.Next(vocab)] = 8 + (float)(random.NextDouble() * 10);
+            }
+        }
+
+        var parameters = new float[rows * SamplingKernel.ParamsPerRow];
+        for (var r = 0; r < rows; r++)
+        {
+            var s = settings[r % settings.Length];
+            float[] p = [s.T, s.K, s.P, s.MinP, random.NextSingle(), -1];
+            p.CopyTo(parameters.AsSpan(r * SamplingKernel.ParamsPerRow, SamplingKernel.ParamsPerRow));
+        }
+
+        using var dLogits = gpu.Upload<float>(logits);
+        using var dParams = gpu.Upload<float>(parameters);
+        using var dTokens = gpu.Allocate<int>(rows);
+        using var dLogprobs = gpu.Allocate<float>(rows * SamplingKernel.LogprobsPerRow);
+        using var dIds = gpu.Allocate<int>(rows * ForwardOutput.MaxTopLogprobs);
+        kernel.Sample(gpu.Stream, dLogits.Pointer, vocab, dParams.Pointer, dTokens.Pointer, dLogprobs.Pointer, dIds.Pointer, rows);
+        var first = gpu.Download<int>(dTokens, rows);
+        kernel.Sample(gpu.Stream, dLogits.Pointer, vocab, dParams.Pointer, dTokens.Pointer, dLogprobs.Pointer, dIds.Pointer, rows);
+        Assert.Equal(first, gpu.Download<int>(dTokens, rows));
+
+        var compared = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            var p = parameters.AsSpan(r * SamplingKernel.ParamsPerRow, SamplingKernel.ParamsPerRow);
+            var (expected, margin) = SamplingReference.Sample(logits.AsSpan(r * vocab, vocab), p[0], (int)p[1], p[2], p[3], p[4]);
+            if (margin < 1e-4)
+            {
+                continue;
+            }
+
+            compared++;
+            Assert.True(expected == first[r], $"row {r} (T {p[0]}, k {p[1]}, p {p[2]}, min_p {p[3]}, u {p[4]}): expected {expected}, got {first[r]} (seed {seed})");
         }
 
         Assert.True(compared >= rows / 2, $"only {compared} rows were away from boundaries");
