@@ -23,37 +23,9 @@ public class SamplingKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
         ];
         var rows = settings.Length * 4;
         var logits = Enumerable.Range(0, rows * vocab).Select(_ => (float)(random.NextDouble() * 8)).ToArray();
-        var parameters = new float[rows * SamplingKernel.ParamsPerRow];
-        for (var r = 0; r < rows; r++)
-        {
-            var s = settings[r % settings.Length];
-            float[] p = [s.T, s.K, s.P, s.MinP, random.NextSingle(), -1];
-            p.CopyTo(parameters.AsSpan(r * SamplingKernel.ParamsPerRow, SamplingKernel.ParamsPerRow));
-        }
-
-        using var dLogits = gpu.Upload<float>(logits);
-        using var dParams = gpu.Upload<float>(parameters);
-        using var dTokens = gpu.Allocate<int>(rows);
-        using var dLogprobs = gpu.Allocate<float>(rows * SamplingKernel.LogprobsPerRow);
-        using var dIds = gpu.Allocate<int>(rows * ForwardOutput.MaxTopLogprobs);
-        kernel.Sample(gpu.Stream, dLogits.Pointer, vocab, dParams.Pointer, dTokens.Pointer, dLogprobs.Pointer, dIds.Pointer, rows);
-        var tokens = gpu.Download<int>(dTokens, rows);
-
-        var compared = 0;
-        for (var r = 0; r < rows; r++)
-        {
-            var p = parameters.AsSpan(r * SamplingKernel.ParamsPerRow, SamplingKernel.ParamsPerRow);
-            var (expected, margin) = SamplingReference.Sample(logits.AsSpan(r * vocab, vocab), p[0], (int)p[1], p[2], p[3], p[4]);
-            if (margin < 1e-4)
-            {
-                continue; // the target sits on a boundary: float summation order decides, not the rule
-            }
-
-            compared++;
-            Assert.True(expected == tokens[r], $"{(radix ? "radix" : "bisection")} row {r} (T {p[0]}, k {p[1]}, p {p[2]}, min_p {p[3]}, u {p[4]}): expected {expected}, got {tokens[r]} (seed {seed})");
-        }
-
-        Assert.True(compared >= rows / 2, $"only {compared} rows were away from boundaries");
+        var parameters = Parameters(settings, rows, random);
+        var tokens = SampleAndCompare(kernel, logits, vocab, parameters, $"{(radix ? "radix" : "bisection")} (seed {seed})");
+        Assert.Equal(rows, tokens.Length);
     }
 
     /// <summary>
@@ -92,6 +64,14 @@ public class SamplingKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
             }
         }
 
+        var parameters = Parameters(settings, rows, random);
+        var first = SampleAndCompare(kernel, logits, vocab, parameters, $"radix, peaked logits (seed {seed})");
+        Assert.Equal(first, SampleAndCompare(kernel, logits, vocab, parameters, $"radix, peaked logits, again (seed {seed})"));
+    }
+
+    /// <summary>Per row, the settings in turn with a random uniform and no logprobs.</summary>
+    private static float[] Parameters((float T, int K, float P, float MinP)[] settings, int rows, Random random)
+    {
         var parameters = new float[rows * SamplingKernel.ParamsPerRow];
         for (var r = 0; r < rows; r++)
         {
@@ -100,15 +80,20 @@ public class SamplingKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
             p.CopyTo(parameters.AsSpan(r * SamplingKernel.ParamsPerRow, SamplingKernel.ParamsPerRow));
         }
 
+        return parameters;
+    }
+
+    /// <summary>Samples every row on the device; asserts the reference's token wherever the draw is away from a boundary.</summary>
+    private int[] SampleAndCompare(SamplingKernel kernel, float[] logits, int vocab, float[] parameters, string what)
+    {
+        var rows = parameters.Length / SamplingKernel.ParamsPerRow;
         using var dLogits = gpu.Upload<float>(logits);
         using var dParams = gpu.Upload<float>(parameters);
         using var dTokens = gpu.Allocate<int>(rows);
         using var dLogprobs = gpu.Allocate<float>(rows * SamplingKernel.LogprobsPerRow);
         using var dIds = gpu.Allocate<int>(rows * ForwardOutput.MaxTopLogprobs);
         kernel.Sample(gpu.Stream, dLogits.Pointer, vocab, dParams.Pointer, dTokens.Pointer, dLogprobs.Pointer, dIds.Pointer, rows);
-        var first = gpu.Download<int>(dTokens, rows);
-        kernel.Sample(gpu.Stream, dLogits.Pointer, vocab, dParams.Pointer, dTokens.Pointer, dLogprobs.Pointer, dIds.Pointer, rows);
-        Assert.Equal(first, gpu.Download<int>(dTokens, rows));
+        var tokens = gpu.Download<int>(dTokens, rows);
 
         var compared = 0;
         for (var r = 0; r < rows; r++)
@@ -117,14 +102,15 @@ public class SamplingKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
             var (expected, margin) = SamplingReference.Sample(logits.AsSpan(r * vocab, vocab), p[0], (int)p[1], p[2], p[3], p[4]);
             if (margin < 1e-4)
             {
-                continue;
+                continue; // the target sits on a boundary: float summation order decides, not the rule
             }
 
             compared++;
-            Assert.True(expected == first[r], $"row {r} (T {p[0]}, k {p[1]}, p {p[2]}, min_p {p[3]}, u {p[4]}): expected {expected}, got {first[r]} (seed {seed})");
+            Assert.True(expected == tokens[r], $"{what} row {r} (T {p[0]}, k {p[1]}, p {p[2]}, min_p {p[3]}, u {p[4]}): expected {expected}, got {tokens[r]}");
         }
 
-        Assert.True(compared >= rows / 2, $"only {compared} rows were away from boundaries");
+        Assert.True(compared >= rows / 2, $"{what}: only {compared} rows were away from boundaries");
+        return tokens;
     }
 
     [Theory]
