@@ -182,6 +182,12 @@ internal static class BenchMixedCommand
                 ? "online p99 TPOT: no online request finished within the run in both runs (a longer --duration compares them)"
                 : string.Create(CultureInfo.InvariantCulture, $"online p99 TPOT unified {tpot * 1e3:F1} ms vs limit 1.1 × online-only = {tpotLimit * 1e3:F1} ms {Verdict(tpot <= tpotLimit)}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"unified total / offline-only capacity: {unified.TotalTokensPerSecond / capacity:P0} (target ≥ 80 %) {Verdict(unified.TotalTokensPerSecond >= 0.8 * capacity)}"));
+            if (BackfillCeiling.Estimate(onlineOnly, offlineOnly) is { } ceiling)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"ceiling at 1.1 × online-only p99 TPOT (estimate from the online-only and offline-only steps): +{ceiling.AllowanceSeconds * 1e3:F2} ms a step at {ceiling.SecondsPerToken * 1e6:F1} µs an offline token buys {ceiling.OfflineTokensPerStep:F0} offline tokens a step → total ≤ ~{ceiling.TotalTokensPerSecond:F0} tok/s = {ceiling.ShareOfCapacity:P0} of capacity; unified reached {unified.TotalTokensPerSecond / ceiling.TotalTokensPerSecond:P0} of it"));
+            }
+
             if (overload is not null)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"offline slot share under online overload: {overload.OfflineSlotShare:P1} (reserve {result.GetValue(reserve):P0}) {Verdict(overload.OfflineSlotShare >= result.GetValue(reserve) * 0.999)}"));
