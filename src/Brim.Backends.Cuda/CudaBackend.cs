@@ -110,7 +110,10 @@ public sealed unsafe partial class CudaBackend : IModelBackend
 
             if (_weights.ProjectionFormat != WeightFormat.Bf16)
             {
-                _quantGemv = new QuantGemvKernel(_device, compiler, _weights.ProjectionFormat, tensorCores: _options.UseQuantTensorCoreGemv);
+                _quantGemv = new QuantGemvKernel(_device, compiler, _weights.ProjectionFormat, tensorCores: _options.UseQuantTensorCoreGemv)
+                {
+                    TensorCoreMinRows = QuantGemvKernel.ServingTensorCoreMinRows,
+                };
                 _quantMma = new QuantMmaKernel(_device, compiler, _weights.ProjectionFormat);
                 if (_weights.ProjectionFormat == WeightFormat.Fp8)
                 {

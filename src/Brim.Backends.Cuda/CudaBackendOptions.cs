@@ -58,12 +58,13 @@ public sealed record CudaBackendOptions
     public bool UseProgrammaticLaunch { get; init; } = Environment.GetEnvironmentVariable("BRIM_PDL") is not ("0" or "off" or "false");
 
     /// <summary>
-    /// int4, int8 and FP8 projections of decode steps up to 32 token rows on tensor cores (quant_gemv_mma.cu: the unpacked codes
-    /// go straight into mma fragments) where the shapes allow it, instead of quant_gemv.cu's CUDA-core products (up to 8
-    /// rows) and quant_mma.cu's dequantized fragments (up to 32). Off by default until its tests and timings have run on
-    /// a GPU (docs/quantization.md); the environment's BRIM_QUANT_MMA=1 turns it on.
+    /// int4, int8 and FP8 projections of decode steps of 2 to 32 token rows on tensor cores (quant_gemv_mma.cu: the unpacked
+    /// codes go straight into mma fragments) where the shapes allow it, instead of quant_gemv.cu's CUDA-core products (up to
+    /// 8 rows, and always at one row, where they stream faster) and quant_mma.cu's dequantized fragments (up to 32). On by
+    /// default (on the H100 at batch 8: int4 1.7x, FP8 1.4x the decode tokens/s; docs/benchmarks.md); the environment's
+    /// BRIM_QUANT_MMA=0 turns it off.
     /// </summary>
-    public bool UseQuantTensorCoreGemv { get; init; } = Environment.GetEnvironmentVariable("BRIM_QUANT_MMA") is "1" or "on" or "true";
+    public bool UseQuantTensorCoreGemv { get; init; } = Environment.GetEnvironmentVariable("BRIM_QUANT_MMA") is not ("0" or "off" or "false");
 
     /// <summary>
     /// Decode steps of <see cref="Execution.DecodeLanes.DefaultMinRows"/> rows or more run as two half-batches on two

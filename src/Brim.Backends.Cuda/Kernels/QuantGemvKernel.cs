@@ -24,6 +24,7 @@ internal sealed class QuantGemvKernel : IDisposable
     private readonly KernelFunction[] _plain;
     private readonly KernelFunction[] _gated;
     private readonly CudaModule? _mmaModule;
+    private readonly int _multiprocessors;
     private readonly Dictionary<(int Tiles, int TokenTiles), KernelFunction>? _mmaPlain;
     private readonly Dictionary<(int Tiles, int TokenTiles), KernelFunction>? _mmaGated;
 
@@ -44,6 +45,7 @@ internal sealed class QuantGemvKernel : IDisposable
         }
 
         Format = format;
+        _multiprocessors = device.MultiprocessorCount;
         _module = new CudaModule(device, compiler.Compile("quant_gemv.cu", new Dictionary<string, int> { ["QUANT_FORMAT"] = (int)format, ["QUANT_FACTORED"] = factored ? 1 : 0 }), $"quant_gemv.cu ({format})");
         _plain = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_{m}").WithProgrammaticLaunch())];
         _gated = [.. Enumerable.Range(1, MaxRows).Select(m => _module.GetFunction($"quant_gemv_gated_{m}").WithProgrammaticLaunch())];
@@ -70,6 +72,20 @@ internal sealed class QuantGemvKernel : IDisposable
 
     /// <summary>Whether layers of fitting shape run on tensor cores (quant_gemv_mma.cu).</summary>
     public bool UsesTensorCores => _mmaModule is not null;
+
+    /// <summary>
+    /// Fewest token rows that run on tensor cores; fewer run on quant_gemv.cu. 1 (every row count) unless set: the tests
+    /// and the harness run the tensor-core kernel at one row too. A served model takes <see cref="ServingTensorCoreMinRows"/>.
+    /// </summary>
+    public int TensorCoreMinRows { get; set; } = 1;
+
+    /// <summary>
+    /// One token row streams faster on CUDA cores, from two the tensor cores win. Measured on the H100 at the 8B decode
+    /// shapes (`bench-quant`, GB/s at 1 / 4 rows): int4 qkv 1,327 / 736 on CUDA cores against 1,088 / 1,070 on tensor cores,
+    /// FP8 gate_up 2,759 / 2,116 against 2,490 / 2,476; end to end (`bench decode`) int4 297 against 250 tok/s at batch 1,
+    /// 1,055 against 1,770 at batch 8.
+    /// </summary>
+    public const int ServingTensorCoreMinRows = 2;
 
     public WeightFormat Format { get; }
 
@@ -101,20 +117,34 @@ internal sealed class QuantGemvKernel : IDisposable
         => RunsOnTensorCores(outputs, inFeatures, groupWidth, gated) ? MmaMaxRows : MaxRows;
 
     /// <summary>
-    /// Warps that share one row group's steps on quant_gemv_mma.cu: as many as leave each at least
-    /// <see cref="MinMmaStepsPerWarp"/> steps, at most 8. Small warps' shares keep a 4096-row projection on 256 blocks of
-    /// 8 warps (every SM busy) where one warp a row group would leave 32 blocks.
+    /// Warps that share one row group's steps on quant_gemv_mma.cu: the fewest that give the launch about 1.4 blocks an SM
+    /// (<paramref name="multiprocessors"/>), and never so many that a warp gets fewer than <see cref="MinMmaStepsPerWarp"/>
+    /// steps. Measured on the H100 at the 8B decode shapes (`bench-quant`, 1 to 8 token rows): the best split gave 192 to
+    /// 256 blocks at every layer — qkv at split 4 (192 blocks; 1.15x split 8's GB/s), o and down at 8 (256), gate_up at 1
+    /// (224; 1.13x split 8's); more blocks than that and the split's reduction costs more than the extra warps bring.
     /// </summary>
-    public static int MmaSplitFor(int inFeatures)
+    public static int MmaSplitFor(int inFeatures, int outputs, int outputsPerWarp, int multiprocessors)
     {
         var steps = inFeatures / MmaStepInputs;
-        var split = 8;
-        while (split > 1 && steps / split < MinMmaStepsPerWarp)
+        var most = 8;
+        while (most > 1 && steps / most < MinMmaStepsPerWarp)
         {
-            split /= 2;
+            most /= 2;
+        }
+
+        var split = 1;
+        while (split < most && BlocksOf(outputs, outputsPerWarp, split) < 1.4 * multiprocessors)
+        {
+            split *= 2;
         }
 
         return split;
+    }
+
+    private static int BlocksOf(int outputs, int outputsPerWarp, int split)
+    {
+        var perBlock = Warps / split * outputsPerWarp;
+        return (outputs + perBlock - 1) / perBlock;
     }
 
     /// <summary>Fewest steps a warp of quant_gemv_mma.cu takes when the launcher splits a row group: its loads in flight.</summary>
@@ -153,7 +183,7 @@ internal sealed class QuantGemvKernel : IDisposable
             throw new ArgumentException("quant_gemv needs 16-byte aligned codes and activations, 4-byte aligned scales");
         }
 
-        if (rows is > 0 and <= MmaMaxRows && RunsOnTensorCores(outputs, inFeatures, w.GroupWidth, gated))
+        if (rows >= TensorCoreMinRows && rows <= MmaMaxRows && RunsOnTensorCores(outputs, inFeatures, w.GroupWidth, gated))
         {
             RunOnTensorCores(stream, w, x, y, rows, inFeatures, outputs, mode, gated, split, tiles);
             return;
@@ -187,14 +217,14 @@ internal sealed class QuantGemvKernel : IDisposable
 
     private void RunOnTensorCores(CudaStream stream, LinearWeight w, ulong x, ulong y, int rows, int inFeatures, int outputs, int mode, bool gated, int split, int tiles)
     {
-        split = split == 0 ? MmaSplitFor(inFeatures) : split;
         tiles = tiles == 0 ? 1 : tiles;
+        var outputsPerWarp = tiles * (gated ? 8 : 16);
+        split = split == 0 ? MmaSplitFor(inFeatures, outputs, outputsPerWarp, _multiprocessors) : split;
         if (split is not (1 or 2 or 4 or 8) || !MmaTileChoices.Contains(tiles))
         {
             throw new ArgumentOutOfRangeException(nameof(split), $"quant_gemv_mma splits a row group over 1, 2, 4 or 8 warps of 1 or 2 tiles, got split {split}, tiles {tiles}");
         }
 
-        var outputsPerWarp = tiles * (gated ? 8 : 16);
         if (outputs % outputsPerWarp != 0)
         {
             throw new ArgumentException($"quant_gemv_mma with {tiles} tiles a warp needs outputs in multiples of {outputsPerWarp}, got {outputs}");
@@ -207,8 +237,8 @@ internal sealed class QuantGemvKernel : IDisposable
         a.Add(w.GroupWidth);
         a.Add(mode);
         a.Add(split);
-        var perBlock = Warps / split * outputsPerWarp;
+        var blocks = BlocksOf(outputs, outputsPerWarp, split);
         var tokenTiles = rows <= 8 ? 1 : rows <= 16 ? 2 : 4;
-        (gated ? _mmaGated! : _mmaPlain!)[(tiles, tokenTiles)].Launch(stream, (outputs + perBlock - 1) / perBlock, Warps * 32, ref a);
+        (gated ? _mmaGated! : _mmaPlain!)[(tiles, tokenTiles)].Launch(stream, blocks, Warps * 32, ref a);
     }
 }

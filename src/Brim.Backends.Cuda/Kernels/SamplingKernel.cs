@@ -4,10 +4,10 @@ using Brim.Core.Execution;
 namespace Brim.Backends.Cuda.Kernels;
 
 /// <summary>
-/// Launcher for sampling.cu. The top-k and top-p thresholds come from the bisection kernel (<c>sample_rows</c>: 30
-/// passes over the row per filter, an exp per entry each) or, with <see cref="Radix"/>, from radix selection
-/// (<c>sample_rows_radix</c>: about nine reads of the row and at most three of its exps; not yet run on a GPU, so not the
-/// default).
+/// Launcher for sampling.cu. The top-k and top-p thresholds come from radix selection (<c>sample_rows_radix</c>: about
+/// nine reads of the row and at most three of its exps) or, with <see cref="Radix"/> off, from the bisection kernel it
+/// replaced (<c>sample_rows</c>: 30 passes over the row per filter, an exp per entry each; on the H100 3 ms of a
+/// 12 ms decode step at 256 rows with top-k and top-p), kept as the harness's baseline.
 /// </summary>
 internal sealed class SamplingKernel : IDisposable
 {
@@ -21,7 +21,7 @@ internal sealed class SamplingKernel : IDisposable
     private readonly KernelFunction _bisect;
     private readonly KernelFunction _radix;
 
-    public SamplingKernel(CudaDevice device, KernelCompiler compiler, bool radix = false)
+    public SamplingKernel(CudaDevice device, KernelCompiler compiler, bool radix = true)
     {
         _module = new CudaModule(device, compiler.Compile("sampling.cu"), "sampling.cu");
         _bisect = _module.GetFunction("sample_rows").WithProgrammaticLaunch();

@@ -97,7 +97,7 @@ internal static class QuantKernelBench
                                 kernel.Linear(stream, weight, act.Pointer, y.Pointer, rows, inF, outF, split: split, tiles: tiles);
                             }
                         });
-                        var chosen = tensorCores ? QuantGemvKernel.MmaSplitFor(inF) : QuantGemvKernel.SplitFor(format, inF, rows);
+                        var chosen = tensorCores ? QuantGemvKernel.MmaSplitFor(inF, outF, tiles * (gated ? 8 : 16), device.MultiprocessorCount) : QuantGemvKernel.SplitFor(format, inF, rows);
                         return Cell(bytes, ms, ceilings) + (split == 0 ? $" [{chosen}]" : string.Empty);
                     }).ToList();
                     log.WriteLine($"| {name} {rowsOut}x{inF} | {rows} | {string.Join(" | ", cells)} |");

@@ -120,7 +120,7 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     [InlineData(WeightQuantization.Fp8, 19, 2048, 16, 2048, "gated")]
     [InlineData(WeightQuantization.Int8, 1, 4096, 64, 4096, "bf16")]
     [InlineData(WeightQuantization.Int8, 9, 1536, 32, 128, "fp32")]
-    [InlineData(WeightQuantization.Int8, 4, 896, 48, 384, "residual")]
+    [InlineData(WeightQuantization.Int8, 4, 1152, 48, 384, "residual")]
     [InlineData(WeightQuantization.Int8, 24, 2048, 16, 256, "gated")]
     public void TensorCores_EveryTileAndSplit_MatchesReference(WeightQuantization quantization, int rows, int inFeatures, int outputs, int group, string mode)
     {
@@ -209,12 +209,17 @@ public class QuantGemvKernelTests(GpuFixture gpu) : IClassFixture<GpuFixture>
     }
 
     [Fact]
-    public void MmaSplitFor_StepsPerWarp_KeepsAtLeastFour()
+    public void MmaSplitFor_Llama8BShapes_AboutOneAndAHalfBlocksAnSmAndFourStepsAWarp()
     {
-        Assert.Equal(8, QuantGemvKernel.MmaSplitFor(4096));   // 32 steps: 4 a warp
-        Assert.Equal(8, QuantGemvKernel.MmaSplitFor(14336));  // 112 steps
-        Assert.Equal(4, QuantGemvKernel.MmaSplitFor(2048));   // 16 steps
-        Assert.Equal(1, QuantGemvKernel.MmaSplitFor(512));    // 4 steps
+        // 132 SMs (H100): the fewest warps a row group that give 185+ blocks, as measured best.
+        Assert.Equal(4, QuantGemvKernel.MmaSplitFor(4096, 6144, 16, 132));   // qkv: 192 blocks
+        Assert.Equal(8, QuantGemvKernel.MmaSplitFor(4096, 4096, 16, 132));   // o: 256
+        Assert.Equal(1, QuantGemvKernel.MmaSplitFor(4096, 14336, 8, 132));   // gate_up (8 outputs a gated tile): 224
+        Assert.Equal(8, QuantGemvKernel.MmaSplitFor(14336, 4096, 16, 132));  // down: 256
+        Assert.Equal(8, QuantGemvKernel.MmaSplitFor(4096, 6144, 32, 132));   // qkv at 2 tiles a warp: 192
+        // Never fewer than four steps a warp, however few the blocks.
+        Assert.Equal(4, QuantGemvKernel.MmaSplitFor(2048, 64, 16, 132));     // 16 steps
+        Assert.Equal(1, QuantGemvKernel.MmaSplitFor(512, 64, 16, 132));      // 4 steps
     }
 
     [Fact]
