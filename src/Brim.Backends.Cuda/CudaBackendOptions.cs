@@ -69,7 +69,8 @@ public sealed record CudaBackendOptions
     /// <summary>
     /// Decode steps of <see cref="Execution.DecodeLanes.DefaultMinRows"/> rows or more run as two half-batches on two
     /// streams, so one half's attention (bandwidth-bound) can run beside the other half's products (compute-bound at
-    /// those rows). Off by default until measured on a GPU; the environment's BRIM_DECODE_LANES=1 turns it on. Ignored
+    /// those rows). Off by default: on the H100 it did not pay (512 rows, FP8: 5,087 against 5,198 tok/s; the halves crossed
+    /// took 1.07x the layer in turn, docs/benchmarks.md); the environment's BRIM_DECODE_LANES=1 turns it on. Ignored
     /// by tensor-parallel ranks.
     /// </summary>
     public bool UseDecodeLanes { get; init; } = Environment.GetEnvironmentVariable("BRIM_DECODE_LANES") is "1" or "on" or "true";
