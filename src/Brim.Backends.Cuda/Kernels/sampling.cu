@@ -200,28 +200,13 @@ __device__ unsigned radix_select(const float* __restrict__ x, int vocab, float m
         const int bins = (int)digits + 1;
         for (int i = threadIdx.x; i < bins; i += SAMPLE_THREADS) hist[i] = 0ull;
         __syncthreads();
-        // Warp-aggregated: the lanes whose entries fall in one bin add once. Logits crowd into a few bins of the top
-        // digits, and a thousand threads adding to one shared word one at a time cost more than the rest together.
-        for (int base = 0; base < vocab; base += SAMPLE_THREADS)
+        for (int i = threadIdx.x; i < vocab; i += SAMPLE_THREADS)
         {
-            const int i = base + threadIdx.x;
-            u64 w = 0ull;
-            int bin = -1;
-            if (i < vocab)
-            {
-                const float v = x[i];
-                const unsigned key = order_key(v);
-                if ((key & mask) == prefix)
-                {
-                    w = candidate_weight<MASS>(v, key, mx, inv_t, tau, key_floor);
-                    bin = w != 0ull ? (int)((key >> shift) & digits) : -1;
-                }
-            }
-            const unsigned same = __match_any_sync(0xffffffffu, bin);
-            // The group's sum in two exact 32-bit halves: a weight is at most 2^40, so 32 of them stay far below 2^32.
-            const unsigned low = __reduce_add_sync(same, (unsigned)(w & 0x1fffffull));
-            const unsigned high = __reduce_add_sync(same, (unsigned)(w >> 21));
-            if (bin >= 0 && (threadIdx.x & 31) == __ffs(same) - 1) atomicAdd(&hist[bin], ((u64)high << 21) + low);
+            const float v = x[i];
+            const unsigned key = order_key(v);
+            if ((key & mask) != prefix) continue;
+            const u64 w = candidate_weight<MASS>(v, key, mx, inv_t, tau, key_floor);
+            if (w != 0ull) atomicAdd(&hist[(key >> shift) & digits], w);
         }
         __syncthreads();
         if (threadIdx.x < 32)
