@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs ON THE GPU HOST from the repo root, with .gpu/bundle carried (scripts/gpu/publish_bundle.sh first): the checks and
 # first measurements of GPU code that has not yet run on a GPU, in the order they matter, within $BUDGET seconds (540):
-#   1. the tests of that code (the warp-aggregated radix sampling kernel, now the default; quant_gemv_mma's split rule and
-#      its CUDA-core threshold at one row; the corrected int8 and AWQ tensor-parallel test cases) — failures in $OUT/fails.txt
-#   2. bench-sampling (radix vs bisection) and bench-stages (nucleus sampling beside the greedy step)
+#   1. the tests of that code (quant_gemv_mma on by default from two rows with its new split rule; the corrected int8 and
+#      AWQ tensor-parallel test cases; radix sampling as the default) — failures in $OUT/fails.txt
+#   2. bench-sampling (radix vs bisection) and bench-stages (the step with radix sampling as served)
 #   3. int4/fp8/int8 decode at batch 1, 2, 4, 8, 16, 32 with the defaults, int4 with BRIM_QUANT_MMA=0 and bf16 beside
 #   4. the whole CUDA suite with what is left
 # Everything lands under $OUT (all.tgz holds the whole work folder).
