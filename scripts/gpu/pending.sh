@@ -5,7 +5,7 @@
 #      AWQ tensor-parallel test cases; radix sampling as the default) — failures in $OUT/fails.txt
 #   2. bench-sampling (radix vs bisection) and bench-stages (the step with radix sampling as served)
 #   3. int4/fp8/int8 decode at batch 1, 2, 4, 8, 16, 32 with the defaults, int4 with BRIM_QUANT_MMA=0 and bf16 beside
-#   4. bench mixed on the 8B shape (poisson at 20 %, 6 s runs): the printed backfill ceiling beside the TPOT-budget frontier
+#   4. bench mixed on the 8B shape (poisson at 20 %, 10 s runs: the learned budget needs 32 finished requests): the printed backfill ceiling beside the TPOT-budget frontier
 #   5. the whole CUDA suite with what is left
 # Everything lands under $OUT (all.tgz holds the whole work folder).
 set -u
@@ -36,7 +36,7 @@ run int4 BRIM_QUANT_MMA=1 int4
 run int4_cores BRIM_QUANT_MMA=0 int4
 run fp8 BRIM_QUANT_MMA=1 fp8
 run int8 BRIM_QUANT_MMA=1 int8
-t=$(left); [ $t -gt 260 ] && MIXED_DURATION=6 timeout 220 bash $b/run.sh bench mixed8b > /dev/null 2>&1
+t=$(left); [ $t -gt 300 ] && MIXED_DURATION=10 timeout 260 bash $b/run.sh bench mixed8b > /dev/null 2>&1
 echo "mixed8b done at $(( $(date +%s) - start ))s" | tee -a $work/progress.txt
 t=$(left); [ $t -gt 60 ] && timeout $(( t - 10 )) bash $b/run.sh tests > /dev/null 2>&1
 grep -B2 -A30 "\[FAIL\]" $work/tests.log 2>/dev/null | head -300 > $work/fails_suite.txt
