@@ -25,6 +25,7 @@ internal sealed class QuantGemvKernel : IDisposable
     private readonly KernelFunction[] _gated;
     private readonly CudaModule? _mmaModule;
     private readonly int _multiprocessors;
+    private int _tensorCoreMinRows = 1;
     private readonly Dictionary<(int Tiles, int TokenTiles), KernelFunction>? _mmaPlain;
     private readonly Dictionary<(int Tiles, int TokenTiles), KernelFunction>? _mmaGated;
 
@@ -77,7 +78,13 @@ internal sealed class QuantGemvKernel : IDisposable
     /// Fewest token rows that run on tensor cores; fewer run on quant_gemv.cu. 1 (every row count) unless set: the tests
     /// and the harness run the tensor-core kernel at one row too. A served model takes <see cref="ServingTensorCoreMinRows"/>.
     /// </summary>
-    public int TensorCoreMinRows { get; set; } = 1;
+    public int TensorCoreMinRows
+    {
+        get => _tensorCoreMinRows;
+        set => _tensorCoreMinRows = value is >= 1 and <= MaxRows
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, $"the rows below it run on quant_gemv.cu, which takes 1 to {MaxRows}");
+    }
 
     /// <summary>
     /// One token row streams faster on CUDA cores, from two the tensor cores win. Measured on the H100 at the 8B decode
