@@ -86,19 +86,33 @@ public class TracingTests
     private static async Task<(Activity Generation, Activity Request)> WaitForSpansAsync(List<Activity> spans, string? responseId)
     {
         var deadline = Stopwatch.StartNew();
+        Activity[] seen = [];
         while (true)
         {
-            lock (spans)
+            // The exporter adds from its own thread without a lock the test could take: read a copy, and read again after a
+            // copy that raced an add (a torn read throws or leaves an empty slot).
+            try
             {
-                var generation = spans.SingleOrDefault(s => s.Source.Name == BrimTracing.SourceName && (string?)s.GetTagItem("gen_ai.response.id") == responseId);
-                var request = generation is null ? null : spans.SingleOrDefault(s => s.SpanId == generation.ParentSpanId);
-                if (generation is not null && request is not null)
-                {
-                    return (generation, request);
-                }
+                seen = [.. spans.ToArray().Where(s => s is not null)];
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                await Task.Delay(10);
+                continue;
             }
 
-            Assert.True(deadline.Elapsed < ExportWait, $"the generation span and its parent were not exported within {ExportWait.TotalSeconds} s; got: {string.Join(", ", spans.Select(s => s.DisplayName))}");
+            var generation = seen.SingleOrDefault(s => s.Source.Name == BrimTracing.SourceName && (string?)s.GetTagItem("gen_ai.response.id") == responseId);
+            var request = generation is null ? null : seen.SingleOrDefault(s => s.SpanId == generation.ParentSpanId);
+            if (generation is not null && request is not null)
+            {
+                return (generation, request);
+            }
+
+            if (deadline.Elapsed >= ExportWait)
+            {
+                Assert.Fail($"the generation span and its parent were not exported within {ExportWait.TotalSeconds} s; got: {string.Join(", ", seen.Select(s => s.DisplayName))}");
+            }
+
             await Task.Delay(50);
         }
     }
