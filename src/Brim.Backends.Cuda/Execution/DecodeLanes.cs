@@ -16,7 +16,8 @@ namespace Brim.Backends.Cuda.Execution;
 /// stream, with its workspace), the W8A8 activation buffers, the dequantization scratch and the attention's partition
 /// scratch; weights, kernels, KV cache and step buffers are shared (each half writes its own rows).
 /// Its bf16 products run cublasGemmEx: the tuner's choices are timed on the backend's stream and workspace.
-/// Whether it pays is measured (`bench-overlap`, and decode steps with the lanes on and off).
+/// Measured on the H100 (`bench-overlap`, decode steps with the lanes on and off; docs/benchmarks.md), it did not pay:
+/// attention at these shapes already reads at the copy ceiling, and products beside it take the bandwidth it needs.
 /// </summary>
 internal sealed class DecodeLanes : IDisposable
 {
@@ -72,7 +73,7 @@ internal sealed class DecodeLanes : IDisposable
     /// <summary>Whether a decode step of <paramref name="tokens"/> rows runs split: both halves past the rows every projection streams.</summary>
     public bool Splits(int tokens, int streamRows) => tokens >= MinRows && tokens / 2 > streamRows;
 
-    /// <summary>The partition count for one half's attention (the halves have the same rows and context bound).</summary>
+    /// <summary>The rows of the first half (the second takes the rest); the attention's partitions are chosen for these.</summary>
     public static int HalfRows(int tokens) => tokens / 2;
 
     /// <summary>
